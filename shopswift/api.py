@@ -1,0 +1,223 @@
+"""The API's conventions: problem+json errors and pagination."""
+
+import logging
+from http import HTTPStatus
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, pagination
+from rest_framework.views import set_rollback
+
+from shopswift.exceptions import ShopError
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+SERVER_ERROR_DETAIL = (
+    "Something went wrong on our side. Quote the request_id if you contact us."
+)
+
+
+# --- Errors as RFC 9457 problem details ---------------------------------------
+
+
+def problem_response(request, status, code, detail, *, errors=None, extra=None):
+    """Build the contract's problem+json response."""
+    body = {
+        "type": "about:blank",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": str(detail),
+        "code": code,
+        "request_id": getattr(request, "request_id", ""),
+    }
+    if errors:
+        body["errors"] = errors
+    if extra:
+        body.update(extra)
+    return JsonResponse(body, status=status, content_type=PROBLEM_CONTENT_TYPE)
+
+
+def flatten_errors(detail, prefix=""):
+    """Turn DRF's nested error detail into {"field.sub": [messages]}."""
+    if isinstance(detail, dict):
+        errors = {}
+        for key, value in detail.items():
+            errors.update(flatten_errors(value, f"{prefix}{key}."))
+        return errors
+    if isinstance(detail, list) and any(isinstance(i, (dict, list)) for i in detail):
+        errors = {}
+        for index, value in enumerate(detail):
+            errors.update(flatten_errors(value, f"{prefix}{index}."))
+        return errors
+    messages = detail if isinstance(detail, list) else [detail]
+    return {prefix.rstrip(".") or "non_field_errors": [str(m) for m in messages]}
+
+
+def _api_exception_problem(exc):
+    """Return (code, detail, errors) for one of DRF's exceptions."""
+    if isinstance(exc, exceptions.ValidationError):
+        return (
+            "validation_error",
+            "The request has invalid fields.",
+            flatten_errors(exc.detail),
+        )
+    if isinstance(exc, exceptions.NotAuthenticated):
+        code = "not_authenticated"
+    elif isinstance(exc, exceptions.AuthenticationFailed):
+        # simplejwt's InvalidToken included: expired, tampered, blacklisted.
+        code = "authentication_failed"
+    else:
+        code = exc.default_code
+    if exc.status_code == 403:
+        # DRF answers 403 for missing credentials when no authenticator can
+        # ask for them; the code must match the status.
+        code = "permission_denied"
+    detail = exc.detail
+    if isinstance(detail, dict):
+        detail = detail.get("detail", exc.default_detail)
+    elif isinstance(detail, list):
+        detail = " ".join(str(item) for item in detail)
+    return code, detail, None
+
+
+def exception_handler(exc, context):
+    """DRF's EXCEPTION_HANDLER: every API error becomes problem+json."""
+    request = context["request"]
+    set_rollback()
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    if isinstance(exc, ShopError):
+        return problem_response(
+            request,
+            exc.status,
+            exc.code,
+            exc.detail,
+            errors=exc.errors,
+            extra=exc.extra,
+        )
+    if isinstance(exc, DjangoValidationError):
+        if hasattr(exc, "error_dict"):
+            errors = {field: list(msgs) for field, msgs in exc.message_dict.items()}
+        else:
+            errors = {"non_field_errors": list(exc.messages)}
+        return problem_response(
+            request,
+            400,
+            "validation_error",
+            "The request has invalid fields.",
+            errors=errors,
+        )
+    if isinstance(exc, exceptions.APIException):
+        code, detail, errors = _api_exception_problem(exc)
+        response = problem_response(
+            request, exc.status_code, code, detail, errors=errors
+        )
+        if getattr(exc, "auth_header", None):
+            response["WWW-Authenticate"] = exc.auth_header
+        if getattr(exc, "wait", None):
+            response["Retry-After"] = str(int(exc.wait))
+        return response
+
+    logger.exception("Unhandled error in API view %s", context["view"])
+    return problem_response(request, 500, "server_error", SERVER_ERROR_DETAIL)
+
+
+# --- Pagination ------------------------------------------------------------------
+
+
+class PageNumberPagination(pagination.PageNumberPagination):
+    """`?page=N&page_size=M` (default 20, at most 100); past the end is 404.
+
+    A page or page size that is not a positive whole number is a 400 naming
+    the parameter, rather than silently falling back to a default.
+    """
+
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+    def get_page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        return min(self._positive_int("page_size", raw), self.max_page_size)
+
+    def get_page_number(self, request, paginator):
+        raw = request.query_params.get(self.page_query_param, "1")
+        return self._positive_int("page", raw)
+
+    @staticmethod
+    def _positive_int(name, raw):
+        if raw.isascii() and raw.isdigit() and int(raw) >= 1:
+            return int(raw)
+        raise exceptions.ValidationError({name: ["Enter a positive whole number."]})
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"]["minimum"] = 1
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"]["maximum"] = self.max_page_size
+        return parameters
+
+
+# --- OpenAPI: the problem+json responses -------------------------------------------
+
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "description": "RFC 9457 problem details.",
+    "properties": {
+        "type": {"type": "string", "example": "about:blank"},
+        "title": {"type": "string", "example": "Not Found"},
+        "status": {"type": "integer", "example": 404},
+        "detail": {"type": "string", "example": "Not found."},
+        "code": {"type": "string", "example": "not_found"},
+        "request_id": {"type": "string", "example": "6f1c0e0b5a8e4a53"},
+        "errors": {
+            "type": "object",
+            "description": "Only for validation errors: messages per field.",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    "required": ["type", "title", "status", "detail", "code", "request_id"],
+}
+
+# Statuses that any operation may answer, whatever it does.
+COMMON_PROBLEM_STATUSES = {
+    "400": "Invalid input (`validation_error`, `parse_error`).",
+    "401": "No or bad credentials (`not_authenticated`, `authentication_failed`).",
+    "403": "Not allowed (`permission_denied`).",
+    "404": "Not found (`not_found`).",
+    "405": "Method not allowed (`method_not_allowed`).",
+    "406": "No acceptable response type (`not_acceptable`).",
+    "415": "Unsupported request content type (`unsupported_media_type`).",
+    "429": "Rate limited (`throttled`); see `Retry-After`.",
+    "500": "Server error (`server_error`).",
+}
+
+
+def document_problem_responses(result, generator, request, public):
+    """drf-spectacular hook: every error response is documented as problem+json.
+
+    Views declare their specific error statuses (402, 409) by description
+    only; this hook gives those and the common ones the Problem schema.
+    """
+    result.setdefault("components", {}).setdefault("schemas", {})["Problem"] = (
+        PROBLEM_SCHEMA
+    )
+    problem_content = {
+        PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}
+    }
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            for status, description in COMMON_PROBLEM_STATUSES.items():
+                responses.setdefault(status, {"description": description})
+            for status, response in responses.items():
+                if status.isdigit() and int(status) >= 400:
+                    response["content"] = problem_content
+    return result

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ShopSwiftConfig(AppConfig):
+    name = "shopswift"
+    verbose_name = "ShopSwift"

@@ -1,0 +1,24 @@
+class ShopError(Exception):
+    """A business rule refused the request; the API shows it as problem+json.
+
+    Domain exceptions in the apps' exceptions.py subclass this with their own
+    status and code from the contract, so services stay free of HTTP types
+    while the API maps every refusal the same way.
+    """
+
+    status = 400
+    code = "validation_error"
+    default_detail = "The request was refused."
+
+    def __init__(self, detail=None, *, errors=None, extra=None):
+        self.detail = detail or self.default_detail
+        self.errors = errors
+        # Further members of the problem body, such as the current figures.
+        self.extra = extra or {}
+        super().__init__(self.detail)
+
+
+class Conflict(ShopError):
+    status = 409
+    code = "conflict"
+    default_detail = "The request conflicts with the current state."

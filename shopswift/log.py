@@ -1,0 +1,14 @@
+"""The request id that ties every log line to the request that wrote it."""
+
+import logging
+from contextvars import ContextVar
+
+request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
+
+
+class RequestIDFilter(logging.Filter):
+    """Stamp each record with the id of the request being served, or "-"."""
+
+    def filter(self, record):
+        record.request_id = request_id_var.get()
+        return True

@@ -1,0 +1,228 @@
+"""The contract's General section: problem+json errors and pagination."""
+
+import json
+import logging
+import logging.config
+
+import pytest
+
+from accounts.tests.factories import UserFactory
+from shopswift.log import RequestIDFilter
+
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("shopswift.tests.urls")]
+
+PROBLEM = "application/problem+json"
+
+
+def assert_problem(response, status, code):
+    assert response.status_code == status
+    assert response["Content-Type"] == PROBLEM
+    body = response.json()
+    assert body["type"] == "about:blank"
+    assert body["status"] == status
+    assert body["code"] == code
+    assert body["title"]
+    assert body["detail"]
+    assert body["request_id"] == response["X-Request-ID"]
+    return body
+
+
+def test_unknown_api_path_is_problem_not_found(api_client):
+    response = api_client.get("/api/v1/nope/")
+
+    body = assert_problem(response, 404, "not_found")
+    assert body["title"] == "Not Found"
+    assert "errors" not in body
+
+
+def test_wrong_method_is_problem_method_not_allowed(api_client):
+    response = api_client.delete("/api/v1/test/echo/")
+
+    assert_problem(response, 405, "method_not_allowed")
+
+
+def test_malformed_json_is_problem_parse_error(api_client):
+    response = api_client.post(
+        "/api/v1/test/echo/", data='{"name": "x",', content_type="application/json"
+    )
+
+    assert_problem(response, 400, "parse_error")
+
+
+def test_unsupported_content_type_is_problem_415(api_client):
+    response = api_client.post(
+        "/api/v1/test/echo/", data="name=x", content_type="text/plain"
+    )
+
+    assert_problem(response, 415, "unsupported_media_type")
+
+
+def test_field_errors_are_listed_per_field(api_client):
+    response = api_client.post(
+        "/api/v1/test/echo/",
+        {"name": "far too long a name", "quantity": 0},
+        format="json",
+    )
+
+    body = assert_problem(response, 400, "validation_error")
+    assert set(body["errors"]) == {"name", "quantity"}
+    assert body["errors"]["quantity"] == [
+        "Ensure this value is greater than or equal to 1."
+    ]
+
+
+def test_valid_input_passes_through(api_client):
+    response = api_client.post(
+        "/api/v1/test/echo/", {"name": "tea", "quantity": 2}, format="json"
+    )
+
+    assert response.status_code == 200
+    assert response.json() == {"name": "tea", "quantity": 2}
+
+
+def test_unhandled_api_error_is_problem_500_without_details(client):
+    client.raise_request_exception = False
+
+    response = client.get("/api/v1/test/failure/")
+
+    body = assert_problem(response, 500, "server_error")
+    text = response.content.decode()
+    assert "hunter2" not in text
+    assert "Traceback" not in text
+    assert "RuntimeError" not in text
+    assert "request_id" in body
+
+
+def test_unhandled_page_error_is_the_sites_html_page(client):
+    client.raise_request_exception = False
+
+    response = client.get("/test/page-failure/")
+
+    assert response.status_code == 500
+    assert response["Content-Type"].startswith("text/html")
+    text = response.content.decode()
+    assert "Something went wrong" in text
+    assert "hunter2" not in text
+    assert "Traceback" not in text
+
+
+def test_unknown_page_is_the_sites_html_404(client):
+    response = client.get("/no-such-page/")
+
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+    assert "Page not found" in response.content.decode()
+
+
+def test_a_view_without_permissions_denies_everyone(api_client):
+    response = api_client.get("/api/v1/test/default-permission/")
+    assert_problem(response, 401, "not_authenticated")
+
+    api_client.force_authenticate(UserFactory())
+    response = api_client.get("/api/v1/test/default-permission/")
+    assert_problem(response, 403, "permission_denied")
+
+
+def test_missing_credentials_are_401_with_a_bearer_challenge(api_client):
+    response = api_client.get("/api/v1/test/authenticated-only/")
+
+    assert_problem(response, 401, "not_authenticated")
+    assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_a_malformed_token_is_401_authentication_failed(api_client):
+    api_client.credentials(HTTP_AUTHORIZATION="Bearer not.a.token")
+
+    response = api_client.get("/api/v1/test/authenticated-only/")
+
+    assert_problem(response, 401, "authentication_failed")
+
+
+# --- Request ids ---------------------------------------------------------------
+
+
+def test_incoming_request_id_is_echoed(api_client):
+    response = api_client.get("/api/v1/nope/", HTTP_X_REQUEST_ID="support-1234")
+
+    assert response["X-Request-ID"] == "support-1234"
+    assert response.json()["request_id"] == "support-1234"
+
+
+def test_a_hostile_request_id_is_replaced(api_client):
+    response = api_client.get("/healthz", HTTP_X_REQUEST_ID="bad id\nINFO fake log")
+
+    assert response["X-Request-ID"] != "bad id\nINFO fake log"
+    assert len(response["X-Request-ID"]) == 32
+
+
+def test_log_lines_of_a_request_carry_its_id(client, caplog):
+    client.raise_request_exception = False
+    caplog.handler.addFilter(RequestIDFilter())
+
+    with caplog.at_level(logging.ERROR):
+        client.get("/api/v1/test/failure/", HTTP_X_REQUEST_ID="trace-me-42")
+
+    failures = [r for r in caplog.records if r.name == "shopswift.api"]
+    assert failures
+    assert {record.request_id for record in failures} == {"trace-me-42"}
+    assert "hunter2" in caplog.text  # the traceback goes to the log, not the client
+
+
+def test_production_log_lines_are_json_with_the_request_id(settings):
+    configurator = logging.config.DictConfigurator(settings.LOGGING)
+    formatter = configurator.configure_formatter(settings.LOGGING["formatters"]["json"])
+    record = logging.LogRecord("shop", logging.INFO, __file__, 1, "placed", (), None)
+    record.request_id = "abc123"
+
+    line = json.loads(formatter.format(record))
+
+    assert line.pop("time").endswith("+00:00")
+    assert line == {
+        "level": "INFO",
+        "logger": "shop",
+        "message": "placed",
+        "request_id": "abc123",
+    }
+
+
+# --- Pagination -------------------------------------------------------------------
+
+
+def test_list_is_paginated_with_count_and_links(api_client):
+    UserFactory.create_batch(3)
+
+    response = api_client.get("/api/v1/test/emails/", {"page_size": 2})
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["count"] == 3
+    assert len(body["results"]) == 2
+    assert body["previous"] is None
+    assert body["next"].endswith("page=2&page_size=2")
+
+
+def test_page_size_is_capped_at_100(api_client):
+    UserFactory.create_batch(101)
+
+    response = api_client.get("/api/v1/test/emails/", {"page_size": 500})
+
+    assert len(response.json()["results"]) == 100
+
+
+def test_page_past_the_end_is_404(api_client):
+    UserFactory.create_batch(2)
+
+    response = api_client.get("/api/v1/test/emails/", {"page": 2})
+
+    assert_problem(response, 404, "not_found")
+
+
+@pytest.mark.parametrize(
+    ("parameter", "value"),
+    [("page", "abc"), ("page", "0"), ("page_size", "-1"), ("page_size", "x")],
+)
+def test_malformed_paging_is_a_400_naming_the_parameter(api_client, parameter, value):
+    response = api_client.get("/api/v1/test/emails/", {parameter: value})
+
+    body = assert_problem(response, 400, "validation_error")
+    assert list(body["errors"]) == [parameter]

@@ -1,0 +1,76 @@
+"""Production mode refuses an insecure configuration, with a clear message."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+GOOD_KEY = "k" * 20 + "-production-secret-key-of-sufficient-length"
+
+
+def run_check(**env):
+    """Run `manage.py check` on the real settings module with only this env."""
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL"))
+    }
+    environment.update(env, DJANGO_SETTINGS_MODULE="shopswift.settings")
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=BASE_DIR,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = run_check(DJANGO_ALLOWED_HOSTS="shop.example.com")
+
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY must be set" in result.stderr
+    assert "DJANGO_ALLOWED_HOSTS" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "key", ["short", "django-insecure-" + "x" * 60], ids=["short", "insecure"]
+)
+def test_production_refuses_a_weak_secret_key(key):
+    result = run_check(DJANGO_SECRET_KEY=key, DJANGO_ALLOWED_HOSTS="shop.example.com")
+
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY must be set" in result.stderr
+
+
+def test_production_refuses_to_start_without_allowed_hosts():
+    result = run_check(DJANGO_SECRET_KEY=GOOD_KEY)
+
+    assert result.returncode != 0
+    assert "DJANGO_ALLOWED_HOSTS must list" in result.stderr
+
+
+def test_production_starts_with_a_secret_key_and_allowed_hosts():
+    result = run_check(
+        DJANGO_SECRET_KEY=GOOD_KEY, DJANGO_ALLOWED_HOSTS="shop.example.com"
+    )
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_development_mode_needs_no_configuration():
+    result = run_check(DJANGO_DEBUG="true")
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_malformed_boolean_is_refused_by_name():
+    result = run_check(DJANGO_DEBUG="maybe")
+
+    assert result.returncode != 0
+    assert "DJANGO_DEBUG must be true or false" in result.stderr

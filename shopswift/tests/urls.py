@@ -1,0 +1,70 @@
+"""The real URLconf plus a few views that exercise the API's conventions."""
+
+from django.urls import path
+from rest_framework import generics, serializers
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+
+from accounts.models import User
+from shopswift.urls import urlpatterns as project_urlpatterns
+
+
+class EchoSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=10)
+    quantity = serializers.IntegerField(min_value=1)
+
+
+@api_view(["POST"])
+@permission_classes([AllowAny])
+def echo(request):
+    serializer = EchoSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return Response(serializer.validated_data)
+
+
+@api_view(["GET"])
+@permission_classes([AllowAny])
+def api_failure(request):
+    raise RuntimeError("database password is hunter2")
+
+
+@api_view(["GET"])
+def default_permission(request):
+    return Response({"reached": True})
+
+
+@api_view(["GET"])
+@permission_classes([IsAuthenticated])
+def authenticated_only(request):
+    return Response({"reached": True})
+
+
+def page_failure(request):
+    raise RuntimeError("database password is hunter2")
+
+
+class EmailSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["email"]
+
+
+class UserEmails(generics.ListAPIView):
+    permission_classes = [AllowAny]
+    serializer_class = EmailSerializer
+    queryset = User.objects.order_by("email")
+
+
+urlpatterns = [
+    path("api/v1/test/echo/", echo),
+    path("api/v1/test/failure/", api_failure),
+    path("api/v1/test/default-permission/", default_permission),
+    path("api/v1/test/authenticated-only/", authenticated_only),
+    path("api/v1/test/emails/", UserEmails.as_view()),
+    path("test/page-failure/", page_failure),
+    *project_urlpatterns,
+]
+
+handler404 = "shopswift.views.page_not_found"
+handler500 = "shopswift.views.server_error"
