@@ -1,10 +1,10 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from shopswift import health
+from shopswift import health, views
 
 api_v1 = []
 
@@ -16,6 +16,9 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    # Any other /api/ path is a problem+json 404, in development mode too
+    # (where Django would otherwise show its HTML debug page).
+    re_path(r"^api/", views.api_not_found),
 ]
 
 handler400 = "shopswift.views.bad_request"

@@ -28,8 +28,12 @@ def permission_denied(request, exception):
 
 def page_not_found(request, exception):
     if _is_api(request):
-        return problem_response(request, 404, "not_found", "Not found.")
+        return api_not_found(request)
     return defaults.page_not_found(request, exception)
+
+
+def api_not_found(request):
+    return problem_response(request, 404, "not_found", "Not found.")
 
 
 def server_error(request):

@@ -226,3 +226,11 @@ def test_malformed_paging_is_a_400_naming_the_parameter(api_client, parameter, v
 
     body = assert_problem(response, 400, "validation_error")
     assert list(body["errors"]) == [parameter]
+
+
+def test_unknown_api_path_is_problem_json_in_development_mode_too(api_client, settings):
+    settings.DEBUG = True
+
+    response = api_client.get("/api/v1/nope/")
+
+    assert_problem(response, 404, "not_found")
