@@ -1,6 +1,13 @@
-"""Who may do what in the API: the permission classes every app uses."""
+"""Who may do what in the API: the permission classes every app uses.
 
-from rest_framework.permissions import BasePermission
+Anonymous callers get 401 and authenticated callers who are not allowed get
+403 (DRF decides which from the authenticators). Someone else's private
+object is 404, not 403: views that hold private objects scope their queryset
+to the caller (`for_user`), so another user's object is simply not found;
+`IsOwnerOrStaff` is the second line of defence.
+"""
+
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 
 class DenyAll(BasePermission):
@@ -8,3 +15,36 @@ class DenyAll(BasePermission):
 
     def has_permission(self, request, view):
         return False
+
+
+def is_staff(user):
+    return bool(user and user.is_authenticated and user.is_staff)
+
+
+class IsStaff(BasePermission):
+    """Staff only: user management, the back office's API."""
+
+    def has_permission(self, request, view):
+        return is_staff(request.user)
+
+
+class IsStaffOrReadOnly(BasePermission):
+    """Anyone may read; only staff may write (the catalog)."""
+
+    def has_permission(self, request, view):
+        return request.method in SAFE_METHODS or is_staff(request.user)
+
+
+class IsOwnerOrStaff(BasePermission):
+    """Authenticated callers reach their own objects; staff reach all.
+
+    An object's owner is its `user` attribute, or the object itself for a
+    user. Views scope their querysets so that others' objects are 404.
+    """
+
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_authenticated)
+
+    def has_object_permission(self, request, view, obj):
+        owner = getattr(obj, "user", obj)
+        return is_staff(request.user) or owner == request.user

@@ -111,6 +111,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework_simplejwt.token_blacklist",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -269,7 +270,44 @@ SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_TOKEN_MINUTES", 15)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env_int("JWT_REFRESH_TOKEN_DAYS", 7)),
     "AUTH_HEADER_TYPES": ("Bearer",),
+    # A refresh token works once: refreshing returns a new one and
+    # blacklists the old, so a stolen refresh token dies on first reuse.
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
 }
+
+# --- Rate limits (django-ratelimit), counted in the shared cache -------------------
+# Rates are "count/period" with period s, m, h or d.
+
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_LOGIN = env_str("RATELIMIT_LOGIN", "5/m")
+RATELIMIT_REGISTER = env_str("RATELIMIT_REGISTER", "10/h")
+RATELIMIT_PASSWORD_RESET = env_str("RATELIMIT_PASSWORD_RESET", "5/h")
+RATELIMIT_CHECKOUT = env_str("RATELIMIT_CHECKOUT", "30/m")
+RATELIMIT_CART_WRITE = env_str("RATELIMIT_CART_WRITE", "120/m")
+
+# --- Email ---------------------------------------------------------------------------
+# Printed to stdout unless an SMTP host is configured.
+
+# Django 6.1's MAILERS replaces the EMAIL_* settings.
+if env_str("EMAIL_HOST"):
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": env_str("EMAIL_HOST"),
+                "port": env_int("EMAIL_PORT", 587),
+                "username": env_str("EMAIL_HOST_USER"),
+                "password": env_str("EMAIL_HOST_PASSWORD"),
+                "use_tls": env_bool("EMAIL_USE_TLS", default=True),
+                "timeout": 10,
+            },
+        }
+    }
+else:
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "ShopSwift <shop@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "ShopSwift API",

@@ -8,23 +8,9 @@ import pytest
 
 from accounts.tests.factories import UserFactory
 from shopswift.log import RequestIDFilter
+from shopswift.testing import assert_problem
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("shopswift.tests.urls")]
-
-PROBLEM = "application/problem+json"
-
-
-def assert_problem(response, status, code):
-    assert response.status_code == status
-    assert response["Content-Type"] == PROBLEM
-    body = response.json()
-    assert body["type"] == "about:blank"
-    assert body["status"] == status
-    assert body["code"] == code
-    assert body["title"]
-    assert body["detail"]
-    assert body["request_id"] == response["X-Request-ID"]
-    return body
 
 
 def test_unknown_api_path_is_problem_not_found(api_client):
