@@ -5,6 +5,7 @@ from http import HTTPStatus
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, pagination
 from rest_framework.views import set_rollback
@@ -99,6 +100,14 @@ def exception_handler(exc, context):
             exc.detail,
             errors=exc.errors,
             extra=exc.extra,
+        )
+    if isinstance(exc, (ProtectedError, RestrictedError)):
+        # on_delete=PROTECT is how the models say "still in use".
+        return problem_response(
+            request,
+            409,
+            "conflict",
+            "This cannot be deleted while other records still refer to it.",
         )
     if isinstance(exc, DjangoValidationError):
         if hasattr(exc, "error_dict"):
