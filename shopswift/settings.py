@@ -113,6 +113,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "django_filters",
+    "django_ratelimit",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "shopswift",
@@ -196,6 +197,11 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # django-ratelimit rightly warns that process memory is not shared, so
+    # limits would count per process. The embedded default is for trying the
+    # store on one machine (one process); production sets REDIS_URL, where
+    # the checks stay on.
+    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
 
 # --- Users and passwords -----------------------------------------------------
 
@@ -285,6 +291,13 @@ RATELIMIT_REGISTER = env_str("RATELIMIT_REGISTER", "10/h")
 RATELIMIT_PASSWORD_RESET = env_str("RATELIMIT_PASSWORD_RESET", "5/h")
 RATELIMIT_CHECKOUT = env_str("RATELIMIT_CHECKOUT", "30/m")
 RATELIMIT_CART_WRITE = env_str("RATELIMIT_CART_WRITE", "120/m")
+# When the cache is unreachable, requests pass uncounted (fail open) rather
+# than every login and checkout being refused; see accounts/ratelimit.py.
+RATELIMIT_FAIL_OPEN = env_bool("RATELIMIT_FAIL_OPEN", default=True)
+# Behind a proxy every request comes from the proxy's address: name the
+# header in which the proxy puts the client's (e.g. X-Real-IP). Only set it
+# when the proxy always overwrites that header, or clients could forge it.
+RATELIMIT_CLIENT_IP_HEADER = env_str("RATELIMIT_CLIENT_IP_HEADER")
 
 # --- Email ---------------------------------------------------------------------------
 # Printed to stdout unless an SMTP host is configured.
