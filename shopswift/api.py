@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404, JsonResponse
+from django_ratelimit.exceptions import Ratelimited
 from rest_framework import exceptions, pagination
 from rest_framework.views import set_rollback
 
@@ -89,6 +90,13 @@ def exception_handler(exc, context):
     set_rollback()
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
+    elif isinstance(exc, Ratelimited):
+        # Before PermissionDenied, which django-ratelimit's exception
+        # subclasses. accounts.ratelimit's RateLimitExceeded carries the
+        # seconds until its window ends, which become Retry-After.
+        exc = exceptions.Throttled(
+            wait=getattr(exc, "retry_after", None), detail=str(exc) or None
+        )
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
 
