@@ -253,6 +253,16 @@ if not re.fullmatch(r"[A-Z]{3}", STORE_CURRENCY):
 
 ADMIN_URL = env_str("ADMIN_URL", "admin/").strip("/") + "/"
 
+# --- Catalog -----------------------------------------------------------------------
+
+# Seconds a cached catalog answer may live. Changes orphan entries at once
+# (catalog/cache.py); this only frees memory and bounds the harm of a change
+# made while Redis was unreachable.
+CATALOG_CACHE_SECONDS = env_int("CATALOG_CACHE_SECONDS", 300)
+# Products with this many units or fewer are "low stock" in the admin.
+CATALOG_LOW_STOCK = env_int("CATALOG_LOW_STOCK", 5)
+CATALOG_IMAGE_MAX_BYTES = env_int("CATALOG_IMAGE_MAX_MB", 5) * 1024 * 1024
+
 # --- API -------------------------------------------------------------------------
 
 REST_FRAMEWORK = {
