@@ -1,0 +1,59 @@
+from dataclasses import asdict, dataclass
+
+from shopswift.exceptions import ShopError
+
+
+@dataclass(frozen=True)
+class Shortage:
+    """One line of a stock request that the stock on hand cannot cover."""
+
+    product_id: int
+    sku: str
+    requested: int
+    available: int
+    # An inactive product is not for sale, whatever its stock.
+    is_active: bool = True
+
+
+class InsufficientStock(ShopError):
+    """Stock cannot be taken: one or more products have too few units.
+
+    `shortages` lists every short line, not only the first, so that a
+    checkout can tell the shopper about all of them at once.
+    """
+
+    status = 409
+    code = "insufficient_stock"
+
+    def __init__(self, shortages):
+        self.shortages = list(shortages)
+        messages = {
+            f"products.{line.product_id}": [self._message(line)]
+            for line in self.shortages
+        }
+        if len(self.shortages) == 1:
+            detail = self._message(self.shortages[0])
+        else:
+            detail = f"{len(self.shortages)} products have too little stock."
+        super().__init__(
+            detail,
+            errors=messages,
+            extra={"shortages": [asdict(line) for line in self.shortages]},
+        )
+
+    @property
+    def product_id(self):
+        """The first short product (the only one for a single-product change)."""
+        return self.shortages[0].product_id
+
+    @property
+    def available(self):
+        return self.shortages[0].available
+
+    @staticmethod
+    def _message(line):
+        if not line.is_active:
+            return f"{line.sku} is no longer for sale."
+        return (
+            f"Only {line.available} of {line.sku} in stock; {line.requested} requested."
+        )

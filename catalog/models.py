@@ -1,0 +1,348 @@
+from collections import defaultdict
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import FileExtensionValidator
+from django.db import IntegrityError, models, transaction
+from django.db.models import Count, Q
+from django.template.defaultfilters import filesizeformat
+from django.utils.text import slugify
+
+from catalog import cache
+
+CATEGORY_CYCLE_MESSAGE = "A category cannot sit inside itself or its own subcategories."
+IMAGE_EXTENSIONS = ["jpg", "jpeg", "png", "webp", "gif"]
+
+
+def validate_image_size(image):
+    if getattr(image, "_committed", False):
+        return  # already stored: only new uploads are checked
+    limit = settings.CATALOG_IMAGE_MAX_BYTES
+    if image.size > limit:
+        raise ValidationError(
+            "The image is %(size)s; at most %(limit)s is accepted.",
+            code="file_too_large",
+            params={"size": filesizeformat(image.size), "limit": filesizeformat(limit)},
+        )
+
+
+class InvalidatingQuerySet(models.QuerySet):
+    """A QuerySet whose bulk writes invalidate the catalog cache on commit.
+
+    Model.save() and delete() do the same on the models, so no write path
+    that Django offers can leave a cached page stale (see catalog/cache.py).
+    """
+
+    def update(self, **kwargs):
+        rows = super().update(**kwargs)
+        if rows:
+            cache.invalidate()
+        return rows
+
+    update.alters_data = True
+
+    def delete(self):
+        deleted = super().delete()
+        if deleted[0]:
+            cache.invalidate()
+        return deleted
+
+    delete.alters_data = True
+
+    def bulk_create(self, *args, **kwargs):
+        objects = super().bulk_create(*args, **kwargs)
+        if objects:
+            cache.invalidate()
+        return objects
+
+    def bulk_update(self, *args, **kwargs):
+        rows = super().bulk_update(*args, **kwargs)
+        if rows:
+            cache.invalidate()
+        return rows
+
+
+class SluggedModel(models.Model):
+    """Derives a unique slug from the name when none is given."""
+
+    class Meta:
+        abstract = True
+
+    # Attempts at a derived slug when a concurrent save takes the same one.
+    SLUG_ATTEMPTS = 5
+
+    def save(self, **kwargs):
+        if self.slug:
+            super().save(**kwargs)
+            cache.invalidate()
+            return
+        for attempt in range(self.SLUG_ATTEMPTS):
+            self.slug = self._free_slug()
+            try:
+                with transaction.atomic():
+                    super().save(**kwargs)
+            except IntegrityError:
+                taken = type(self).objects.filter(slug=self.slug).exists()
+                self.slug = ""
+                if not taken or attempt == self.SLUG_ATTEMPTS - 1:
+                    raise
+            else:
+                cache.invalidate()
+                return
+
+    def delete(self, **kwargs):
+        result = super().delete(**kwargs)
+        cache.invalidate()
+        return result
+
+    def _free_slug(self):
+        max_length = self._meta.get_field("slug").max_length
+        base = slugify(self.name)[: max_length - 8].strip("-") or self._meta.model_name
+        taken = set(
+            type(self)
+            .objects.filter(slug__startswith=base)
+            .exclude(pk=self.pk)
+            .values_list("slug", flat=True)
+        )
+        if base not in taken:
+            return base
+        suffix = 2
+        while f"{base}-{suffix}" in taken:
+            suffix += 1
+        return f"{base}-{suffix}"
+
+
+class CategoryQuerySet(InvalidatingQuerySet):
+    def with_parent(self):
+        return self.select_related("parent")
+
+    def subtree_ids(self, category_id):
+        """Return the ids of a category and all its descendants (one query)."""
+        children = defaultdict(list)
+        for pk, parent_id in self.model.objects.values_list("pk", "parent_id"):
+            children[parent_id].append(pk)
+        found = {category_id}
+        stack = [category_id]
+        while stack:
+            for child in children[stack.pop()]:
+                if child not in found:
+                    found.add(child)
+                    stack.append(child)
+        return found
+
+    def active_product_counts(self):
+        """Map each category id to the active products in its subtree (one query).
+
+        The tree is small next to the products, so it is rolled up here
+        rather than with a recursive query per category.
+        """
+        rows = list(
+            self.model.objects.annotate(
+                direct=Count("products", filter=Q(products__is_active=True))
+            ).values_list("pk", "parent_id", "direct")
+        )
+        parent_of = {}
+        totals = {}
+        for pk, parent_id, _ in rows:
+            parent_of[pk] = parent_id
+            totals[pk] = 0
+        for pk, _, direct in rows:
+            # Add each category's own products to it and every ancestor.
+            seen = set()
+            node = pk
+            while node is not None and node not in seen:
+                seen.add(node)
+                totals[node] += direct
+                node = parent_of.get(node)
+        return totals
+
+
+class Category(SluggedModel):
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=140, unique=True, blank=True)
+    description = models.TextField(blank=True)
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        help_text="Leave empty for a top-level category.",
+    )
+    position = models.PositiveIntegerField(
+        default=0, help_text="Categories are listed by position, then name."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CategoryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["position", "name", "id"]
+        verbose_name_plural = "categories"
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        super().clean()
+        if (
+            self.parent_id is not None
+            and self.pk is not None
+            and self.parent_id in Category.objects.subtree_ids(self.pk)
+        ):
+            raise ValidationError({"parent": CATEGORY_CYCLE_MESSAGE})
+
+
+class ProductQuerySet(InvalidatingQuerySet):
+    def active(self):
+        return self.filter(is_active=True)
+
+    def in_stock(self):
+        return self.filter(stock__gt=0)
+
+    def out_of_stock(self):
+        return self.filter(stock=0)
+
+    def low_in_stock(self, threshold):
+        """Products that are still in stock but at or below `threshold` units."""
+        return self.filter(stock__gt=0, stock__lte=threshold)
+
+    def with_category(self):
+        return self.select_related("category")
+
+    def in_category(self, category):
+        """Products of a category and all its subcategories."""
+        return self.filter(category_id__in=Category.objects.subtree_ids(category.pk))
+
+
+class Product(SluggedModel):
+    sku = models.CharField("SKU", max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=220, unique=True, blank=True)
+    description = models.TextField(blank=True)
+    price = models.DecimalField(max_digits=10, decimal_places=2)
+    # Written only by catalog.services, which records a StockMovement with
+    # every change; save() leaves it alone on existing rows.
+    stock = models.PositiveIntegerField(default=0)
+    is_active = models.BooleanField(
+        "active", default=True, help_text="Only active products are for sale."
+    )
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, related_name="products"
+    )
+    image = models.ImageField(
+        upload_to="products/%Y/%m/",
+        blank=True,
+        validators=[
+            FileExtensionValidator(allowed_extensions=IMAGE_EXTENSIONS),
+            validate_image_size,
+        ],
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ProductQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(price__gt=Decimal("0")),
+                name="catalog_product_price_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(stock__gte=0), name="catalog_product_stock_not_negative"
+            ),
+        ]
+        indexes = [
+            # The public list always filters is_active; each index serves
+            # one of its orderings (the default -created_at, price, name).
+            models.Index(
+                fields=["is_active", "-created_at", "-id"],
+                name="catalog_product_newest_idx",
+            ),
+            models.Index(
+                fields=["is_active", "price"], name="catalog_product_price_idx"
+            ),
+            models.Index(fields=["is_active", "name"], name="catalog_product_name_idx"),
+            # in_stock filter and the admin's low-stock ordering.
+            models.Index(fields=["stock"], name="catalog_product_stock_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.sku})"
+
+    def save(self, **kwargs):
+        # Stock changes go through catalog.services with a movement row;
+        # an ordinary save of a loaded row must not write back a stock
+        # figure that a concurrent sale has since changed.
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            deferred = self.get_deferred_fields()
+            kwargs["update_fields"] = [
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key
+                and field.name != "stock"
+                and field.attname not in deferred
+            ]
+        super().save(**kwargs)
+
+    @property
+    def in_stock(self):
+        return self.stock > 0
+
+
+class StockMovement(models.Model):
+    """One change of a product's stock: the inventory's append-only ledger.
+
+    A product's stock always equals the sum of its movements
+    (`manage.py reconcile_stock` proves it).
+    """
+
+    class Reason(models.TextChoices):
+        INITIAL = "initial", "Initial stock"
+        ADJUSTMENT = "adjustment", "Adjustment (stock count)"
+        DELIVERY = "delivery", "Delivery received"
+        DAMAGE = "damage", "Damaged or lost"
+        IMPORT = "import", "Import"
+        SALE = "sale", "Sale"
+        CANCELLATION = "cancellation", "Order cancelled"
+        EXPIRY = "expiry", "Reservation expired"
+
+    # Kept when a product is deleted, with its SKU, so the history stays.
+    product = models.ForeignKey(
+        Product,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="stock_movements",
+    )
+    sku = models.CharField("SKU", max_length=64)
+    quantity = models.IntegerField(help_text="Units added (positive) or taken.")
+    stock_after = models.PositiveIntegerField(
+        help_text="The product's stock right after this movement."
+    )
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    reference = models.CharField(
+        max_length=100, blank=True, help_text="An order number, an import file…"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(quantity=0), name="catalog_stockmovement_quantity_not_zero"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.quantity:+d} {self.sku} ({self.get_reason_display()})"
