@@ -1,0 +1,267 @@
+"""The catalog console: categories, products and the stock ledger."""
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.db.models import Count
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.http import urlencode
+
+from catalog import services
+from catalog.exceptions import InsufficientStock
+from catalog.models import Category, Product, StockMovement
+
+Reason = StockMovement.Reason
+ADMIN_STOCK_REASONS = [
+    (reason.value, reason.label)
+    for reason in (Reason.ADJUSTMENT, Reason.DELIVERY, Reason.DAMAGE)
+]
+
+
+def low_stock_threshold():
+    return settings.CATALOG_LOW_STOCK
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "parent", "position", "product_count"]
+    list_editable = ["position"]
+    list_select_related = ["parent"]
+    list_filter = [("parent", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    readonly_fields = ["created_at", "updated_at"]
+    fields = [
+        "name",
+        "slug",
+        "parent",
+        "position",
+        "description",
+        "created_at",
+        "updated_at",
+    ]
+
+    def get_queryset(self, request):
+        # The count is part of the changelist's one query, not one per row.
+        return super().get_queryset(request).annotate(product_total=Count("products"))
+
+    @admin.display(description="products", ordering="product_total")
+    def product_count(self, category):
+        url = reverse("admin:catalog_product_changelist")
+        query = urlencode({"category__id__exact": category.pk})
+        return format_html('<a href="{}?{}">{}</a>', url, query, category.product_total)
+
+
+class StockLevelFilter(admin.SimpleListFilter):
+    title = "stock level"
+    parameter_name = "stock_level"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("in", "In stock"),
+            ("low", f"Low (1 to {low_stock_threshold()})"),
+            ("out", "Out of stock"),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "in":
+            return queryset.in_stock()
+        if self.value() == "low":
+            return queryset.low_in_stock(low_stock_threshold())
+        if self.value() == "out":
+            return queryset.out_of_stock()
+        return queryset
+
+
+class ProductAdminForm(forms.ModelForm):
+    """The product form; stock changes only through the stock service."""
+
+    stock_change = forms.IntegerField(
+        label="Adjust stock by",
+        required=False,
+        help_text="Units to add (positive) or remove (negative). Recorded as a "
+        "stock movement with the reason below.",
+    )
+    stock_reason = forms.ChoiceField(
+        label="Reason", choices=ADMIN_STOCK_REASONS, required=False
+    )
+    stock_reference = forms.CharField(
+        label="Note",
+        max_length=100,
+        required=False,
+        help_text="A delivery note, a count sheet… (optional).",
+    )
+
+    class Meta:
+        model = Product
+        fields = [
+            "sku",
+            "name",
+            "slug",
+            "category",
+            "description",
+            "price",
+            "is_active",
+            "image",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is None:
+            self.fields["stock_change"].label = "Initial stock"
+            self.fields["stock_change"].min_value = 0
+            self.fields["stock_change"].help_text = "Units on hand to start with."
+            del self.fields["stock_reason"]
+
+    def clean_stock_change(self):
+        change = self.cleaned_data.get("stock_change")
+        if change is None:
+            return None
+        if change < 0 and self.instance.pk is None:
+            raise forms.ValidationError("Initial stock cannot be negative.")
+        if self.instance.pk is not None and self.instance.stock + change < 0:
+            raise forms.ValidationError(
+                f"Only {self.instance.stock} in stock: cannot remove {-change}."
+            )
+        return change or None
+
+
+class StockMovementLinkMixin:
+    @admin.display(description="stock movements")
+    def movements_link(self, product):
+        if product.pk is None:
+            return "-"
+        url = reverse("admin:catalog_stockmovement_changelist")
+        query = urlencode({"product__id__exact": product.pk})
+        return format_html('<a href="{}?{}">View the stock ledger</a>', url, query)
+
+
+@admin.register(Product)
+class ProductAdmin(StockMovementLinkMixin, admin.ModelAdmin):
+    form = ProductAdminForm
+    list_display = [
+        "sku",
+        "name",
+        "category",
+        "price",
+        "stock",
+        "is_active",
+        "updated_at",
+    ]
+    list_display_links = ["sku", "name"]
+    list_editable = ["price", "is_active"]
+    list_select_related = ["category"]
+    list_filter = ["category", "is_active", StockLevelFilter]
+    list_per_page = 50
+    search_fields = ["name", "sku"]
+    prepopulated_fields = {"slug": ["name"]}
+    readonly_fields = [
+        "stock",
+        "movements_link",
+        "image_preview",
+        "created_at",
+        "updated_at",
+    ]
+    fieldsets = [
+        (None, {"fields": ["sku", "name", "slug", "category", "description"]}),
+        ("Price and availability", {"fields": ["price", "is_active"]}),
+        (
+            "Stock",
+            {
+                "fields": [
+                    "stock",
+                    "stock_change",
+                    "stock_reason",
+                    "stock_reference",
+                    "movements_link",
+                ]
+            },
+        ),
+        ("Image", {"fields": ["image", "image_preview"]}),
+        (None, {"fields": ["created_at", "updated_at"]}),
+    ]
+    actions = ["activate", "deactivate"]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None:
+            # A new product: its first stock is the initial movement.
+            return [
+                (name, {**options, "fields": self._new_fields(options["fields"])})
+                for name, options in fieldsets
+            ]
+        return fieldsets
+
+    @staticmethod
+    def _new_fields(fields):
+        hidden = {"stock", "stock_reason", "movements_link", "image_preview"}
+        return [field for field in fields if field not in hidden]
+
+    @admin.display(description="preview")
+    def image_preview(self, product):
+        if not product.image:
+            return "No image"
+        return format_html(
+            '<img src="{}" alt="{}" style="max-width: 240px; max-height: 240px">',
+            product.image.url,
+            product.name,
+        )
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        stock_change = form.cleaned_data.get("stock_change")
+        if not stock_change:
+            return
+        reason = form.cleaned_data.get("stock_reason") or Reason.ADJUSTMENT
+        try:
+            services.adjust_stock(
+                product=obj,
+                quantity=stock_change,
+                reason=reason if change else Reason.INITIAL,
+                reference=form.cleaned_data.get("stock_reference", ""),
+                user=request.user,
+            )
+        except InsufficientStock as error:
+            # A sale landed between the form's check and this save.
+            messages.error(request, f"Stock not changed: {error.detail}")
+
+    @admin.action(description="Activate selected products")
+    def activate(self, request, queryset):
+        count = services.set_products_active(products=queryset, is_active=True)
+        self.message_user(request, f"{count} products activated.", messages.SUCCESS)
+
+    @admin.action(description="Deactivate selected products")
+    def deactivate(self, request, queryset):
+        count = services.set_products_active(products=queryset, is_active=False)
+        self.message_user(request, f"{count} products deactivated.", messages.SUCCESS)
+
+
+@admin.register(StockMovement)
+class StockMovementAdmin(admin.ModelAdmin):
+    """The stock ledger: read-only, appended to by the stock service only."""
+
+    list_display = [
+        "created_at",
+        "sku",
+        "product",
+        "quantity",
+        "stock_after",
+        "reason",
+        "reference",
+        "user",
+    ]
+    list_select_related = ["product", "user"]
+    list_filter = ["reason", "created_at"]
+    search_fields = ["sku", "reference"]
+    date_hierarchy = "created_at"
+    list_per_page = 100
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

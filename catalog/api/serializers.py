@@ -1,0 +1,130 @@
+from decimal import Decimal
+
+from django.conf import settings
+from rest_framework import serializers
+
+from catalog.models import CATEGORY_CYCLE_MESSAGE, Category, Product
+
+
+class CategorySerializer(serializers.ModelSerializer):
+    """A category; `parent` is written and shown as the parent's slug."""
+
+    parent = serializers.SlugRelatedField(
+        slug_field="slug",
+        queryset=Category.objects.all(),
+        allow_null=True,
+        required=False,
+    )
+    product_count = serializers.SerializerMethodField(
+        help_text="Active products in this category and all its subcategories."
+    )
+
+    class Meta:
+        model = Category
+        fields = ["id", "name", "slug", "description", "parent", "product_count"]
+        extra_kwargs = {
+            "slug": {
+                "required": False,
+                "allow_blank": True,
+                "help_text": "Derived from the name when absent.",
+            }
+        }
+
+    def get_product_count(self, category) -> int:
+        counts = self.context.get("product_counts")
+        if counts is None:
+            counts = Category.objects.active_product_counts()
+        return counts.get(category.pk, 0)
+
+    def validate_parent(self, parent):
+        if (
+            parent is not None
+            and self.instance is not None
+            and parent.pk in Category.objects.subtree_ids(self.instance.pk)
+        ):
+            raise serializers.ValidationError(CATEGORY_CYCLE_MESSAGE)
+        return parent
+
+
+class ProductCategorySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Category
+        fields = ["id", "name", "slug"]
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    """A product as clients read it."""
+
+    currency = serializers.SerializerMethodField()
+    in_stock = serializers.SerializerMethodField()
+    category = ProductCategorySerializer()
+
+    class Meta:
+        model = Product
+        fields = [
+            "id",
+            "sku",
+            "name",
+            "slug",
+            "description",
+            "price",
+            "currency",
+            "stock",
+            "in_stock",
+            "category",
+            "image",
+            "is_active",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_currency(self, product) -> str:
+        return settings.STORE_CURRENCY
+
+    def get_in_stock(self, product) -> bool:
+        return product.stock > 0
+
+
+class ProductWriteSerializer(serializers.ModelSerializer):
+    """What staff send to create or change a product.
+
+    The category is named by its slug; a new `stock` figure is recorded as a
+    stock adjustment by the staff member.
+    """
+
+    category = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Category.objects.all()
+    )
+    price = serializers.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        help_text="Greater than 0, two decimal places at most.",
+    )
+    stock = serializers.IntegerField(
+        min_value=0, max_value=2_147_483_647, required=False
+    )
+
+    class Meta:
+        model = Product
+        fields = [
+            "sku",
+            "name",
+            "slug",
+            "description",
+            "price",
+            "stock",
+            "category",
+            "image",
+            "is_active",
+        ]
+        extra_kwargs = {
+            "slug": {
+                "required": False,
+                "allow_blank": True,
+                "help_text": "Derived from the name when absent (suffixed to "
+                "stay unique); an explicit slug that is taken is refused.",
+            },
+            "image": {"allow_null": True},
+        }
