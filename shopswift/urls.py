@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.generic import TemplateView
@@ -6,7 +7,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from shopswift import health, views
 
-api_v1 = []
+api_v1 = [
+    path("", include("catalog.api.urls")),
+]
 
 urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
@@ -20,6 +23,10 @@ urlpatterns = [
     # (where Django would otherwise show its HTML debug page).
     re_path(r"^api/", views.api_not_found),
 ]
+
+# Uploaded product images, in development mode only (static() is empty
+# otherwise): production serves MEDIA_URL from the proxy or a storage service.
+urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
 handler400 = "shopswift.views.bad_request"
 handler403 = "shopswift.views.permission_denied"
