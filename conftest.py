@@ -2,7 +2,21 @@
 
 import pytest
 from django.core.cache import cache
+from django.core.management import call_command
+from django.test import override_settings
 from rest_framework.test import APIClient
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _collected_static_files(tmp_path_factory):
+    """Collect the static files once, as a deployment does, into this run's folder.
+
+    Production pages name static files by their content hash, read from the
+    manifest that collectstatic writes; a page naming a missing file fails.
+    """
+    with override_settings(STATIC_ROOT=tmp_path_factory.mktemp("static")):
+        call_command("collectstatic", interactive=False, verbosity=0)
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -157,6 +157,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "shopswift.middleware.RequestIDMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files straight after the security headers, before any work.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -269,8 +271,21 @@ USE_TZ = True
 # --- Static and media files ----------------------------------------------------
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env_str("STATIC_ROOT") or BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Production serves what `manage.py collectstatic` put in STATIC_ROOT, under
+# content-hashed names (cached for a year) with gzip copies, by WhiteNoise
+# from gunicorn or by nginx. Pages then need collectstatic to have run (the
+# Docker image runs it at build, the test suite once per session).
+# Development mode serves the files where they lie.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or BASE_DIR / "media")
 

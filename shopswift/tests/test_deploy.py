@@ -121,3 +121,34 @@ def test_csrf_cookie_is_http_only(client):
     response = client.get("/api/docs/", {"script": ""})
 
     assert response.cookies["csrftoken"]["httponly"] is True
+
+
+# --- Static files -----------------------------------------------------------------
+
+
+def test_pages_link_static_files_by_content_hash(client):
+    response = client.get("/")
+
+    assert re.search(
+        r'href="/static/css/site\.[0-9a-f]{12}\.css"', response.content.decode()
+    )
+
+
+def test_whitenoise_serves_hashed_static_files_compressed_and_cached_for_good(
+    client,
+):
+    page = client.get("/").content.decode()
+    stylesheet = re.search(r'href="(/static/css/site\.[0-9a-f]{12}\.css)"', page)[1]
+
+    response = client.get(stylesheet, HTTP_ACCEPT_ENCODING="gzip")
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/css")
+    assert response["Content-Encoding"] == "gzip"
+    assert response["Cache-Control"] == "max-age=315360000, public, immutable"
+
+
+def test_a_missing_static_file_is_404(client):
+    response = client.get("/static/css/nope.css")
+
+    assert response.status_code == 404
