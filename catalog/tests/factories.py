@@ -1,0 +1,49 @@
+import io
+from decimal import Decimal
+
+import factory
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
+
+from catalog import services
+from catalog.models import Category, Product
+
+
+class CategoryFactory(factory.django.DjangoModelFactory):
+    """A category; its slug is derived from the name."""
+
+    class Meta:
+        model = Category
+
+    name = factory.Sequence(lambda n: f"Category {n}")
+    description = "Things worth having."
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    """An active product with 10 units, created through the stock service.
+
+    Its initial stock is a movement, so `reconcile_stock` holds for
+    products made here.
+    """
+
+    class Meta:
+        model = Product
+
+    sku = factory.Sequence(lambda n: f"SKU-{n:05d}")
+    name = factory.Sequence(lambda n: f"Product {n}")
+    description = "A fine product."
+    price = Decimal("19.99")
+    stock = 10
+    is_active = True
+    category = factory.SubFactory(CategoryFactory)
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        return services.create_product(**kwargs)
+
+
+def image_file(name="photo.png", image_format="PNG", size=(8, 8)):
+    """A small, real image file, as a browser would upload it."""
+    buffer = io.BytesIO()
+    Image.new("RGB", size, "red").save(buffer, image_format)
+    return SimpleUploadedFile(name, buffer.getvalue(), f"image/{image_format.lower()}")
