@@ -12,3 +12,11 @@ class RequestIDFilter(logging.Filter):
     def filter(self, record):
         record.request_id = request_id_var.get()
         return True
+
+
+def tag_sentry_event(event, hint):
+    """Tag an error report with the request id, to find its request's log lines."""
+    request_id = request_id_var.get()
+    if request_id != "-":
+        event.setdefault("tags", {})["request_id"] = request_id
+    return event

@@ -432,3 +432,34 @@ LOGGING = {
         "django.server": {"level": "INFO"},
     },
 }
+
+# --- Error tracking: Sentry, only when SENTRY_DSN is set ----------------------------
+
+SENTRY_DSN = env_str("SENTRY_DSN")
+if SENTRY_DSN:
+    import sentry_sdk
+    from sentry_sdk.integrations.django import DjangoIntegration
+
+    from shopswift.log import tag_sentry_event
+
+    try:
+        _traces_sample_rate = float(env_str("SENTRY_TRACES_SAMPLE_RATE") or 0)
+    except ValueError:
+        _traces_sample_rate = -1
+    if not 0 <= _traces_sample_rate <= 1:
+        raise ImproperlyConfigured(
+            "SENTRY_TRACES_SAMPLE_RATE must be a number from 0 to 1, not "
+            f"{env_str('SENTRY_TRACES_SAMPLE_RATE')!r}."
+        )
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        environment=env_str("SENTRY_ENVIRONMENT")
+        or ("development" if DEBUG else "production"),
+        release=env_str("SENTRY_RELEASE") or None,
+        integrations=[DjangoIntegration()],
+        traces_sample_rate=_traces_sample_rate,
+        # No user emails, IP addresses, cookies or request bodies leave the
+        # store; events carry the request id (a tag) to find the log lines.
+        send_default_pii=False,
+        before_send=tag_sentry_event,
+    )
