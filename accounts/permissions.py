@@ -48,3 +48,29 @@ class IsOwnerOrStaff(BasePermission):
     def has_object_permission(self, request, view, obj):
         owner = getattr(obj, "user", obj)
         return is_staff(request.user) or owner == request.user
+
+
+class IsStaffOrSelfReadOnly(BasePermission):
+    """User management: staff reach every user; a customer only reads their own.
+
+    Decided from the URL, before any lookup, so a customer gets 403 for any
+    other id, existing or not, as the contract asks. Only a superuser may
+    change or delete a superuser: otherwise staff could take over the owner's
+    account (change its email, then reset the password).
+    """
+
+    def has_permission(self, request, view):
+        user = request.user
+        if is_staff(user):
+            return True
+        if not (user and user.is_authenticated):
+            return False
+        lookup = view.lookup_url_kwarg or view.lookup_field
+        return request.method in SAFE_METHODS and view.kwargs.get(lookup) == str(
+            user.pk
+        )
+
+    def has_object_permission(self, request, view, obj):
+        if request.method in SAFE_METHODS or not obj.is_superuser:
+            return True
+        return request.user.is_superuser

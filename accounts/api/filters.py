@@ -1,0 +1,50 @@
+from django.db.models import Q
+from django_filters import rest_framework as filters
+
+from accounts.models import User
+
+
+def boolean_filter(**kwargs):
+    """`true`/`false`; anything else is a 400 naming the parameter.
+
+    django-filter's BooleanFilter would silently ignore `?is_staff=maybe`.
+    """
+    return filters.TypedChoiceFilter(
+        choices=[("true", "true"), ("false", "false")],
+        coerce=lambda value: value == "true",
+        **kwargs,
+    )
+
+
+class StableOrderingFilter(filters.OrderingFilter):
+    """Break ties by primary key, so that pages never repeat or skip a row."""
+
+    def filter(self, qs, value):
+        qs = super().filter(qs, value)
+        if value:
+            qs = qs.order_by(*qs.query.order_by, "pk")
+        return qs
+
+
+class UserFilter(filters.FilterSet):
+    is_staff = boolean_filter(label="Staff (true) or customers (false).")
+    is_active = boolean_filter(label="Active (true) or deactivated (false).")
+    search = filters.CharFilter(
+        method="filter_search",
+        label="Part of the email, first or last name (case-insensitive).",
+    )
+    ordering = StableOrderingFilter(
+        fields=["email", "last_name", "date_joined"],
+        label="Sort by email, last_name or date_joined; `-` for descending.",
+    )
+
+    class Meta:
+        model = User
+        fields = []
+
+    def filter_search(self, queryset, name, value):
+        return queryset.filter(
+            Q(email__icontains=value)
+            | Q(first_name__icontains=value)
+            | Q(last_name__icontains=value)
+        )
