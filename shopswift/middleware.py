@@ -1,7 +1,16 @@
+import logging
 import re
+import time
 import uuid
 
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY
+from django.utils.functional import LazyObject, empty
+
+from shopswift import metrics
 from shopswift.log import request_id_var
+
+access_logger = logging.getLogger("shopswift.access")
 
 # An incoming id is trusted only if it is short and plain, so that a client
 # cannot inject log syntax or megabytes through the header.
@@ -31,3 +40,76 @@ class RequestIDMiddleware:
             request_id_var.reset(token)
         response["X-Request-ID"] = request.request_id
         return response
+
+
+class AccessLogMiddleware:
+    """Log one line per request and record it in the request metrics.
+
+    The line is an INFO record of the "shopswift.access" logger whose extra
+    fields are user_id, method, path, status and duration_ms (JSON keys in
+    production; the request id comes from RequestIDMiddleware, which must run
+    first). The path is logged without its query string, which may carry
+    personal data.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.static_prefix = settings.STATIC_URL
+
+    def __call__(self, request):
+        start = time.perf_counter()
+        response = self.get_response(request)
+        seconds = time.perf_counter() - start
+
+        match = request.resolver_match
+        if match is not None:
+            view = match.view_name
+        elif request.path.startswith(self.static_prefix):
+            view = "<static>"
+        else:
+            view = "<unmatched>"
+        metrics.record_request(view, request.method, response.status_code, seconds)
+
+        duration_ms = round(seconds * 1000, 1)
+        user_id = _known_user_id(request)
+        access_logger.info(
+            "%s %s %s %.1fms user=%s",
+            request.method,
+            request.path,
+            response.status_code,
+            duration_ms,
+            user_id,
+            extra={
+                "user_id": user_id,
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "duration_ms": duration_ms,
+            },
+        )
+        return response
+
+
+def _known_user_id(request):
+    """The id of the user the request was served for, without a query of its own.
+
+    A request that never looked at its user (a static file, /healthz) left
+    request.user unevaluated; its session, if loaded, still names the user.
+    """
+    user = getattr(request, "user", None)
+    if user is None:
+        return None
+    if isinstance(user, LazyObject) and user._wrapped is empty:
+        session = getattr(request, "session", None)
+        cached = getattr(session, "_session_cache", None)
+        if cached is None:
+            return None
+        return _as_id(cached.get(SESSION_KEY))
+    return user.pk if user.is_authenticated else None
+
+
+def _as_id(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return value

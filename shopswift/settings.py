@@ -5,6 +5,7 @@ Development and production differ in values, not code: every variable is
 listed with its default in the README's configuration table.
 """
 
+import ipaddress
 import os
 import re
 from datetime import timedelta
@@ -156,6 +157,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "shopswift.middleware.RequestIDMiddleware",
+    # One access log line and the request metrics, timing all that follows.
+    "shopswift.middleware.AccessLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files straight after the security headers, before any work.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -226,6 +229,8 @@ if REDIS_URL:
                 # A cache that is down must not hang requests.
                 "SOCKET_CONNECT_TIMEOUT": 1,
                 "SOCKET_TIMEOUT": 1,
+                # Times and counts each command for /metrics.
+                "REDIS_CLIENT_CLASS": "shopswift.metrics.InstrumentedRedis",
             },
         }
     }
@@ -429,9 +434,27 @@ LOGGING = {
     "loggers": {
         # Django's own request logger would log 4xx noise at WARNING.
         "django.request": {"level": "ERROR"},
-        "django.server": {"level": "INFO"},
+        # shopswift.access logs every request; the development server's own
+        # request lines would repeat it.
+        "django.server": {"level": "WARNING"},
     },
 }
+
+# --- Metrics: GET /metrics in Prometheus format (shopswift/metrics.py) ------------
+# Open in development mode; in production it answers only callers that send
+# the bearer token and/or come from an allowed address (those set must all
+# match), and is absent (404) while neither is set.
+
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS")
+for _network in METRICS_ALLOWED_IPS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            "METRICS_ALLOWED_IPS must list IP addresses or networks "
+            f"(10.0.0.0/8), not {_network!r}."
+        ) from None
 
 # --- Error tracking: Sentry, only when SENTRY_DSN is set ----------------------------
 

@@ -7,7 +7,7 @@ from django.views.decorators.csp import csp_override
 from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from shopswift import health, views
+from shopswift import health, metrics, views
 
 # Swagger UI's page keeps a small inline stylesheet and its stylesheet draws
 # icons from data: URLs; its script is a file of this origin (the split view
@@ -31,6 +31,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path(settings.ADMIN_URL, admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
