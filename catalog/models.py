@@ -3,7 +3,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import FileExtensionValidator
+from django.core.validators import FileExtensionValidator, MinValueValidator
 from django.db import IntegrityError, models, transaction
 from django.db.models import Count, Q
 from django.template.defaultfilters import filesizeformat
@@ -222,7 +222,12 @@ class Product(SluggedModel):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=220, unique=True, blank=True)
     description = models.TextField(blank=True)
-    price = models.DecimalField(max_digits=10, decimal_places=2)
+    price = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        # The form error beside the field; the check constraint backs it.
+        validators=[MinValueValidator(Decimal("0.01"))],
+    )
     # Written only by catalog.services, which records a StockMovement with
     # every change; save() leaves it alone on existing rows.
     stock = models.PositiveIntegerField(default=0)

@@ -39,7 +39,7 @@ PRODUCT_FIELDS = {
 }
 
 
-# --- Products ------------------------------------------------------------------
+# --- Products -----------------------------------------------------------------
 
 
 @transaction.atomic
@@ -101,7 +101,7 @@ def set_products_active(*, products, is_active: bool) -> int:
     return products.update(is_active=is_active, updated_at=timezone.now())
 
 
-# --- Stock ---------------------------------------------------------------------
+# --- Stock --------------------------------------------------------------------
 
 
 @transaction.atomic

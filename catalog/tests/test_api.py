@@ -32,7 +32,7 @@ def new_product(in_category, **fields):
     }
 
 
-# --- Categories ----------------------------------------------------------------
+# --- Categories ---------------------------------------------------------------
 
 
 def test_category_list_shows_parent_slug_and_active_products_of_the_subtree(
@@ -181,7 +181,7 @@ def test_category_writes_are_for_staff_only(
     assert Category.objects.get().name == "Kitchen"
 
 
-# --- Products: reading -----------------------------------------------------------
+# --- Products: reading --------------------------------------------------------
 
 
 def test_product_list_shows_the_contract_fields(api_client, settings):
@@ -270,7 +270,7 @@ def test_product_image_url_is_absolute(api_client, media_root):
     assert image.endswith(".png")
 
 
-# --- Products: writing -----------------------------------------------------------
+# --- Products: writing --------------------------------------------------------
 
 
 def test_staff_create_a_product_with_a_derived_slug_and_initial_stock(

@@ -209,7 +209,7 @@ def test_a_bad_active_flag_is_400(staff_client):
     assert list(body["errors"]) == ["is_active"]
 
 
-# --- Pagination ------------------------------------------------------------------
+# --- Pagination ---------------------------------------------------------------
 
 
 def test_list_pages_with_links_to_the_next_and_previous_page(api_client):

@@ -39,7 +39,7 @@ def committed(django_capture_on_commit_callbacks):
     return lambda: django_capture_on_commit_callbacks(execute=True)
 
 
-# --- Served from the cache ----------------------------------------------------------
+# --- Served from the cache ----------------------------------------------------
 
 
 def test_the_public_product_list_is_served_from_the_cache(
@@ -114,7 +114,7 @@ def test_a_lost_version_key_starts_a_new_version_that_reuses_no_entry(api_client
     assert response.json()["price"] == "6.00"
 
 
-# --- Fresh after every kind of change ----------------------------------------------
+# --- Fresh after every kind of change -----------------------------------------
 
 
 def test_a_price_changed_through_the_api_shows_in_the_next_read(
@@ -311,7 +311,7 @@ def test_a_category_deleted_shows_in_the_next_read(api_client, committed):
     assert api_client.get(CATEGORIES).json()["count"] == 0
 
 
-# --- Redis unavailable --------------------------------------------------------------
+# --- Redis unavailable --------------------------------------------------------
 
 
 @pytest.fixture
@@ -357,7 +357,7 @@ def test_staff_writes_work_when_redis_is_down(staff_client, committed):
     assert response.json()["price"] == "6.00"
 
 
-# --- Query budgets --------------------------------------------------------------------
+# --- Query budgets ------------------------------------------------------------
 
 
 @pytest.mark.parametrize("page_size", [5, 30])
