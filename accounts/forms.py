@@ -1,0 +1,131 @@
+"""The shopper's account forms.
+
+They validate what was typed; the rules (unique email, password validators,
+current password) are accounts.services', whose errors the views put
+beside the fields (`add_service_errors`).
+"""
+
+from django import forms
+from django.contrib.auth import forms as auth_forms
+from django.contrib.auth.forms import SetPasswordMixin
+from django.core.exceptions import ValidationError
+
+from accounts import ratelimit
+
+
+def add_service_errors(form, error, field_names):
+    """Show a service's ValidationError on the form, beside the named fields.
+
+    `field_names` maps the service's field names to the form's; others go to
+    the top of the form.
+    """
+    for name, messages in error.error_dict.items():
+        form.add_error(field_names.get(name), ValidationError(messages))
+
+
+class PlainLabels:
+    """Labels read exactly as the contract names them: `Email`, not `Email:`.
+
+    Browser tests and screen readers find the controls by these names.
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+def email_field(**kwargs):
+    return forms.EmailField(
+        label="Email",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        **kwargs,
+    )
+
+
+def name_field(label, autocomplete):
+    return forms.CharField(
+        label=label,
+        max_length=150,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": autocomplete}),
+    )
+
+
+class LoginForm(PlainLabels, auth_forms.AuthenticationForm):
+    """Django's login form, labelled `Email`, with failed logins limited.
+
+    A limited attempt is refused before the password is checked;
+    `retry_after` then tells the view what to answer.
+    """
+
+    username = forms.EmailField(
+        label="Email",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
+    )
+
+    retry_after = None
+
+    def clean(self):
+        email = self.cleaned_data.get("username")
+        if email and self.cleaned_data.get("password"):
+            try:
+                ratelimit.check_login(self.request, email)
+            except ratelimit.RateLimitExceeded as limited:
+                self.retry_after = limited.retry_after
+                raise ValidationError(
+                    "Too many failed login attempts. Please try again in "
+                    f"{limited.retry_after} seconds.",
+                    code="throttled",
+                ) from None
+        try:
+            return super().clean()
+        except ValidationError as error:
+            if getattr(error, "code", None) == "invalid_login":
+                ratelimit.record_failed_login(self.request, email)
+            raise
+
+
+class RegistrationForm(PlainLabels, SetPasswordMixin, forms.Form):
+    email = email_field()
+    first_name = name_field("First name", "given-name")
+    last_name = name_field("Last name", "family-name")
+    password1, password2 = SetPasswordMixin.create_password_fields()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].widget.attrs["autofocus"] = True
+
+    def clean(self):
+        self.validate_passwords()
+        return super().clean()
+
+
+class ProfileForm(PlainLabels, forms.Form):
+    email = email_field()
+    first_name = name_field("First name", "given-name")
+    last_name = name_field("Last name", "family-name")
+
+
+class PasswordChangeForm(PlainLabels, SetPasswordMixin, forms.Form):
+    current_password = forms.CharField(
+        label="Current password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    new_password1, new_password2 = SetPasswordMixin.create_password_fields(
+        label1="New password", label2="New password confirmation"
+    )
+
+    def clean(self):
+        self.validate_passwords("new_password1", "new_password2")
+        return super().clean()
+
+
+class PasswordResetForm(PlainLabels, auth_forms.PasswordResetForm):
+    pass
+
+
+class SetPasswordForm(PlainLabels, auth_forms.SetPasswordForm):
+    pass

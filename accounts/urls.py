@@ -1,0 +1,38 @@
+"""The account pages. Names follow django.contrib.auth's, which its views and
+the admin's "forgotten your password?" link look up."""
+
+from django.urls import path
+
+from accounts import views
+
+urlpatterns = [
+    path("accounts/register/", views.RegisterView.as_view(), name="register"),
+    path("accounts/login/", views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", views.LogoutView.as_view(), name="logout"),
+    path(
+        "accounts/password_reset/",
+        views.PasswordResetView.as_view(),
+        name="password_reset",
+    ),
+    path(
+        "accounts/password_reset/done/",
+        views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/reset/done/",
+        views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
+    path("account/", views.AccountView.as_view(), name="account"),
+    path(
+        "account/password/",
+        views.AccountPasswordView.as_view(),
+        name="account-password",
+    ),
+]

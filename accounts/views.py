@@ -1,0 +1,213 @@
+"""The shopper's account pages: register, log in and out, reset, account."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login, update_session_auth_hash
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.generic import FormView, TemplateView
+
+from accounts import ratelimit, services
+from accounts.forms import (
+    LoginForm,
+    PasswordChangeForm,
+    PasswordResetForm,
+    ProfileForm,
+    RegistrationForm,
+    SetPasswordForm,
+    add_service_errors,
+)
+
+REGISTER_GROUP = "accounts.register"
+PASSWORD_RESET_GROUP = "accounts.password_reset"
+
+
+def render_throttled(view, form, error, *, form_name="form"):
+    """Re-render a form refused by a rate limit: 429 with Retry-After."""
+    form.add_error(None, f"{error} Please try again in {error.retry_after} seconds.")
+    response = view.render_to_response(
+        view.get_context_data(**{form_name: form}), status=429
+    )
+    response["Retry-After"] = str(error.retry_after)
+    return response
+
+
+class LoginView(auth_views.LoginView):
+    form_class = LoginForm
+    template_name = "accounts/login.html"
+    redirect_authenticated_user = True
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if form.retry_after is not None:
+            response.status_code = 429
+            response["Retry-After"] = str(form.retry_after)
+        return response
+
+
+class LogoutView(auth_views.LogoutView):
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        messages.success(request, "You are logged out.")
+        return response
+
+
+@method_decorator([sensitive_post_parameters(), never_cache], name="dispatch")
+class RegisterView(auth_views.RedirectURLMixin, FormView):
+    form_class = RegistrationForm
+    template_name = "accounts/register.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            return redirect("account")
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_default_redirect_url(self):
+        return settings.LOGIN_REDIRECT_URL
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context[self.redirect_field_name] = self.get_redirect_url()
+        return context
+
+    def post(self, request, *args, **kwargs):
+        form = self.get_form()
+        try:
+            ratelimit.limit_request(
+                request,
+                group=REGISTER_GROUP,
+                setting="RATELIMIT_REGISTER",
+                message="Too many registrations from your network.",
+            )
+        except ratelimit.RateLimitExceeded as error:
+            return render_throttled(self, form, error)
+        if form.is_valid():
+            return self.form_valid(form)
+        return self.form_invalid(form)
+
+    def form_valid(self, form):
+        try:
+            user = services.register_user(
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password1"],
+                first_name=form.cleaned_data["first_name"],
+                last_name=form.cleaned_data["last_name"],
+            )
+        except ValidationError as error:
+            add_service_errors(form, error, {"email": "email", "password": "password1"})
+            return self.form_invalid(form)
+        # The session is what the carts app's user_logged_in receiver uses.
+        login(self.request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(self.request, "Welcome! Your account is ready.")
+        return redirect(self.get_success_url())
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    form_class = PasswordResetForm
+    template_name = "accounts/password_reset_form.html"
+    email_template_name = "accounts/password_reset_email.txt"
+    subject_template_name = "accounts/password_reset_subject.txt"
+
+    def post(self, request, *args, **kwargs):
+        self.extra_email_context = {"store_name": settings.STORE_NAME}
+        try:
+            ratelimit.limit_request(
+                request,
+                group=PASSWORD_RESET_GROUP,
+                setting="RATELIMIT_PASSWORD_RESET",
+                message="Too many password reset requests from your network.",
+            )
+        except ratelimit.RateLimitExceeded as error:
+            return render_throttled(self, self.get_form(), error)
+        return super().post(request, *args, **kwargs)
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "accounts/password_reset_done.html"
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    form_class = SetPasswordForm
+    template_name = "accounts/password_reset_confirm.html"
+
+
+class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    template_name = "accounts/password_reset_complete.html"
+
+
+class AccountView(LoginRequiredMixin, TemplateView):
+    """The profile and password forms; the profile form posts here."""
+
+    template_name = "accounts/account.html"
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        kwargs.setdefault(
+            "profile_form",
+            ProfileForm(
+                initial={
+                    "email": user.email,
+                    "first_name": user.first_name,
+                    "last_name": user.last_name,
+                }
+            ),
+        )
+        kwargs.setdefault("password_form", PasswordChangeForm())
+        return super().get_context_data(**kwargs)
+
+    def post(self, request, *args, **kwargs):
+        form = ProfileForm(request.POST)
+        if form.is_valid():
+            try:
+                services.update_user(user=request.user, **form.cleaned_data)
+            except ValidationError as error:
+                add_service_errors(form, error, {"email": "email"})
+            else:
+                messages.success(request, "Your details are saved.")
+                return redirect("account")
+        return self.render_to_response(self.get_context_data(profile_form=form))
+
+
+@method_decorator(sensitive_post_parameters(), name="dispatch")
+class AccountPasswordView(AccountView):
+    """The password form posts here; it shows on the account page."""
+
+    http_method_names = ["post", "options"]
+
+    def post(self, request, *args, **kwargs):
+        form = PasswordChangeForm(request.POST)
+        user = request.user
+        if form.is_valid():
+            try:
+                # Wrong current passwords count as failed logins: a left-open
+                # session must not become a way to guess the password.
+                ratelimit.check_login(request, user.email)
+                services.change_password(
+                    user=user,
+                    current_password=form.cleaned_data["current_password"],
+                    new_password=form.cleaned_data["new_password1"],
+                )
+            except ratelimit.RateLimitExceeded as error:
+                return render_throttled(self, form, error, form_name="password_form")
+            except ValidationError as error:
+                if "current_password" in error.error_dict:
+                    ratelimit.record_failed_login(request, user.email)
+                add_service_errors(
+                    form,
+                    error,
+                    {
+                        "current_password": "current_password",
+                        "new_password": "new_password1",
+                    },
+                )
+            else:
+                # Keep this browser logged in; other sessions end.
+                update_session_auth_hash(request, user)
+                messages.success(request, "Your password is changed.")
+                return redirect("account")
+        return self.render_to_response(self.get_context_data(password_form=form))
