@@ -202,10 +202,9 @@ class ProductAdmin(StockMovementLinkMixin, admin.ModelAdmin):
     def image_preview(self, product):
         if not product.image:
             return "No image"
+        # A width attribute, not a style: the site's CSP refuses inline styles.
         return format_html(
-            '<img src="{}" alt="{}" style="max-width: 240px; max-height: 240px">',
-            product.image.url,
-            product.name,
+            '<img src="{}" alt="{}" width="240">', product.image.url, product.name
         )
 
     def save_model(self, request, obj, form, change):
