@@ -6,7 +6,6 @@ bad value is a 400 naming the parameter rather than silently ignored.
 
 import django_filters
 from django.db.models import Q
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from catalog.models import Category, Product
@@ -25,9 +24,15 @@ class StableOrderingFilter(django_filters.OrderingFilter):
         return qs
 
 
-@extend_schema_field(OpenApiTypes.STR)
+@extend_schema_field(
+    {
+        "type": "string",
+        "description": "A category's slug; includes the products of its "
+        "subcategories. An unknown slug is a 400.",
+    }
+)
 class CategorySlugFilter(django_filters.ModelChoiceFilter):
-    pass
+    """A category named by its slug (documented as a string, not an id)."""
 
 
 class ProductFilter(django_filters.FilterSet):
@@ -35,7 +40,6 @@ class ProductFilter(django_filters.FilterSet):
         queryset=Category.objects.all(),
         to_field_name="slug",
         method="filter_category",
-        help_text="A category's slug; includes the products of its subcategories.",
     )
     min_price = django_filters.NumberFilter(
         field_name="price",

@@ -281,3 +281,32 @@ def test_page_size_is_capped_at_100(api_client):
 
     assert response.json()["count"] == 101
     assert len(response.json()["results"]) == 100
+
+
+def test_the_schema_documents_every_product_filter(client):
+    response = client.get(
+        "/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json"
+    )
+
+    parameters = response.json()["paths"]["/api/v1/products/"]["get"]["parameters"]
+    documented = {parameter["name"]: parameter for parameter in parameters}
+    assert set(documented) == {
+        "category",
+        "min_price",
+        "max_price",
+        "in_stock",
+        "is_active",
+        "search",
+        "ordering",
+        "page",
+        "page_size",
+    }
+    assert documented["in_stock"]["schema"]["enum"] == ["false", "true"]
+    assert sorted(documented["ordering"]["schema"]["items"]["enum"]) == [
+        "-created_at",
+        "-name",
+        "-price",
+        "created_at",
+        "name",
+        "price",
+    ]
