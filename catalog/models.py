@@ -280,19 +280,38 @@ class Product(SluggedModel):
         return f"{self.name} ({self.sku})"
 
     def save(self, **kwargs):
-        # Stock changes go through catalog.services with a movement row;
-        # an ordinary save of a loaded row must not write back a stock
-        # figure that a concurrent sale has since changed.
-        if not self._state.adding and kwargs.get("update_fields") is None:
-            deferred = self.get_deferred_fields()
-            kwargs["update_fields"] = [
-                field.name
-                for field in self._meta.concrete_fields
-                if not field.primary_key
-                and field.name != "stock"
-                and field.attname not in deferred
-            ]
+        # Stock changes go through catalog.services with a movement row. An
+        # ordinary save of a loaded row must not write back a stock figure
+        # that a concurrent sale has since changed, and a stock figure set
+        # by hand is refused rather than silently dropped.
+        if not self._state.adding:
+            if "stock" in self.__dict__ and self.stock != self._saved_stock:
+                raise ValueError(
+                    "Product.stock changes only through catalog.services "
+                    "(adjust_stock, set_stock, take_stock, return_stock), which "
+                    "record a stock movement."
+                )
+            if kwargs.get("update_fields") is None:
+                deferred = self.get_deferred_fields()
+                kwargs["update_fields"] = [
+                    field.name
+                    for field in self._meta.concrete_fields
+                    if not field.primary_key
+                    and field.name != "stock"
+                    and field.attname not in deferred
+                ]
         super().save(**kwargs)
+        self._saved_stock = self.__dict__.get("stock")
+
+    @classmethod
+    def from_db(cls, db, field_names, values, **kwargs):
+        product = super().from_db(db, field_names, values, **kwargs)
+        product._saved_stock = product.__dict__.get("stock")
+        return product
+
+    def refresh_from_db(self, *args, **kwargs):
+        super().refresh_from_db(*args, **kwargs)
+        self._saved_stock = self.__dict__.get("stock")
 
     @property
     def in_stock(self):

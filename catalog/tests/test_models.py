@@ -4,6 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from catalog import services
 from catalog.models import Category, Product
 from catalog.tests.factories import CategoryFactory, ProductFactory
 
@@ -73,6 +74,27 @@ def test_saving_a_loaded_product_does_not_write_back_a_stale_stock():
 
     product.refresh_from_db()
     assert (product.price, product.stock) == (Decimal("5.00"), 7)
+
+
+def test_setting_stock_by_hand_is_refused_so_the_ledger_stays_whole():
+    product = ProductFactory(stock=10)
+    product.stock = 3
+
+    with pytest.raises(ValueError, match=r"only through catalog\.services"):
+        product.save()
+
+    assert Product.objects.get(pk=product.pk).stock == 10
+
+
+def test_a_product_saves_again_after_the_stock_service_changed_it():
+    product = ProductFactory(stock=10)
+    services.adjust_stock(product=product, quantity=-2)
+
+    product.name = "Renamed"
+    product.save()
+
+    product.refresh_from_db()
+    assert (product.name, product.stock) == ("Renamed", 8)
 
 
 def test_category_cannot_be_moved_under_its_own_subcategory():
