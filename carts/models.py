@@ -1,13 +1,30 @@
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 
 MAX_LINE_QUANTITY = 1000
+CENT = Decimal("0.01")
 
 
 class CartQuerySet(models.QuerySet):
     def anonymous(self):
         return self.filter(user__isnull=True)
+
+    def stale(self, *, updated_before):
+        """Anonymous carts nobody has changed since `updated_before`."""
+        return self.anonymous().filter(updated_at__lt=updated_before)
+
+    def with_lines(self):
+        """Carts with their lines and the lines' products, in two queries.
+
+        Reading a cart (its items, totals and warnings) then costs the same
+        number of queries whatever its size.
+        """
+        return self.prefetch_related(
+            Prefetch("items", queryset=CartItem.objects.with_product())
+        )
 
 
 class Cart(models.Model):
@@ -30,9 +47,42 @@ class Cart(models.Model):
 
     objects = CartQuerySet.as_manager()
 
+    class Meta:
+        indexes = [
+            # clear_stale_carts looks for old anonymous carts only.
+            models.Index(
+                fields=["updated_at"],
+                condition=Q(user__isnull=True),
+                name="carts_cart_anonymous_idx",
+            ),
+        ]
+
     def __str__(self):
         owner = self.user or "anonymous"
         return f"Cart {self.pk} of {owner}"
+
+    # The figures below read self.items.all(), so they cost no query on a
+    # cart loaded with Cart.objects.with_lines().
+
+    @property
+    def item_count(self):
+        """Units in the cart: the sum of the lines' quantities."""
+        return sum(item.quantity for item in self.items.all())
+
+    @property
+    def subtotal(self):
+        """The lines' totals at the catalog's current prices."""
+        total = sum((item.line_total for item in self.items.all()), Decimal("0"))
+        return total.quantize(CENT)
+
+
+class CartItemQuerySet(models.QuerySet):
+    def with_product(self):
+        return self.select_related("product", "product__category")
+
+    def for_user(self, user):
+        """The lines of the user's own cart."""
+        return self.filter(cart__user=user)
 
 
 class CartItem(models.Model):
@@ -45,6 +95,8 @@ class CartItem(models.Model):
     quantity = models.PositiveIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CartItemQuerySet.as_manager()
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -62,3 +114,12 @@ class CartItem(models.Model):
 
     def __str__(self):
         return f"{self.quantity} of product {self.product_id}"
+
+    @property
+    def unit_price(self):
+        """The product's price in the catalog now."""
+        return self.product.price.quantize(CENT)
+
+    @property
+    def line_total(self):
+        return (self.unit_price * self.quantity).quantize(CENT)
