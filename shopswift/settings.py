@@ -9,6 +9,7 @@ import ipaddress
 import os
 import re
 from datetime import timedelta
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import dj_database_url
@@ -43,6 +44,26 @@ def env_int(name, default):
         raise ImproperlyConfigured(
             f"{name} must be a whole number, not {value!r}."
         ) from None
+
+
+def env_decimal(name, default):
+    """A non-negative amount of money with at most two decimal places."""
+    value = env_str(name, default)
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        amount = None
+    if (
+        amount is None
+        or not amount.is_finite()
+        or amount < 0
+        or amount != amount.quantize(Decimal("0.01"))
+    ):
+        raise ImproperlyConfigured(
+            f"{name} must be an amount such as 5.00 (0 or more, at most two "
+            f"decimal places), not {value!r}."
+        )
+    return amount.quantize(Decimal("0.01"))
 
 
 def env_list(name, default=()):
@@ -314,6 +335,38 @@ CATALOG_CACHE_SECONDS = env_int("CATALOG_CACHE_SECONDS", 300)
 # Products with this many units or fewer are "low stock" in the admin.
 CATALOG_LOW_STOCK = env_int("CATALOG_LOW_STOCK", 5)
 CATALOG_IMAGE_MAX_BYTES = env_int("CATALOG_IMAGE_MAX_MB", 5) * 1024 * 1024
+
+# --- Orders ------------------------------------------------------------------------
+
+# Shipping costs SHIPPING_FLAT_RATE per order, and nothing when the subtotal
+# is at or above FREE_SHIPPING_THRESHOLD.
+SHIPPING_FLAT_RATE = env_decimal("SHIPPING_FLAT_RATE", "5.00")
+FREE_SHIPPING_THRESHOLD = env_decimal("FREE_SHIPPING_THRESHOLD", "50.00")
+# Pending orders not paid within this time are cancelled and their stock
+# released (orders.services.expire_unpaid_orders, run by Celery beat).
+ORDER_PAYMENT_TIMEOUT_MINUTES = env_int("ORDER_PAYMENT_TIMEOUT_MINUTES", 120)
+# Dotted path of the payment gateway class (orders/payments.py).
+PAYMENT_GATEWAY = env_str("PAYMENT_GATEWAY", "orders.payments.TestCardGateway")
+
+# --- Background work: Celery on Redis (shopswift/celery.py) -------------------------
+# Without a broker, tasks run in the calling process as soon as they are
+# sent, so the store works with no services; emails then go out inline.
+
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or None
+CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL is None
+CELERY_TASK_IGNORE_RESULT = True
+# A task is acknowledged once it has run, so a worker that dies mid-task
+# leaves it for another; the tasks are written to be safe to run twice.
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    "expire-unpaid-orders": {
+        "task": "orders.tasks.expire_unpaid_orders",
+        "schedule": timedelta(minutes=5),
+    },
+}
 
 # --- API -------------------------------------------------------------------------
 
