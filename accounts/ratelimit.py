@@ -142,9 +142,9 @@ def get_limit_usage(request, *, group, setting, key, increment):
         # django-ratelimit got no count from the cache and, as
         # RATELIMIT_FAIL_OPEN is false, fails closed.
         return Usage(count=limit + 1, limit=limit, retry_after=period)
-    return Usage(
-        count=usage["count"], limit=limit, retry_after=max(usage["time_left"], 1)
-    )
+    # The window's last second still belongs to it: a retry succeeds one
+    # second after the end that django-ratelimit reports.
+    return Usage(count=usage["count"], limit=limit, retry_after=usage["time_left"] + 1)
 
 
 def limit_request(request, *, group, setting, key=ip_key, message=None):
