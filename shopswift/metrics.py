@@ -21,14 +21,13 @@ import redis
 from django.conf import settings
 from django.http import Http404, HttpResponse, HttpResponseForbidden
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     REGISTRY,
     CollectorRegistry,
     Counter,
     Histogram,
-    generate_latest,
     multiprocess,
 )
+from prometheus_client.exposition import choose_encoder
 
 # --- The store's figures, recorded by the domain apps ---------------------------
 # Record after the transaction commits (transaction.on_commit), so that work
@@ -223,6 +222,8 @@ def metrics_view(request):
         multiprocess.MultiProcessCollector(registry)
     else:
         registry = REGISTRY
-    response = HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+    # Prometheus's own text format, or OpenMetrics when the scraper asks for it.
+    encode, content_type = choose_encoder(request.headers.get("Accept"))
+    response = HttpResponse(encode(registry), content_type=content_type)
     response["Cache-Control"] = "no-store"
     return response

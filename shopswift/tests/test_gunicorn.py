@@ -1,0 +1,99 @@
+"""gunicorn.conf.py: several workers, one set of metrics, JSON access lines."""
+
+import json
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from shopswift.tests.test_deploy import BASE_DIR, production_env
+
+PORT = 18310
+BASE_URL = f"http://127.0.0.1:{PORT}"
+TOKEN = "gunicorn-test-token"
+
+
+def get(path, **headers):
+    request = urllib.request.Request(BASE_URL + path, headers=headers)
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status, response.read().decode()
+
+
+@pytest.fixture
+def gunicorn(tmp_path):
+    """gunicorn with two workers in production mode; yields its stdout file."""
+    stdout = tmp_path / "stdout.log"
+    stderr = tmp_path / "stderr.log"
+    env = production_env(
+        DJANGO_HTTPS="false",
+        DJANGO_ALLOWED_HOSTS="127.0.0.1",
+        METRICS_TOKEN=TOKEN,
+        SQLITE_PATH=str(tmp_path / "db.sqlite3"),
+        STATIC_ROOT=str(tmp_path / "static"),
+        GUNICORN_BIND=f"127.0.0.1:{PORT}",
+        GUNICORN_WORKERS="2",
+        GUNICORN_THREADS="1",
+    )
+    env.pop("DATABASE_URL")
+    env.pop("REDIS_URL")
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    (tmp_path / "static").mkdir()
+    with stdout.open("w") as out, stderr.open("w") as err:
+        process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py"],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=out,
+            stderr=err,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    get("/healthz")
+                    break
+                except (urllib.error.URLError, ConnectionError):
+                    if process.poll() is not None or time.monotonic() > deadline:
+                        pytest.fail(f"gunicorn did not start:\n{stderr.read_text()}")
+                    time.sleep(0.2)
+            yield stdout
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def test_metrics_add_up_the_requests_of_every_worker(gunicorn):
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(lambda _: get("/healthz")[0], range(40)))
+
+    _, text = get("/metrics", Authorization=f"Bearer {TOKEN}")
+
+    assert statuses == [200] * 40
+    # The probe that waited for the start-up answered once more.
+    assert (
+        'shopswift_http_request_duration_seconds_count{method="GET",status="200",'
+        'view="healthz"} 41.0'
+    ) in text.splitlines()
+    assert "shopswift_orders_placed_total 0.0" in text.splitlines()
+
+
+def test_every_request_is_one_json_line_on_stdout(gunicorn):
+    get("/healthz", **{"X-Request-ID": "from-the-proxy-1"})
+    get("/readyz", **{"X-Request-ID": "from-the-proxy-2"})
+    time.sleep(0.2)
+
+    lines = [json.loads(line) for line in gunicorn.read_text().splitlines()]
+
+    access = {
+        line["request_id"]: line
+        for line in lines
+        if line["logger"] == "shopswift.access"
+    }
+    assert access["from-the-proxy-1"]["path"] == "/healthz"
+    assert access["from-the-proxy-2"]["path"] == "/readyz"
+    assert access["from-the-proxy-2"]["status"] == 200
