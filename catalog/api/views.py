@@ -25,10 +25,12 @@ class PublicCacheMixin:
     it keeps entries from outliving a change (see catalog/cache.py).
     """
 
-    def cached_read(self, request, name, read):
+    def cached_read(self, request, name, read, lookup=None):
         if is_staff(request.user):
             return read()
+        # Hashed into the key, so that a client cannot choose key names.
         params = (
+            lookup,
             request.build_absolute_uri("/"),
             sorted(request.query_params.lists()),
         )
@@ -70,8 +72,9 @@ class CategoryViewSet(PublicCacheMixin, viewsets.ModelViewSet):
     def retrieve(self, request, *args, **kwargs):
         return self.cached_read(
             request,
-            f"category:{kwargs['slug']}",
+            "category",
             lambda: super(CategoryViewSet, self).retrieve(request, *args, **kwargs),
+            lookup=kwargs["slug"],
         )
 
 
@@ -118,8 +121,9 @@ class ProductViewSet(PublicCacheMixin, viewsets.ModelViewSet):
     def retrieve(self, request, *args, **kwargs):
         return self.cached_read(
             request,
-            f"product:{kwargs['slug']}",
+            "product",
             lambda: super(ProductViewSet, self).retrieve(request, *args, **kwargs),
+            lookup=kwargs["slug"],
         )
 
     def create(self, request, *args, **kwargs):
