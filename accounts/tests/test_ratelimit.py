@@ -9,6 +9,7 @@ import logging
 import pytest
 from django.core import mail
 from django.test import RequestFactory
+from django_ratelimit.checks import check_caches
 from pytest_django.asserts import assertContains
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -468,3 +469,16 @@ def test_logins_fail_closed_when_so_configured(api_client, settings):
 
     assert_problem(response, 429, "throttled")
     assert response["Retry-After"] == "60"
+
+
+# --- Configuration ----------------------------------------------------------------
+
+
+def test_django_ratelimits_cache_checks_pass_on_redis(settings):
+    assert settings.CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache"
+
+    assert check_caches(None) == []
+    assert not any(
+        check.startswith("django_ratelimit")
+        for check in getattr(settings, "SILENCED_SYSTEM_CHECKS", [])
+    )
