@@ -1,0 +1,53 @@
+"""The orders' refusals, shown by the API as the contract's problem+json."""
+
+from shopswift.exceptions import ShopError
+
+
+class CartEmpty(ShopError):
+    status = 400
+    code = "cart_empty"
+    default_detail = "Your cart is empty: add something before checking out."
+
+
+class PriceChanged(ShopError):
+    """The total differs from the one the shopper was shown.
+
+    The problem body carries the current figures, so a client can show them
+    and ask again.
+    """
+
+    status = 409
+    code = "price_changed"
+
+    def __init__(self, *, expected_total, subtotal, shipping_cost, total, currency):
+        super().__init__(
+            f"The order total is now {total} {currency}, not {expected_total}.",
+            extra={
+                "expected_total": str(expected_total),
+                "subtotal": str(subtotal),
+                "shipping_cost": str(shipping_cost),
+                "total": str(total),
+                "currency": currency,
+            },
+        )
+
+
+class InvalidTransition(ShopError):
+    """The order's status does not allow this change (or not for this user)."""
+
+    status = 409
+    code = "invalid_transition"
+
+    def __init__(self, detail, *, status):
+        super().__init__(detail, extra={"status": status})
+
+
+class PaymentDeclined(ShopError):
+    """The gateway did not approve the payment; the order stays pending."""
+
+    status = 402
+    code = "payment_declined"
+    default_detail = "The payment was declined. Try another card."
+
+    def __init__(self, detail=None, *, outcome):
+        super().__init__(detail, extra={"outcome": outcome})

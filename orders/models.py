@@ -1,0 +1,238 @@
+import secrets
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+# Crockford's base32 alphabet: no I, L, O or U, so a number read aloud or
+# copied by hand cannot be mistaken for another.
+NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+NUMBER_PREFIX = "SW"
+
+
+def generate_order_number():
+    """Return a random reference such as SW-7K3M-Q9XD (40 bits of randomness).
+
+    Numbers are drawn with `secrets`, so knowing one order's number tells
+    nothing about another's; the unique constraint catches the rare clash.
+    """
+    code = "".join(secrets.choice(NUMBER_ALPHABET) for _ in range(8))
+    return f"{NUMBER_PREFIX}-{code[:4]}-{code[4:]}"
+
+
+class OrderQuerySet(models.QuerySet):
+    def for_user(self, user):
+        """The orders the user placed."""
+        return self.filter(user=user)
+
+    def visible_to(self, user):
+        """Every order for staff, their own for anyone else."""
+        if user.is_staff:
+            return self.all()
+        return self.for_user(user)
+
+    def with_details(self):
+        """Orders with their customer, lines and status history (three queries)."""
+        return self.select_related("user").prefetch_related("items", "history")
+
+    def pending(self):
+        return self.filter(status=Order.Status.PENDING)
+
+    def unpaid_since(self, moment):
+        """Pending orders placed before `moment`, oldest first."""
+        return self.pending().filter(created_at__lt=moment).order_by("created_at", "pk")
+
+
+class Order(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending payment"
+        PAID = "paid", "Paid"
+        SHIPPED = "shipped", "Shipped"
+        DELIVERED = "delivered", "Delivered"
+        CANCELLED = "cancelled", "Cancelled"
+
+    number = models.CharField(max_length=20, unique=True, editable=False)
+    # A customer with orders cannot be deleted (409 in the API): the orders
+    # are the store's accounts. Deactivate the account instead.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="orders",
+        # orders_order_user_idx starts with the user.
+        db_index=False,
+    )
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.PENDING
+    )
+    subtotal = models.DecimalField(max_digits=10, decimal_places=2)
+    shipping_cost = models.DecimalField(max_digits=10, decimal_places=2)
+    total = models.DecimalField(max_digits=10, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    # {full_name, line1, line2, city, postal_code, country, phone}, checked
+    # by orders.addresses.clean_shipping_address before it gets here.
+    shipping_address = models.JSONField()
+    note = models.TextField(blank=True)
+    # The client's Idempotency-Key of the checkout that created the order.
+    idempotency_key = models.CharField(max_length=100, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = OrderQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(subtotal__gte=Decimal("0"))
+                & Q(shipping_cost__gte=Decimal("0")),
+                name="orders_order_amounts_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(total=F("subtotal") + F("shipping_cost")),
+                name="orders_order_total_is_subtotal_plus_shipping",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=["pending", "paid", "shipped", "delivered", "cancelled"]
+                ),
+                name="orders_order_status_known",
+            ),
+            # A retried checkout finds the order its first attempt created;
+            # two racing retries cannot both insert one.
+            models.UniqueConstraint(
+                fields=["user", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="orders_order_one_per_idempotency_key",
+            ),
+        ]
+        indexes = [
+            # A customer's orders, newest first.
+            models.Index(
+                fields=["user", "-created_at", "-id"], name="orders_order_user_idx"
+            ),
+            # Staff's list filtered by status, and the expiry job (pending,
+            # oldest first).
+            models.Index(
+                fields=["status", "created_at"], name="orders_order_status_idx"
+            ),
+            # Staff's unfiltered list, newest first.
+            models.Index(fields=["-created_at", "-id"], name="orders_order_newest_idx"),
+        ]
+
+    def __str__(self):
+        return self.number
+
+    @property
+    def is_pending(self):
+        return self.status == self.Status.PENDING
+
+
+class OrderItem(models.Model):
+    """One line of an order: a snapshot of the product as it was sold."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
+    # Kept when the product is deleted; the snapshot below still says what
+    # was sold.
+    product = models.ForeignKey(
+        "catalog.Product",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="order_items",
+    )
+    sku = models.CharField("SKU", max_length=64)
+    name = models.CharField(max_length=200)
+    unit_price = models.DecimalField(max_digits=10, decimal_places=2)
+    quantity = models.PositiveIntegerField()
+    line_total = models.DecimalField(max_digits=10, decimal_places=2)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gte=1), name="orders_item_quantity_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(unit_price__gt=Decimal("0")),
+                name="orders_item_unit_price_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(line_total=F("unit_price") * F("quantity")),
+                name="orders_item_line_total_is_price_times_quantity",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.quantity} x {self.sku}"
+
+
+class OrderStatusChange(models.Model):
+    """One step of an order's history, oldest first, starting with pending."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="history")
+    status = models.CharField(max_length=20, choices=Order.Status.choices)
+    at = models.DateTimeField(auto_now_add=True)
+    # Empty for the store's own changes (the expiry job).
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = "status change"
+
+    def __str__(self):
+        return f"{self.order_id} → {self.status}"
+
+
+class Payment(models.Model):
+    """One payment attempt, approved or not. Only the card's last four digits."""
+
+    class Outcome(models.TextChoices):
+        APPROVED = "approved", "Approved"
+        DECLINED = "declined", "Declined"
+        ERROR = "error", "Gateway error"
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
+    amount = models.DecimalField(max_digits=10, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    gateway = models.CharField(max_length=50)
+    # The gateway's id of the charge (empty when it gave none).
+    reference = models.CharField(max_length=100, blank=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    message = models.CharField(max_length=200, blank=True)
+    card_last4 = models.CharField("card's last four digits", max_length=4, blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gte=Decimal("0")),
+                name="orders_payment_amount_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(card_last4="") | Q(card_last4__regex=r"^[0-9]{4}$"),
+                name="orders_payment_card_last4_only",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_outcome_display()} {self.amount} {self.currency}"
+
+    @property
+    def approved(self):
+        return self.outcome == self.Outcome.APPROVED
