@@ -1,0 +1,144 @@
+"""Payment gateways: one small interface, chosen by the PAYMENT_GATEWAY setting.
+
+`orders.services.pay_order` is the only caller. It validates the input with
+`validate()`, locks the order, calls `charge()` for the order's total and
+records a `Payment` for every attempt, whatever its outcome; only an
+approved charge of the full total marks the order paid.
+
+The built-in `TestCardGateway` (the default) needs no network and follows
+the common test-card convention, so clients and tests can exercise every
+path:
+
+- a number that fails the Luhn check (or is not 12 to 19 digits) → 400
+  `validation_error` on `card_number`, before any charge is attempted;
+- 4242 4242 4242 4242 → approved;
+- 4000 0000 0000 0002 → declined (402 `payment_declined`);
+- 4000 0000 0000 0119 → a gateway error (recorded as `error`, answered as
+  402 `payment_declined`: nothing was charged);
+- any other Luhn-valid number → approved, as Stripe's and Braintree's test
+  modes approve their other test cards.
+
+Spaces and hyphens in a card number are ignored. Only the last four digits
+are ever stored; the number is never logged.
+
+Plugging in a real gateway such as Stripe: write a subclass, e.g.
+`orders.stripe.StripeGateway`, and set
+`PAYMENT_GATEWAY=orders.stripe.StripeGateway`. With Stripe the card number
+must never reach this server: the client collects the card with Stripe.js
+and sends the PaymentMethod id (`pm_…`) in `card_number`'s place, with
+`payment_method` naming a method listed in `methods` (e.g. "card").
+`validate()` then checks the id's shape, `charge()` creates a confirmed
+PaymentIntent for `amount` (in cents) and `currency` with
+`idempotency_key=reference`, maps `succeeded` to approved, a card error to
+declined and a network or API error to error (or raises: an exception from
+`charge()` is recorded as an error too), and `card_last4()` returns the
+last four digits that Stripe reports, or "".
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.crypto import get_random_string
+from django.utils.module_loading import import_string
+
+APPROVED = "approved"
+DECLINED = "declined"
+ERROR = "error"
+
+
+@dataclass(frozen=True)
+class ChargeResult:
+    outcome: str  # APPROVED, DECLINED or ERROR
+    reference: str = ""  # the gateway's id of the charge
+    message: str = ""  # why, in words a shopper may read
+
+    @property
+    def approved(self):
+        return self.outcome == APPROVED
+
+
+class PaymentGateway:
+    """The interface every gateway implements."""
+
+    name = ""  # stored on each Payment
+    methods: tuple[str, ...] = ()  # the `payment_method` values it accepts
+
+    def validate(self, *, payment_method: str, card_number: str) -> str:
+        """Return the card number (or token) to charge, cleaned.
+
+        Raises ValidationError naming `payment_method` or `card_number`.
+        """
+        raise NotImplementedError
+
+    def charge(
+        self, *, amount: Decimal, currency: str, card_number: str, reference: str
+    ) -> ChargeResult:
+        """Charge `amount` once; `reference` (the order number) identifies it."""
+        raise NotImplementedError
+
+    def card_last4(self, card_number: str) -> str:
+        """The card's last four digits, the only part of it ever stored."""
+        return card_number[-4:] if card_number.isdigit() else ""
+
+    def check_method(self, payment_method):
+        if payment_method not in self.methods:
+            choices = ", ".join(f'"{method}"' for method in self.methods)
+            raise ValidationError(
+                {"payment_method": f"Choose one of the payment methods: {choices}."}
+            )
+
+
+def luhn_valid(digits: str) -> bool:
+    """Whether a string of digits passes the Luhn (mod 10) check."""
+    total = 0
+    for position, character in enumerate(reversed(digits)):
+        value = int(character)
+        if position % 2 == 1:
+            value *= 2
+            if value > 9:
+                value -= 9
+        total += value
+    return total % 10 == 0
+
+
+class TestCardGateway(PaymentGateway):
+    """The built-in gateway of test card numbers (see the module docstring)."""
+
+    __test__ = False  # not a test class, whatever pytest thinks of the name
+
+    name = "test-card"
+    methods = ("test-card",)
+    APPROVED_NUMBER = "4242424242424242"
+    DECLINED_NUMBER = "4000000000000002"
+    ERROR_NUMBER = "4000000000000119"
+
+    def validate(self, *, payment_method, card_number):
+        self.check_method(payment_method)
+        digits = "".join(str(card_number).replace("-", " ").split())
+        if not (
+            digits.isascii()
+            and digits.isdigit()
+            and 12 <= len(digits) <= 19
+            and luhn_valid(digits)
+        ):
+            raise ValidationError(
+                {"card_number": "Enter a valid card number (12 to 19 digits)."}
+            )
+        return digits
+
+    def charge(self, *, amount, currency, card_number, reference):
+        charge_id = f"test_{get_random_string(16)}"
+        if card_number == self.DECLINED_NUMBER:
+            return ChargeResult(DECLINED, charge_id, "The card was declined.")
+        if card_number == self.ERROR_NUMBER:
+            return ChargeResult(
+                ERROR, charge_id, "The card could not be processed. Try again."
+            )
+        return ChargeResult(APPROVED, charge_id)
+
+
+def get_gateway() -> PaymentGateway:
+    """The gateway named by the PAYMENT_GATEWAY setting."""
+    return import_string(settings.PAYMENT_GATEWAY)()

@@ -1,0 +1,524 @@
+"""Checkout, the order lifecycle and payments: every write to an order.
+
+The API, the pages, the admin and the commands all call these functions;
+nothing else changes an order's status or takes or returns its stock.
+
+Locks, always taken in this order so that no two of these can deadlock:
+
+1. the customer's cart row (checkout only), which makes one customer's
+   checkouts, and retries of one checkout, run one after the other;
+2. the order row (lifecycle, payments, expiry), so that a payment, a
+   cancellation and the expiry job cannot act on the same order at once,
+   and a second cancellation sees the first and restores nothing;
+3. product rows, in product id order, taken by catalog.services' stock
+   functions (conditional UPDATEs that never go below zero).
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+from functools import partial
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from carts.models import Cart, CartItem
+from carts.services import clear_cart, get_user_cart
+from catalog import services as catalog_services
+from catalog.exceptions import InsufficientStock
+from catalog.models import Product, StockMovement
+from orders import tasks
+from orders.addresses import clean_shipping_address
+from orders.exceptions import (
+    CartEmpty,
+    InvalidTransition,
+    PaymentDeclined,
+    PriceChanged,
+)
+from orders.models import (
+    Order,
+    OrderItem,
+    OrderStatusChange,
+    Payment,
+    generate_order_number,
+)
+from orders.payments import ERROR, ChargeResult, get_gateway
+from shopswift import metrics
+
+logger = logging.getLogger(__name__)
+
+Status = Order.Status
+StockReason = StockMovement.Reason
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+# The largest amount the order's Decimal(10, 2) columns hold.
+MAX_AMOUNT = Decimal("99999999.99")
+NOTE_MAX_LENGTH = 1000
+IDEMPOTENCY_KEY_MAX_LENGTH = 100
+# Attempts at a fresh order number when one drawn is already taken.
+NUMBER_ATTEMPTS = 5
+
+# The lifecycle. Staff may make every move listed; a customer may only
+# cancel their own pending order (and pay it, through pay_order).
+TRANSITIONS = {
+    Status.PENDING: (Status.PAID, Status.CANCELLED),
+    Status.PAID: (Status.SHIPPED, Status.CANCELLED),
+    Status.SHIPPED: (Status.DELIVERED,),
+    Status.DELIVERED: (),
+    Status.CANCELLED: (),
+}
+
+
+# --- Totals -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Totals:
+    subtotal: Decimal
+    shipping_cost: Decimal
+    total: Decimal
+
+
+def checkout_totals(*, subtotal: Decimal) -> Totals:
+    """Shipping and total for a subtotal.
+
+    Shipping is SHIPPING_FLAT_RATE, and free when the subtotal is at or above
+    FREE_SHIPPING_THRESHOLD.
+    """
+    subtotal = Decimal(subtotal).quantize(CENT)
+    if subtotal >= settings.FREE_SHIPPING_THRESHOLD:
+        shipping_cost = ZERO
+    else:
+        shipping_cost = settings.SHIPPING_FLAT_RATE.quantize(CENT)
+    return Totals(subtotal, shipping_cost, subtotal + shipping_cost)
+
+
+# --- Checkout -----------------------------------------------------------------------
+
+
+def place_order(
+    *,
+    user,
+    shipping_address: dict,
+    note: str = "",
+    expected_total: Decimal | None = None,
+    idempotency_key: str = "",
+) -> tuple[Order, bool]:
+    """Turn the user's cart into a pending order; return (order, created).
+
+    All or nothing, in one transaction: the stock of every line is taken,
+    the order is created with a snapshot of each product (sku, name, unit
+    price), its history starts with `pending`, the cart is emptied and the
+    confirmation email is sent once it commits.
+
+    - An `idempotency_key` that names an order this user already placed
+      returns that order untouched, with created False. Refused checkouts
+      are not remembered: the same key may be used again.
+    - Raises CartEmpty, InsufficientStock (every short or inactive line,
+      nothing taken, cart intact), PriceChanged (the total is not
+      `expected_total`; nothing changed) or ValidationError (address, note,
+      key, an order too large to record).
+    """
+    address = _clean_address(shipping_address)
+    note = _clean_note(note)
+    key = _clean_idempotency_key(idempotency_key)
+    expected_total = _clean_expected_total(expected_total)
+    try:
+        return _place_order(
+            user=user,
+            address=address,
+            note=note,
+            expected_total=expected_total,
+            key=key,
+        )
+    except (InsufficientStock, PriceChanged) as refusal:
+        transaction.on_commit(partial(metrics.record_checkout_conflict, refusal.code))
+        raise
+
+
+@transaction.atomic
+def _place_order(*, user, address, note, expected_total, key):
+    # The cart row lock serialises this customer's checkouts: a retry that
+    # raced its original waits here, then finds the order it created.
+    cart = Cart.objects.select_for_update().get(pk=get_user_cart(user=user).pk)
+    if key and (replay := _order_for_key(user, key)):
+        return replay, False
+    # Locked too, so that no line changes between reading and emptying.
+    lines = list(
+        CartItem.objects.select_for_update()
+        .filter(cart=cart)
+        .order_by("product_id")
+        .values_list("pk", "product_id", "quantity")
+    )
+    if not lines:
+        raise CartEmpty()
+    for attempt in range(NUMBER_ATTEMPTS):
+        number = generate_order_number()
+        try:
+            # A savepoint: a clash below undoes the stock taken with it.
+            with transaction.atomic():
+                order = _create_order(
+                    number=number,
+                    user=user,
+                    cart=cart,
+                    lines=lines,
+                    address=address,
+                    note=note,
+                    expected_total=expected_total,
+                    key=key,
+                )
+        except IntegrityError:
+            # Only another transaction that bypassed the cart lock could
+            # have inserted this key; the constraint still keeps one order.
+            if key and (replay := _order_for_key(user, key)):
+                return replay, False
+            taken = Order.objects.filter(number=number).exists()
+            if not taken or attempt == NUMBER_ATTEMPTS - 1:
+                raise
+        else:
+            return order, True
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _create_order(*, number, user, cart, lines, address, note, expected_total, key):
+    try:
+        catalog_services.take_stock(
+            lines=[(product_id, quantity) for _, product_id, quantity in lines],
+            reason=StockReason.SALE,
+            reference=number,
+            user=user,
+        )
+    except InsufficientStock as error:
+        # Name the cart lines too, as the cart's warnings do.
+        item_of = {product_id: item_id for item_id, product_id, _ in lines}
+        for shortage in error.extra["shortages"]:
+            shortage["item"] = item_of.get(shortage["product_id"])
+        raise
+    # Read after take_stock, which holds these rows locked: the prices are
+    # the ones in force at the moment the stock was sold.
+    products = Product.objects.in_bulk([product_id for _, product_id, _ in lines])
+    items = []
+    for _, product_id, quantity in lines:
+        product = products[product_id]
+        items.append(
+            OrderItem(
+                product=product,
+                sku=product.sku,
+                name=product.name,
+                unit_price=product.price,
+                quantity=quantity,
+                line_total=(product.price * quantity).quantize(CENT),
+            )
+        )
+    totals = checkout_totals(subtotal=sum((item.line_total for item in items), ZERO))
+    if totals.total > MAX_AMOUNT:
+        raise ValidationError(
+            f"An order can total at most {MAX_AMOUNT} {settings.STORE_CURRENCY}; "
+            "split it into smaller orders."
+        )
+    if expected_total is not None and expected_total != totals.total:
+        raise PriceChanged(
+            expected_total=expected_total,
+            subtotal=totals.subtotal,
+            shipping_cost=totals.shipping_cost,
+            total=totals.total,
+            currency=settings.STORE_CURRENCY,
+        )
+    order = Order.objects.create(
+        number=number,
+        user=user,
+        subtotal=totals.subtotal,
+        shipping_cost=totals.shipping_cost,
+        total=totals.total,
+        currency=settings.STORE_CURRENCY,
+        shipping_address=address,
+        note=note,
+        idempotency_key=key,
+    )
+    for item in items:
+        item.order = order
+    OrderItem.objects.bulk_create(items)
+    OrderStatusChange.objects.create(order=order, status=Status.PENDING, by=user)
+    clear_cart(cart=cart)
+    transaction.on_commit(
+        partial(tasks.send_order_confirmation.delay, order.pk), robust=True
+    )
+    transaction.on_commit(metrics.record_order_placed)
+    return order
+
+
+def _order_for_key(user, key):
+    return Order.objects.filter(user=user, idempotency_key=key).first()
+
+
+def _clean_address(data):
+    try:
+        return clean_shipping_address(data)
+    except ValidationError as error:
+        errors = {}
+        for field, messages in error.message_dict.items():
+            name = field if field == "shipping_address" else f"shipping_address.{field}"
+            errors[name] = messages
+        raise ValidationError(errors) from None
+
+
+def _clean_note(note):
+    note = (note or "").strip()
+    if len(note) > NOTE_MAX_LENGTH:
+        raise ValidationError({"note": f"Use at most {NOTE_MAX_LENGTH} characters."})
+    return note
+
+
+def _clean_idempotency_key(key):
+    key = key or ""
+    if len(key) > IDEMPOTENCY_KEY_MAX_LENGTH or not (
+        key.isascii() and key.isprintable()
+    ):
+        raise ValidationError(
+            {
+                "Idempotency-Key": "Use at most "
+                f"{IDEMPOTENCY_KEY_MAX_LENGTH} printable ASCII characters."
+            }
+        )
+    return key.strip()
+
+
+def _clean_expected_total(value):
+    if value is None:
+        return None
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        amount = None
+    if amount is None or not amount.is_finite() or amount < 0:
+        raise ValidationError({"expected_total": "Enter an amount such as 19.99."})
+    return amount
+
+
+# --- The lifecycle --------------------------------------------------------------------
+
+
+def allowed_transitions(*, order: Order, user) -> tuple[str, ...]:
+    """The statuses this user may move the order to now (payment aside)."""
+    if user.is_staff:
+        return TRANSITIONS[order.status]
+    if order.user_id == user.pk and order.status == Status.PENDING:
+        return (Status.CANCELLED,)
+    return ()
+
+
+@transaction.atomic
+def cancel_order(*, order: Order, user, note: str = "") -> Order:
+    """Cancel an order and put its stock back, exactly once.
+
+    The customer may cancel their own pending order; staff may also cancel a
+    paid one (refunding the payment is done with the gateway, outside the
+    store). Raises InvalidTransition otherwise.
+    """
+    locked = _lock(order)
+    if not user.is_staff:
+        _check_owner(locked, user)
+        if locked.status != Status.PENDING:
+            raise InvalidTransition(
+                f"Order {locked.number} is {locked.get_status_display().lower()}: "
+                "only a pending order can be cancelled by you. Contact us to "
+                "cancel it.",
+                status=locked.status,
+            )
+    _move(locked, Status.CANCELLED, by=user, note=note)
+    return locked
+
+
+@transaction.atomic
+def mark_order_paid(*, order: Order, user, note: str = "") -> Order:
+    """Staff: record a payment received outside the gateway (a bank transfer).
+
+    The order becomes paid by a manual approved payment of its full total,
+    recorded with the staff member, so every paid order has its payment.
+    """
+    _check_staff(user)
+    locked = _lock(order)
+    _check_move(locked, Status.PAID)
+    payment = Payment.objects.create(
+        order=locked,
+        amount=locked.total,
+        currency=locked.currency,
+        gateway="manual",
+        outcome=Payment.Outcome.APPROVED,
+        message=note[:200] or f"Marked paid by {user.email}",
+        by=user,
+    )
+    _move(locked, Status.PAID, by=user, note=note or "Payment received (manual)")
+    transaction.on_commit(partial(metrics.record_payment, approved=payment.approved))
+    return locked
+
+
+def change_order_status(*, order: Order, status: str, user, note: str = "") -> Order:
+    """Staff: move an order along the lifecycle (the API's PATCH, the admin).
+
+    Paid records a manual payment (mark_order_paid); cancelled restores the
+    stock (cancel_order). Raises InvalidTransition for any other move than
+    pending → paid/cancelled, paid → shipped/cancelled, shipped → delivered.
+    """
+    _check_staff(user)
+    if status not in Status.values:
+        raise ValidationError({"status": f"{status!r} is not an order status."})
+    if status == Status.PAID:
+        return mark_order_paid(order=order, user=user, note=note)
+    if status == Status.CANCELLED:
+        return cancel_order(order=order, user=user, note=note)
+    with transaction.atomic():
+        locked = _lock(order)
+        _move(locked, status, by=user, note=note)
+    return locked
+
+
+def expire_unpaid_orders(
+    *, now=None, dry_run: bool = False, on_expired=None
+) -> list[Order]:
+    """Cancel the pending orders older than ORDER_PAYMENT_TIMEOUT_MINUTES.
+
+    Their stock goes back with the reason `expiry`. Each order is expired in
+    a transaction of its own, so the job can stop and run again at any
+    point; an order being paid at that moment is skipped (its row is
+    locked) and looked at again on the next run. With `dry_run`, return the
+    orders that would expire and change nothing. `on_expired(order)` is
+    called after each order's transaction commits.
+    """
+    minutes = settings.ORDER_PAYMENT_TIMEOUT_MINUTES
+    cutoff = (now or timezone.now()) - timedelta(minutes=minutes)
+    due = Order.objects.unpaid_since(cutoff)
+    if dry_run:
+        return list(due.select_related("user"))
+    expired = []
+    for order_id in list(due.values_list("pk", flat=True)):
+        with transaction.atomic():
+            order = (
+                Order.objects.select_for_update(skip_locked=True)
+                .filter(pk=order_id, status=Status.PENDING, created_at__lt=cutoff)
+                .first()
+            )
+            if order is None:
+                continue  # paid, cancelled or being paid since the list was read
+            _move(
+                order,
+                Status.CANCELLED,
+                by=None,
+                note=f"Not paid within {minutes} minutes",
+                stock_reason=StockReason.EXPIRY,
+            )
+        expired.append(order)
+        if on_expired is not None:
+            on_expired(order)
+    return expired
+
+
+def _lock(order):
+    """Lock the order's row and return it as it is now."""
+    return Order.objects.select_for_update().get(pk=order.pk)
+
+
+def _check_staff(user):
+    if not user.is_staff:
+        raise PermissionDenied("Only staff can change an order's status.")
+
+
+def _check_owner(order, user):
+    if order.user_id != user.pk:
+        raise PermissionDenied("This is not your order.")
+
+
+def _check_move(order, status):
+    if status not in TRANSITIONS[order.status]:
+        raise InvalidTransition(
+            f"Order {order.number} is {order.status}: it cannot become {status}.",
+            status=order.status,
+        )
+
+
+def _move(order, status, *, by, note="", stock_reason=StockReason.CANCELLATION):
+    """Change a locked order's status, record it, and restore stock on cancel."""
+    _check_move(order, status)
+    order.status = status
+    order.save(update_fields=["status", "updated_at"])
+    change = OrderStatusChange.objects.create(
+        order=order, status=status, by=by, note=note[:200]
+    )
+    if status == Status.CANCELLED:
+        lines = order.items.filter(product__isnull=False).values_list(
+            "product_id", "quantity"
+        )
+        catalog_services.return_stock(
+            lines=list(lines), reason=stock_reason, reference=order.number, user=by
+        )
+    transaction.on_commit(
+        partial(tasks.send_order_status_email.delay, change.pk), robust=True
+    )
+    return change
+
+
+# --- Payments -------------------------------------------------------------------------
+
+
+def pay_order(*, order: Order, user, payment_method: str, card_number: str) -> Order:
+    """Charge the order's total through the configured gateway.
+
+    Only the customer who placed the order may pay it, and only while it is
+    pending (else InvalidTransition). Every attempt is recorded as a Payment
+    (the card's last four digits only); an approved charge of the full total
+    marks the order paid. Raises PaymentDeclined when the gateway declines
+    or fails (the declined attempt stays recorded), ValidationError for a bad
+    method or card number (nothing is charged or recorded).
+    """
+    gateway = get_gateway()
+    card = gateway.validate(payment_method=payment_method, card_number=card_number)
+    with transaction.atomic():
+        # Held while the gateway charges: a cancellation, the expiry job or
+        # a second payment of this order waits, then finds it paid.
+        locked = _lock(order)
+        _check_owner(locked, user)
+        if locked.status != Status.PENDING:
+            raise InvalidTransition(
+                f"Order {locked.number} is {locked.status}: only a pending order "
+                "can be paid.",
+                status=locked.status,
+            )
+        try:
+            result = gateway.charge(
+                amount=locked.total,
+                currency=locked.currency,
+                card_number=card,
+                reference=locked.number,
+            )
+        except Exception:
+            logger.exception(
+                "Payment gateway %s failed for order %s", gateway.name, locked.number
+            )
+            result = ChargeResult(ERROR, "", "The payment could not be processed.")
+        payment = Payment.objects.create(
+            order=locked,
+            amount=locked.total,
+            currency=locked.currency,
+            gateway=gateway.name,
+            reference=result.reference[:100],
+            outcome=result.outcome,
+            message=result.message[:200],
+            card_last4=gateway.card_last4(card),
+            by=user,
+        )
+        if (
+            payment.approved
+            and payment.amount == locked.total
+            and payment.currency == locked.currency
+        ):
+            _move(locked, Status.PAID, by=user, note=f"Payment {payment.reference}")
+        transaction.on_commit(
+            partial(metrics.record_payment, approved=payment.approved)
+        )
+    if locked.status != Status.PAID:
+        raise PaymentDeclined(result.message or None, outcome=payment.outcome)
+    return locked

@@ -1,0 +1,79 @@
+"""Orders made the way shoppers make them: a cart, then checkout (and payment)."""
+
+import factory
+
+from accounts.tests.factories import UserFactory
+from carts.models import CartItem
+from carts.services import get_user_cart
+from catalog.tests.factories import ProductFactory
+from orders import services
+from orders.models import Order
+from orders.payments import TestCardGateway
+
+APPROVED_CARD = TestCardGateway.APPROVED_NUMBER
+DECLINED_CARD = TestCardGateway.DECLINED_NUMBER
+ERROR_CARD = TestCardGateway.ERROR_NUMBER
+
+
+def address(**changes):
+    """A valid shipping address, with any field changed."""
+    return {
+        "full_name": "Ada Lovelace",
+        "line1": "12 St James's Square",
+        "line2": "Flat 3",
+        "city": "London",
+        "postal_code": "SW1Y 4JH",
+        "country": "GB",
+        "phone": "+44 20 7946 0000",
+        **changes,
+    }
+
+
+def fill_cart(user, *lines):
+    """Put (product, quantity) lines in the user's cart; return the cart."""
+    cart = get_user_cart(user=user)
+    for product, quantity in lines:
+        CartItem.objects.create(cart=cart, product=product, quantity=quantity)
+    return cart
+
+
+class OrderFactory(factory.django.DjangoModelFactory):
+    """A pending order, placed through checkout from a cart of `lines`.
+
+    Its stock is taken with a movement, so `reconcile_stock` holds. `lines`
+    are (product, quantity) pairs; by default one unit of a 19.99 product.
+    """
+
+    class Meta:
+        model = Order
+
+    user = factory.SubFactory(UserFactory)
+    lines = factory.LazyFunction(lambda: [(ProductFactory(), 1)])
+    shipping_address = factory.LazyFunction(address)
+    note = ""
+
+    @classmethod
+    def _create(cls, model_class, *, user, lines, shipping_address, note):
+        fill_cart(user, *lines)
+        order, _ = services.place_order(
+            user=user, shipping_address=shipping_address, note=note
+        )
+        return order
+
+
+def pay(order, card_number=APPROVED_CARD):
+    """Pay an order as its customer would, with the test card gateway."""
+    return services.pay_order(
+        order=order,
+        user=order.user,
+        payment_method="test-card",
+        card_number=card_number,
+    )
+
+
+class PaidOrderFactory(OrderFactory):
+    """An order its customer has paid with the approved test card."""
+
+    @classmethod
+    def _create(cls, model_class, **kwargs):
+        return pay(super()._create(model_class, **kwargs))

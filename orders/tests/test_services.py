@@ -1,0 +1,754 @@
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from accounts.tests.factories import StaffFactory, UserFactory
+from carts.models import CartItem
+from catalog import services as catalog_services
+from catalog.exceptions import InsufficientStock
+from catalog.models import Product, StockMovement
+from catalog.tests.factories import ProductFactory
+from orders import services
+from orders.exceptions import (
+    CartEmpty,
+    InvalidTransition,
+    PaymentDeclined,
+    PriceChanged,
+)
+from orders.models import Order, Payment
+from orders.payments import ChargeResult, PaymentGateway
+from orders.tests.factories import (
+    APPROVED_CARD,
+    DECLINED_CARD,
+    ERROR_CARD,
+    OrderFactory,
+    PaidOrderFactory,
+    address,
+    fill_cart,
+    pay,
+)
+
+pytestmark = pytest.mark.django_db
+
+Status = Order.Status
+
+
+def stock_of(product):
+    return Product.objects.get(pk=product.pk).stock
+
+
+def checkout(user, **kwargs):
+    kwargs.setdefault("shipping_address", address())
+    return services.place_order(user=user, **kwargs)
+
+
+def movements(order):
+    return list(
+        StockMovement.objects.filter(reference=order.number)
+        .order_by("id")
+        .values_list("sku", "quantity", "reason")
+    )
+
+
+# --- Checkout ------------------------------------------------------------------
+
+
+def test_checkout_creates_a_pending_order_from_the_cart_and_empties_it():
+    user = UserFactory()
+    mug = ProductFactory(sku="MUG", name="Mug", price=Decimal("12.50"), stock=10)
+    tea = ProductFactory(sku="TEA", name="Tea", price=Decimal("4.25"), stock=3)
+    fill_cart(user, (mug, 2), (tea, 3))
+
+    order, created = checkout(user, note="Ring twice")
+
+    assert created is True
+    assert order.status == Status.PENDING
+    assert order.user == user
+    assert [
+        (i.product, i.sku, i.name, i.unit_price, i.quantity, i.line_total)
+        for i in order.items.all()
+    ] == [
+        (mug, "MUG", "Mug", Decimal("12.50"), 2, Decimal("25.00")),
+        (tea, "TEA", "Tea", Decimal("4.25"), 3, Decimal("12.75")),
+    ]
+    assert (order.subtotal, order.shipping_cost, order.total) == (
+        Decimal("37.75"),
+        Decimal("5.00"),
+        Decimal("42.75"),
+    )
+    assert order.currency == "USD"
+    assert order.note == "Ring twice"
+    assert order.shipping_address == address()
+    assert [(c.status, c.by) for c in order.history.all()] == [("pending", user)]
+    assert not CartItem.objects.filter(cart__user=user).exists()
+    assert (stock_of(mug), stock_of(tea)) == (8, 0)
+
+
+def test_checkout_takes_the_stock_with_a_sale_movement_naming_the_order():
+    user = UserFactory()
+    mug = ProductFactory(sku="MUG", stock=10)
+    fill_cart(user, (mug, 4))
+
+    order, _ = checkout(user)
+
+    assert movements(order) == [("MUG", -4, "sale")]
+
+
+def test_order_numbers_are_random_and_human_friendly():
+    numbers = {OrderFactory().number for _ in range(5)}
+
+    assert len(numbers) == 5
+    for number in numbers:
+        assert len(number) == 12
+        prefix, first, second = number.split("-")
+        assert prefix == "SW"
+        assert set(first + second) <= set("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
+
+
+@pytest.mark.parametrize(
+    ("price", "shipping", "total"),
+    [
+        (Decimal("49.99"), Decimal("5.00"), Decimal("54.99")),
+        (Decimal("50.00"), Decimal("0.00"), Decimal("50.00")),
+        (Decimal("50.01"), Decimal("0.00"), Decimal("50.01")),
+        (Decimal("0.01"), Decimal("5.00"), Decimal("5.01")),
+    ],
+)
+def test_shipping_is_free_at_or_above_the_threshold(price, shipping, total):
+    user = UserFactory()
+    fill_cart(user, (ProductFactory(price=price), 1))
+
+    order, _ = checkout(user)
+
+    assert (order.subtotal, order.shipping_cost, order.total) == (
+        price,
+        shipping,
+        total,
+    )
+
+
+def test_shipping_rate_and_threshold_come_from_settings(settings):
+    settings.SHIPPING_FLAT_RATE = Decimal("7.95")
+    settings.FREE_SHIPPING_THRESHOLD = Decimal("100.00")
+    user = UserFactory()
+    fill_cart(user, (ProductFactory(price=Decimal("60.00")), 1))
+
+    order, _ = checkout(user)
+
+    assert (order.shipping_cost, order.total) == (Decimal("7.95"), Decimal("67.95"))
+
+
+def test_totals_are_exact_decimal_sums_of_the_lines():
+    # 0.10 + 0.20 is 0.30000000000000004 in floating point.
+    user = UserFactory()
+    fill_cart(
+        user,
+        (ProductFactory(price=Decimal("0.10")), 1),
+        (ProductFactory(price=Decimal("0.20")), 1),
+        (ProductFactory(price=Decimal("33.33")), 3),
+    )
+
+    order, _ = checkout(user)
+
+    assert order.subtotal == Decimal("100.29")
+    assert order.total == Decimal("100.29")
+    assert str(order.subtotal) == "100.29"
+
+
+def test_checkout_totals_gives_the_figures_a_checkout_page_shows():
+    assert services.checkout_totals(subtotal=Decimal("20")) == services.Totals(
+        Decimal("20.00"), Decimal("5.00"), Decimal("25.00")
+    )
+
+
+def test_checkout_of_an_empty_cart_is_refused():
+    user = UserFactory()
+
+    with pytest.raises(CartEmpty):
+        checkout(user)
+
+    assert not Order.objects.exists()
+
+
+def test_checkout_refuses_every_short_line_and_changes_nothing():
+    user = UserFactory()
+    mug = ProductFactory(sku="MUG", stock=1)
+    tea = ProductFactory(sku="TEA", stock=5)
+    pen = ProductFactory(sku="PEN", stock=0)
+    cart = fill_cart(user, (mug, 2), (tea, 5), (pen, 1))
+
+    with pytest.raises(InsufficientStock) as refusal:
+        checkout(user)
+
+    assert refusal.value.errors == {
+        f"products.{mug.pk}": ["Only 1 of MUG in stock; 2 requested."],
+        f"products.{pen.pk}": ["Only 0 of PEN in stock; 1 requested."],
+    }
+    item_ids = {item.product_id: item.pk for item in cart.items.all()}
+    assert [
+        (s["product_id"], s["item"], s["available"])
+        for s in refusal.value.extra["shortages"]
+    ] == [(mug.pk, item_ids[mug.pk], 1), (pen.pk, item_ids[pen.pk], 0)]
+    assert (stock_of(mug), stock_of(tea), stock_of(pen)) == (1, 5, 0)
+    assert cart.items.count() == 3
+    assert not Order.objects.exists()
+    assert not StockMovement.objects.filter(reason="sale").exists()
+
+
+def test_checkout_refuses_an_inactive_product():
+    user = UserFactory()
+    retired = ProductFactory(sku="OLD", stock=5, is_active=False)
+    fill_cart(user, (retired, 1))
+
+    with pytest.raises(InsufficientStock) as refusal:
+        checkout(user)
+
+    assert refusal.value.errors == {
+        f"products.{retired.pk}": ["OLD is no longer for sale."]
+    }
+    assert stock_of(retired) == 5
+
+
+def test_checkout_with_the_total_shown_places_the_order():
+    user = UserFactory()
+    fill_cart(user, (ProductFactory(price=Decimal("20.00")), 1))
+
+    order, _ = checkout(user, expected_total=Decimal("25.00"))
+
+    assert order.total == Decimal("25.00")
+
+
+def test_checkout_refuses_a_total_other_than_the_one_shown_and_changes_nothing():
+    user = UserFactory()
+    mug = ProductFactory(price=Decimal("20.00"), stock=4)
+    cart = fill_cart(user, (mug, 2))
+    catalog_services.update_product(product=mug, price=Decimal("22.00"))
+
+    with pytest.raises(PriceChanged) as refusal:
+        checkout(user, expected_total=Decimal("45.00"))
+
+    assert refusal.value.extra == {
+        "expected_total": "45.00",
+        "subtotal": "44.00",
+        "shipping_cost": "5.00",
+        "total": "49.00",
+        "currency": "USD",
+    }
+    assert stock_of(mug) == 4
+    assert cart.items.count() == 1
+    assert not Order.objects.exists()
+
+
+def test_checkout_refuses_an_order_too_large_for_its_columns():
+    user = UserFactory()
+    fill_cart(user, (ProductFactory(price=Decimal("99999999.99"), stock=5), 2))
+
+    with pytest.raises(ValidationError):
+        checkout(user)
+
+    assert not Order.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("changes", "errors"),
+    [
+        (
+            {"full_name": "  "},
+            {"shipping_address.full_name": ["This field is required."]},
+        ),
+        (
+            {"country": "XX"},
+            {
+                "shipping_address.country": [
+                    "Enter a two-letter ISO 3166-1 country code, such as US or DE."
+                ]
+            },
+        ),
+        (
+            {"postal_code": "12<3"},
+            {
+                "shipping_address.postal_code": [
+                    "Use letters, digits, spaces and hyphens only."
+                ]
+            },
+        ),
+        ({"city": 7}, {"shipping_address.city": ["Enter text."]}),
+    ],
+)
+def test_checkout_refuses_a_bad_address_before_touching_anything(changes, errors):
+    user = UserFactory()
+    product = ProductFactory(stock=2)
+    fill_cart(user, (product, 1))
+
+    with pytest.raises(ValidationError) as refusal:
+        checkout(user, shipping_address=address(**changes))
+
+    assert refusal.value.message_dict == errors
+    assert stock_of(product) == 2
+
+
+def test_checkout_normalises_the_address():
+    user = UserFactory()
+    fill_cart(user, (ProductFactory(), 1))
+
+    order, _ = checkout(
+        user,
+        shipping_address=address(country="de", city="  Berlin\n Mitte ", phone=""),
+    )
+
+    assert order.shipping_address["country"] == "DE"
+    assert order.shipping_address["city"] == "Berlin Mitte"
+    assert order.shipping_address["phone"] == ""
+
+
+# --- Idempotency ------------------------------------------------------------------
+
+
+def test_a_retry_with_the_same_key_returns_the_first_order():
+    user = UserFactory()
+    mug = ProductFactory(stock=5)
+    fill_cart(user, (mug, 2))
+    first, _ = checkout(user, idempotency_key="key-1")
+    fill_cart(user, (mug, 1))  # the cart filled again meanwhile
+
+    again, created = checkout(user, idempotency_key="key-1")
+
+    assert created is False
+    assert again == first
+    assert Order.objects.count() == 1
+    assert stock_of(mug) == 3
+    assert CartItem.objects.filter(cart__user=user).count() == 1
+
+
+def test_a_new_key_places_a_new_order():
+    user = UserFactory()
+    mug = ProductFactory(stock=5)
+    fill_cart(user, (mug, 1))
+    first, _ = checkout(user, idempotency_key="key-1")
+    fill_cart(user, (mug, 1))
+
+    second, created = checkout(user, idempotency_key="key-2")
+
+    assert created is True
+    assert second != first
+
+
+def test_keys_belong_to_one_customer():
+    ada, bob = UserFactory(), UserFactory()
+    fill_cart(ada, (ProductFactory(), 1))
+    fill_cart(bob, (ProductFactory(), 1))
+
+    ada_order, _ = checkout(ada, idempotency_key="same")
+    bob_order, created = checkout(bob, idempotency_key="same")
+
+    assert created is True
+    assert bob_order.user == bob
+    assert ada_order != bob_order
+
+
+def test_a_refused_checkout_can_be_retried_with_the_same_key():
+    user = UserFactory()
+    mug = ProductFactory(stock=1)
+    fill_cart(user, (mug, 2))
+    with pytest.raises(InsufficientStock):
+        checkout(user, idempotency_key="key-1")
+    catalog_services.adjust_stock(product=mug, quantity=1)
+
+    order, created = checkout(user, idempotency_key="key-1")
+
+    assert created is True
+    assert order.idempotency_key == "key-1"
+    assert stock_of(mug) == 0
+
+
+def test_an_overlong_idempotency_key_is_refused():
+    user = UserFactory()
+    fill_cart(user, (ProductFactory(), 1))
+
+    with pytest.raises(ValidationError) as refusal:
+        checkout(user, idempotency_key="k" * 101)
+
+    assert list(refusal.value.message_dict) == ["Idempotency-Key"]
+
+
+# --- Snapshot ------------------------------------------------------------------
+
+
+def test_later_catalog_changes_leave_the_order_unchanged():
+    order = OrderFactory(
+        lines=[(ProductFactory(sku="MUG", name="Mug", price=Decimal("12.00")), 2)]
+    )
+    product = order.items.get().product
+
+    catalog_services.update_product(
+        product=product, name="Big mug", sku="MUG-2", price=Decimal("99.00")
+    )
+    line = order.items.get()
+    assert (line.sku, line.name, line.unit_price, line.line_total) == (
+        "MUG",
+        "Mug",
+        Decimal("12.00"),
+        Decimal("24.00"),
+    )
+
+    product.delete()
+    line.refresh_from_db()
+    order.refresh_from_db()
+    assert line.product is None
+    assert (line.sku, line.name, line.unit_price) == ("MUG", "Mug", Decimal("12.00"))
+    assert order.total == Decimal("29.00")
+
+
+# --- Lifecycle ------------------------------------------------------------------
+
+
+def test_the_customer_cancels_a_pending_order_and_the_stock_goes_back():
+    mug = ProductFactory(sku="MUG", stock=5)
+    order = OrderFactory(lines=[(mug, 3)])
+
+    services.cancel_order(order=order, user=order.user, note="Changed my mind")
+
+    order.refresh_from_db()
+    assert order.status == Status.CANCELLED
+    assert stock_of(mug) == 5
+    assert movements(order) == [("MUG", -3, "sale"), ("MUG", 3, "cancellation")]
+    assert [(c.status, c.by, c.note) for c in order.history.all()] == [
+        ("pending", order.user, ""),
+        ("cancelled", order.user, "Changed my mind"),
+    ]
+
+
+def test_a_second_cancellation_is_refused_and_restores_nothing():
+    mug = ProductFactory(stock=5)
+    order = OrderFactory(lines=[(mug, 3)])
+    services.cancel_order(order=order, user=order.user)
+
+    with pytest.raises(InvalidTransition) as refusal:
+        services.cancel_order(order=order, user=StaffFactory())
+
+    assert refusal.value.extra == {"status": "cancelled"}
+    assert stock_of(mug) == 5
+    assert order.history.count() == 2
+
+
+def test_cancelling_skips_lines_whose_product_was_deleted():
+    mug, tea = ProductFactory(sku="MUG", stock=5), ProductFactory(sku="TEA", stock=5)
+    order = OrderFactory(lines=[(mug, 1), (tea, 2)])
+    tea.delete()
+
+    services.cancel_order(order=order, user=order.user)
+
+    assert stock_of(mug) == 5
+    assert movements(order)[-1] == ("MUG", 1, "cancellation")
+
+
+def test_a_customer_cannot_cancel_a_paid_order():
+    order = PaidOrderFactory()
+
+    with pytest.raises(InvalidTransition):
+        services.cancel_order(order=order, user=order.user)
+
+    order.refresh_from_db()
+    assert order.status == Status.PAID
+
+
+def test_a_customer_cannot_cancel_someone_elses_order():
+    order = OrderFactory()
+
+    with pytest.raises(PermissionDenied):
+        services.cancel_order(order=order, user=UserFactory())
+
+
+def test_staff_cancel_a_paid_order_and_the_stock_goes_back():
+    mug = ProductFactory(stock=4)
+    order = PaidOrderFactory(lines=[(mug, 4)])
+    staff = StaffFactory()
+
+    services.cancel_order(order=order, user=staff)
+
+    order.refresh_from_db()
+    assert order.status == Status.CANCELLED
+    assert stock_of(mug) == 4
+    assert order.history.last().by == staff
+
+
+def test_staff_move_a_paid_order_through_shipping_to_delivery():
+    order = PaidOrderFactory()
+    staff = StaffFactory()
+
+    services.change_order_status(order=order, status="shipped", user=staff)
+    services.change_order_status(order=order, status="delivered", user=staff)
+
+    order.refresh_from_db()
+    assert order.status == Status.DELIVERED
+    assert [(c.status, c.by) for c in order.history.all()] == [
+        ("pending", order.user),
+        ("paid", order.user),
+        ("shipped", staff),
+        ("delivered", staff),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("start", "target"),
+    [
+        ("pending", "shipped"),
+        ("pending", "delivered"),
+        ("pending", "pending"),
+        ("paid", "paid"),
+        ("paid", "delivered"),
+        ("paid", "pending"),
+        ("shipped", "cancelled"),
+        ("shipped", "paid"),
+        ("delivered", "cancelled"),
+        ("delivered", "shipped"),
+        ("cancelled", "paid"),
+        ("cancelled", "pending"),
+    ],
+)
+def test_illegal_moves_are_refused_and_change_nothing(start, target):
+    staff = StaffFactory()
+    mug = ProductFactory(stock=5)
+    order = OrderFactory(lines=[(mug, 2)])
+    path = {
+        "pending": [],
+        "paid": ["paid"],
+        "shipped": ["paid", "shipped"],
+        "delivered": ["paid", "shipped", "delivered"],
+        "cancelled": ["cancelled"],
+    }[start]
+    for status in path:
+        services.change_order_status(order=order, status=status, user=staff)
+    stock_before, history_before = stock_of(mug), order.history.count()
+
+    with pytest.raises(InvalidTransition):
+        services.change_order_status(order=order, status=target, user=staff)
+
+    order.refresh_from_db()
+    assert order.status == start
+    assert (stock_of(mug), order.history.count()) == (stock_before, history_before)
+
+
+def test_only_staff_change_an_orders_status():
+    order = OrderFactory()
+
+    with pytest.raises(PermissionDenied):
+        services.change_order_status(order=order, status="paid", user=order.user)
+
+
+def test_staff_marking_an_order_paid_records_a_manual_payment_of_its_total():
+    order = OrderFactory()
+    staff = StaffFactory(email="clerk@example.com")
+
+    services.change_order_status(order=order, status="paid", user=staff)
+
+    order.refresh_from_db()
+    payment = order.payments.get()
+    assert order.status == Status.PAID
+    assert (payment.gateway, payment.outcome, payment.amount, payment.by) == (
+        "manual",
+        "approved",
+        order.total,
+        staff,
+    )
+
+
+def test_allowed_transitions_depend_on_who_asks():
+    order = OrderFactory()
+    staff = StaffFactory()
+
+    assert services.allowed_transitions(order=order, user=order.user) == ("cancelled",)
+    assert services.allowed_transitions(order=order, user=UserFactory()) == ()
+    assert services.allowed_transitions(order=order, user=staff) == (
+        "paid",
+        "cancelled",
+    )
+
+
+# --- Payments ------------------------------------------------------------------
+
+
+def test_an_approved_card_pays_the_order():
+    order = OrderFactory()
+
+    paid = pay(order)
+
+    assert paid.status == Status.PAID
+    payment = order.payments.get()
+    assert (payment.outcome, payment.amount, payment.currency, payment.gateway) == (
+        "approved",
+        order.total,
+        "USD",
+        "test-card",
+    )
+    assert payment.card_last4 == "4242"
+    assert payment.reference.startswith("test_")
+    assert [c.status for c in order.history.all()] == ["pending", "paid"]
+
+
+def test_a_card_number_with_spaces_is_accepted_and_only_its_last_four_kept():
+    order = OrderFactory()
+
+    pay(order, card_number="4242 4242 4242 4242")
+
+    assert order.payments.get().card_last4 == "4242"
+    assert not Payment.objects.filter(card_last4__contains="42424242").exists()
+
+
+def test_another_luhn_valid_number_is_approved():
+    order = OrderFactory()
+
+    pay(order, card_number="5555555555554444")
+
+    order.refresh_from_db()
+    assert order.status == Status.PAID
+    assert order.payments.get().card_last4 == "4444"
+
+
+def test_a_declined_card_leaves_the_order_pending_and_the_attempt_recorded():
+    order = OrderFactory()
+
+    with pytest.raises(PaymentDeclined) as refusal:
+        pay(order, card_number=DECLINED_CARD)
+
+    assert refusal.value.extra == {"outcome": "declined"}
+    order.refresh_from_db()
+    assert order.status == Status.PENDING
+    assert list(order.payments.values_list("outcome", "card_last4")) == [
+        ("declined", "0002")
+    ]
+
+
+def test_a_gateway_error_is_recorded_and_refused_as_declined():
+    order = OrderFactory()
+
+    with pytest.raises(PaymentDeclined) as refusal:
+        pay(order, card_number=ERROR_CARD)
+
+    assert refusal.value.extra == {"outcome": "error"}
+    assert list(order.payments.values_list("outcome", flat=True)) == ["error"]
+
+
+def test_a_declined_order_can_be_paid_with_another_card():
+    order = OrderFactory()
+    with pytest.raises(PaymentDeclined):
+        pay(order, card_number=DECLINED_CARD)
+
+    pay(order)
+
+    order.refresh_from_db()
+    assert order.status == Status.PAID
+    assert list(order.payments.values_list("outcome", flat=True)) == [
+        "declined",
+        "approved",
+    ]
+
+
+@pytest.mark.parametrize(
+    "card_number", ["4242424242424241", "4242", "abcd", "", "42424242424242424242"]
+)
+def test_a_card_number_failing_the_luhn_check_is_refused_before_any_charge(
+    card_number,
+):
+    order = OrderFactory()
+
+    with pytest.raises(ValidationError) as refusal:
+        pay(order, card_number=card_number)
+
+    assert list(refusal.value.message_dict) == ["card_number"]
+    assert not order.payments.exists()
+
+
+def test_an_unknown_payment_method_is_refused():
+    order = OrderFactory()
+
+    with pytest.raises(ValidationError) as refusal:
+        services.pay_order(
+            order=order,
+            user=order.user,
+            payment_method="bitcoin",
+            card_number=APPROVED_CARD,
+        )
+
+    assert list(refusal.value.message_dict) == ["payment_method"]
+
+
+def test_an_order_that_is_not_pending_cannot_be_paid():
+    order = PaidOrderFactory()
+
+    with pytest.raises(InvalidTransition):
+        pay(order)
+
+    assert order.payments.count() == 1
+
+
+def test_a_cancelled_order_cannot_be_paid():
+    order = OrderFactory()
+    services.cancel_order(order=order, user=order.user)
+
+    with pytest.raises(InvalidTransition):
+        pay(order)
+
+    assert not order.payments.exists()
+
+
+def test_only_the_customer_pays_their_order():
+    order = OrderFactory()
+
+    with pytest.raises(PermissionDenied):
+        services.pay_order(
+            order=order,
+            user=StaffFactory(),
+            payment_method="test-card",
+            card_number=APPROVED_CARD,
+        )
+
+    assert not order.payments.exists()
+
+
+class ExplodingGateway(PaymentGateway):
+    name = "exploding"
+    methods = ("test-card",)
+
+    def validate(self, *, payment_method, card_number):
+        return card_number
+
+    def charge(self, *, amount, currency, card_number, reference):
+        raise ConnectionError("gateway unreachable")
+
+
+class RecordingGateway(PaymentGateway):
+    name = "recording"
+    methods = ("test-card",)
+    charges = []
+
+    def validate(self, *, payment_method, card_number):
+        return card_number
+
+    def charge(self, *, amount, currency, card_number, reference):
+        self.charges.append((amount, currency, reference))
+        return ChargeResult("approved", "rec_1")
+
+
+def test_a_gateway_that_raises_is_recorded_as_an_error(settings):
+    settings.PAYMENT_GATEWAY = f"{__name__}.ExplodingGateway"
+    order = OrderFactory()
+
+    with pytest.raises(PaymentDeclined):
+        pay(order)
+
+    assert list(order.payments.values_list("gateway", "outcome")) == [
+        ("exploding", "error")
+    ]
+
+
+def test_the_gateway_comes_from_settings_and_is_charged_the_order_total(settings):
+    settings.PAYMENT_GATEWAY = f"{__name__}.RecordingGateway"
+    RecordingGateway.charges.clear()
+    order = OrderFactory()
+
+    pay(order)
+
+    assert RecordingGateway.charges == [(order.total, "USD", order.number)]
+    assert order.payments.get().reference == "rec_1"
