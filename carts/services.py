@@ -1,6 +1,32 @@
+"""The carts' writes: lines added, changed and removed, carts merged and cleared.
+
+Every write locks its cart's row first (`select_for_update`), so two writes
+to one cart (two tabs, a double click, a merge at login) run one after the
+other: each sees the line the other left, and quantities add up instead of
+one overwriting the other. The unique (cart, product) constraint backs the
+one-line-per-product rule in the database.
+
+A cart reserves no stock. Its quantities are checked against the stock on
+hand when they change, and `cart_warnings` tells, before checkout, which
+lines the stock can no longer meet; the checkout takes the stock.
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from carts.models import Cart
+from carts.models import MAX_LINE_QUANTITY, Cart, CartItem
+from catalog.exceptions import InsufficientStock, Shortage
+from catalog.models import Product
+
+NOT_FOR_SALE = "This product is not for sale."
+QUANTITY_NOT_WHOLE = "Enter a whole number of at least 1."
+
+
+# --- Finding carts -----------------------------------------------------------------
 
 
 def get_user_cart(*, user) -> Cart:
@@ -9,8 +35,270 @@ def get_user_cart(*, user) -> Cart:
     return cart
 
 
+def create_session_cart() -> Cart:
+    """Create an empty anonymous cart, whose id the shopper's session keeps."""
+    return Cart.objects.create()
+
+
+def get_session_cart(*, cart_id) -> Cart | None:
+    """Return the anonymous cart with this id, or None when there is none.
+
+    None also for a cart since deleted (merged at login, or cleared as
+    stale) and for an id that is not a whole number, so a session holding
+    an old or odd value simply starts a new cart.
+    """
+    if isinstance(cart_id, bool):
+        return None
+    try:
+        cart_id = int(cart_id)
+    except (TypeError, ValueError):
+        return None
+    return Cart.objects.anonymous().filter(pk=cart_id).first()
+
+
+# --- Changing lines ------------------------------------------------------------------
+
+
+@transaction.atomic
+def add_item(*, cart: Cart, product: Product, quantity: int) -> CartItem:
+    """Add units of a product to the cart, on the product's one line.
+
+    The line's whole quantity (what it held plus `quantity`) is checked: at
+    most 1000 and no more than the stock on hand (else InsufficientStock).
+    Returns the line, its `cart` the locked and updated cart.
+    """
+    _check_quantity(quantity)
+    cart = _lock(cart.pk)
+    held = cart.items.filter(product=product).values_list("quantity", flat=True).first()
+    total = (held or 0) + quantity
+    _check_line(product=product, quantity=total)
+    # The cart's lock makes this read-then-write safe: no other write to
+    # this cart can add the same product in between.
+    item, _ = CartItem.objects.update_or_create(
+        cart=cart, product=product, defaults={"quantity": total}
+    )
+    _touch(cart)
+    return item
+
+
+@transaction.atomic
+def set_item_quantity(*, item: CartItem, quantity: int) -> CartItem:
+    """Set a line's quantity, checked as add_item checks it.
+
+    Raises CartItem.DoesNotExist when the line was removed meanwhile.
+    """
+    _check_quantity(quantity)
+    cart = _lock(item.cart_id)
+    item = CartItem.objects.select_related("product").get(pk=item.pk, cart=cart)
+    _check_line(product=item.product, quantity=quantity)
+    item.quantity = quantity
+    item.save(update_fields=["quantity", "updated_at"])
+    item.cart = cart
+    _touch(cart)
+    return item
+
+
+@transaction.atomic
+def remove_item(*, item: CartItem) -> None:
+    """Remove a line from its cart (nothing happens if it is already gone)."""
+    cart = _lock(item.cart_id)
+    CartItem.objects.filter(pk=item.pk, cart=cart).delete()
+    _touch(cart)
+
+
 @transaction.atomic
 def clear_cart(*, cart: Cart) -> None:
     """Remove every line of the cart."""
+    cart = _lock(cart.pk)
     cart.items.all().delete()
+    _touch(cart)
+
+
+def cart_warnings(*, cart: Cart) -> list[dict]:
+    """List, per line, what would stop a checkout now (empty when nothing would).
+
+    Each warning is `{"item": line id, "code": "insufficient_stock" |
+    "inactive", "available": units for sale}`; an inactive product has none.
+    Reads `cart.items.all()`, so it costs no query on a cart loaded with
+    `Cart.objects.with_lines()`.
+    """
+    warnings = []
+    for item in cart.items.all():
+        product = item.product
+        if not product.is_active:
+            warnings.append({"item": item.pk, "code": "inactive", "available": 0})
+        elif item.quantity > product.stock:
+            warnings.append(
+                {
+                    "item": item.pk,
+                    "code": "insufficient_stock",
+                    "available": product.stock,
+                }
+            )
+    return warnings
+
+
+# --- Merging a session cart at login ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MergedLine:
+    """A line of the anonymous cart that now sits in the account's cart.
+
+    `quantity` is what the anonymous cart held, `requested` what the
+    account's line would hold with it added, `kept` what it holds now
+    (less than `requested` when capped at the stock on hand or at 1000).
+    """
+
+    product: Product
+    quantity: int
+    requested: int
+    kept: int
+
+
+@dataclass(frozen=True)
+class DroppedLine:
+    """A line of the anonymous cart that could not be merged.
+
+    `reason` is "inactive" (no longer for sale) or "out_of_stock".
+    """
+
+    product: Product
+    quantity: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    """What merge_carts changed, in the anonymous cart's line order.
+
+    Every line of the anonymous cart is in exactly one of the three.
+    """
+
+    added: tuple[MergedLine, ...] = ()
+    capped: tuple[MergedLine, ...] = ()
+    dropped: tuple[DroppedLine, ...] = ()
+
+    def __bool__(self):
+        return bool(self.added or self.capped or self.dropped)
+
+
+@transaction.atomic
+def merge_carts(*, source: Cart, target: Cart) -> MergeResult:
+    """Move the lines of `source` (a session cart) into `target`, then delete it.
+
+    A product in both carts gets one line with the quantities added. Each
+    merged line is capped at the stock on hand (and at 1000); lines of
+    products no longer for sale or out of stock are dropped, and the
+    target's own line of such a product is left as it was. Returns what
+    changed, so the shopper can be told. A source that no longer exists
+    (merged by a concurrent login) merges nothing.
+    """
+    if source.pk == target.pk:
+        raise ValueError("A cart cannot be merged into itself.")
+    # Both carts are locked in id order, so two merges that share a cart
+    # wait for each other instead of deadlocking.
+    locked = {
+        cart.pk: cart
+        for cart in Cart.objects.select_for_update()
+        .filter(pk__in=[source.pk, target.pk])
+        .order_by("pk")
+    }
+    if target.pk not in locked:
+        raise Cart.DoesNotExist(f"Cart {target.pk} does not exist.")
+    if source.pk not in locked:
+        return MergeResult()
+    source, target = locked[source.pk], locked[target.pk]
+
+    held = dict(target.items.values_list("product_id", "quantity"))
+    added, capped, dropped, lines = [], [], [], []
+    for item in source.items.select_related("product").order_by("created_at", "pk"):
+        product = item.product
+        if not product.is_active or product.stock == 0:
+            reason = "inactive" if not product.is_active else "out_of_stock"
+            dropped.append(DroppedLine(product, item.quantity, reason))
+            continue
+        requested = held.get(product.pk, 0) + item.quantity
+        kept = min(requested, product.stock, MAX_LINE_QUANTITY)
+        line = MergedLine(product, item.quantity, requested, kept)
+        (added if kept == requested else capped).append(line)
+        lines.append(CartItem(cart=target, product=product, quantity=kept))
+    if lines:
+        # One statement: new lines inserted, lines already held updated.
+        CartItem.objects.bulk_create(
+            lines,
+            update_conflicts=True,
+            unique_fields=["cart", "product"],
+            update_fields=["quantity", "updated_at"],
+        )
+    source.delete()
+    _touch(target)
+    return MergeResult(added=tuple(added), capped=tuple(capped), dropped=tuple(dropped))
+
+
+# --- Housekeeping --------------------------------------------------------------------
+
+
+def delete_stale_carts(
+    *, updated_before: datetime, batch_size: int = 1000
+) -> Iterator[int]:
+    """Delete anonymous carts not changed since `updated_before`, in batches.
+
+    Each batch is its own transaction; yields the number of carts deleted
+    in each. Account carts are never deleted.
+    """
+    while True:
+        with transaction.atomic():
+            # A cart being written now is locked by that write and skipped:
+            # once it commits it is no longer stale.
+            ids = list(
+                Cart.objects.stale(updated_before=updated_before)
+                .select_for_update(skip_locked=True)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:batch_size]
+            )
+            if not ids:
+                return
+            Cart.objects.filter(pk__in=ids).delete()
+        yield len(ids)
+
+
+# --- Helpers --------------------------------------------------------------------------
+
+
+def _lock(cart_id) -> Cart:
+    """Lock the cart's row until the transaction ends; return it fresh."""
+    return Cart.objects.select_for_update().get(pk=cart_id)
+
+
+def _touch(cart: Cart) -> None:
     cart.save(update_fields=["updated_at"])
+
+
+def _check_quantity(quantity) -> None:
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+        raise ValidationError({"quantity": QUANTITY_NOT_WHOLE}, code="invalid")
+
+
+def _check_line(*, product: Product, quantity: int) -> None:
+    """Refuse a line quantity that the product cannot be sold in now."""
+    # Read afresh: the caller's product may be older than the last sale.
+    live = (
+        Product.objects.filter(pk=product.pk)
+        .values("sku", "stock", "is_active")
+        .first()
+    )
+    if live is None or not live["is_active"]:
+        raise ValidationError({"product": NOT_FOR_SALE}, code="inactive")
+    if quantity > MAX_LINE_QUANTITY:
+        raise ValidationError(
+            {
+                "quantity": f"A cart holds at most {MAX_LINE_QUANTITY} of one "
+                f"product; this line would hold {quantity}."
+            },
+            code="max_value",
+        )
+    if quantity > live["stock"]:
+        raise InsufficientStock(
+            [Shortage(product.pk, live["sku"], quantity, live["stock"])]
+        )

@@ -1,0 +1,29 @@
+import factory
+
+from accounts.tests.factories import UserFactory
+from carts.models import Cart, CartItem
+from catalog.tests.factories import ProductFactory
+
+
+class CartFactory(factory.django.DjangoModelFactory):
+    """A customer's cart; `user=None` makes an anonymous session cart."""
+
+    class Meta:
+        model = Cart
+
+    user = factory.SubFactory(UserFactory)
+
+
+class CartItemFactory(factory.django.DjangoModelFactory):
+    """A line of 1 unit of a product with 10 in stock.
+
+    Made directly, without the stock check of carts.services, so a test can
+    also arrange a line that the stock no longer covers.
+    """
+
+    class Meta:
+        model = CartItem
+
+    cart = factory.SubFactory(CartFactory)
+    product = factory.SubFactory(ProductFactory)
+    quantity = 1
