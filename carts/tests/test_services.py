@@ -207,7 +207,7 @@ def test_add_item_accepts_a_line_of_exactly_one_thousand_units():
     assert item.quantity == 1000
 
 
-# --- set_item_quantity, remove_item, clear_cart ------------------------------------------
+# --- set_item_quantity, remove_item, clear_cart ---------------------------------------
 
 
 def test_set_item_quantity_replaces_the_lines_quantity():
@@ -359,7 +359,7 @@ def test_reading_a_cart_with_its_lines_costs_two_queries_whatever_its_size(
         (loaded.subtotal, loaded.item_count, services.cart_warnings(cart=loaded))
 
 
-# --- merge_carts -----------------------------------------------------------------------
+# --- merge_carts ----------------------------------------------------------------------
 
 
 def test_merge_moves_lines_adds_quantities_and_deletes_the_source():
@@ -479,7 +479,7 @@ def test_merge_touches_the_target_cart():
     assert target.updated_at > before
 
 
-# --- delete_stale_carts --------------------------------------------------------------------
+# --- delete_stale_carts ---------------------------------------------------------------
 
 
 def age(cart, days):
@@ -511,7 +511,7 @@ def test_delete_stale_carts_deletes_old_anonymous_carts_in_batches():
     assert CartItem.objects.count() == 0
 
 
-# --- Concurrency, on the real database ------------------------------------------------------
+# --- Concurrency, on the real database ------------------------------------------------
 
 
 def _race(workers):
@@ -548,8 +548,12 @@ def test_two_threads_adding_one_product_at_once_end_with_one_line_of_the_sum():
     results = [
         _race(
             [
-                lambda: services.add_item(cart=cart, product=product, quantity=2),
-                lambda: services.add_item(cart=cart, product=product, quantity=3),
+                lambda cart=cart: services.add_item(
+                    cart=cart, product=product, quantity=2
+                ),
+                lambda cart=cart: services.add_item(
+                    cart=cart, product=product, quantity=3
+                ),
             ]
         )
         for cart in carts
