@@ -39,7 +39,7 @@ class InvalidTransition(ShopError):
     code = "invalid_transition"
 
     def __init__(self, detail, *, status):
-        super().__init__(detail, extra={"status": status})
+        super().__init__(detail, extra={"order_status": status})
 
 
 class PaymentDeclined(ShopError):

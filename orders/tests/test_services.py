@@ -427,7 +427,7 @@ def test_a_second_cancellation_is_refused_and_restores_nothing():
     with pytest.raises(InvalidTransition) as refusal:
         services.cancel_order(order=order, user=StaffFactory())
 
-    assert refusal.value.extra == {"status": "cancelled"}
+    assert refusal.value.extra == {"order_status": "cancelled"}
     assert stock_of(mug) == 5
     assert order.history.count() == 2
 
