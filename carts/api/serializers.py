@@ -1,0 +1,98 @@
+from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from carts import services
+from carts.models import MAX_LINE_QUANTITY, Cart, CartItem
+from catalog.models import Product
+
+QUANTITY_HELP = f"A whole number from 1 to {MAX_LINE_QUANTITY}."
+
+
+class CartProductSerializer(serializers.ModelSerializer):
+    """The product of a line, as the catalog shows it now."""
+
+    in_stock = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Product
+        fields = ["id", "slug", "name", "price", "image", "in_stock"]
+        read_only_fields = fields
+
+
+class CartItemSerializer(serializers.ModelSerializer):
+    product = CartProductSerializer(read_only=True)
+    unit_price = serializers.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        read_only=True,
+        help_text="The product's current price.",
+    )
+    line_total = serializers.DecimalField(
+        max_digits=14, decimal_places=2, read_only=True
+    )
+
+    class Meta:
+        model = CartItem
+        fields = ["id", "product", "quantity", "unit_price", "line_total"]
+        read_only_fields = fields
+
+
+class CartWarningSerializer(serializers.Serializer):
+    item = serializers.IntegerField(help_text="The line's id.")
+    code = serializers.ChoiceField(choices=["insufficient_stock", "inactive"])
+    available = serializers.IntegerField(
+        help_text="Units for sale now (0 for an inactive product)."
+    )
+
+
+class CartSerializer(serializers.ModelSerializer):
+    """A cart priced at the catalog's current prices."""
+
+    items = CartItemSerializer(many=True, read_only=True)
+    item_count = serializers.IntegerField(
+        read_only=True, help_text="Units in the cart: the sum of the quantities."
+    )
+    subtotal = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
+    currency = serializers.SerializerMethodField()
+    warnings = serializers.SerializerMethodField(
+        help_text="Per line, what would stop a checkout now; empty when the "
+        "cart can be checked out."
+    )
+
+    class Meta:
+        model = Cart
+        fields = [
+            "id",
+            "items",
+            "item_count",
+            "subtotal",
+            "currency",
+            "warnings",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_currency(self, cart) -> str:
+        return settings.STORE_CURRENCY
+
+    @extend_schema_field(CartWarningSerializer(many=True))
+    def get_warnings(self, cart) -> list[dict]:
+        return CartWarningSerializer(services.cart_warnings(cart=cart), many=True).data
+
+
+class AddItemSerializer(serializers.Serializer):
+    product = serializers.PrimaryKeyRelatedField(
+        queryset=Product.objects.active(),
+        help_text="The id of a product for sale.",
+        error_messages={"does_not_exist": services.NOT_FOR_SALE},
+    )
+    quantity = serializers.IntegerField(
+        min_value=1, max_value=MAX_LINE_QUANTITY, help_text=QUANTITY_HELP
+    )
+
+
+class SetQuantitySerializer(serializers.Serializer):
+    quantity = serializers.IntegerField(
+        min_value=1, max_value=MAX_LINE_QUANTITY, help_text=QUANTITY_HELP
+    )

@@ -1,0 +1,102 @@
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status, viewsets
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from accounts.ratelimit import user_rate_limit
+from carts import services
+from carts.api.serializers import (
+    AddItemSerializer,
+    CartSerializer,
+    SetQuantitySerializer,
+)
+from carts.models import Cart, CartItem
+
+INSUFFICIENT_STOCK = OpenApiResponse(
+    description="`insufficient_stock`: the line's whole quantity is more than "
+    "the stock on hand. `shortages[0].available` gives the units for sale "
+    "(`shortages`: `[{product_id, sku, requested, available, is_active}]`)."
+)
+VALIDATION = OpenApiResponse(
+    description="`validation_error`: `errors.product` for an unknown or "
+    "inactive product, `errors.quantity` for a quantity that is not a whole "
+    "number from 1 to 1000 (also when the line's total would pass 1000)."
+)
+
+
+class CartMixin:
+    """The caller's own cart, priced live, read in a fixed number of queries."""
+
+    permission_classes = [IsAuthenticated]
+    # One counter per user for every cart write (RATELIMIT_CART_WRITE).
+    throttle_classes = [user_rate_limit("RATELIMIT_CART_WRITE")]
+    serializer_class = CartSerializer
+
+    def cart_response(self, cart_id=None, *, http_status=status.HTTP_200_OK):
+        carts = Cart.objects.with_lines()
+        if cart_id is not None:
+            cart = carts.get(pk=cart_id)
+        else:
+            cart = carts.filter(user=self.request.user).first()
+            cart = cart or services.get_user_cart(user=self.request.user)
+        return Response(
+            CartSerializer(cart, context=self.get_serializer_context()).data,
+            status=http_status,
+        )
+
+
+class CartViewSet(CartMixin, viewsets.GenericViewSet):
+    """The caller's cart: one per user, created empty on first use."""
+
+    @extend_schema(summary="The caller's cart", responses={200: CartSerializer})
+    def retrieve(self, request):
+        return self.cart_response()
+
+    @extend_schema(summary="Empty the cart", responses={204: None})
+    def clear(self, request):
+        services.clear_cart(cart=services.get_user_cart(user=request.user))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CartItemViewSet(CartMixin, viewsets.GenericViewSet):
+    """Lines of the caller's cart; another user's line is 404."""
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return CartItem.objects.none()
+        return CartItem.objects.for_user(self.request.user)
+
+    @extend_schema(
+        summary="Add a product to the cart",
+        description="The same product again adds to its line; the line's "
+        "whole quantity is checked against the stock on hand.",
+        request=AddItemSerializer,
+        responses={201: CartSerializer, 400: VALIDATION, 409: INSUFFICIENT_STOCK},
+    )
+    def create(self, request):
+        serializer = AddItemSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        cart = services.get_user_cart(user=request.user)
+        item = services.add_item(cart=cart, **serializer.validated_data)
+        return self.cart_response(item.cart_id, http_status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Change a line's quantity",
+        request=SetQuantitySerializer,
+        responses={200: CartSerializer, 400: VALIDATION, 409: INSUFFICIENT_STOCK},
+    )
+    def partial_update(self, request, pk):
+        item = self.get_object()
+        serializer = SetQuantitySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            services.set_item_quantity(item=item, **serializer.validated_data)
+        except CartItem.DoesNotExist:
+            raise NotFound() from None  # removed by a concurrent request
+        return self.cart_response(item.cart_id)
+
+    @extend_schema(summary="Remove a line from the cart", responses={204: None})
+    def destroy(self, request, pk):
+        services.remove_item(item=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,1 @@
+from accounts.tests.clock import ratelimit_clock  # noqa: F401
