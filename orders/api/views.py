@@ -107,6 +107,8 @@ class OrderViewSet(
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the schema generator
+            return Order.objects.none()
         # Another customer's order is simply not found (404).
         return Order.objects.visible_to(self.request.user).with_details()
 

@@ -1,0 +1,168 @@
+"""Racing checkouts, retries, cancellations and payments on the real PostgreSQL.
+
+Each thread has its own database connection, so these tests commit
+(transaction=True) and the threads really wait on each other's locks.
+"""
+
+import threading
+from collections import Counter
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.db.models import Sum
+
+from accounts.tests.factories import StaffFactory, UserFactory
+from catalog.exceptions import InsufficientStock
+from catalog.models import Product, StockMovement
+from catalog.tests.factories import ProductFactory
+from orders import services
+from orders.exceptions import InvalidTransition
+from orders.models import Order
+from orders.tests.factories import OrderFactory, address, fill_cart, pay
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def race(workers):
+    """Run each callable in its own thread, all starting together."""
+    barrier = threading.Barrier(len(workers))
+    results = [None] * len(workers)
+
+    def run(index, work):
+        try:
+            barrier.wait()
+            results[index] = work()
+        except Exception as error:
+            results[index] = error
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=run, args=(index, work))
+        for index, work in enumerate(workers)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+    return results
+
+
+def checkout_for(user, key=""):
+    return lambda: services.place_order(
+        user=user, shipping_address=address(), idempotency_key=key
+    )
+
+
+def stock_of(product):
+    return Product.objects.get(pk=product.pk).stock
+
+
+def test_twenty_buyers_of_five_units_make_exactly_five_orders():
+    product = ProductFactory(sku="LAST", stock=5)
+    buyers = UserFactory.create_batch(20)
+    for buyer in buyers:
+        fill_cart(buyer, (product, 1))
+
+    results = race([checkout_for(buyer) for buyer in buyers])
+
+    outcomes = Counter(type(result).__name__ for result in results)
+    assert outcomes == {"tuple": 5, "InsufficientStock": 15}
+    assert stock_of(product) == 0
+    assert Order.objects.count() == 5
+    # Every order has its sale movement, and every sale movement its order.
+    sales = StockMovement.objects.filter(reason="sale")
+    assert sorted(sales.values_list("reference", flat=True)) == sorted(
+        Order.objects.values_list("number", flat=True)
+    )
+    assert set(sales.values_list("quantity", flat=True)) == {-1}
+    assert min(sales.values_list("stock_after", flat=True)) == 0
+    assert StockMovement.objects.aggregate(total=Sum("quantity"))["total"] == 0
+    call_command("reconcile_stock")
+
+
+def test_buyers_of_shared_products_never_oversell_nor_deadlock():
+    mug, tea = ProductFactory(stock=6), ProductFactory(stock=6)
+    buyers = UserFactory.create_batch(8)
+    for index, buyer in enumerate(buyers):
+        # Half add the mug first, half the tea: the lock order stays fixed.
+        lines = [(mug, 2), (tea, 1)] if index % 2 else [(tea, 1), (mug, 2)]
+        fill_cart(buyer, *lines)
+
+    results = race([checkout_for(buyer) for buyer in buyers])
+
+    placed = [result for result in results if isinstance(result, tuple)]
+    refused = [result for result in results if isinstance(result, InsufficientStock)]
+    assert (len(placed), len(refused)) == (3, 5)
+    assert (stock_of(mug), stock_of(tea)) == (0, 3)
+    call_command("reconcile_stock")
+
+
+def test_two_racing_retries_with_one_key_make_one_order():
+    user = UserFactory()
+    product = ProductFactory(stock=5)
+    fill_cart(user, (product, 2))
+
+    results = race([checkout_for(user, key="same-key")] * 2)
+
+    assert sorted(created for _, created in results) == [False, True]
+    assert results[0][0] == results[1][0]
+    assert Order.objects.count() == 1
+    assert stock_of(product) == 3
+
+
+def test_two_racing_cancellations_restore_the_stock_once():
+    product = ProductFactory(stock=5)
+    order = OrderFactory(lines=[(product, 3)])
+    staff = StaffFactory()
+
+    results = race(
+        [
+            lambda: services.cancel_order(order=order, user=order.user),
+            lambda: services.cancel_order(order=order, user=staff),
+        ]
+    )
+
+    assert sorted(type(result).__name__ for result in results) == [
+        "InvalidTransition",
+        "Order",
+    ]
+    assert stock_of(product) == 5
+    assert StockMovement.objects.filter(reason="cancellation").count() == 1
+    call_command("reconcile_stock")
+
+
+def test_a_payment_racing_a_cancellation_leaves_one_consistent_outcome():
+    product = ProductFactory(stock=5)
+    order = OrderFactory(lines=[(product, 2)])
+
+    results = race(
+        [
+            lambda: pay(order),
+            lambda: services.cancel_order(order=order, user=order.user),
+        ]
+    )
+
+    order.refresh_from_db()
+    assert sum(isinstance(result, InvalidTransition) for result in results) == 1
+    if order.status == Order.Status.PAID:
+        assert stock_of(product) == 3
+        assert order.payments.get().outcome == "approved"
+    else:
+        assert order.status == Order.Status.CANCELLED
+        assert stock_of(product) == 5
+        assert not order.payments.exists()
+
+
+def test_two_racing_payments_charge_once():
+    order = OrderFactory()
+
+    results = race([lambda: pay(order)] * 2)
+
+    assert sorted(type(result).__name__ for result in results) == [
+        "InvalidTransition",
+        "Order",
+    ]
+    assert list(order.payments.values_list("outcome", flat=True)) == ["approved"]
