@@ -7,12 +7,12 @@ from rest_framework.response import Response
 
 from accounts.permissions import IsStaffOrReadOnly, is_staff
 from catalog import cache, services
-from catalog.api.filters import ProductFilter
 from catalog.api.serializers import (
     CategorySerializer,
     ProductSerializer,
     ProductWriteSerializer,
 )
+from catalog.filters import ProductFilter
 from catalog.models import Category, Product
 
 

@@ -1,7 +1,8 @@
-"""The product list's query parameters.
+"""The product list's query parameters, shared by the API and the catalog pages.
 
 Every parameter is a form field with a fixed set of valid values, so that a
-bad value is a 400 naming the parameter rather than silently ignored.
+bad value is never silently taken for another: the API answers 400 naming
+the parameter, the pages leave it out and say so.
 """
 
 import django_filters
