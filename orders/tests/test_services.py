@@ -28,6 +28,7 @@ from orders.tests.factories import (
     fill_cart,
     pay,
 )
+from shopswift import metrics
 
 pytestmark = pytest.mark.django_db
 
@@ -360,6 +361,56 @@ def test_a_refused_checkout_can_be_retried_with_the_same_key():
     assert created is True
     assert order.idempotency_key == "key-1"
     assert stock_of(mug) == 0
+
+
+def test_a_key_taken_by_a_checkout_that_slipped_past_the_lookup_returns_its_order(
+    monkeypatch,
+):
+    # The race the unique constraint guards: the first lookup misses the
+    # order that another transaction commits just after it.
+    user = UserFactory()
+    mug = ProductFactory(stock=5)
+    fill_cart(user, (mug, 1))
+    first, _ = checkout(user, idempotency_key="key-1")
+    fill_cart(user, (mug, 2))
+    lookups = []
+    real_lookup = services._order_for_key
+
+    def late_lookup(user, key):
+        lookups.append(key)
+        return None if len(lookups) == 1 else real_lookup(user, key)
+
+    monkeypatch.setattr(services, "_order_for_key", late_lookup)
+
+    order, created = checkout(user, idempotency_key="key-1")
+
+    assert (order, created) == (first, False)
+    assert lookups == ["key-1", "key-1"]
+    assert stock_of(mug) == 4
+    assert list(
+        CartItem.objects.filter(cart__user=user).values_list("quantity", flat=True)
+    ) == [2]
+    assert Order.objects.count() == 1
+
+
+def test_placed_orders_and_refusals_are_counted_once_committed(
+    django_capture_on_commit_callbacks,
+):
+    placed = metrics.ORDERS_PLACED._value.get()
+    conflicts = metrics.CHECKOUT_CONFLICTS.labels(reason="insufficient_stock")
+    refused = conflicts._value.get()
+    user = UserFactory()
+    mug = ProductFactory(stock=1)
+    fill_cart(user, (mug, 2))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        with pytest.raises(InsufficientStock):
+            checkout(user)
+        CartItem.objects.filter(cart__user=user).update(quantity=1)
+        checkout(user)
+
+    assert metrics.ORDERS_PLACED._value.get() == placed + 1
+    assert conflicts._value.get() == refused + 1
 
 
 def test_an_overlong_idempotency_key_is_refused():

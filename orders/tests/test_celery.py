@@ -1,0 +1,28 @@
+from datetime import timedelta
+
+from shopswift.celery import app
+
+
+def test_the_celery_app_is_configured_from_django_settings(settings):
+    assert app.main == "shopswift"
+    assert app.conf.timezone == "UTC"
+    assert settings.CELERY_BROKER_URL is None
+    # No broker configured: tasks run in the sending process.
+    assert app.conf.task_always_eager is True
+
+
+def test_the_order_tasks_are_discovered():
+    app.loader.import_default_modules()
+
+    assert {
+        "orders.tasks.send_order_confirmation",
+        "orders.tasks.send_order_status_email",
+        "orders.tasks.expire_unpaid_orders",
+    } <= set(app.tasks)
+
+
+def test_beat_expires_unpaid_orders_every_five_minutes():
+    schedule = app.conf.beat_schedule["expire-unpaid-orders"]
+
+    assert schedule["task"] == "orders.tasks.expire_unpaid_orders"
+    assert schedule["schedule"] == timedelta(minutes=5)
