@@ -1,5 +1,6 @@
 """The contract's General section: problem+json errors and pagination."""
 
+import copy
 import json
 import logging
 import logging.config
@@ -155,8 +156,10 @@ def test_log_lines_of_a_request_carry_its_id(client, caplog):
 
 
 def test_production_log_lines_are_json_with_the_request_id(settings):
-    configurator = logging.config.DictConfigurator(settings.LOGGING)
-    formatter = configurator.configure_formatter(settings.LOGGING["formatters"]["json"])
+    # The configurator consumes the dict it is given: work on a copy.
+    config = copy.deepcopy(settings.LOGGING)
+    configurator = logging.config.DictConfigurator(config)
+    formatter = configurator.configure_formatter(config["formatters"]["json"])
     record = logging.LogRecord("shop", logging.INFO, __file__, 1, "placed", (), None)
     record.request_id = "abc123"
 

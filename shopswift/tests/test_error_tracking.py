@@ -12,8 +12,8 @@ import sentry_sdk
 
 from shopswift.tests.test_deploy import BASE_DIR, production_env
 
-# A stand-in for Sentry's ingestion endpoint, on this machine.
-SENTRY_PORT = 18301
+# A DSN for the stand-in receiver below, filled with the port it got.
+DSN = "http://publickey@127.0.0.1:{port}/7"
 
 REPORT_AN_ERROR = """
 import django
@@ -31,7 +31,11 @@ sentry_sdk.flush(timeout=10)
 
 @pytest.fixture
 def sentry_receiver():
-    """Collect the envelopes that the SDK sends, decoded into their items."""
+    """A stand-in for Sentry's ingestion endpoint, on a port the system picks.
+
+    Yields the receiver's DSN and the list of envelopes it got, each as its
+    decoded lines (header, then item header and payload pairs).
+    """
     envelopes = []
 
     class Receiver(BaseHTTPRequestHandler):
@@ -46,10 +50,10 @@ def sentry_receiver():
         def log_message(self, *args):
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", SENTRY_PORT), Receiver)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield envelopes
+    yield DSN.format(port=server.server_address[1]), envelopes
     server.shutdown()
     server.server_close()
 
@@ -73,16 +77,14 @@ def test_sentry_is_off_without_a_dsn():
 def test_an_error_reaches_sentry_tagged_with_environment_and_request_id(
     sentry_receiver,
 ):
-    result = run_python(
-        REPORT_AN_ERROR,
-        SENTRY_DSN=f"http://publickey@127.0.0.1:{SENTRY_PORT}/7",
-        SENTRY_ENVIRONMENT="staging",
-    )
+    dsn, envelopes = sentry_receiver
+
+    result = run_python(REPORT_AN_ERROR, SENTRY_DSN=dsn, SENTRY_ENVIRONMENT="staging")
 
     assert result.returncode == 0, result.stderr
     events = [
         payload
-        for envelope in sentry_receiver
+        for envelope in envelopes
         for header, payload in zip(envelope[1::2], envelope[2::2], strict=True)
         if header["type"] == "event"
     ]
@@ -100,7 +102,7 @@ def test_sentry_never_sends_personal_data_by_default():
         "options = sentry_sdk.get_client().options; "
         "print(options['send_default_pii'], options['environment'], "
         "options['traces_sample_rate'])",
-        SENTRY_DSN=f"http://publickey@127.0.0.1:{SENTRY_PORT}/7",
+        SENTRY_DSN=DSN.format(port=9),
     )
 
     assert result.returncode == 0, result.stderr
@@ -110,7 +112,7 @@ def test_sentry_never_sends_personal_data_by_default():
 def test_a_malformed_traces_sample_rate_is_refused_by_name():
     result = run_python(
         "import django; django.setup()",
-        SENTRY_DSN=f"http://publickey@127.0.0.1:{SENTRY_PORT}/7",
+        SENTRY_DSN=DSN.format(port=9),
         SENTRY_TRACES_SAMPLE_RATE="often",
     )
 

@@ -1,6 +1,7 @@
 """gunicorn.conf.py: several workers, one set of metrics, JSON access lines."""
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -13,20 +14,28 @@ import pytest
 
 from shopswift.tests.test_deploy import BASE_DIR, production_env
 
-PORT = 18310
-BASE_URL = f"http://127.0.0.1:{PORT}"
 TOKEN = "gunicorn-test-token"
 
 
-def get(path, **headers):
-    request = urllib.request.Request(BASE_URL + path, headers=headers)
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return response.status, response.read().decode()
+class Server:
+    """A running gunicorn: its address, once known, and its stdout file."""
+
+    def __init__(self, stdout):
+        self.stdout = stdout
+        self.base_url = None
+
+    def get(self, path, **headers):
+        request = urllib.request.Request(self.base_url + path, headers=headers)
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read().decode()
 
 
 @pytest.fixture
 def gunicorn(tmp_path):
-    """gunicorn with two workers in production mode; yields its stdout file."""
+    """gunicorn with two workers in production mode, on a port the system picks.
+
+    A fixed port would clash when several test runs share a machine.
+    """
     stdout = tmp_path / "stdout.log"
     stderr = tmp_path / "stderr.log"
     env = production_env(
@@ -35,7 +44,7 @@ def gunicorn(tmp_path):
         METRICS_TOKEN=TOKEN,
         SQLITE_PATH=str(tmp_path / "db.sqlite3"),
         STATIC_ROOT=str(tmp_path / "static"),
-        GUNICORN_BIND=f"127.0.0.1:{PORT}",
+        GUNICORN_BIND="127.0.0.1:0",
         GUNICORN_WORKERS="2",
         GUNICORN_THREADS="1",
     )
@@ -51,17 +60,24 @@ def gunicorn(tmp_path):
             stdout=out,
             stderr=err,
         )
+        server = Server(stdout)
         try:
             deadline = time.monotonic() + 30
             while True:
-                try:
-                    get("/healthz")
-                    break
-                except (urllib.error.URLError, ConnectionError):
-                    if process.poll() is not None or time.monotonic() > deadline:
-                        pytest.fail(f"gunicorn did not start:\n{stderr.read_text()}")
-                    time.sleep(0.2)
-            yield stdout
+                listening = re.search(
+                    r"Listening at: (http://127\.0\.0\.1:\d+)", stderr.read_text()
+                )
+                if listening:
+                    server.base_url = listening[1]
+                    try:
+                        server.get("/healthz")
+                        break
+                    except (urllib.error.URLError, ConnectionError):
+                        pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"gunicorn did not start:\n{stderr.read_text()}")
+                time.sleep(0.2)
+            yield server
         finally:
             process.terminate()
             process.wait(timeout=30)
@@ -69,9 +85,9 @@ def gunicorn(tmp_path):
 
 def test_metrics_add_up_the_requests_of_every_worker(gunicorn):
     with ThreadPoolExecutor(max_workers=8) as pool:
-        statuses = list(pool.map(lambda _: get("/healthz")[0], range(40)))
+        statuses = list(pool.map(lambda _: gunicorn.get("/healthz")[0], range(40)))
 
-    _, text = get("/metrics", Authorization=f"Bearer {TOKEN}")
+    _, text = gunicorn.get("/metrics", Authorization=f"Bearer {TOKEN}")
 
     assert statuses == [200] * 40
     # The probe that waited for the start-up answered once more.
@@ -83,11 +99,11 @@ def test_metrics_add_up_the_requests_of_every_worker(gunicorn):
 
 
 def test_every_request_is_one_json_line_on_stdout(gunicorn):
-    get("/healthz", **{"X-Request-ID": "from-the-proxy-1"})
-    get("/readyz", **{"X-Request-ID": "from-the-proxy-2"})
+    gunicorn.get("/healthz", **{"X-Request-ID": "from-the-proxy-1"})
+    gunicorn.get("/readyz", **{"X-Request-ID": "from-the-proxy-2"})
     time.sleep(0.2)
 
-    lines = [json.loads(line) for line in gunicorn.read_text().splitlines()]
+    lines = [json.loads(line) for line in gunicorn.stdout.read_text().splitlines()]
 
     access = {
         line["request_id"]: line
