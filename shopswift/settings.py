@@ -352,8 +352,12 @@ PAYMENT_GATEWAY = env_str("PAYMENT_GATEWAY", "orders.payments.TestCardGateway")
 # Without a broker, tasks run in the calling process as soon as they are
 # sent, so the store works with no services; emails then go out inline.
 
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or None
-CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL is None
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+if CELERY_TASK_ALWAYS_EAGER:
+    # Eager tasks never reach a broker, but Celery still sets up a producer,
+    # which would otherwise point at (and warn about) AMQP on localhost.
+    CELERY_BROKER_URL = "memory://"
 CELERY_TASK_IGNORE_RESULT = True
 # A task is acknowledged once it has run, so a worker that dies mid-task
 # leaves it for another; the tasks are written to be safe to run twice.
