@@ -357,7 +357,7 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 if CELERY_TASK_ALWAYS_EAGER:
     # Eager tasks never reach a broker, but Celery still sets up a producer,
     # which would otherwise point at (and warn about) AMQP on localhost.
-    CELERY_BROKER_URL = "memory://"
+    CELERY_BROKER_URL = "memory://localhost/"
 CELERY_TASK_IGNORE_RESULT = True
 # A task is acknowledged once it has run, so a worker that dies mid-task
 # leaves it for another; the tasks are written to be safe to run twice.
