@@ -6,7 +6,7 @@ from shopswift.celery import app
 def test_the_celery_app_is_configured_from_django_settings(settings):
     assert app.main == "shopswift"
     assert app.conf.timezone == "UTC"
-    assert settings.CELERY_BROKER_URL is None
+    assert settings.CELERY_BROKER_URL == "memory://localhost/"
     # No broker configured: tasks run in the sending process.
     assert app.conf.task_always_eager is True
 
