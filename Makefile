@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint format check clean
+.PHONY: install run test lint format check clean bench-checkout
 
 install: $(VENV)/.installed
 
@@ -35,6 +35,11 @@ format: install
 check: install
 	DJANGO_DEBUG=true $(PY) manage.py makemigrations --check --dry-run
 	DJANGO_DEBUG=true $(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
+
+# Concurrent checkouts against gunicorn on PostgreSQL and Redis; see
+# bench/checkout.py (BENCH_DATABASE_URL names a database of its own).
+bench-checkout: install
+	$(PY) bench/checkout.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
