@@ -107,6 +107,26 @@ def server_environment(args):
     }
 
 
+def ensure_database(url):
+    """Create the benchmark's database when it does not exist yet."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    maintenance = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(maintenance, autocommit=True) as connection:
+        found = connection.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [name]
+        ).fetchone()
+        if not found:
+            connection.execute(
+                sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+            )
+
+
 def setup_django(environment):
     os.environ.update(environment)
     sys.path.insert(0, str(ROOT))
@@ -320,6 +340,7 @@ def run_scenarios(args, environment, log, run):
 def main():
     args = parse_args()
     environment = server_environment(args)
+    ensure_database(args.database_url)
     setup_django(environment)
     from django.core.management import call_command
 
