@@ -7,6 +7,7 @@ from django.core.validators import FileExtensionValidator, MinValueValidator
 from django.db import IntegrityError, models, transaction
 from django.db.models import Count, Q
 from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
 from django.utils.text import slugify
 
 from catalog import cache
@@ -185,6 +186,9 @@ class Category(SluggedModel):
     def __str__(self):
         return self.name
 
+    def get_absolute_url(self):
+        return reverse("catalog:category", args=[self.slug])
+
     def clean(self):
         super().clean()
         if (
@@ -302,6 +306,9 @@ class Product(SluggedModel):
                 ]
         super().save(**kwargs)
         self._saved_stock = self.__dict__.get("stock")
+
+    def get_absolute_url(self):
+        return reverse("catalog:product-detail", args=[self.slug])
 
     @classmethod
     def from_db(cls, db, field_names, values, **kwargs):

@@ -1,0 +1,146 @@
+"""The catalog pages' reads, cached in Redis like the API's.
+
+Each read goes through `catalog.cache.cached()`: it is served under the
+current catalog version, so a change to a product, a category or a stock
+figure is visible in the very next read, and it is built from the database
+when Redis is unreachable. The products are filtered by the API's own
+`ProductFilter`; the pages differ only in what they do with a bad value:
+they leave that parameter out and say why, where the API answers 400.
+"""
+
+from dataclasses import dataclass, field
+
+from django.core.paginator import Paginator
+from django.urls import reverse
+
+from catalog import cache
+from catalog.filters import ProductFilter
+from catalog.models import Category, Product
+
+PAGE_SIZE = 12
+NEWEST_COUNT = 8
+# The product list's parameters that shoppers may set (the API's names);
+# `is_active` is for staff, and any other parameter is ignored.
+FILTER_PARAMS = ("category", "search", "ordering", "in_stock", "min_price", "max_price")
+
+
+@dataclass
+class CategoryNode:
+    """A category in the navigation, with its active products counted."""
+
+    name: str
+    slug: str
+    description: str
+    product_count: int
+    parent: "CategoryNode | None" = field(default=None, repr=False, compare=False)
+    children: list["CategoryNode"] = field(default_factory=list)
+
+    def get_absolute_url(self):
+        return reverse("catalog:category", args=[self.slug])
+
+    @property
+    def ancestors(self):
+        """The categories above this one, the top-level one first."""
+        chain = []
+        node = self.parent
+        while node is not None:
+            chain.append(node)
+            node = node.parent
+        return chain[::-1]
+
+
+@dataclass
+class CategoryTree:
+    roots: list[CategoryNode]
+    by_slug: dict[str, CategoryNode]
+
+
+@dataclass
+class ProductPage:
+    """One page of a filtered product list."""
+
+    products: list[Product]
+    count: int
+    number: int
+    # The parameters that were applied, and those left out with the reasons.
+    params: dict[str, str]
+    errors: dict[str, list[str]]
+
+
+def category_tree():
+    """Return every category as a tree, ordered as the admin orders them."""
+    return cache.cached("pages:categories", (), _build_category_tree)
+
+
+def _build_category_tree():
+    counts = Category.objects.active_product_counts()
+    rows = list(
+        Category.objects.values_list("pk", "parent_id", "name", "slug", "description")
+    )
+    nodes = {
+        pk: CategoryNode(name, slug, description, counts.get(pk, 0))
+        for pk, _, name, slug, description in rows
+    }
+    roots = []
+    for pk, parent_id, *_ in rows:
+        node = nodes[pk]
+        if parent_id is None:
+            roots.append(node)
+        else:
+            node.parent = nodes[parent_id]
+            node.parent.children.append(node)
+    return CategoryTree(roots, {node.slug: node for node in nodes.values()})
+
+
+def newest_products():
+    """Return the newest active products, for the home page."""
+    return cache.cached(
+        "pages:newest",
+        (),
+        lambda: list(Product.objects.active().with_category()[:NEWEST_COUNT]),
+    )
+
+
+def active_product(slug):
+    """Return the active product with this slug, or raise Product.DoesNotExist."""
+    # Raising inside the build leaves a missing product uncached.
+    return cache.cached(
+        "pages:product",
+        (slug,),
+        lambda: Product.objects.active().with_category().get(slug=slug),
+    )
+
+
+def product_page(params, number):
+    """Return page `number` of the active products that match `params`.
+
+    `params` maps the names in FILTER_PARAMS to the query's strings (others
+    and empty ones are dropped); a parameter with a bad value is left out
+    and reported in `errors`. A page past the end is the last page.
+    """
+    params = {
+        name: value.strip()
+        for name, value in params.items()
+        if name in FILTER_PARAMS and value.strip()
+    }
+    return cache.cached(
+        "pages:products",
+        (sorted(params.items()), number),
+        lambda: _build_product_page(params, number),
+    )
+
+
+def _build_product_page(params, number):
+    filterset = ProductFilter(params, queryset=Product.objects.active().with_category())
+    # An invalid field is missing from the form's cleaned data, so the
+    # FilterSet's queryset applies the valid ones only.
+    errors = {name: list(messages) for name, messages in filterset.errors.items()}
+    paginator = Paginator(filterset.qs, PAGE_SIZE)
+    page = paginator.get_page(number)
+    return ProductPage(
+        products=list(page.object_list),
+        count=paginator.count,
+        number=page.number,
+        params={name: value for name, value in params.items() if name not in errors},
+        errors=errors,
+    )

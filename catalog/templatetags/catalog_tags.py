@@ -1,0 +1,31 @@
+from django import template
+from django.conf import settings
+
+from catalog import storefront
+
+register = template.Library()
+
+
+@register.inclusion_tag("catalog/includes/stock_state.html")
+def stock_state(product):
+    """Say whether a product can be bought: in stock, only a few left, or not."""
+    if product.stock <= 0:
+        state, label = "out", "Out of stock"
+    elif product.stock <= settings.CATALOG_LOW_STOCK:
+        state, label = "low", f"Only {product.stock} left"
+    else:
+        state, label = "in", "In stock"
+    return {"state": state, "label": label}
+
+
+@register.inclusion_tag("includes/category_menu.html", takes_context=True)
+def category_menu(context):
+    """The header's links to the top-level categories (cached).
+
+    The one that holds the page's category, if any, is marked current.
+    """
+    category = context.get("category")
+    current = None
+    if isinstance(category, storefront.CategoryNode):
+        current = ([*category.ancestors, category])[0].slug
+    return {"categories": storefront.category_tree().roots, "current": current}

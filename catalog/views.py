@@ -1,0 +1,124 @@
+"""The storefront's catalog pages: home, the product list, a category, a product.
+
+Thin adapters over `catalog.storefront`, whose reads are cached like the
+API's. A bad query value never fails a page: it is left out and the page
+says so (the API answers 400 instead).
+"""
+
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.views.generic import DetailView, TemplateView
+
+from catalog import storefront
+from catalog.models import Product
+from catalog.storefront import FILTER_PARAMS
+
+SORT_OPTIONS = [
+    ("", "Newest first"),
+    ("price", "Price: low to high"),
+    ("-price", "Price: high to low"),
+    ("name", "Name: A to Z"),
+    ("-name", "Name: Z to A"),
+]
+
+# What the shopper is told about a parameter that was left out.
+IGNORED_PARAMETER = {
+    "category": "There is no such category, so products of every category are shown.",
+    "search": "The search was too long (at most 100 characters), so it was left out.",
+    "ordering": "That sort order is unknown, so the newest products come first.",
+    "in_stock": "The stock filter was not understood, so it was left out.",
+    "min_price": "The lowest price must be a number, so it was left out.",
+    "max_price": "The highest price must be a number, so it was left out.",
+}
+
+
+def page_number(value):
+    """The page asked for, or the first page when it is not a positive number."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return 1
+    return max(number, 1)
+
+
+class HomeView(TemplateView):
+    template_name = "home.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["categories"] = storefront.category_tree().roots
+        context["newest_products"] = storefront.newest_products()
+        return context
+
+
+class ProductListView(TemplateView):
+    """Every active product, filtered, sorted and paginated by the query."""
+
+    template_name = "catalog/product_list.html"
+
+    def get_category(self, tree):
+        """The category that the path names: none here, see CategoryView."""
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        tree = storefront.category_tree()
+        category = self.get_category(tree)
+        params = {name: self.request.GET.get(name, "") for name in FILTER_PARAMS}
+        if category is not None:
+            params["category"] = category.slug
+        number = page_number(self.request.GET.get("page"))
+        page = storefront.product_page(params, number)
+
+        # The applied parameters, kept by the sort form, the pagination and
+        # the category links; the category page's own slug is in its path.
+        query = dict(page.params)
+        if category is None and "category" in query:
+            category = tree.by_slug.get(query["category"])
+        else:
+            query.pop("category", None)
+        paginator = Paginator(range(page.count), storefront.PAGE_SIZE)
+        context.update(
+            category=category,
+            categories=tree.roots,
+            products=page.products,
+            count=page.count,
+            page_obj=paginator.page(page.number),
+            page_range=paginator.get_elided_page_range(
+                page.number, on_each_side=1, on_ends=1
+            ),
+            query=query,
+            search=query.get("search", ""),
+            sort_options=SORT_OPTIONS,
+            notices=[IGNORED_PARAMETER.get(name, name) for name in page.errors],
+        )
+        return context
+
+
+class CategoryView(ProductListView):
+    """The products of one category and its subcategories."""
+
+    def get_category(self, tree):
+        try:
+            return tree.by_slug[self.kwargs["slug"]]
+        except KeyError:
+            raise Http404("No such category.") from None
+
+
+class ProductDetailView(DetailView):
+    """An active product; inactive and unknown ones are 404."""
+
+    template_name = "catalog/product_detail.html"
+    context_object_name = "product"
+
+    def get_object(self, queryset=None):
+        try:
+            return storefront.active_product(self.kwargs["slug"])
+        except Product.DoesNotExist:
+            raise Http404("No such product.") from None
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["category"] = storefront.category_tree().by_slug.get(
+            self.object.category.slug
+        )
+        return context
