@@ -1,5 +1,6 @@
 from django import template
 from django.conf import settings
+from django.template.defaulttags import querystring
 
 from catalog import storefront
 
@@ -29,3 +30,13 @@ def category_menu(context):
     if isinstance(category, storefront.CategoryNode):
         current = ([*category.ancestors, category])[0].slug
     return {"categories": storefront.category_tree().roots, "current": current}
+
+
+@register.simple_tag(takes_context=True)
+def query_suffix(context, *args, **kwargs):
+    """Django's {% querystring %}, but nothing rather than a lone "?".
+
+    For links to another path that keep the applied filters.
+    """
+    query = querystring(context, *args, **kwargs)
+    return "" if query == "?" else query
