@@ -1,10 +1,8 @@
-import threading
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
@@ -15,6 +13,7 @@ from carts.tests.factories import CartFactory, CartItemFactory
 from catalog import services as catalog_services
 from catalog.exceptions import InsufficientStock, Shortage
 from catalog.tests.factories import ProductFactory
+from shopswift.testing import race
 
 pytestmark = pytest.mark.django_db
 
@@ -514,31 +513,6 @@ def test_delete_stale_carts_deletes_old_anonymous_carts_in_batches():
 # --- Concurrency, on the real database ------------------------------------------------
 
 
-def _race(workers):
-    """Run each callable in its own thread, all starting together."""
-    barrier = threading.Barrier(len(workers))
-    results = [None] * len(workers)
-
-    def run(index, work):
-        try:
-            barrier.wait()
-            results[index] = work()
-        except Exception as error:
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [
-        threading.Thread(target=run, args=(index, work))
-        for index, work in enumerate(workers)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return results
-
-
 @pytest.mark.django_db(transaction=True)
 def test_two_threads_adding_one_product_at_once_end_with_one_line_of_the_sum():
     product = ProductFactory(stock=100)
@@ -546,7 +520,7 @@ def test_two_threads_adding_one_product_at_once_end_with_one_line_of_the_sum():
 
     # Several rounds, as one race may happen to run its threads in turn.
     results = [
-        _race(
+        race(
             [
                 lambda cart=cart: services.add_item(
                     cart=cart, product=product, quantity=2
@@ -570,7 +544,7 @@ def test_many_threads_adding_to_one_cart_lose_no_units():
     cart = CartFactory()
     product = ProductFactory(stock=100)
 
-    results = _race(
+    results = race(
         [lambda: services.add_item(cart=cart, product=product, quantity=1)] * 8
     )
 
@@ -583,7 +557,7 @@ def test_racing_adds_are_checked_against_the_stock_together():
     cart = CartFactory()
     product = ProductFactory(stock=5)
 
-    results = _race(
+    results = race(
         [lambda: services.add_item(cart=cart, product=product, quantity=3)] * 2
     )
 
@@ -600,7 +574,7 @@ def test_a_merge_racing_an_add_to_the_target_loses_no_units():
     product = ProductFactory(stock=100)
     services.add_item(cart=source, product=product, quantity=4)
 
-    results = _race(
+    results = race(
         [
             lambda: services.merge_carts(source=source, target=target),
             lambda: services.add_item(cart=target, product=product, quantity=5),

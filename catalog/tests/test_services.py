@@ -1,15 +1,14 @@
-import threading
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
 
 from accounts.tests.factories import StaffFactory
 from catalog import services
 from catalog.exceptions import InsufficientStock, Shortage
 from catalog.models import Product, StockMovement
 from catalog.tests.factories import CategoryFactory, ProductFactory
+from shopswift.testing import race
 
 pytestmark = pytest.mark.django_db
 
@@ -236,36 +235,11 @@ def test_set_products_active_changes_all_given_products():
     assert list(Product.objects.active()) == [products[2]]
 
 
-def _race(workers):
-    """Run each callable in its own thread, all starting together."""
-    barrier = threading.Barrier(len(workers))
-    results = [None] * len(workers)
-
-    def run(index, work):
-        try:
-            barrier.wait()
-            results[index] = work()
-        except Exception as error:
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [
-        threading.Thread(target=run, args=(index, work))
-        for index, work in enumerate(workers)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return results
-
-
 @pytest.mark.django_db(transaction=True)
 def test_two_racing_removals_never_take_stock_below_zero():
     product = ProductFactory(stock=8)
 
-    results = _race([lambda: services.adjust_stock(product=product, quantity=-5)] * 2)
+    results = race([lambda: services.adjust_stock(product=product, quantity=-5)] * 2)
 
     failures = [r for r in results if isinstance(r, InsufficientStock)]
     assert len(failures) == 1
@@ -279,7 +253,7 @@ def test_racing_checkouts_sharing_products_sell_no_more_than_is_on_hand():
     mug, tea = ProductFactory(stock=3), ProductFactory(stock=3)
 
     # Opposite line orders: the service's fixed order keeps them deadlock-free.
-    results = _race(
+    results = race(
         [
             lambda: services.take_stock(lines=[(mug.pk, 2), (tea.pk, 2)]),
             lambda: services.take_stock(lines=[(tea.pk, 2), (mug.pk, 2)]),

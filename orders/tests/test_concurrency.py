@@ -4,12 +4,10 @@ Each thread has its own database connection, so these tests commit
 (transaction=True) and the threads really wait on each other's locks.
 """
 
-import threading
 from collections import Counter
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 from django.db.models import Sum
 
 from accounts.tests.factories import StaffFactory, UserFactory
@@ -20,34 +18,9 @@ from orders import services
 from orders.exceptions import InvalidTransition
 from orders.models import Order
 from orders.tests.factories import OrderFactory, address, fill_cart, pay
+from shopswift.testing import race
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def race(workers):
-    """Run each callable in its own thread, all starting together."""
-    barrier = threading.Barrier(len(workers))
-    results = [None] * len(workers)
-
-    def run(index, work):
-        try:
-            barrier.wait()
-            results[index] = work()
-        except Exception as error:
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [
-        threading.Thread(target=run, args=(index, work))
-        for index, work in enumerate(workers)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads)
-    return results
 
 
 def checkout_for(user, key=""):
