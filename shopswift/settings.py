@@ -127,6 +127,8 @@ X_FRAME_OPTIONS = "DENY"
 # No page script reads a cookie (Swagger UI gets its CSRF token in the page).
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
+# A refused CSRF check under /api/ is problem+json like every API error.
+CSRF_FAILURE_VIEW = "shopswift.views.csrf_failure"
 
 # Content Security Policy (Django's ContentSecurityPolicyMiddleware): the
 # pages load scripts, styles, images and fonts from this origin only and run

@@ -1,6 +1,7 @@
 """Error pages: problem+json under /api/, the site's HTML pages elsewhere."""
 
-from django.views import defaults
+from django.views import csrf, defaults
+from django.views.decorators.csrf import csrf_exempt
 
 from shopswift.api import SERVER_ERROR_DETAIL, problem_response
 
@@ -32,8 +33,24 @@ def page_not_found(request, exception):
     return defaults.page_not_found(request, exception)
 
 
+# Exempt: an unknown API path changes nothing, and a POST to it must be the
+# contract's 404, not the CSRF middleware's HTML 403.
+@csrf_exempt
 def api_not_found(request):
     return problem_response(request, 404, "not_found", "Not found.")
+
+
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW: problem+json under /api/, Django's page elsewhere."""
+    if _is_api(request):
+        return problem_response(
+            request,
+            403,
+            "permission_denied",
+            "CSRF verification failed: send a JWT bearer token, or the CSRF "
+            "token with a session.",
+        )
+    return csrf.csrf_failure(request, reason=reason)
 
 
 def server_error(request):

@@ -6,6 +6,7 @@ import logging
 import logging.config
 
 import pytest
+from django.test import Client
 
 from accounts.tests.factories import UserFactory
 from shopswift.log import RequestIDFilter
@@ -20,6 +21,35 @@ def test_unknown_api_path_is_problem_not_found(api_client):
     body = assert_problem(response, 404, "not_found")
     assert body["title"] == "Not Found"
     assert "errors" not in body
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_a_write_to_an_unknown_api_path_is_404_whatever_the_csrf_check(method):
+    csrf_checking = Client(enforce_csrf_checks=True)
+
+    response = getattr(csrf_checking, method)(
+        "/api/v1/cart/items/not-a-number/", {}, content_type="application/json"
+    )
+
+    assert_problem(response, 404, "not_found")
+
+
+def test_a_refused_csrf_check_under_api_is_problem_json():
+    csrf_checking = Client(enforce_csrf_checks=True)
+
+    response = csrf_checking.post("/api/v1/test/form/", {"name": "x"})
+
+    assert_problem(response, 403, "permission_denied")
+
+
+def test_a_refused_csrf_check_on_a_page_is_djangos_html_page():
+    csrf_checking = Client(enforce_csrf_checks=True)
+
+    response = csrf_checking.post("/accounts/login/", {"username": "a@b.com"})
+
+    assert response.status_code == 403
+    assert response["Content-Type"] == "text/html; charset=utf-8"
+    assert b"CSRF verification failed" in response.content
 
 
 def test_wrong_method_is_problem_method_not_allowed(api_client):

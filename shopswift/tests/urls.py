@@ -1,5 +1,6 @@
 """The real URLconf plus a few views that exercise the API's conventions."""
 
+from django.http import HttpResponse
 from django.urls import path
 from rest_framework import generics, serializers
 from rest_framework.decorators import api_view, permission_classes
@@ -40,6 +41,11 @@ def authenticated_only(request):
     return Response({"reached": True})
 
 
+def plain_form(request):
+    """A plain Django view under /api/, guarded by the CSRF middleware."""
+    return HttpResponse("accepted")
+
+
 def page_failure(request):
     raise RuntimeError("database password is hunter2")
 
@@ -62,6 +68,7 @@ urlpatterns = [
     path("api/v1/test/default-permission/", default_permission),
     path("api/v1/test/authenticated-only/", authenticated_only),
     path("api/v1/test/emails/", UserEmails.as_view()),
+    path("api/v1/test/form/", plain_form),
     path("test/page-failure/", page_failure),
     *project_urlpatterns,
 ]
