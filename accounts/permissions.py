@@ -31,6 +31,10 @@ class IsStaff(BasePermission):
 class IsStaffOrReadOnly(BasePermission):
     """Anyone may read; only staff may write (the catalog)."""
 
+    # The OpenAPI schema lists these methods as open to anonymous callers
+    # (shopswift.api.AutoSchema).
+    anonymous_methods = SAFE_METHODS
+
     def has_permission(self, request, view):
         return request.method in SAFE_METHODS or is_staff(request.user)
 

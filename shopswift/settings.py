@@ -388,7 +388,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "shopswift.api.PageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "shopswift.schema.AutoSchema",
     "EXCEPTION_HANDLER": "shopswift.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }

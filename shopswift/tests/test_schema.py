@@ -29,3 +29,46 @@ def test_docs_serve_swagger_ui_from_our_own_static_files(client):
     html = response.content.decode()
     assert "swagger-ui" in html
     assert "cdn" not in html.lower()
+
+
+def _operation(client, path, method):
+    schema = client.get(
+        "/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json"
+    ).json()
+    return schema["paths"][path][method]
+
+
+@pytest.mark.parametrize(
+    ("path", "method"),
+    [
+        ("/api/v1/products/", "get"),
+        ("/api/v1/products/{slug}/", "get"),
+        ("/api/v1/categories/", "get"),
+        ("/api/v1/categories/{slug}/", "get"),
+    ],
+)
+def test_public_catalog_reads_are_documented_as_open_to_anonymous_callers(
+    client, path, method
+):
+    operation = _operation(client, path, method)
+
+    assert {} in operation["security"]
+    assert {"jwtAuth": []} in operation["security"]
+
+
+@pytest.mark.parametrize(
+    ("path", "method"),
+    [
+        ("/api/v1/products/", "post"),
+        ("/api/v1/products/{slug}/", "patch"),
+        ("/api/v1/categories/{slug}/", "delete"),
+        ("/api/v1/cart/", "get"),
+        ("/api/v1/orders/", "get"),
+        ("/api/v1/users/me/", "get"),
+    ],
+)
+def test_operations_that_need_credentials_are_documented_so(client, path, method):
+    operation = _operation(client, path, method)
+
+    assert {} not in operation["security"]
+    assert {"jwtAuth": []} in operation["security"]
