@@ -1,19 +1,24 @@
 from django.db.models import Q
 from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema_field
 
 from accounts.models import User
 
 
-def boolean_filter(**kwargs):
+def boolean_filter(*, label):
     """`true`/`false`; anything else is a 400 naming the parameter.
 
     django-filter's BooleanFilter would silently ignore `?is_staff=maybe`.
+    The schema names the two strings it takes (from the model's boolean
+    field, drf-spectacular would write `type: boolean` with a string enum).
     """
-    return filters.TypedChoiceFilter(
+    true_false = filters.TypedChoiceFilter(
         choices=[("true", "true"), ("false", "false")],
         coerce=lambda value: value == "true",
-        **kwargs,
+        label=label,
     )
+    schema = {"type": "string", "enum": ["true", "false"], "description": label}
+    return extend_schema_field(schema)(true_false)
 
 
 class StableOrderingFilter(filters.OrderingFilter):

@@ -72,3 +72,13 @@ def test_operations_that_need_credentials_are_documented_so(client, path, method
 
     assert {} not in operation["security"]
     assert {"jwtAuth": []} in operation["security"]
+
+
+@pytest.mark.parametrize("name", ["is_staff", "is_active"])
+def test_true_false_filters_are_documented_as_the_strings_they_take(client, name):
+    operation = _operation(client, "/api/v1/users/", "get")
+
+    parameter = next(p for p in operation["parameters"] if p["name"] == name)
+
+    assert parameter["schema"] == {"type": "string", "enum": ["false", "true"]}
+    assert parameter["description"]
