@@ -1,0 +1,298 @@
+"""The checkout, order and order-history pages.
+
+Thin adapters over orders.services, as the orders API is: a form reads what
+was typed, one service acts, and the page redirects with a message or shows
+the form again with the error beside the field that caused it.
+"""
+
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect
+from django.views.generic import TemplateView, View
+
+from accounts import ratelimit
+from carts import services as cart_services
+from carts.models import Cart
+from catalog.exceptions import InsufficientStock
+from orders import services
+from orders.exceptions import (
+    CartEmpty,
+    InvalidTransition,
+    PaymentDeclined,
+    PriceChanged,
+)
+from orders.forms import KEY_PATTERN, NEW, CheckoutForm, PayForm
+from orders.models import Order
+from orders.payments import TestCardGateway, get_gateway
+
+# The API's checkout counts under the same name: one counter per customer.
+CHECKOUT_LIMIT = "RATELIMIT_CHECKOUT"
+PAYMENT_METHOD = "test-card"
+HISTORY_PAGE_SIZE = 10
+
+
+def new_idempotency_key():
+    """A fresh key for one checkout page: its double submits make one order."""
+    return secrets.token_urlsafe(24)
+
+
+def shortage_lines(error, items):
+    """Name each line the stock refused, in the shopper's words."""
+    names = {item.product_id: item.product.name for item in items}
+    lines = []
+    for shortage in error.shortages:
+        name = names.get(shortage.product_id, shortage.sku)
+        if not shortage.is_active:
+            lines.append(f"{name} is no longer for sale.")
+        elif shortage.available == 0:
+            lines.append(f"{name} is out of stock.")
+        else:
+            lines.append(
+                f"{name}: only {shortage.available} left, and your cart holds "
+                f"{shortage.requested}."
+            )
+    return lines
+
+
+class CheckoutView(LoginRequiredMixin, TemplateView):
+    """The address form, the order summary and `Place order`."""
+
+    template_name = "orders/order_form.html"
+
+    def get(self, request, *args, **kwargs):
+        cart = self.get_cart()
+        if not cart.items.all():
+            messages.info(request, CartEmpty.default_detail)
+            return redirect("carts:detail")
+        form = CheckoutForm(saved_address=self.saved_address())
+        return self.render_page(cart, form, key=new_idempotency_key())
+
+    def post(self, request, *args, **kwargs):
+        cart = self.get_cart()
+        form = CheckoutForm(request.POST, saved_address=self.saved_address())
+        key = request.POST.get("idempotency_key", "")
+        try:
+            ratelimit.limit_request(
+                request,
+                group=CHECKOUT_LIMIT,
+                setting=CHECKOUT_LIMIT,
+                key=ratelimit.user_key,
+                message="Too many checkouts in a short time.",
+            )
+        except ratelimit.RateLimitExceeded as error:
+            form.is_valid()
+            form.add_error(
+                None, f"{error} Please try again in {error.retry_after} seconds."
+            )
+            response = self.render_page(cart, form, key=key, status=429)
+            response["Retry-After"] = str(error.retry_after)
+            return response
+        if not form.is_valid():
+            if not cart.items.all():
+                messages.info(request, CartEmpty.default_detail)
+                return redirect("carts:detail")
+            return self.render_page(cart, form, key=key, status=400)
+        try:
+            order, _ = services.place_order(
+                user=request.user,
+                shipping_address=form.cleaned_data["shipping_address"],
+                note=form.cleaned_data["note"],
+                expected_total=form.cleaned_data["expected_total"],
+                idempotency_key=form.cleaned_data["idempotency_key"],
+            )
+        except CartEmpty as error:
+            messages.info(request, error.detail)
+            return redirect("carts:detail")
+        except InsufficientStock as error:
+            items = cart.items.all()
+            cart = self.get_cart()  # read again: the stock figures have moved
+            return self.render_page(
+                cart,
+                form,
+                key=key,
+                status=409,
+                stock_problems=shortage_lines(error, items),
+            )
+        except PriceChanged as error:
+            form.add_error(
+                None,
+                "Prices have changed since this page was shown: the total is "
+                f"now {error.extra['total']} {error.extra['currency']}, not "
+                f"{error.extra['expected_total']}. Check the order summary, "
+                "then place your order again.",
+            )
+            return self.render_page(self.get_cart(), form, key=key, status=409)
+        except ValidationError as error:
+            for field, errors in error.message_dict.items():
+                name = field.removeprefix("shipping_address.")
+                form.add_error(name if name in form.fields else None, errors)
+            return self.render_page(cart, form, key=key, status=400)
+        # A repeated submit (same key) lands here too, on the order the first
+        # one placed.
+        messages.success(
+            request,
+            f"Thank you! Your order {order.number} is placed. Pay for it below "
+            "to complete it.",
+        )
+        return redirect(order)
+
+    def get_cart(self):
+        cart = Cart.objects.with_lines().filter(user=self.request.user).first()
+        return cart or cart_services.get_user_cart(user=self.request.user)
+
+    def saved_address(self):
+        """The address of the shopper's last order, if any."""
+        return (
+            Order.objects.for_user(self.request.user)
+            .values_list("shipping_address", flat=True)
+            .first()
+        )
+
+    def render_page(self, cart, form, *, key, status=200, stock_problems=()):
+        items = list(cart.items.all())
+        totals = services.checkout_totals(subtotal=cart.subtotal)
+        warnings = {
+            warning["item"]: warning
+            for warning in cart_services.cart_warnings(cart=cart)
+        }
+        context = self.get_context_data(
+            form=form,
+            lines=[(item, warnings.get(item.pk)) for item in items],
+            totals=totals,
+            stock_problems=stock_problems,
+            # Both hidden fields come from what this page shows: the total
+            # the shopper sees is the one the order must have.
+            expected_total=totals.total,
+            idempotency_key=key
+            if KEY_PATTERN.fullmatch(key)
+            else new_idempotency_key(),
+            new_address_chosen=form.is_bound and form.data.get("address") == NEW,
+            cart_count=sum(item.quantity for item in items),
+        )
+        return self.render_to_response(context, status=status)
+
+
+def visible_order(request, number):
+    """The order with this number, if the user may see it; else 404."""
+    order = (
+        Order.objects.visible_to(request.user)
+        .with_details()
+        .prefetch_related("payments")
+        .filter(number=number)
+        .first()
+    )
+    if order is None:
+        raise Http404("No such order.")
+    return order
+
+
+class OrderDetailView(LoginRequiredMixin, TemplateView):
+    """An order: lines, totals, status and history; Pay now while pending."""
+
+    template_name = "orders/order_detail.html"
+
+    def get(self, request, number):
+        return self.render_page(visible_order(request, number))
+
+    def render_page(self, order, *, pay_form=None, status=200):
+        user = self.request.user
+        is_owner = order.user_id == user.pk
+        can_pay = is_owner and order.is_pending
+        context = self.get_context_data(
+            order=order,
+            items=order.items.all(),
+            history=order.history.all(),
+            address=order.shipping_address,
+            is_owner=is_owner,
+            pay_form=(pay_form or PayForm()) if can_pay else None,
+            can_cancel=is_owner
+            and Order.Status.CANCELLED
+            in services.allowed_transitions(order=order, user=user),
+            pay_by=order.created_at
+            + timedelta(minutes=settings.ORDER_PAYMENT_TIMEOUT_MINUTES),
+            test_cards=isinstance(get_gateway(), TestCardGateway),
+        )
+        return self.render_to_response(context, status=status)
+
+
+class PayView(OrderDetailView):
+    """`Pay now`: the order's total through the configured gateway."""
+
+    http_method_names = ["post", "options"]
+
+    def post(self, request, number):
+        order = visible_order(request, number)
+        form = PayForm(request.POST)
+        if not form.is_valid():
+            return self.render_page(order, pay_form=form, status=400)
+        try:
+            order = services.pay_order(
+                order=order,
+                user=request.user,
+                payment_method=PAYMENT_METHOD,
+                card_number=form.cleaned_data["card_number"],
+            )
+        except ValidationError as error:
+            for field, errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+            return self.render_page(order, pay_form=form, status=400)
+        except PaymentDeclined as error:
+            messages.error(
+                request,
+                f"Payment declined: {error.detail} Nothing was charged, and "
+                f"order {order.number} is still waiting for payment.",
+            )
+        except InvalidTransition as error:
+            messages.error(request, error.detail)
+        else:
+            messages.success(
+                request, f"Thank you! Your payment is received: {order.number} is paid."
+            )
+        return redirect(order)
+
+
+class CancelView(LoginRequiredMixin, View):
+    """`Cancel order`, for the customer while the order is pending."""
+
+    http_method_names = ["post", "options"]
+
+    def post(self, request, number):
+        order = visible_order(request, number)
+        try:
+            services.cancel_order(order=order, user=request.user)
+        except InvalidTransition as error:
+            messages.error(request, error.detail)
+        else:
+            messages.success(request, f"Order {order.number} is cancelled.")
+        return redirect(order)
+
+
+class OrderHistoryView(LoginRequiredMixin, TemplateView):
+    """The customer's orders, newest first, a page at a time."""
+
+    template_name = "orders/order_list.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        orders = Order.objects.for_user(self.request.user).only(
+            "number", "status", "total", "currency", "created_at"
+        )
+        paginator = Paginator(orders, HISTORY_PAGE_SIZE)
+        # A bad or past-the-end page number shows the first or last page.
+        page = paginator.get_page(self.request.GET.get("page"))
+        context.update(
+            orders=page.object_list,
+            page_obj=page,
+            page_range=paginator.get_elided_page_range(
+                page.number, on_each_side=1, on_ends=1
+            ),
+            query={},
+        )
+        return context
