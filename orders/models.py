@@ -4,6 +4,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.urls import reverse
 
 # Crockford's base32 alphabet: no I, L, O or U, so a number read aloud or
 # copied by hand cannot be mistaken for another.
@@ -122,6 +123,9 @@ class Order(models.Model):
 
     def __str__(self):
         return self.number
+
+    def get_absolute_url(self):
+        return reverse("orders:detail", args=[self.number])
 
     @property
     def is_pending(self):
