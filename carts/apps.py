@@ -3,3 +3,12 @@ from django.apps import AppConfig
 
 class CartsConfig(AppConfig):
     name = "carts"
+
+    def ready(self):
+        from django.contrib.auth.signals import user_logged_in
+
+        from carts.receivers import merge_session_cart
+
+        # Django's own extension point: accounts logs people in and knows
+        # nothing of carts; carts merges the session's cart when it happens.
+        user_logged_in.connect(merge_session_cart, dispatch_uid="carts.merge_carts")

@@ -1,0 +1,246 @@
+"""The cart page and its forms: add (from the product page), update, remove.
+
+Thin adapters over carts.services, for anonymous shoppers (a session cart,
+carts/session.py) and logged-in ones (the account's cart) alike. Every
+action ends with a message; a refused one shows its error beside the field
+that caused it, with what was typed kept.
+"""
+
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect
+from django.views.generic import TemplateView, View
+
+from accounts import ratelimit
+from carts import services
+from carts.forms import AddItemForm, SetQuantityForm
+from carts.models import CartItem
+from carts.session import current_cart
+from catalog.exceptions import InsufficientStock
+from catalog.models import Product
+from catalog.views import ProductDetailView
+
+# The API's cart endpoints count under the same name, so a shopper's cart
+# writes share one counter whichever interface makes them.
+CART_WRITE_LIMIT = "RATELIMIT_CART_WRITE"
+LINE_GONE = "That item is no longer in your cart."
+
+
+@dataclass
+class Line:
+    """A cart line as the page shows it: the line, its form, what stops it."""
+
+    item: CartItem
+    form: SetQuantityForm
+    warning: str = ""
+
+
+def warning_text(warning):
+    """Say what a cart warning means and what to do about it."""
+    if warning["code"] == "inactive":
+        return "No longer for sale: remove it to check out."
+    if warning["available"] == 0:
+        return "Out of stock: remove it to check out."
+    return f"Only {warning['available']} left: lower the quantity to check out."
+
+
+def shortage_text(product, error, *, adding=0):
+    """Say why the stock refused a line's quantity."""
+    available = error.available
+    if available == 0:
+        return f"{product.name} is out of stock."
+    text = f"Only {available} of {product.name} in stock"
+    held = error.shortages[0].requested - adding if adding else 0
+    if held:
+        return f"{text}, and your cart already holds {held}."
+    return f"{text}."
+
+
+def add_service_errors(form, error, fallback=None):
+    """Put a service's ValidationError beside the form's fields."""
+    for field, errors in error.message_dict.items():
+        target = field if field in form.fields else fallback
+        for message in errors:
+            form.add_error(target, message)
+
+
+class CartView(TemplateView):
+    """The cart: lines with Quantity, Update and Remove; totals; Checkout."""
+
+    template_name = "carts/cart_detail.html"
+
+    def get_context_data(self, *, line_forms=None, **kwargs):
+        context = super().get_context_data(**kwargs)
+        cart = current_cart(self.request, with_lines=True)
+        items = list(cart.items.all()) if cart is not None else []
+        warnings = {}
+        if cart is not None:
+            warnings = {
+                warning["item"]: warning_text(warning)
+                for warning in services.cart_warnings(cart=cart)
+            }
+        line_forms = line_forms or {}
+        lines = [
+            Line(
+                item=item,
+                form=line_forms.get(item.pk)
+                or SetQuantityForm(initial={"quantity": item.quantity}, item=item),
+                warning=warnings.get(item.pk, ""),
+            )
+            for item in items
+        ]
+        context.update(
+            cart=cart,
+            lines=lines,
+            has_warnings=bool(warnings),
+            subtotal=cart.subtotal if cart is not None else None,
+            # The header's count, known here without another query.
+            cart_count=sum(item.quantity for item in items),
+        )
+        return context
+
+
+def render_cart(request, *, status, line_forms=None):
+    view = CartView()
+    view.setup(request)
+    return view.render_to_response(
+        view.get_context_data(line_forms=line_forms), status=status
+    )
+
+
+def render_throttled(request, error):
+    """Refuse a cart change past the rate limit: the cart page, 429."""
+    messages.error(request, f"{error} Please try again in {error.retry_after} seconds.")
+    response = render_cart(request, status=429)
+    response["Retry-After"] = str(error.retry_after)
+    return response
+
+
+def limit_cart_writes(request):
+    ratelimit.limit_request(
+        request,
+        group=CART_WRITE_LIMIT,
+        setting=CART_WRITE_LIMIT,
+        key=ratelimit.user_key,
+        message="Too many changes to your cart.",
+    )
+
+
+class CartWriteView(View):
+    """A cart form's POST, counted against the cart write limit."""
+
+    http_method_names = ["post", "options"]
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.method == "POST":
+            try:
+                limit_cart_writes(request)
+            except ratelimit.RateLimitExceeded as error:
+                return render_throttled(request, error)
+        return super().dispatch(request, *args, **kwargs)
+
+
+class AddItemView(CartWriteView):
+    """The product page's `Add to cart`: into the cart, or back with the error."""
+
+    def post(self, request):
+        form = AddItemForm(request.POST)
+        form.is_valid()
+        product_id = form.cleaned_data.get("product")
+        product = (
+            Product.objects.active().filter(pk=product_id).first()
+            if product_id is not None
+            else None
+        )
+        if product is None:
+            messages.error(request, "That product is not for sale.")
+            return redirect("carts:detail")
+        if form.errors:
+            return self.product_page(request, product, form, status=400)
+        quantity = form.cleaned_data["quantity"]
+        cart = current_cart(request, create=True)
+        try:
+            services.add_item(cart=cart, product=product, quantity=quantity)
+        except InsufficientStock as error:
+            form.add_error("quantity", shortage_text(product, error, adding=quantity))
+            return self.product_page(request, product, form, status=409)
+        except ValidationError as error:
+            if "product" in error.message_dict:
+                messages.error(request, f"{product.name} is no longer for sale.")
+                return redirect("carts:detail")
+            add_service_errors(form, error)
+            return self.product_page(request, product, form, status=400)
+        messages.success(
+            request,
+            f"Added {quantity} \N{MULTIPLICATION SIGN} {product.name} to your cart.",
+        )
+        return redirect("carts:detail")
+
+    def product_page(self, request, product, form, *, status):
+        """The product page again, the error beside its Quantity field."""
+        view = ProductDetailView()
+        view.setup(request, slug=product.slug)
+        view.object = view.get_object()
+        context = view.get_context_data(object=view.object, add_form=form)
+        return view.render_to_response(context, status=status)
+
+
+class LineView(CartWriteView):
+    """A POST about one line of the shopper's own cart."""
+
+    def post(self, request, pk):
+        cart = current_cart(request)
+        item = None
+        if cart is not None:
+            item = (
+                CartItem.objects.select_related("product")
+                .filter(pk=pk, cart=cart)
+                .first()
+            )
+        if item is None:
+            # Removed already (a second click), or not this shopper's line.
+            messages.info(request, LINE_GONE)
+            return redirect("carts:detail")
+        return self.change(request, item)
+
+
+class UpdateLineView(LineView):
+    """A line's `Update`: the new quantity, or the cart again with the error."""
+
+    def change(self, request, item):
+        form = SetQuantityForm(request.POST, item=item)
+        if form.is_valid():
+            quantity = form.cleaned_data["quantity"]
+            try:
+                services.set_item_quantity(item=item, quantity=quantity)
+            except CartItem.DoesNotExist:
+                messages.info(request, LINE_GONE)
+                return redirect("carts:detail")
+            except InsufficientStock as error:
+                form.add_error("quantity", shortage_text(item.product, error))
+                return render_cart(request, status=409, line_forms={item.pk: form})
+            except ValidationError as error:
+                if "product" in error.message_dict:
+                    form.add_error(
+                        "quantity",
+                        f"{item.product.name} is no longer for sale: remove it.",
+                    )
+                else:
+                    add_service_errors(form, error, fallback="quantity")
+            else:
+                messages.success(
+                    request, f"{item.product.name}: your cart now holds {quantity}."
+                )
+                return redirect("carts:detail")
+        return render_cart(request, status=400, line_forms={item.pk: form})
+
+
+class RemoveLineView(LineView):
+    """A line's `Remove`."""
+
+    def change(self, request, item):
+        services.remove_item(item=item)
+        messages.success(request, f"Removed {item.product.name} from your cart.")
+        return redirect("carts:detail")
