@@ -208,6 +208,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # The header's cart count (one query, only when shown).
+                "carts.context_processors.cart",
             ],
         },
     },

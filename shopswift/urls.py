@@ -32,6 +32,8 @@ urlpatterns = [
     path("", HomeView.as_view(), name="home"),
     path("", include("accounts.urls")),
     path("", include("catalog.urls")),
+    path("", include("carts.urls")),
+    path("", include("orders.urls")),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics_view, name="metrics"),
