@@ -22,6 +22,8 @@ def _message(*, name, order, context):
         "items": order.items.all(),
         "address": order.shipping_address,
         "store_name": settings.STORE_NAME,
+        # The order's page, where the customer pays and follows it.
+        "order_url": settings.STORE_URL + order.get_absolute_url(),
         **context,
     }
     subject = render_to_string(f"{TEMPLATES}/{name}_subject.txt", context)

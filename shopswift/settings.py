@@ -330,6 +330,14 @@ if not re.fullmatch(r"[A-Z]{3}", STORE_CURRENCY):
 
 ADMIN_URL = env_str("ADMIN_URL", "admin/").strip("/") + "/"
 
+# Where shoppers reach the store, for links in emails (no request there).
+STORE_URL = env_str("STORE_URL", "http://127.0.0.1:8000").rstrip("/")
+if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", STORE_URL):
+    raise ImproperlyConfigured(
+        f"STORE_URL must be the store's address, such as https://shop.example.com, "
+        f"not {STORE_URL!r}."
+    )
+
 # --- Catalog -----------------------------------------------------------------------
 
 # Seconds a cached catalog answer may live. Changes orphan entries at once

@@ -27,8 +27,9 @@ def html_of(message):
 
 
 def test_checkout_sends_the_confirmation_once_it_commits(
-    django_capture_on_commit_callbacks,
+    django_capture_on_commit_callbacks, settings
 ):
+    settings.STORE_URL = "https://shop.example.com"
     user = UserFactory(email="ada@example.com")
     fill_cart(
         user,
@@ -60,6 +61,9 @@ def test_checkout_sends_the_confirmation_once_it_commits(
         "<td>Blue Mug</td><td>MUG-1</td><td>2</td><td>12.50</td><td>25.00</td>" in html
     )
     assert "<strong>30.00 USD</strong>" in html
+    order_url = f"https://shop.example.com/orders/{order.number}/"
+    assert f"so please pay soon:\n{order_url}\n" in message.body
+    assert f'<a href="{order_url}">pay soon</a>' in html
 
 
 def test_a_refused_checkout_sends_nothing(django_capture_on_commit_callbacks):
@@ -87,6 +91,9 @@ def test_payment_sends_the_paid_email(django_capture_on_commit_callbacks):
     assert f"Order {order.number}: we have received your payment." in message.body
     assert "Status: Paid" in message.body
     assert "Status: <strong>Paid</strong>" in html_of(message)
+    order_url = f"http://127.0.0.1:8000/orders/{order.number}/"
+    assert f"Your order: {order_url}\n" in message.body
+    assert f'<a href="{order_url}">See your order</a>' in html_of(message)
 
 
 def test_a_declined_payment_sends_nothing(django_capture_on_commit_callbacks):

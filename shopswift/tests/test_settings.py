@@ -74,3 +74,13 @@ def test_a_malformed_boolean_is_refused_by_name():
 
     assert result.returncode != 0
     assert "DJANGO_DEBUG must be true or false" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "store_url", ["shop.example.com", "ftp://shop.example.com", "https://"]
+)
+def test_a_store_url_that_is_not_an_http_address_is_refused(store_url):
+    result = run_check(DJANGO_DEBUG="true", STORE_URL=store_url)
+
+    assert result.returncode != 0
+    assert "STORE_URL must be the store's address" in result.stderr
