@@ -57,3 +57,28 @@ class InsufficientStock(ShopError):
         return (
             f"Only {line.available} of {line.sku} in stock; {line.requested} requested."
         )
+
+
+@dataclass(frozen=True, order=True)
+class RowError:
+    """Why one line of an imported file cannot be imported."""
+
+    line: int
+    message: str
+
+    def __str__(self):
+        return f"line {self.line}: {self.message}"
+
+
+class ImportRejected(ShopError):
+    """An import refused as a whole: `errors` lists every bad row."""
+
+    code = "import_rejected"
+
+    def __init__(self, errors):
+        self.row_errors = sorted(errors)
+        count = len(self.row_errors)
+        super().__init__(
+            f"{count} row{'s' if count != 1 else ''} cannot be imported; "
+            "nothing was imported."
+        )

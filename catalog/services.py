@@ -9,18 +9,23 @@ figure from anywhere else.
 
 The catalog cache needs no call from here: the catalog QuerySets' update()
 and the models' save() invalidate it after commit (see catalog/cache.py).
+The one exception is `import_products`, which writes through the plain base
+managers and invalidates the cache once for the whole import.
 """
 
+import dataclasses
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.text import slugify
 
-from catalog.exceptions import InsufficientStock, Shortage
+from catalog import cache
+from catalog.exceptions import ImportRejected, InsufficientStock, RowError, Shortage
 from catalog.models import Category, Product, StockMovement
 
 logger = logging.getLogger(__name__)
@@ -284,3 +289,298 @@ def _record(*, changes, reason, reference, user):
         )
         for pk, sku, stock in sorted(products)
     )
+
+
+# --- Imports ------------------------------------------------------------------
+
+# The fields an import compares and writes, by their attribute names.
+IMPORT_FIELDS = ("name", "slug", "description", "price", "is_active", "category_id")
+
+
+@dataclasses.dataclass
+class ImportResult:
+    """What an import changed (or, in a dry run, would change)."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    stock_movements: int = 0
+    categories_created: list[str] = dataclasses.field(default_factory=list)
+    # (line, sku, "created" or "updated", the fields that changed)
+    changes: list[tuple[int, str, str, tuple[str, ...]]] = dataclasses.field(
+        default_factory=list
+    )
+
+
+@transaction.atomic
+def import_products(
+    *,
+    rows,
+    create_categories: bool = False,
+    dry_run: bool = False,
+    reference: str = "",
+    user=None,
+    batch_size: int = 1000,
+    progress=None,
+) -> ImportResult:
+    """Create or update products from import rows, matched by SKU, all or nothing.
+
+    `rows` are catalog.product_csv.ProductRow, each already valid on its
+    own. Before anything is written every row is checked against the
+    catalog: its category must exist (or, with `create_categories`, is
+    created at the top level, named after its slug) and its slug must be
+    free. ImportRejected lists every bad row, and nothing changes.
+
+    Then the products are written `batch_size` rows at a time with a fixed
+    number of queries per batch (a bulk insert, a bulk update, the stock
+    movements). A stock figure is recorded as a movement `import` of the
+    difference, so the ledger still adds up. The existing products are
+    locked, in id order as the stock service locks them, from the moment
+    they are read until the import commits: no sale can land between reading
+    a stock figure and recording its difference. The catalog cache is
+    invalidated once. `progress(rows_done, rows_total)` is called after each
+    batch. With `dry_run`, return what would change and write nothing.
+    """
+    rows = list(rows)
+    if batch_size < 1:
+        raise ValueError("batch_size must be 1 or more.")
+    current = _products_by_sku(
+        [row.sku for row in rows], lock=not dry_run, batch_size=batch_size
+    )
+    category_ids = dict(Category.objects.values_list("slug", "pk"))
+    errors = []
+    new_categories = []
+    for row in rows:
+        if row.category in category_ids or row.category in new_categories:
+            continue
+        if create_categories:
+            new_categories.append(row.category)
+        else:
+            errors.append(
+                RowError(
+                    row.line,
+                    f"unknown category {row.category!r} (use --create-categories "
+                    "to create it)",
+                )
+            )
+    slugs = _import_slugs(rows, current, errors, batch_size)
+    if errors:
+        raise ImportRejected(errors)
+
+    result = ImportResult(categories_created=new_categories)
+    if new_categories and not dry_run:
+        created = Category._base_manager.bulk_create(
+            Category(name=slug.replace("-", " ").capitalize(), slug=slug)
+            for slug in new_categories
+        )
+        category_ids.update((category.slug, category.pk) for category in created)
+    elif new_categories:
+        # Stand-ins, unequal to any existing category, for the comparison.
+        category_ids.update((slug, f"new:{slug}") for slug in new_categories)
+
+    plan = []
+    for row in rows:
+        target = {
+            "name": row.name,
+            "slug": slugs[row.line],
+            "price": row.price,
+            "category_id": category_ids[row.category],
+        }
+        if row.description is not None:
+            target["description"] = row.description
+        if row.is_active is not None:
+            target["is_active"] = row.is_active
+        if row.stock is not None:
+            target["stock"] = row.stock
+        before = current.get(row.sku)
+        if before is None:
+            changed = tuple(target)
+            result.created += 1
+            result.changes.append(
+                (row.line, row.sku, "created", _column_names(changed))
+            )
+            if target.get("stock"):
+                result.stock_movements += 1
+        else:
+            changed = tuple(name for name in target if target[name] != before[name])
+            if not changed:
+                result.unchanged += 1
+                continue
+            result.updated += 1
+            result.changes.append(
+                (row.line, row.sku, "updated", _column_names(changed))
+            )
+            if "stock" in changed:
+                result.stock_movements += 1
+        plan.append((row, before, target, changed))
+    if dry_run:
+        return result
+
+    for start in range(0, len(plan), batch_size):
+        _write_import_batch(plan[start : start + batch_size], reference, user)
+        if progress is not None:
+            progress(min(start + batch_size, len(plan)), len(plan))
+    if plan or new_categories:
+        cache.invalidate()
+    return result
+
+
+def _column_names(fields):
+    return tuple(name.removesuffix("_id") for name in fields)
+
+
+def _products_by_sku(skus, *, lock, batch_size):
+    """The products with these SKUs, as {sku: values}, locked in id order."""
+    ids = []
+    for start in range(0, len(skus), batch_size):
+        chunk = skus[start : start + batch_size]
+        ids.extend(Product.objects.filter(sku__in=chunk).values_list("pk", flat=True))
+    ids.sort()
+    products = Product.objects.order_by("pk")
+    if lock:
+        products = products.select_for_update()
+    found = {}
+    for start in range(0, len(ids), batch_size):
+        chunk = ids[start : start + batch_size]
+        for values in products.filter(pk__in=chunk).values(
+            "pk", "sku", "stock", *IMPORT_FIELDS
+        ):
+            found[values["sku"]] = values
+    return found
+
+
+def _import_slugs(rows, current, errors, batch_size):
+    """Each row's slug, {line: slug}; appends an error per slug already taken.
+
+    A slug another product holds now is refused even if the file moves that
+    product to another slug: the database checks each row as it changes.
+    """
+    asked = sorted({row.slug for row in rows if row.slug})
+    holders = {}
+    for start in range(0, len(asked), batch_size):
+        chunk = asked[start : start + batch_size]
+        holders.update(
+            Product.objects.filter(slug__in=chunk).values_list("slug", "sku")
+        )
+    slugs, claimed, derive = {}, {}, []
+    for row in rows:
+        before = current.get(row.sku)
+        if not row.slug:
+            if before is None:
+                derive.append(row)
+            else:
+                slugs[row.line] = before["slug"]
+            continue
+        holder = holders.get(row.slug)
+        if holder is not None and holder != row.sku:
+            errors.append(
+                RowError(row.line, f"slug {row.slug!r} belongs to product {holder}")
+            )
+        elif row.slug in claimed:
+            errors.append(
+                RowError(
+                    row.line,
+                    f"slug {row.slug!r} is already given on line {claimed[row.slug]}",
+                )
+            )
+        else:
+            claimed[row.slug] = row.line
+            slugs[row.line] = row.slug
+    if derive:
+        taken = set(Product.objects.values_list("slug", flat=True)) | set(claimed)
+        longest = Product._meta.get_field("slug").max_length
+        for row in derive:
+            # As SluggedModel derives one: the name, then -2, -3…
+            base = slugify(row.name)[: longest - 8].strip("-") or "product"
+            slug, suffix = base, 2
+            while slug in taken:
+                slug, suffix = f"{base}-{suffix}", suffix + 1
+            taken.add(slug)
+            slugs[row.line] = slug
+    return slugs
+
+
+def _write_import_batch(plan, reference, user):
+    """Write one batch of an import: three statements whatever its size."""
+    now = timezone.now()
+    new_products, updated_rows, fields, movements = [], [], set(), []
+    for row, before, target, changed in plan:
+        if before is None:
+            defaults = {"description": "", "is_active": True, "stock": 0}
+            new_products.append(Product(sku=row.sku, **{**defaults, **target}))
+            continue
+        # Every field is given: the update writes the batch's changed fields
+        # of every row, so the unchanged ones must hold their current value.
+        updated_rows.append({**before, **target, "updated_at": now})
+        fields.update(changed)
+        if "stock" in changed:
+            movements.append(
+                StockMovement(
+                    product_id=before["pk"],
+                    sku=row.sku,
+                    quantity=target["stock"] - before["stock"],
+                    stock_after=target["stock"],
+                    reason=Reason.IMPORT,
+                    reference=reference,
+                    user=user,
+                )
+            )
+    # The base manager writes without scheduling a cache invalidation per
+    # batch; import_products invalidates once at the end.
+    Product._base_manager.bulk_create(new_products)
+    if updated_rows:
+        _update_rows(Product, updated_rows, [*sorted(fields), "updated_at"])
+    movements.extend(
+        StockMovement(
+            product_id=product.pk,
+            sku=product.sku,
+            quantity=product.stock,
+            stock_after=product.stock,
+            reason=Reason.IMPORT,
+            reference=reference,
+            user=user,
+        )
+        for product in new_products
+        if product.stock
+    )
+    StockMovement.objects.bulk_create(movements)
+
+
+def _update_rows(model, rows, fields):
+    """Write `fields` (attribute names) of many rows, {"pk": …, field: …}, at once.
+
+    One `WITH v AS (VALUES …) UPDATE … FROM v` statement, which PostgreSQL
+    and SQLite (3.33 and later) both run. Django's bulk_update() builds a
+    CASE WHEN per row and field instead, which took some 2 ms a row to
+    compile: 52 seconds for 50,000 products, against a few here.
+    """
+    connection = connections[router.db_for_write(model)]
+    meta = model._meta
+    columns = [meta.pk, *(meta.get_field(name) for name in fields)]
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    names = [quote(column.column) for column in columns]
+    assignments = ", ".join(f"{name} = v.{name}" for name in names[1:])
+    row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    per_statement = connection.ops.bulk_batch_size(columns, rows)
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            params = [
+                value
+                for row in chunk
+                for value in (
+                    row["pk"],
+                    *(
+                        column.get_db_prep_save(row[column.attname], connection)
+                        for column in columns[1:]
+                    ),
+                )
+            ]
+            cursor.execute(
+                f"WITH v ({', '.join(names)}) AS (VALUES "
+                + ", ".join([row_sql] * len(chunk))
+                + f") UPDATE {table} SET {assignments} FROM v "
+                f"WHERE {table}.{names[0]} = v.{names[0]}",
+                params,
+            )
