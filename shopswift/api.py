@@ -5,6 +5,7 @@ from http import HTTPStatus
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError, OperationalError
 from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404, JsonResponse
 from django_ratelimit.exceptions import Ratelimited
@@ -19,6 +20,11 @@ PROBLEM_CONTENT_TYPE = "application/problem+json"
 SERVER_ERROR_DETAIL = (
     "Something went wrong on our side. Quote the request_id if you contact us."
 )
+DATABASE_UNAVAILABLE_DETAIL = (
+    "The store cannot reach its database just now. Please try again in a moment."
+)
+# Seconds a client should wait before retrying while the database is away.
+DATABASE_RETRY_AFTER = 5
 
 
 # --- Errors as RFC 9457 problem details ---------------------------------------
@@ -55,6 +61,37 @@ def flatten_errors(detail, prefix=""):
         return errors
     messages = detail if isinstance(detail, list) else [detail]
     return {prefix.rstrip(".") or "non_field_errors": [str(m) for m in messages]}
+
+
+def database_error_problem(request, error):
+    """The problem+json answer to a database error that is not a bug, else None.
+
+    - DataError: the database refused a value that came with the request
+      (a NUL character in a text, a number out of range) before any row
+      changed: the client's input, so 400 `validation_error`.
+    - OperationalError: the database is unreachable or cut the statement
+      short (connection refused or lost, statement or lock timeout): 503
+      `service_unavailable` with Retry-After, never a traceback. Django
+      drops a broken connection when the request ends, so service resumes
+      by itself once the database answers again.
+    """
+    if isinstance(error, DataError):
+        logger.warning("The database refused a value of the request: %s", error)
+        return problem_response(
+            request,
+            400,
+            "validation_error",
+            "The request has a value the store cannot record (such as a NUL "
+            "character or a number out of range).",
+        )
+    if isinstance(error, OperationalError):
+        logger.error("Database unavailable: %s", error)
+        response = problem_response(
+            request, 503, "service_unavailable", DATABASE_UNAVAILABLE_DETAIL
+        )
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER)
+        return response
+    return None
 
 
 def _api_exception_problem(exc):
@@ -140,6 +177,10 @@ def exception_handler(exc, context):
             response["Retry-After"] = str(int(exc.wait))
         return response
 
+    database_problem = database_error_problem(request, exc)
+    if database_problem is not None:
+        return database_problem
+
     logger.exception("Unhandled error in API view %s", context["view"])
     return problem_response(request, 500, "server_error", SERVER_ERROR_DETAIL)
 
@@ -214,6 +255,8 @@ COMMON_PROBLEM_STATUSES = {
     "415": "Unsupported request content type (`unsupported_media_type`).",
     "429": "Rate limited (`throttled`); see `Retry-After`.",
     "500": "Server error (`server_error`).",
+    "503": "The database is unreachable or timed out (`service_unavailable`); "
+    "retry after `Retry-After` seconds.",
 }
 
 

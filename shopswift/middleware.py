@@ -5,9 +5,13 @@ import time
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
+from django.db import DataError, OperationalError
+from django.http import HttpResponse
+from django.template import loader
 from django.utils.functional import LazyObject, empty
 
 from shopswift import metrics
+from shopswift.api import DATABASE_RETRY_AFTER, database_error_problem
 from shopswift.log import request_id_var
 
 access_logger = logging.getLogger("shopswift.access")
@@ -115,3 +119,34 @@ def _as_id(value):
         return int(value)
     except (TypeError, ValueError):
         return value
+
+
+class DatabaseErrorMiddleware:
+    """Answer database errors that are not bugs: 503 when away, 400 for bad values.
+
+    The API's exception handler answers them inside DRF views with the same
+    problem+json (shopswift.api.database_error_problem); this covers every
+    other view: pages get the HTML 503 page (templates/503.html, which needs
+    no database) or the 400 page, other /api/ paths the problem+json.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, (DataError, OperationalError)):
+            return None
+        if request.path.startswith("/api/"):
+            return database_error_problem(request, exception)
+        if isinstance(exception, DataError):
+            from shopswift.views import bad_request
+
+            database_error_problem(request, exception)  # logs it
+            return bad_request(request, exception)
+        database_error_problem(request, exception)  # logs it
+        response = HttpResponse(loader.render_to_string("503.html"), status=503)
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER)
+        return response

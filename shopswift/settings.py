@@ -182,6 +182,9 @@ MIDDLEWARE = [
     "shopswift.middleware.RequestIDMiddleware",
     # One access log line and the request metrics, timing all that follows.
     "shopswift.middleware.AccessLogMiddleware",
+    # A database that is away is a 503 (an HTML page, or problem+json under
+    # /api/), a value it refuses a 400; never a 500 with a traceback.
+    "shopswift.middleware.DatabaseErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files straight after the security headers, before any work.
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -253,3 +253,63 @@ def test_unknown_api_path_is_problem_json_in_development_mode_too(api_client, se
     response = api_client.get("/api/v1/nope/")
 
     assert_problem(response, 404, "not_found")
+
+
+# --- Database errors that are not bugs ------------------------------------------------
+
+
+def test_an_unreachable_database_is_503_problem_json_with_retry_after(api_client):
+    response = api_client.get("/api/v1/test/database-down/")
+
+    body = assert_problem(response, 503, "service_unavailable")
+    assert response["Retry-After"] == "5"
+    assert "127.0.0.1" not in body["detail"]
+
+
+def test_an_unreachable_database_is_the_html_503_page_on_pages(client):
+    response = client.get("/test/database-down/")
+
+    assert response.status_code == 503
+    assert response["Content-Type"] == "text/html; charset=utf-8"
+    assert response["Retry-After"] == "5"
+    page = response.content.decode()
+    assert "The shop is taking a short break" in page
+    assert "OperationalError" not in page
+    assert "127.0.0.1" not in page
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/products/?search=a%00b",
+        "/api/v1/products/?category=a%00b",
+        "/api/v1/products/a%00b/",
+        "/api/v1/categories/a%00b/",
+        "/api/v1/users/?search=a%00b",
+    ],
+)
+def test_a_nul_character_in_the_url_is_400_not_500(api_client, path):
+    api_client.force_authenticate(UserFactory(is_staff=True))
+
+    response = api_client.get(path)
+
+    assert_problem(response, 400, "validation_error")
+
+
+def test_a_nul_character_in_a_slug_field_is_400_not_500(api_client):
+    api_client.force_authenticate(UserFactory(is_staff=True))
+
+    response = api_client.post(
+        "/api/v1/categories/",
+        {"name": "Tea", "parent": "a\u0000b"},
+        format="json",
+    )
+
+    assert_problem(response, 400, "validation_error")
+
+
+def test_a_nul_character_in_a_page_query_is_left_out_like_any_bad_value(client):
+    response = client.get("/products/", {"category": "a\u0000b"})
+
+    assert response.status_code == 200
+    assert b"There is no such category" in response.content

@@ -1,5 +1,6 @@
 """The real URLconf plus a few views that exercise the API's conventions."""
 
+from django.db import OperationalError
 from django.http import HttpResponse
 from django.urls import path
 from rest_framework import generics, serializers
@@ -41,6 +42,16 @@ def authenticated_only(request):
     return Response({"reached": True})
 
 
+@api_view(["GET"])
+@permission_classes([AllowAny])
+def api_database_down(request):
+    raise OperationalError("connection to server at 127.0.0.1 failed")
+
+
+def page_database_down(request):
+    raise OperationalError("connection to server at 127.0.0.1 failed")
+
+
 def plain_form(request):
     """A plain Django view under /api/, guarded by the CSRF middleware."""
     return HttpResponse("accepted")
@@ -69,6 +80,8 @@ urlpatterns = [
     path("api/v1/test/authenticated-only/", authenticated_only),
     path("api/v1/test/emails/", UserEmails.as_view()),
     path("api/v1/test/form/", plain_form),
+    path("api/v1/test/database-down/", api_database_down),
+    path("test/database-down/", page_database_down),
     path("test/page-failure/", page_failure),
     *project_urlpatterns,
 ]
