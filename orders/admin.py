@@ -5,8 +5,6 @@ lifecycle services as the API (so illegal moves are refused here too and a
 cancellation puts the stock back), and export orders as CSV.
 """
 
-import csv
-
 from django.contrib import admin, messages
 from django.http import HttpResponse
 from django.utils import timezone
@@ -14,38 +12,10 @@ from django.utils.html import format_html_join
 
 from orders import services
 from orders.exceptions import InvalidTransition
+from orders.exports import write_orders_csv
 from orders.models import Order, OrderItem, OrderStatusChange, Payment
 
 Status = Order.Status
-
-CSV_COLUMNS = [
-    "order",
-    "created_at",
-    "status",
-    "customer",
-    "ship_to",
-    "city",
-    "postal_code",
-    "country",
-    "currency",
-    "subtotal",
-    "shipping_cost",
-    "total",
-    "product_id",
-    "sku",
-    "name",
-    "unit_price",
-    "quantity",
-    "line_total",
-]
-# A cell starting with one of these is a formula to a spreadsheet.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_text(value):
-    """Text a spreadsheet shows as text, never runs as a formula."""
-    value = str(value)
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -186,31 +156,5 @@ class OrderAdmin(admin.ModelAdmin):
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="orders-{stamp}.csv"'
-        writer = csv.writer(response)
-        writer.writerow(CSV_COLUMNS)
-        for order in queryset.with_details().order_by("created_at", "pk"):
-            address = order.shipping_address
-            for item in order.items.all():
-                writer.writerow(
-                    [
-                        order.number,
-                        order.created_at.isoformat(),
-                        order.status,
-                        csv_text(order.user.email),
-                        csv_text(address.get("full_name", "")),
-                        csv_text(address.get("city", "")),
-                        csv_text(address.get("postal_code", "")),
-                        address.get("country", ""),
-                        order.currency,
-                        order.subtotal,
-                        order.shipping_cost,
-                        order.total,
-                        item.product_id or "",
-                        csv_text(item.sku),
-                        csv_text(item.name),
-                        item.unit_price,
-                        item.quantity,
-                        item.line_total,
-                    ]
-                )
+        write_orders_csv(queryset, response)
         return response
