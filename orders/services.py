@@ -30,7 +30,7 @@ from carts.services import clear_cart, get_user_cart
 from catalog import services as catalog_services
 from catalog.exceptions import InsufficientStock
 from catalog.models import Product, StockMovement
-from orders import tasks
+from orders import events, tasks
 from orders.addresses import clean_shipping_address
 from orders.exceptions import (
     CartEmpty,
@@ -137,6 +137,7 @@ def place_order(
         )
     except (InsufficientStock, PriceChanged) as refusal:
         transaction.on_commit(partial(metrics.record_checkout_conflict, refusal.code))
+        transaction.on_commit(events.checkout_conflict(user, refusal))
         raise
 
 
@@ -248,6 +249,13 @@ def _create_order(*, number, user, cart, lines, address, note, expected_total, k
         partial(tasks.send_order_confirmation.delay, order.pk), robust=True
     )
     transaction.on_commit(metrics.record_order_placed)
+    transaction.on_commit(
+        events.order_placed(
+            order,
+            items=sum(item.quantity for item in items),
+            lines=len(items),
+        )
+    )
     return order
 
 
@@ -352,7 +360,13 @@ def mark_order_paid(*, order: Order, user, note: str = "") -> Order:
         message=note[:200] or f"Marked paid by {user.email}",
         by=user,
     )
-    _move(locked, Status.PAID, by=user, note=note or "Payment received (manual)")
+    _move(
+        locked,
+        Status.PAID,
+        by=user,
+        note=note or "Payment received (manual)",
+        payment=payment,
+    )
     transaction.on_commit(partial(metrics.record_payment, approved=payment.approved))
     return locked
 
@@ -440,9 +454,18 @@ def _check_move(order, status):
         )
 
 
-def _move(order, status, *, by, note="", stock_reason=StockReason.CANCELLATION):
+def _move(
+    order,
+    status,
+    *,
+    by,
+    note="",
+    stock_reason=StockReason.CANCELLATION,
+    payment=None,
+):
     """Change a locked order's status, record it, and restore stock on cancel."""
     _check_move(order, status)
+    previous = order.status
     order.status = status
     order.save(update_fields=["status", "updated_at"])
     change = OrderStatusChange.objects.create(
@@ -457,6 +480,15 @@ def _move(order, status, *, by, note="", stock_reason=StockReason.CANCELLATION):
         )
     transaction.on_commit(
         partial(tasks.send_order_status_email.delay, change.pk), robust=True
+    )
+    transaction.on_commit(
+        events.status_changed(
+            order,
+            previous=previous,
+            by=by,
+            note=note,
+            payment=payment,
+        )
     )
     return change
 
@@ -515,10 +547,18 @@ def pay_order(*, order: Order, user, payment_method: str, card_number: str) -> O
             and payment.amount == locked.total
             and payment.currency == locked.currency
         ):
-            _move(locked, Status.PAID, by=user, note=f"Payment {payment.reference}")
+            _move(
+                locked,
+                Status.PAID,
+                by=user,
+                note=f"Payment {payment.reference}",
+                payment=payment,
+            )
         transaction.on_commit(
             partial(metrics.record_payment, approved=payment.approved)
         )
+        if locked.status != Status.PAID:
+            transaction.on_commit(events.payment_declined(locked, payment))
     if locked.status != Status.PAID:
         raise PaymentDeclined(result.message or None, outcome=payment.outcome)
     return locked
