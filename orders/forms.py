@@ -106,7 +106,9 @@ class CheckoutForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if self.saved_address is not None and data.get("address") != NEW:
+        # Saved only when chosen: a page sent before the shopper's first
+        # order (a double submit of it) offered no choice and typed one.
+        if self.saved_address is not None and data.get("address") == SAVED:
             if any(str(self.data.get(name, "")).strip() for name in FIELDS):
                 self.add_error("address", TYPED_WITH_SAVED)
             else:

@@ -28,7 +28,7 @@ from orders.exceptions import (
     PaymentDeclined,
     PriceChanged,
 )
-from orders.forms import KEY_PATTERN, NEW, CheckoutForm, PayForm
+from orders.forms import KEY_PATTERN, CheckoutForm, PayForm
 from orders.models import Order
 from orders.payments import TestCardGateway, get_gateway
 
@@ -173,7 +173,6 @@ class CheckoutView(LoginRequiredMixin, TemplateView):
             idempotency_key=key
             if KEY_PATTERN.fullmatch(key)
             else new_idempotency_key(),
-            new_address_chosen=form.is_bound and form.data.get("address") == NEW,
             cart_count=sum(item.quantity for item in items),
         )
         return self.render_to_response(context, status=status)

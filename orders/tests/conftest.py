@@ -1,6 +1,7 @@
 import pytest
 from rest_framework.test import APIClient
 
+from accounts.tests.clock import ratelimit_clock  # noqa: F401
 from accounts.tests.factories import StaffFactory, UserFactory
 
 
