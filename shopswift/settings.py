@@ -397,7 +397,7 @@ REST_FRAMEWORK = {
     # Deny by default: every view opens what it must.
     "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.DenyAll"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["shopswift.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "shopswift.api.PageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

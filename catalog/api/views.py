@@ -1,7 +1,7 @@
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
@@ -14,6 +14,7 @@ from catalog.api.serializers import (
 )
 from catalog.filters import ProductFilter
 from catalog.models import Category, Product
+from shopswift.parsers import JSONParser
 
 
 class PublicCacheMixin:

@@ -313,3 +313,14 @@ def test_a_nul_character_in_a_page_query_is_left_out_like_any_bad_value(client):
 
     assert response.status_code == 200
     assert b"There is no such category" in response.content
+
+
+@pytest.mark.parametrize(
+    "body", ["[" * 100_000, '{"a": ' * 10_000 + "1" + "}" * 10_000]
+)
+def test_json_nested_too_deeply_is_a_parse_error(api_client, body):
+    response = api_client.post(
+        "/api/v1/test/echo/", data=body, content_type="application/json"
+    )
+
+    assert_problem(response, 400, "parse_error")
