@@ -1,15 +1,19 @@
 """The checkout, order and order-history pages."""
 
-from django.urls import path
+from django.urls import path, re_path
 
 from orders import views
 
 app_name = "orders"
 
+# Order numbers are upper-case letters, digits and hyphens (SW-7K3M-Q9XD);
+# any other path under orders/ is simply not found.
+NUMBER = r"(?P<number>[A-Z0-9-]{1,20})"
+
 urlpatterns = [
     path("checkout/", views.CheckoutView.as_view(), name="checkout"),
-    path("orders/<str:number>/", views.OrderDetailView.as_view(), name="detail"),
-    path("orders/<str:number>/pay/", views.PayView.as_view(), name="pay"),
-    path("orders/<str:number>/cancel/", views.CancelView.as_view(), name="cancel"),
+    re_path(rf"^orders/{NUMBER}/$", views.OrderDetailView.as_view(), name="detail"),
+    re_path(rf"^orders/{NUMBER}/pay/$", views.PayView.as_view(), name="pay"),
+    re_path(rf"^orders/{NUMBER}/cancel/$", views.CancelView.as_view(), name="cancel"),
     path("account/orders/", views.OrderHistoryView.as_view(), name="history"),
 ]

@@ -167,6 +167,7 @@ class CheckoutView(LoginRequiredMixin, TemplateView):
             lines=[(item, warnings.get(item.pk)) for item in items],
             totals=totals,
             stock_problems=stock_problems,
+            has_warnings=bool(warnings),
             # Both hidden fields come from what this page shows: the total
             # the shopper sees is the one the order must have.
             expected_total=totals.total,
@@ -183,7 +184,6 @@ def visible_order(request, number):
     order = (
         Order.objects.visible_to(request.user)
         .with_details()
-        .prefetch_related("payments")
         .filter(number=number)
         .first()
     )

@@ -216,6 +216,11 @@ def test_the_checkout_page_warns_about_lines_the_stock_no_longer_covers(
     response = shopper_client.get(CHECKOUT)
 
     assertContains(response, '<span class="summary-problem">Only 1 left</span>')
+    assertContains(
+        response,
+        "Some items cannot be ordered in the quantity in your cart: see the order "
+        "summary.",
+    )
 
 
 # --- Checkout: placing the order ------------------------------------------------------
@@ -603,9 +608,9 @@ def test_the_order_page_reads_a_fixed_number_of_queries(
     )
     shopper_client.get(order.get_absolute_url())
 
-    # The session, the user, the order, its lines, history and payments,
-    # the header's cart count.
-    with django_assert_num_queries(7):
+    # The session, the user, the order, its lines and history, the header's
+    # cart count.
+    with django_assert_num_queries(6):
         shopper_client.get(order.get_absolute_url())
 
 
@@ -629,8 +634,17 @@ def test_another_customers_order_is_not_found(client, order):
     assertContains(response, "Page not found", status_code=404)
 
 
-def test_an_unknown_order_number_is_not_found(shopper_client):
-    response = shopper_client.get("/orders/SW-0000-0000/")
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/orders/SW-0000-0000/",
+        "/orders/%00/",
+        "/orders/sw-0000-0000/",
+        "/orders/x/pay/",
+    ],
+)
+def test_an_unknown_order_number_is_not_found(shopper_client, path):
+    response = shopper_client.get(path)
 
     assert response.status_code == 404
 
