@@ -1,5 +1,6 @@
 from decimal import Decimal
-from io import StringIO
+from io import BytesIO, StringIO
+from types import SimpleNamespace
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -408,3 +409,17 @@ def test_bad_options_are_refused(tmp_path, option, message):
         call_command("import_products", str(path), option)
 
     assert str(error.value) == message
+
+
+def test_standard_input_is_read_for_a_dash(monkeypatch, coffee):
+    data = b"sku,name,price,category\nA-1,Beans,4.00,coffee\n"
+    monkeypatch.setattr("sys.stdin", SimpleNamespace(buffer=BytesIO(data)))
+
+    out, _ = run_import("-")
+
+    assert Product.objects.get().sku == "A-1"
+    assert out.splitlines()[-1] == (
+        "Imported standard input: 1 created, 0 updated, 0 unchanged, 0 errors; "
+        "0 stock movements."
+    )
+    assert StockMovement.objects.count() == 0
