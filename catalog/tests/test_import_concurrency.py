@@ -1,0 +1,60 @@
+"""An import racing a sale, on the real PostgreSQL (each thread its own connection)."""
+
+import threading
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from catalog import services
+from catalog.models import Product, StockMovement
+from catalog.tests.factories import ProductFactory
+from shopswift.testing import race
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_a_sale_waits_for_an_import_that_has_read_its_stock(tmp_path, monkeypatch):
+    product = ProductFactory(sku="MUG-1", stock=10)
+    path = tmp_path / "stock.csv"
+    path.write_text(
+        "sku,name,price,category,stock\n"
+        f"MUG-1,{product.name},{product.price},{product.category.slug},7\n"
+    )
+    read, release, sold = threading.Event(), threading.Event(), threading.Event()
+    write_batch = services._write_import_batch
+
+    def write_when_released(*args):
+        read.set()  # the import has read (and locked) the product
+        assert release.wait(10)
+        write_batch(*args)
+
+    monkeypatch.setattr(services, "_write_import_batch", write_when_released)
+
+    def sell():
+        assert read.wait(10)
+        services.take_stock(lines=[(product.pk, 2)], reference="SW-1")
+        sold.set()
+
+    def release_after_a_while():
+        assert read.wait(10)
+        waited = not sold.wait(0.5)
+        release.set()
+        return waited
+
+    results = race(
+        [
+            lambda: call_command("import_products", str(path), stdout=StringIO()),
+            sell,
+            release_after_a_while,
+        ]
+    )
+
+    assert results == [None, None, True]  # the sale waited for the import
+    assert Product.objects.get(pk=product.pk).stock == 5
+    assert list(
+        StockMovement.objects.order_by("pk").values_list(
+            "reason", "quantity", "stock_after"
+        )
+    ) == [("initial", 10, 10), ("import", -3, 7), ("sale", -2, 5)]
+    call_command("reconcile_stock", stdout=StringIO())
