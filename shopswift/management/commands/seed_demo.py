@@ -108,7 +108,7 @@ class Command(BaseCommand):
         In development every email is printed to standard output; the dozen
         the demo orders send would bury the credentials printed at the end.
         """
-        backend = settings.MAILERS.get("default", {}).get("BACKEND", "")
+        backend = getattr(settings, "MAILERS", {}).get("default", {}).get("BACKEND", "")
         if backend == "django.core.mail.backends.console.EmailBackend":
             return contextlib.redirect_stdout(io.StringIO())
         return contextlib.nullcontext()
