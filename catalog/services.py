@@ -577,10 +577,12 @@ def _update_rows(model, rows, fields):
                     ),
                 )
             ]
-            cursor.execute(
+            # Accepted bandit B608: only column and table names from the
+            # model's own metadata are formatted in; every value is bound.
+            statement = (
                 f"WITH v ({', '.join(names)}) AS (VALUES "
                 + ", ".join([row_sql] * len(chunk))
-                + f") UPDATE {table} SET {assignments} FROM v "
-                f"WHERE {table}.{names[0]} = v.{names[0]}",
-                params,
+                + f") UPDATE {table} SET {assignments} FROM v "  # nosec B608
+                f"WHERE {table}.{names[0]} = v.{names[0]}"
             )
+            cursor.execute(statement, params)
