@@ -1,1 +1,1 @@
-"""Reliability tests: faults of PostgreSQL and Redis survived with real servers, and the soak."""
+"""Reliability tests: PostgreSQL and Redis faults survived with real servers, the soak."""
