@@ -1,1 +1,1 @@
-"""Reliability tests: PostgreSQL and Redis faults survived with real servers, the soak."""
+"""Reliability tests: faults of PostgreSQL and Redis on real servers, and the soak."""

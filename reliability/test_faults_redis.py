@@ -1,0 +1,193 @@
+"""Redis stopped and started again under the store: it keeps selling, then recovers.
+
+The store's cache and rate-limit counters live in a Redis server of this
+test's own, which the test stops and starts; PostgreSQL stays up. While
+Redis is away the catalog (API and pages) is read from PostgreSQL, checkout
+works, /readyz answers 503 naming the cache, and the rate limits fail open
+as the README documents (RATELIMIT_FAIL_OPEN, default true) or refuse when
+set to fail closed. When Redis is back, the same process uses it again.
+"""
+
+import pytest
+import redis
+from django.core.cache import caches
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import AccessToken
+
+from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
+from carts.models import CartItem
+from carts.services import get_user_cart
+from catalog.models import Product
+from catalog.tests.factories import CategoryFactory, ProductFactory
+from orders.models import Order
+from reliability.servers import RedisServer, free_port
+from shopswift.testing import assert_problem
+
+pytestmark = pytest.mark.django_db
+
+ADDRESS = {
+    "full_name": "Ada Lovelace",
+    "line1": "12 St James's Square",
+    "city": "London",
+    "postal_code": "SW1Y 4JH",
+    "country": "GB",
+}
+
+
+@pytest.fixture(scope="module")
+def redis_server():
+    server = RedisServer(free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def store_cache(settings, redis_server):
+    """The store's cache (and rate-limit counters) on this test's Redis."""
+    redis_server.stop()
+    redis_server.start()
+    settings.CACHES = {
+        "default": {
+            **settings.CACHES["default"],
+            "LOCATION": redis_server.url,
+        }
+    }
+    yield redis_server
+    caches["default"].close()
+
+
+@pytest.fixture
+def shop():
+    kitchen = CategoryFactory(name="Kitchen", slug="kitchen")
+    return ProductFactory(
+        name="Kettle", slug="kettle", sku="KET-1", category=kitchen, stock=5
+    )
+
+
+@pytest.fixture
+def customer():
+    return UserFactory(email="ada@example.com")
+
+
+def bearer(user):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}")
+    return client
+
+
+def fail_logins(api_client, times, email="ada@example.com"):
+    return [
+        api_client.post(
+            "/api/v1/auth/token/",
+            {"email": email, "password": "wrong password"},
+            format="json",
+        ).status_code
+        for _ in range(times)
+    ]
+
+
+def test_with_redis_stopped_the_catalog_is_read_from_postgresql(
+    store_cache, shop, client, api_client
+):
+    store_cache.stop()
+
+    answers = {
+        path: api_client.get(path).status_code
+        for path in (
+            "/api/v1/products/",
+            "/api/v1/products/kettle/",
+            "/api/v1/categories/",
+            "/api/v1/products/?search=kettle&ordering=price",
+        )
+    }
+    pages = {
+        path: client.get(path) for path in ("/", "/products/", "/products/kettle/")
+    }
+
+    assert set(answers.values()) == {200}
+    assert {path: page.status_code for path, page in pages.items()} == dict.fromkeys(
+        pages, 200
+    )
+    assert b"Kettle" in pages["/products/kettle/"].content
+    assert api_client.get("/api/v1/products/kettle/").json()["stock"] == 5
+
+
+def test_with_redis_stopped_a_shopper_fills_a_cart_and_checks_out(
+    store_cache, shop, customer
+):
+    store_cache.stop()
+    shopper = bearer(customer)
+
+    added = shopper.post(
+        "/api/v1/cart/items/", {"product": shop.pk, "quantity": 2}, format="json"
+    )
+    placed = shopper.post(
+        "/api/v1/orders/", {"shipping_address": ADDRESS}, format="json"
+    )
+
+    assert added.status_code == 201
+    assert placed.status_code == 201
+    assert placed.json()["total"] == "44.98"
+    assert str(Order.objects.get().total) == "44.98"
+    assert Product.objects.get(pk=shop.pk).stock == 3
+    assert not CartItem.objects.filter(cart=get_user_cart(user=customer)).exists()
+
+
+def test_with_redis_stopped_readyz_is_503_naming_the_cache(store_cache, client):
+    store_cache.stop()
+
+    response = client.get("/readyz")
+
+    body = assert_problem(response, 503, "service_unavailable")
+    assert body["checks"] == {"database": "ok", "cache": "failing"}
+
+
+def test_with_redis_stopped_login_limits_fail_open_as_documented(
+    store_cache, customer, api_client, settings
+):
+    settings.RATELIMIT_FAIL_OPEN = True
+    store_cache.stop()
+
+    statuses = fail_logins(api_client, 8)
+    right = api_client.post(
+        "/api/v1/auth/token/",
+        {"email": "ada@example.com", "password": DEFAULT_PASSWORD},
+        format="json",
+    )
+
+    assert statuses == [401] * 8
+    assert right.status_code == 200
+
+
+def test_with_redis_stopped_limits_set_to_fail_closed_refuse(
+    store_cache, customer, api_client, settings
+):
+    settings.RATELIMIT_FAIL_OPEN = False
+    store_cache.stop()
+
+    response = api_client.post(
+        "/api/v1/auth/token/",
+        {"email": "ada@example.com", "password": DEFAULT_PASSWORD},
+        format="json",
+    )
+
+    assert_problem(response, 429, "throttled")
+    assert response["Retry-After"] == "60"
+
+
+def test_when_redis_returns_everything_recovers_without_a_restart(
+    store_cache, shop, client, api_client, customer
+):
+    store_cache.stop()
+    assert client.get("/readyz").status_code == 503
+    assert api_client.get("/api/v1/products/").status_code == 200
+    assert fail_logins(api_client, 6) == [401] * 6
+
+    store_cache.start()
+
+    assert client.get("/readyz").status_code == 200
+    assert api_client.get("/api/v1/products/").status_code == 200
+    cached = redis.Redis.from_url(store_cache.url).keys("*catalog:*products*")
+    assert cached, "the catalog read was not cached in the returned Redis"
+    assert fail_logins(api_client, 6) == [401] * 5 + [429]
