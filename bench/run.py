@@ -192,6 +192,12 @@ def parse_args():
     )
     parser.add_argument("--memory-requests", type=int, default=100_000)
     parser.add_argument(
+        "--serve",
+        action="store_true",
+        help="seed, start both servers and wait (for profiling: py-spy record "
+        "--pid <worker>) until interrupted; the plan files are in the printed folder",
+    )
+    parser.add_argument(
         "--smoke",
         action="store_true",
         help="CI's short form: a small catalog, one short round, no files written",
@@ -1213,6 +1219,15 @@ def main():
         },
     }
     try:
+        if args.serve:
+            say(
+                f"Serving: store on {args.port} (workers {worker_pids(store)}), "
+                f"bare app on {args.port + 1}; plans in {workdir}. Ctrl-C stops."
+            )
+            try:
+                signal.pause()
+            except KeyboardInterrupt:
+                return 0
         if args.memory:
             run_wrk(args, args.port, all_scenarios[0].plans[0], "cycle", 2)
             report["memory"] = measure_memory(args, store, all_scenarios[0])
