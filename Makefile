@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint format check clean bench-checkout
+.PHONY: install run test lint format check clean wrk bench bench-memory bench-checkout
 
 install: $(VENV)/.installed
 
@@ -40,6 +40,21 @@ format: install
 check: install
 	DJANGO_DEBUG=true $(PY) manage.py makemigrations --check --dry-run
 	DJANGO_DEBUG=true $(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
+
+# The speed benchmark (bench/run.py): gunicorn in production mode on
+# PostgreSQL and Redis, every scenario measured with wrk beside the floor;
+# results in bench/results/. BENCH_DATABASE_URL, BENCH_REDIS_URL,
+# BENCH_BROKER_URL and BENCH_PORT say where; see the README.
+wrk:
+	@command -v wrk >/dev/null || { apt-get update -qq \
+	  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+
+bench: install wrk
+	$(PY) bench/run.py $(BENCH_ARGS)
+
+# Worker memory over 100,000 requests of a read scenario.
+bench-memory: install wrk
+	$(PY) bench/run.py --memory $(BENCH_ARGS)
 
 # Concurrent checkouts against gunicorn on PostgreSQL and Redis; see
 # bench/checkout.py (BENCH_DATABASE_URL names a database of its own).
