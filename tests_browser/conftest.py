@@ -171,12 +171,18 @@ def store():
     colours = ["#c0392b", "#2471a3", "#229954", "#d68910", "#7d3c98", "#17a589"]
     products = {
         "rake": ProductFactory(
-            name="Bamboo rake", category=garden, price=Decimal("24.00"), stock=7
+            sku="GARDEN-RAKE",
+            name="Bamboo rake",
+            category=garden,
+            price=Decimal("24.00"),
+            stock=7,
         )
     }
     for number in range(1, 15):
         image = picture(f"mug-{number}", colours[number % 6]) if number % 2 else ""
         products[f"mug-{number:02}"] = ProductFactory(
+            # Fixed SKUs: a sequence number could match a search by chance.
+            sku=f"MUG-{number:02}",
             name=f"Mug {number:02}",
             description="A stoneware mug that holds 350 ml.",
             category=mugs,
@@ -185,6 +191,7 @@ def store():
             image=image,
         )
     products["cast-iron"] = ProductFactory(
+        sku="PAN-CAST-IRON",
         name="Cast-iron pan",
         description="Heavy, even heat.\n\nSeasoned and ready to cook.",
         category=pans,
@@ -193,6 +200,7 @@ def store():
         image=picture("cast-iron", "#2c3e50"),
     )
     products["copper"] = ProductFactory(
+        sku="PAN-COPPER",
         name="Copper pan",
         description="Sold out until spring.",
         category=pans,
