@@ -1,0 +1,55 @@
+"""The soak's short form: bench/soak.py for 40 seconds against gunicorn.
+
+A bounded mixed load (browsing, searches, carts, checkouts, payments and
+bad requests) on PostgreSQL and Redis, loopback only: no 5xx, no oversell,
+stock and the stock ledger add up, worker memory levels off. The long
+form is `bench/soak.py --duration 600` (README).
+"""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from reliability.servers import BASE_DIR, free_port
+
+SOAK_SECONDS = 40
+
+
+@pytest.mark.slow
+def test_a_short_soak_keeps_every_promise(tmp_path):
+    figures_path = tmp_path / "soak.json"
+
+    result = subprocess.run(
+        [
+            sys.executable,
+            "bench/soak.py",
+            "--duration",
+            str(SOAK_SECONDS),
+            "--port",
+            str(free_port()),
+            "--json",
+            str(figures_path),
+        ],
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=SOAK_SECONDS + 240,
+        check=False,
+    )
+
+    sys.stdout.write(result.stdout)
+    assert result.returncode == 0, result.stdout + result.stderr
+    figures = json.loads(figures_path.read_text())
+    assert figures["server_errors_or_failures"] == 0
+    assert figures["oversold_units"] == 0
+    assert figures["stock_mismatches"] == 0
+    assert figures["ledger"] == "clean"
+    assert figures["memory"]["levels_off"] is True
+    assert figures["requests"] > 500
+    soak_figures.update(figures)
+
+
+# Printed at the end of the run by reliability/conftest.py.
+soak_figures = {}
