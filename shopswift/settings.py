@@ -192,7 +192,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    # Django's MessageMiddleware, with the storage made only when used.
+    "shopswift.middleware.LazyMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
 ]
@@ -486,13 +487,9 @@ LOGGING = {
             "format": "%(asctime)s %(levelname)-7s [%(request_id)s] "
             "%(name)s: %(message)s",
         },
-        "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": ["levelname", "name", "message", "request_id"],
-            "rename_fields": {"levelname": "level", "name": "logger"},
-            # ISO 8601 in UTC; extra= fields of a log call are added as keys.
-            "timestamp": "time",
-        },
+        # level, logger, message, request_id, the extra= fields of a log
+        # call, and the time (ISO 8601 in UTC).
+        "json": {"()": "shopswift.log.JSONFormatter"},
     },
     "handlers": {
         "stdout": {

@@ -1,10 +1,13 @@
 """The access log: one line per request, JSON in production, readable in development."""
 
 import copy
+import datetime
 import json
 import logging
 import logging.config
 import re
+import sys
+from decimal import Decimal
 
 import pytest
 
@@ -116,3 +119,45 @@ def test_a_failing_request_is_logged_with_status_500(client, access_lines):
     client.get("/test/page-failure/")
 
     assert access_lines()[-1].status == 500
+
+
+def test_production_error_lines_carry_the_traceback(settings):
+    logger = logging.getLogger("shopswift.tests")
+    try:
+        raise ValueError("card number rejected")
+    except ValueError:
+        record = logger.makeRecord(
+            logger.name,
+            logging.ERROR,
+            __file__,
+            1,
+            "Payment failed",
+            (),
+            sys.exc_info(),
+        )
+
+    line = json.loads(format_with(settings, "json", record))
+
+    assert line["level"] == "ERROR"
+    assert line["message"] == "Payment failed"
+    assert line["exc_info"].startswith("Traceback (most recent call last):")
+    assert line["exc_info"].endswith("ValueError: card number rejected")
+
+
+def test_production_lines_write_values_json_cannot_hold_as_text(settings):
+    record = logging.makeLogRecord(
+        {
+            "name": "shopswift.tests",
+            "levelno": logging.INFO,
+            "levelname": "INFO",
+            "msg": "Order placed",
+            "at": datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.UTC),
+            "total": Decimal("19.99"),
+        }
+    )
+
+    line = json.loads(format_with(settings, "json", record))
+
+    assert line["at"] == "2026-01-02T03:04:05+00:00"
+    assert line["total"] == "19.99"
+    assert line["request_id"] is None
