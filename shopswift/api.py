@@ -3,11 +3,14 @@
 import logging
 from http import HTTPStatus
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, OperationalError
 from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404, JsonResponse
+from django.template.defaultfilters import filesizeformat
 from django_ratelimit.exceptions import Ratelimited
 from rest_framework import exceptions, pagination
 from rest_framework.views import set_rollback
@@ -146,6 +149,21 @@ def exception_handler(exc, context):
             errors=exc.errors,
             extra=exc.extra,
         )
+    if isinstance(exc, RequestDataTooBig):
+        # Past DATA_UPLOAD_MAX_MEMORY_SIZE: Django refuses to read the body.
+        return problem_response(
+            request,
+            413,
+            "request_too_large",
+            f"The request body is larger than the "
+            f"{filesizeformat(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)} the store "
+            "accepts.",
+        )
+    if isinstance(exc, SuspiciousOperation):
+        # Too many fields or files, a malformed multipart body: unreadable.
+        return problem_response(
+            request, 400, "parse_error", "The request body could not be read."
+        )
     if isinstance(exc, (ProtectedError, RestrictedError)):
         # on_delete=PROTECT is how the models say "still in use".
         return problem_response(
@@ -252,6 +270,7 @@ COMMON_PROBLEM_STATUSES = {
     "404": "Not found (`not_found`).",
     "405": "Method not allowed (`method_not_allowed`).",
     "406": "No acceptable response type (`not_acceptable`).",
+    "413": "The request body is above the size limit (`request_too_large`).",
     "415": "Unsupported request content type (`unsupported_media_type`).",
     "429": "Rate limited (`throttled`); see `Retry-After`.",
     "500": "Server error (`server_error`).",

@@ -324,3 +324,27 @@ def test_json_nested_too_deeply_is_a_parse_error(api_client, body):
     )
 
     assert_problem(response, 400, "parse_error")
+
+
+def test_a_body_above_the_size_limit_is_413_problem_json(api_client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+
+    response = api_client.post(
+        "/api/v1/test/echo/",
+        data='{"name": "' + "a" * 2000 + '"}',
+        content_type="application/json",
+    )
+
+    body = assert_problem(response, 413, "request_too_large")
+    assert "1000" in body["detail"]
+
+
+def test_a_form_with_too_many_fields_is_a_parse_error(api_client, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 10
+    api_client.force_authenticate(UserFactory(is_staff=True))
+
+    response = api_client.post(
+        "/api/v1/products/", {f"field{n}": "x" for n in range(20)}, format="multipart"
+    )
+
+    assert_problem(response, 400, "parse_error")
