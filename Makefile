@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint format check clean wrk bench bench-memory bench-checkout
+.PHONY: install run test lint format check clean wrk bench bench-memory bench-checkout fuzz soak audit
 
 install: $(VENV)/.installed
 
@@ -60,6 +60,20 @@ bench-memory: install wrk
 # bench/checkout.py (BENCH_DATABASE_URL names a database of its own).
 bench-checkout: install
 	$(PY) bench/checkout.py $(BENCH_ARGS)
+
+# The API fuzzed from its own schema (SCHEMA_FUZZ_EXAMPLES cases per
+# operation and role; 12 in make test).
+fuzz: install
+	SCHEMA_FUZZ_EXAMPLES=$${SCHEMA_FUZZ_EXAMPLES:-100} $(PY) -m pytest security/test_schema_fuzz.py $(PYTEST_ARGS)
+
+# The long soak: bench/soak.py --help (SOAK_ARGS="--duration 600" by default).
+soak: install
+	$(PY) bench/soak.py $${SOAK_ARGS:---duration 600}
+
+# bandit over our code and the known vulnerabilities of the requirements.
+audit: install
+	$(PY) -m bandit -q -c pyproject.toml -r . --severity-level medium
+	$(PY) bin/audit-dependencies
 
 clean:
 	rm -rf $(VENV) .pytest_cache
