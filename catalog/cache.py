@@ -82,6 +82,18 @@ def make_key(version, name, params=()):
     return f"catalog:{version}:{name}:{digest}"
 
 
+def lookup(name, params):
+    """Return the cached value for (name, params), or None (none, or no Redis)."""
+    version = current_version()
+    if version is None:
+        return None
+    try:
+        return cache.get(make_key(version, name, params))
+    except Exception:
+        logger.exception("Catalog cache unavailable: reading %s failed", name)
+        return None
+
+
 def cached(name, params, build):
     """Return the cached value for (name, params), else build and cache it.
 
