@@ -5,11 +5,18 @@ API's. A bad query value never fails a page: it is left out and the page
 says so (the API answers 400 instead).
 """
 
+import functools
+
+from django.conf import settings
+from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponse
+from django.middleware.csrf import get_token
+from django.utils.cache import patch_vary_headers
+from django.utils.crypto import salted_hmac
 from django.views.generic import DetailView, TemplateView
 
-from catalog import storefront
+from catalog import cache, storefront
 from catalog.models import Product
 from catalog.storefront import FILTER_PARAMS
 
@@ -41,7 +48,81 @@ def page_number(value):
     return max(number, 1)
 
 
-class HomeView(TemplateView):
+class CachedPageMixin:
+    """Serve the page to visitors without a session as HTML cached in Redis.
+
+    A catalog page shows a visitor without a session cookie (and without a
+    message waiting in a cookie) nothing of their own: no account, an empty
+    cart, no messages. For them the page is a function of its URL and the
+    catalog, so it is rendered once per catalog version (the key holds the
+    version, as every catalog entry does: a change to a product, a category
+    or a stock figure is on the very next page; see catalog/cache.py) and
+    served from Redis afterwards, at the cost of an API read rather than a
+    template rendering.
+
+    The one part of such a page that is the visitor's own is the CSRF token
+    of its forms (Add to cart): the page is cached with a placeholder, and
+    each visitor's own token (with its cookie, as Django's {% csrf_token %}
+    sets it) replaces it. A URL with a query parameter the page does not
+    read is rendered as usual and not cached, so that made-up URLs cannot
+    fill Redis. Everybody else (a session, a message, another method) gets
+    the page rendered as before.
+    """
+
+    cached_query_params = frozenset({*FILTER_PARAMS, "page"})
+
+    def get(self, request, *args, **kwargs):
+        if not self._cacheable(request):
+            return super().get(request, *args, **kwargs)
+        content_type, body = cache.cached(
+            "pages:html",
+            (request.build_absolute_uri(),),
+            lambda: self._render(request, *args, **kwargs),
+        )
+        placeholder = _csrf_placeholder()
+        if placeholder in body:
+            body = body.replace(placeholder, get_token(request).encode())
+        response = HttpResponse(body, content_type=content_type)
+        # As the rendered page says it: a session would change the page.
+        patch_vary_headers(response, ["Cookie"])
+        return response
+
+    def _cacheable(self, request):
+        cookies = request.COOKIES
+        return (
+            settings.SESSION_COOKIE_NAME not in cookies
+            and CookieStorage.cookie_name not in cookies
+            and all(
+                name in self.cached_query_params and len(values) == 1
+                for name, values in request.GET.lists()
+            )
+        )
+
+    def _render(self, request, *args, **kwargs):
+        self.csrf_token_placeholder = True
+        response = super().get(request, *args, **kwargs)
+        response.render()
+        return response["Content-Type"], response.content
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if getattr(self, "csrf_token_placeholder", False):
+            # The view's context comes before the context processors' csrf_token.
+            context["csrf_token"] = _csrf_placeholder().decode()
+        return context
+
+
+@functools.cache
+def _csrf_placeholder():
+    """What stands for the CSRF token in a cached page: nothing a page could show."""
+    return (
+        salted_hmac("catalog.page-cache", "csrf-token", algorithm="sha256")
+        .hexdigest()
+        .encode()
+    )
+
+
+class HomeView(CachedPageMixin, TemplateView):
     template_name = "home.html"
 
     def get_context_data(self, **kwargs):
@@ -51,7 +132,7 @@ class HomeView(TemplateView):
         return context
 
 
-class ProductListView(TemplateView):
+class ProductListView(CachedPageMixin, TemplateView):
     """Every active product, filtered, sorted and paginated by the query."""
 
     template_name = "catalog/product_list.html"
@@ -104,7 +185,7 @@ class CategoryView(ProductListView):
             raise Http404("No such category.") from None
 
 
-class ProductDetailView(DetailView):
+class ProductDetailView(CachedPageMixin, DetailView):
     """An active product; inactive and unknown ones are 404."""
 
     template_name = "catalog/product_detail.html"
