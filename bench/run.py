@@ -47,6 +47,7 @@ import random
 import secrets
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -724,7 +725,18 @@ def build_plans(args, seeded, folder, all_scenarios):
 # --- Servers ------------------------------------------------------------------------
 
 
+def port_in_use(port):
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
 def start_server(environment, port, app, log_path):
+    if port_in_use(port):
+        raise SystemExit(
+            f"Port {port} is taken (an earlier run still stopping?); "
+            "pass --port or BENCH_PORT"
+        )
     command = [str(GUNICORN), "-c", str(ROOT / "gunicorn.conf.py")]
     if app:
         command.append(app)
@@ -747,7 +759,7 @@ def start_server(environment, port, app, log_path):
             with urllib.request.urlopen(
                 f"http://127.0.0.1:{port}/healthz", timeout=2
             ) as answer:
-                if answer.status == 200:
+                if answer.status == 200 and server.poll() is None:
                     return server
         except OSError:
             time.sleep(0.2)
@@ -1224,6 +1236,9 @@ def main():
                 f"Serving: store on {args.port} (workers {worker_pids(store)}), "
                 f"bare app on {args.port + 1}; plans in {workdir}. Ctrl-C stops."
             )
+            # A background job ignores Ctrl-C's signal: stop on SIGTERM too.
+            signal.signal(signal.SIGTERM, signal.default_int_handler)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
             try:
                 signal.pause()
             except KeyboardInterrupt:
