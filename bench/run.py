@@ -40,6 +40,7 @@ figures are noise).
 """
 
 import argparse
+import csv
 import json
 import os
 import platform
@@ -193,6 +194,12 @@ def parse_args():
     )
     parser.add_argument("--memory-requests", type=int, default=100_000)
     parser.add_argument(
+        "--import-rows",
+        type=int,
+        default=50_000,
+        help="rows of the timed import_products at the end (0: none)",
+    )
+    parser.add_argument(
         "--serve",
         action="store_true",
         help="seed, start both servers and wait (for profiling: py-spy record "
@@ -215,6 +222,7 @@ def parse_args():
         args.categories = min(args.categories, 10)
         args.buyers = min(args.buyers, 300)
         args.hot_stock = min(args.hot_stock, 100)
+        args.import_rows = min(args.import_rows, 500)
         args.no_save = True
     name = urlsplit(args.database_url).path.lstrip("/")
     if "bench" not in name:
@@ -1013,6 +1021,52 @@ def server_log_errors(log_path):
     return errors
 
 
+# --- import_products ---------------------------------------------------------------
+
+
+def time_import(args, environment, workdir):
+    """Time `manage.py import_products` creating --import-rows new products."""
+    if not (ROOT / "catalog/management/commands/import_products.py").exists():
+        return {"note": "manage.py import_products does not exist yet"}
+    path = workdir / "import.csv"
+    with open(path, "w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(["sku", "name", "price", "category", "stock", "description"])
+        for n in range(args.import_rows):
+            writer.writerow(
+                [
+                    f"IMPORT-{n:07d}",
+                    f"Imported product {n}",
+                    f"{n % 500 + 1}.99",
+                    "imported",
+                    n % 90,
+                    f"Row {n} of the benchmark's import.",
+                ]
+            )
+    start = time.perf_counter()
+    done = subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "import_products",
+            str(path),
+            "--create-categories",
+        ],
+        cwd=ROOT,
+        env={**environment, "LOG_LEVEL": "WARNING"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = round(time.perf_counter() - start, 1)
+    if done.returncode:
+        return {
+            "rows": args.import_rows,
+            "error": (done.stderr or done.stdout).strip()[-500:],
+        }
+    return {"rows": args.import_rows, "seconds": seconds, "target_seconds": 60}
+
+
 # --- Memory ---------------------------------------------------------------------------
 
 
@@ -1140,9 +1194,17 @@ def markdown(report):
                 f"{worker.get('end_mib')} MiB at the end, largest drift "
                 f"{fmt(worker.get('max_drift'), '.1%')}"
             )
-    for name in ("import_products",):
-        if report.get(name):
-            lines += ["", f"## {name}", "", report[name]]
+    timing = report.get("import_products")
+    if timing:
+        lines += ["", "## import_products", ""]
+        if "seconds" in timing:
+            lines.append(
+                f"`manage.py import_products` created {timing['rows']} products "
+                f"(with their stock movements) in {timing['seconds']} s "
+                f"(target: under {timing['target_seconds']} s)."
+            )
+        else:
+            lines.append(timing.get("note") or f"Failed: {timing.get('error')}")
     return "\n".join(lines) + "\n"
 
 
@@ -1261,6 +1323,9 @@ def main():
     )
     checks["server_log_errors"] = server_log_errors(store_log)
     report["checks"] = checks
+    if args.import_rows and not args.memory and not args.only:
+        say(f"Timing import_products of {args.import_rows} new products ...")
+        report["import_products"] = time_import(args, environment, workdir)
     report["load_end"] = load()
     report["seconds"] = round(time.monotonic() - started)
     empty_redis(args.broker_url)  # the order emails nobody will send
@@ -1289,6 +1354,8 @@ def main():
         failures.append(f"{checks['deadlocks']} deadlocks")
     if checks["server_log_errors"]:
         failures.append("errors in the server log")
+    if report.get("import_products", {}).get("error"):
+        failures.append("import_products failed")
     if args.memory and not report["memory"]["flat"]:
         say("Worker memory was not flat (reported, not a failure).")
     if failures:

@@ -31,7 +31,9 @@ local function split(line)
 end
 
 local function format(f)
+  -- wrk.format() leaves out the -H headers once it is given headers of its own.
   local headers = {}
+  for name, value in pairs(wrk.headers) do headers[name] = value end
   local body = nil
   if f[3] ~= "-" then headers["Authorization"] = "Bearer " .. f[3] end
   if f[4] ~= "-" then headers["Idempotency-Key"] = f[4] end
