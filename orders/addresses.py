@@ -1,6 +1,7 @@
 """Shipping addresses: what an order accepts, checked the same for API and pages."""
 
 import re
+import unicodedata
 
 from django.core.exceptions import ValidationError
 
@@ -33,6 +34,20 @@ REQUIRED_MESSAGE = "This field is required."
 POSTAL_CODE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9 -]*")
 PHONE_PATTERN = re.compile(r"\+?[0-9 ().-]+")
 PHONE_DIGITS = (5, 20)
+CONTROL_MESSAGE = "Remove the control characters: use printable text only."
+# Explicit bidirectional embeddings, overrides and isolates: they make text
+# show in another order than it is stored (the address on a label or in the
+# admin would not read as typed). The implicit marks (U+200E, U+200F) stay.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def has_control_characters(text, *, allowed=""):
+    """Whether text holds a control character (Cc) or a bidi override."""
+    return any(
+        character not in allowed
+        and (unicodedata.category(character) == "Cc" or character in BIDI_CONTROLS)
+        for character in text
+    )
 
 
 def clean_shipping_address(data) -> dict:
@@ -57,6 +72,8 @@ def clean_shipping_address(data) -> dict:
         value = " ".join(value.split())
         if not value and required:
             errors[field] = [REQUIRED_MESSAGE]
+        elif has_control_characters(value):
+            errors[field] = [CONTROL_MESSAGE]
         elif len(value) > longest:
             errors[field] = [f"Use at most {longest} characters."]
         address[field] = value

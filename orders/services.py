@@ -31,7 +31,11 @@ from catalog import services as catalog_services
 from catalog.exceptions import InsufficientStock
 from catalog.models import Product, StockMovement
 from orders import events, tasks
-from orders.addresses import clean_shipping_address
+from orders.addresses import (
+    CONTROL_MESSAGE,
+    clean_shipping_address,
+    has_control_characters,
+)
 from orders.exceptions import (
     CartEmpty,
     InvalidTransition,
@@ -278,6 +282,9 @@ def _clean_note(note):
     note = (note or "").strip()
     if len(note) > NOTE_MAX_LENGTH:
         raise ValidationError({"note": f"Use at most {NOTE_MAX_LENGTH} characters."})
+    # Lines and tabs are a note's own; other control characters are not text.
+    if has_control_characters(note, allowed="\n\r\t"):
+        raise ValidationError({"note": CONTROL_MESSAGE})
     return note
 
 

@@ -380,6 +380,34 @@ def test_an_over_long_order_note_is_refused(alice_client, store):
     assert list(body["errors"]) == ["note"]
 
 
+@pytest.mark.parametrize(
+    ("field", "text"),
+    [
+        ("full_name", "Alice\u0007\u001b[31m"),
+        ("line1", "\u202e1 Rabbit Hole"),
+        ("city", "Ox\u007fford"),
+        ("phone", "\u0085+44 1865 000000\u0090"),
+        ("note", "Ring\u0008twice"),
+    ],
+)
+def test_control_characters_in_an_address_or_note_are_refused(
+    alice_client, store, field, text
+):
+    body = {"shipping_address": ADDRESS}
+    if field == "note":
+        body["note"] = text
+    else:
+        body["shipping_address"] = {**ADDRESS, field: text}
+
+    response = alice_client.post("/api/v1/orders/", body, format="json")
+
+    body = assert_problem(response, 400, "validation_error")
+    name = field if field == "note" else f"shipping_address.{field}"
+    assert body["errors"] == {
+        name: ["Remove the control characters: use printable text only."]
+    }
+
+
 def test_an_over_long_idempotency_key_is_refused(alice_client, store):
     response = alice_client.post(
         "/api/v1/orders/",

@@ -10,6 +10,7 @@ from catalog.exceptions import InsufficientStock
 from catalog.models import Product, StockMovement
 from catalog.tests.factories import ProductFactory
 from orders import services
+from orders.addresses import CONTROL_MESSAGE
 from orders.exceptions import (
     CartEmpty,
     InvalidTransition,
@@ -275,6 +276,15 @@ def test_checkout_refuses_an_order_too_large_for_its_columns():
             },
         ),
         ({"city": 7}, {"shipping_address.city": ["Enter text."]}),
+        (
+            {"full_name": "Ada\u0007\u001b[31m"},
+            {"shipping_address.full_name": [CONTROL_MESSAGE]},
+        ),
+        (
+            {"line1": "\u202e12 St James's Square"},
+            {"shipping_address.line1": [CONTROL_MESSAGE]},
+        ),
+        ({"city": "Lon\u007fdon"}, {"shipping_address.city": [CONTROL_MESSAGE]}),
     ],
 )
 def test_checkout_refuses_a_bad_address_before_touching_anything(changes, errors):
@@ -287,6 +297,20 @@ def test_checkout_refuses_a_bad_address_before_touching_anything(changes, errors
 
     assert refusal.value.message_dict == errors
     assert stock_of(product) == 2
+
+
+def test_checkout_refuses_control_characters_in_the_note_but_keeps_its_lines():
+    user = UserFactory()
+    product = ProductFactory(stock=2)
+    fill_cart(user, (product, 1))
+
+    with pytest.raises(ValidationError) as refusal:
+        checkout(user, note="Ring\u0000twice\u0008")
+    order, _ = checkout(user, note="Ring twice\r\n\tthen wait")
+
+    assert refusal.value.message_dict == {"note": [CONTROL_MESSAGE]}
+    assert order.note == "Ring twice\r\n\tthen wait"
+    assert stock_of(product) == 1
 
 
 def test_checkout_normalises_the_address():
