@@ -115,9 +115,22 @@ class CheckoutForm(forms.Form):
                 data["shipping_address"] = self.saved_address
         else:
             self._clean_typed_address(data)
-        data["expected_total"] = self._clean_amount(data.get("expected_total"))
+        # The hidden fields are the page's own: an error in either (a NUL
+        # character, an amount or key the page never shows) is a page tampered
+        # with or out of date, said once at the top of the form.
+        tampered = [
+            name
+            for name in ("expected_total", "idempotency_key")
+            if self._errors.pop(name, None)
+        ]
+        total = data.get("expected_total")
+        data["expected_total"] = self._clean_amount(total)
+        if total and data["expected_total"] is None:
+            tampered.append("expected_total")
         key = data.get("idempotency_key", "")
         if key and not KEY_PATTERN.fullmatch(key):
+            tampered.append("idempotency_key")
+        if tampered:
             self.add_error(None, OUT_OF_DATE)
         return data
 
@@ -132,14 +145,14 @@ class CheckoutForm(forms.Form):
                     self.add_error(name if name in self.fields else None, messages)
 
     def _clean_amount(self, value):
+        """The amount as a Decimal; None when empty or not a usable amount."""
         if not value:
             return None
         try:
             amount = Decimal(value)
         except InvalidOperation:
-            amount = None
-        if amount is None or not amount.is_finite() or amount < 0:
-            self.add_error(None, OUT_OF_DATE)
+            return None
+        if not amount.is_finite() or amount < 0:
             return None
         return amount
 
