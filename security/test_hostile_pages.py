@@ -5,9 +5,11 @@ customer whose name does, are shown escaped on every page that shows them
 and in the admin. Searches and filters with SQL or template syntax, NUL
 characters and over-long values never fail a page.
 
-Pages are listed in PAGES_SHOWING_A_PRODUCT, by what they need; the cart,
-checkout and order pages take part through the same helpers (a page is
-added by adding its row).
+Pages are listed in PAGES_SHOWING_A_PRODUCT, by what they need (a page is
+added by adding its row); the customer's cart holds the hostile product and
+the shipping address of their last order is markup and template syntax too,
+which the checkout offers again and the order page shows. The forms of the
+cart, checkout and order pages are attacked in test_hostile_page_forms.py.
 """
 
 import pytest
@@ -17,13 +19,14 @@ from accounts.tests.factories import StaffFactory, UserFactory
 from carts.models import CartItem
 from carts.services import get_user_cart
 from catalog.tests.factories import CategoryFactory, ProductFactory
-from orders.tests.factories import OrderFactory
+from orders.tests.factories import OrderFactory, address
 
 pytestmark = pytest.mark.django_db
 
 SCRIPT = "<script>alert('pwned')</script>"
 IMAGE = '<img src=x onerror="alert(1)">'
 ESCAPED_SCRIPT = "&lt;script&gt;alert(&#x27;pwned&#x27;)&lt;/script&gt;"
+TEMPLATE = "{{ settings.SECRET_KEY }}"
 
 
 @pytest.fixture
@@ -41,7 +44,12 @@ def hostile():
         stock=5,
     )
     customer = UserFactory(email="eve@example.com", first_name=SCRIPT, last_name=IMAGE)
-    order = OrderFactory(user=customer, lines=[(product, 1)], note=SCRIPT)
+    order = OrderFactory(
+        user=customer,
+        lines=[(product, 1)],
+        note=SCRIPT,
+        shipping_address=address(full_name=f"Eve {SCRIPT}", line1=TEMPLATE),
+    )
     CartItem.objects.create(
         cart=get_user_cart(user=customer), product=product, quantity=1
     )
@@ -60,6 +68,7 @@ def assert_escaped(response):
     assert SCRIPT not in page
     assert IMAGE not in page
     assert 'onerror="alert' not in page
+    assert "test-only-" not in page  # the test settings' secret key
     return page
 
 
@@ -71,6 +80,7 @@ PAGES_SHOWING_A_PRODUCT = [
     ("/products/kettle/", None, ESCAPED_SCRIPT),
     ("/categories/tea/", None, ESCAPED_SCRIPT),
     ("/cart/", "customer", ESCAPED_SCRIPT),
+    ("/checkout/", "customer", ESCAPED_SCRIPT),
     ("/account/", "customer", ESCAPED_SCRIPT),
     ("/account/orders/", "customer", None),
     ("order", "customer", ESCAPED_SCRIPT),
@@ -87,6 +97,25 @@ def test_markup_in_names_and_descriptions_is_shown_escaped(hostile, path, who, s
 
     if shows:
         assert shows in page
+
+
+def test_the_checkout_summary_and_saved_address_show_markup_as_text(hostile):
+    page = assert_escaped(logged_in(hostile["customer"]).get("/checkout/"))
+
+    assert f'<span class="summary-name">1 \u00d7 Kettle {ESCAPED_SCRIPT}</span>' in page
+    # The last order's address, offered again as "Ship to": escaped, and its
+    # template syntax shown as typed, never evaluated.
+    assert f"Eve {ESCAPED_SCRIPT}, {TEMPLATE}, Flat 3, SW1Y 4JH London, GB" in page
+
+
+def test_the_order_page_shows_the_address_and_note_as_text(hostile):
+    order = hostile["order"]
+
+    page = assert_escaped(logged_in(hostile["customer"]).get(order.get_absolute_url()))
+
+    assert f"Eve {ESCAPED_SCRIPT}<br>\n        {TEMPLATE}<br>" in page
+    assert f'<th scope="row">Kettle {ESCAPED_SCRIPT} <span class="sku">' in page
+    assert f"<p>Note: {ESCAPED_SCRIPT}</p>" in page
 
 
 @pytest.mark.parametrize(
