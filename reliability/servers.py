@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -234,12 +235,15 @@ class Gunicorn:
         except OSError:
             return False
 
-    def request(self, method, path, body=None, headers=None, timeout=15):
-        """(status, headers, body) of one request; bodies are JSON when given."""
+    def request(self, method, path, body=None, headers=None, timeout=15, form=None):
+        """(status, headers, body) of one request: a JSON `body`, or a `form`."""
         data = None if body is None else json.dumps(body).encode()
         headers = dict(headers or {})
         if data is not None:
             headers.setdefault("Content-Type", "application/json")
+        if form is not None:
+            data = urllib.parse.urlencode(form).encode()
+            headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
         request = urllib.request.Request(
             self.url + path, data=data, headers=headers, method=method
         )

@@ -3,8 +3,9 @@
 The outage runs gunicorn (production settings, two workers) on a PostgreSQL
 cluster of the test's own, which the test stops and starts again: every
 request is answered within seconds with 503 (problem+json in the API, the
-HTML page on pages), no traceback reaches the log, and the same workers
-serve again once the cluster is back.
+HTML page on pages: the catalog, and a logged-in shopper's cart and
+checkout, shown or posted to), no traceback reaches the log, and the same
+workers serve again once the cluster is back.
 
 The interrupted checkouts run in this process against the test database:
 a lock timeout, and a backend terminated by an administrator, after the
@@ -45,16 +46,28 @@ ADDRESS = {
     "country": "GB",
 }
 SEED = """
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
 from accounts.models import User
+from carts.models import CartItem
+from carts.services import get_user_cart
 from catalog import services
 from catalog.models import Category
 from rest_framework_simplejwt.tokens import AccessToken
 kitchen = Category.objects.create(name="Kitchen", slug="kitchen")
-services.create_product(sku="KET-1", name="Kettle", slug="kettle", price="20.00",
-                        stock=5, category=kitchen)
+kettle = services.create_product(sku="KET-1", name="Kettle", slug="kettle",
+                                 price="20.00", stock=5, category=kitchen)
 user = User.objects.create_user(email="ada@example.com", password="x-long-password")
-print(AccessToken.for_user(user))
+CartItem.objects.create(cart=get_user_cart(user=user), product=kettle, quantity=1)
+session = SessionStore()
+session[SESSION_KEY] = str(user.pk)
+session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+session.create()
+print(AccessToken.for_user(user), session.session_key)
 """
+# A CSRF cookie and the same secret as the form's token, as Django accepts.
+CSRF_SECRET = "reliabilityCsrfSecret0123456789a"
 
 
 @pytest.fixture(scope="module")
@@ -72,15 +85,23 @@ def outage_store(tmp_path_factory):
     )
     try:
         manage("migrate", "--no-input", environment=environment)
+        # Pages name their static files from the manifest collectstatic writes.
+        manage("collectstatic", "--no-input", environment=environment)
         seeded = manage("shell", "-c", SEED, environment=environment).stdout
-        token = seeded.split()[-1]
+        token, session = seeded.split()[-2:]
         server = Gunicorn(
             free_port(exclude={cluster.port, cache.port}),
             environment,
             log_path=tmp_path_factory.mktemp("logs") / "gunicorn.log",
         )
         try:
-            yield cluster, cache, server, {"Authorization": f"Bearer {token}"}
+            yield (
+                cluster,
+                cache,
+                server,
+                {"Authorization": f"Bearer {token}"},
+                {"Cookie": f"sessionid={session}; csrftoken={CSRF_SECRET}"},
+            )
         finally:
             server.stop()
     finally:
@@ -95,7 +116,7 @@ def timed(server, method, path, **kwargs):
 
 
 def test_with_postgresql_down_requests_are_503_and_service_resumes(outage_store):
-    cluster, cache, server, auth = outage_store
+    cluster, cache, server, auth, _ = outage_store
     assert server.request("GET", "/api/v1/orders/", headers=auth)[0] == 200
 
     cluster.stop()
@@ -136,6 +157,51 @@ def test_with_postgresql_down_requests_are_503_and_service_resumes(outage_store)
     assert b'"database": "failing"' in ready[2]
     assert back == [200] * 4
     assert ready_again == 200
+    assert "Traceback" not in server.log_path.read_text()
+
+
+def test_with_postgresql_down_the_cart_and_checkout_pages_are_the_503_page(
+    outage_store,
+):
+    cluster, cache, server, _, browser = outage_store
+    form = {"csrfmiddlewaretoken": CSRF_SECRET}
+    checkout = server.request("GET", "/checkout/", headers=browser)
+    assert b'<span class="summary-name">1 \xc3\x97 Kettle</span>' in checkout[2]
+
+    cluster.stop()
+    redis.Redis.from_url(cache.url).flushdb()
+    try:
+        pages = [
+            timed(server, "GET", "/cart/", headers=browser),
+            timed(server, "GET", "/checkout/", headers=browser),
+            timed(
+                server,
+                "POST",
+                "/cart/add/",
+                form={**form, "product": 1, "quantity": 1},
+                headers=browser,
+            ),
+            timed(
+                server,
+                "POST",
+                "/checkout/",
+                form={**form, "full_name": "Ada", "country": "GB"},
+                headers=browser,
+            ),
+        ]
+    finally:
+        cluster.start()
+    cart_again = server.request("GET", "/cart/", headers=browser)
+
+    for status, headers, body, seconds in pages:
+        assert status == 503
+        assert headers["Content-Type"].startswith("text/html")
+        assert headers["Retry-After"] == "5"
+        assert b"The shop is taking a short break" in body
+        assert b"Traceback" not in body
+        assert seconds < 5
+    assert cart_again[0] == 200
+    assert b'<a href="/products/kettle/">Kettle</a></h2>' in cart_again[2]
     assert "Traceback" not in server.log_path.read_text()
 
 

@@ -2,15 +2,20 @@
 
 The store's cache and rate-limit counters live in a Redis server of this
 test's own, which the test stops and starts; PostgreSQL stays up. While
-Redis is away the catalog (API and pages) is read from PostgreSQL, checkout
-works, /readyz answers 503 naming the cache, and the rate limits fail open
-as the README documents (RATELIMIT_FAIL_OPEN, default true) or refuse when
-set to fail closed. When Redis is back, the same process uses it again.
+Redis is away the catalog (API and pages) is read from PostgreSQL,
+checkout works (the API, and the pages: a session cart, the account's
+cart, the checkout form, the order page), /readyz answers 503 naming the
+cache, and the rate limits fail open as the README documents
+(RATELIMIT_FAIL_OPEN, default true) or refuse when set to fail closed.
+When Redis is back, the same process uses it again.
 """
+
+import re
 
 import pytest
 import redis
 from django.core.cache import caches
+from django.test import Client
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
@@ -132,6 +137,47 @@ def test_with_redis_stopped_a_shopper_fills_a_cart_and_checks_out(
     assert str(Order.objects.get().total) == "44.98"
     assert Product.objects.get(pk=shop.pk).stock == 3
     assert not CartItem.objects.filter(cart=get_user_cart(user=customer)).exists()
+
+
+def hidden(page, name):
+    return re.search(rf'name="{name}" value="([^"]*)"', page.content.decode())[1]
+
+
+def test_with_redis_stopped_the_cart_checkout_and_order_pages_work(
+    store_cache, shop, customer, client, settings
+):
+    settings.RATELIMIT_FAIL_OPEN = True  # the cart and checkout limits too
+    store_cache.stop()
+    visitor = Client()
+    client.force_login(customer)
+
+    added = visitor.post("/cart/add/", {"product": shop.pk, "quantity": 1})
+    visitors_cart = visitor.get("/cart/")
+    client.post("/cart/add/", {"product": shop.pk, "quantity": 2})
+    checkout = client.get("/checkout/")
+    placed = client.post(
+        "/checkout/",
+        {
+            **ADDRESS,
+            "expected_total": hidden(checkout, "expected_total"),
+            "idempotency_key": hidden(checkout, "idempotency_key"),
+        },
+    )
+    order = Order.objects.get()
+    order_page = client.get(placed["Location"])
+
+    assert (added.status_code, added["Location"]) == (302, "/cart/")
+    assert visitors_cart.status_code == 200
+    assert b'<a href="/products/kettle/">Kettle</a></h2>' in visitors_cart.content
+    assert checkout.status_code == 200
+    assert hidden(checkout, "expected_total") == "44.98"
+    assert (placed.status_code, placed["Location"]) == (302, f"/orders/{order.number}/")
+    assert order_page.status_code == 200
+    assert f"Thank you! Your order {order.number} is placed." in (
+        order_page.content.decode()
+    )
+    assert str(order.total) == "44.98"
+    assert Product.objects.get(pk=shop.pk).stock == 3
 
 
 def test_with_redis_stopped_readyz_is_503_naming_the_cache(store_cache, client):
