@@ -1152,9 +1152,12 @@ def markdown(report):
         "and the floor's own ratio is to the bare Django view. Errors are "
         "responses outside the scenario's expected statuses plus socket errors.",
         "",
-        "| scenario | req/s | p50 ms | p99 ms | errors | ratio | target | met |",
-        "|---|---:|---:|---:|---:|---:|---:|:---:|",
     ]
+    if report["scenarios"]:
+        lines += [
+            "| scenario | req/s | p50 ms | p99 ms | errors | ratio | target | met |",
+            "|---|---:|---:|---:|---:|---:|---:|:---:|",
+        ]
     for line in report["scenarios"].values():
         target = fmt(line["target"], ".2f")
         target = f"≥ {target}" if line["target"] is not None else "-"
@@ -1211,11 +1214,12 @@ def markdown(report):
 def write_report(report):
     RESULTS.mkdir(exist_ok=True)
     stamp = report["date"].replace(":", "").replace(" ", "-")
-    (RESULTS / f"{stamp}.json").write_text(json.dumps(report, indent=2) + "\n")
+    kind = "-memory" if report.get("memory") else ""
+    (RESULTS / f"{stamp}{kind}.json").write_text(json.dumps(report, indent=2) + "\n")
     text = markdown(report)
-    (RESULTS / f"{stamp}.md").write_text(text)
-    (RESULTS / "latest.md").write_text(text)
-    return RESULTS / f"{stamp}.md"
+    (RESULTS / f"{stamp}{kind}.md").write_text(text)
+    (RESULTS / f"latest{kind}.md").write_text(text)
+    return RESULTS / f"{stamp}{kind}.md"
 
 
 # --- Main -----------------------------------------------------------------------------
@@ -1335,7 +1339,7 @@ def main():
     for line in checks["server_log_errors"][:10]:
         say(f"server log: {line}")
     if not args.no_save:
-        say(f"Written: {write_report(report)} (and .json, latest.md)")
+        say(f"Written: {write_report(report)} (and its .json, and the latest copy)")
     say(f"Took {report['seconds']} s.")
 
     failures = []
