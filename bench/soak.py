@@ -6,10 +6,19 @@ sends, from several client threads for --duration seconds, what shoppers
 and bots send: catalog browsing and searches (API and pages), cart
 changes, checkouts, payments (approved and declined) and cancellations,
 and a share of bad requests (malformed JSON, NUL characters, impossible
-quantities, unknown products, forged tokens, others' orders). It samples
-the resident memory (RSS) of every gunicorn worker as it goes, then checks:
+quantities, unknown products, forged tokens, others' orders, page forms
+without their CSRF token). Shoppers on the pages behave as a browser
+does: anonymous visitors read the catalog and product pages and fill a
+session cart through the product page's form (the page fetched first,
+its cookies kept and its csrfmiddlewaretoken sent back), and a share of
+buyers log in through the login page and check out through the cart,
+checkout and order pages, paying with the page's form. It samples the
+resident memory (RSS) of every gunicorn worker as it goes, then checks:
 
-- no answer is a 5xx and no connection fails;
+- no answer is a 5xx and no connection fails, and every step of a page
+  flow answers as a browser expects (a refused CSRF check, a redirect to
+  the login page or a cart that does not show what was added counts as a
+  failure);
 - no product is oversold: for every product, the stock on hand plus the
   units in orders that were not cancelled equals its starting stock, and
   `reconcile_stock` finds no drift in the stock ledger;
@@ -34,6 +43,7 @@ import http.client
 import json
 import os
 import random
+import re
 import secrets
 import signal
 import subprocess
@@ -42,8 +52,9 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from http.cookies import SimpleCookie
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -57,6 +68,10 @@ ADDRESS = {
 APPROVED_CARD = "4242424242424242"
 DECLINED_CARD = "4000000000000002"
 SEARCH_WORDS = ["kettle", "tea", "blue", "mug", "pot", "zzz", "Item 1", "SKU"]
+CSRF_INPUT = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
+HIDDEN_INPUT = re.compile(rb'<input type="hidden" name="(\w+)" value="([^"]*)"')
+ORDER_PATH = re.compile(r"^/orders/[A-Z0-9-]+/$")
+REMOVE_ACTION = re.compile(rb'action="(/cart/items/\d+/remove/)"')
 
 
 def default_database_url():
@@ -79,6 +94,13 @@ def parse_args(argv=None):
     parser.add_argument("--concurrency", type=int, default=6, help="client threads")
     parser.add_argument("--products", type=int, default=30)
     parser.add_argument("--shoppers", type=int, default=24)
+    parser.add_argument(
+        "--page-shoppers",
+        type=int,
+        default=6,
+        help="of the shoppers, those who log in and buy through the pages "
+        "(one per client thread, shared when fewer)",
+    )
     parser.add_argument("--stock", type=int, default=40, help="units per product")
     parser.add_argument("--seed", type=int, default=20261126)
     parser.add_argument("--json", help="also write the figures to this file")
@@ -89,6 +111,8 @@ def parse_args(argv=None):
         parser.error("--concurrency must be between 1 and 32")
     if not 1 <= args.workers <= 8:
         parser.error("--workers must be between 1 and 8")
+    if not 1 <= args.page_shoppers < args.shoppers:
+        parser.error("--page-shoppers must be at least 1 and below --shoppers")
     return args
 
 
@@ -151,7 +175,13 @@ def setup_django(environment):
 
 
 def seed(run, args):
-    """This run's category, products and shoppers; return ids, tokens, stock."""
+    """This run's category, products and shoppers; return ids, tokens, stock.
+
+    The first --page-shoppers shoppers buy through the pages, logging in
+    with a password (one Argon2 hash shared by all); the others through
+    the API, with an access token each.
+    """
+    from django.contrib.auth.hashers import make_password
     from rest_framework_simplejwt.tokens import AccessToken
 
     from accounts.models import User
@@ -169,13 +199,17 @@ def seed(run, args):
         )
         for index in range(args.products)
     ]
+    password = f"soak {run} passphrase"
+    hashed = make_password(password)
     shoppers = User.objects.bulk_create(
-        User(email=f"soak-{run.lower()}-{n}@example.com", password="!")
+        User(email=f"soak-{run.lower()}-{n}@example.com", password=hashed)
         for n in range(args.shoppers)
     )
+    page_shoppers = shoppers[: args.page_shoppers]
     return (
         [(product.pk, product.slug) for product in products],
-        [str(AccessToken.for_user(user)) for user in shoppers],
+        [str(AccessToken.for_user(user)) for user in shoppers[args.page_shoppers :]],
+        [(user.email, password) for user in page_shoppers],
         {product.pk: product.stock for product in products},
         category.slug,
     )
@@ -232,27 +266,60 @@ def worker_rss_kib(server):
     return sizes
 
 
+def expected(status, allowed):
+    """The status as recorded: a page flow's unexpected answer is a failure."""
+    if status in allowed or not isinstance(status, int):
+        return (status,)
+    return (f"unexpected {status}",)
+
+
 class Shopper:
     """One client thread's connection and the state of its current shopper."""
 
-    def __init__(self, args, rng, products, tokens, category):
+    def __init__(self, args, rng, products, tokens, category, login):
         self.args = args
         self.rng = rng
         self.products = products
         self.tokens = tokens
         self.category = category
+        # This thread's page buyer, (email, password), is one browser: it logs
+        # in once, on its first checkout (early: Argon2 takes a worker's CPU
+        # and, briefly, 100 MiB), and keeps its session's cookies.
+        self.login = login
+        self.session = None
+        self.logins = 0
         self.connection = None
+        self.location = ""  # the last answer's Location header
         self.orders = []  # (order id, token) this thread placed
+        self.placed = Counter()  # orders placed: api, pages
+        self.paid_on_pages = 0
+        self.session_carts_filled = 0
 
-    def request(self, method, path, body=None, token=None, raw=None, headers=None):
+    def request(
+        self,
+        method,
+        path,
+        body=None,
+        token=None,
+        raw=None,
+        headers=None,
+        cookies=None,
+        form=None,
+    ):
+        """(status, body) of one request; `cookies`, a dict, is sent and updated."""
         headers = dict(headers or {})
         if token:
             headers["Authorization"] = f"Bearer {token}"
         data = raw
         if body is not None:
             data = json.dumps(body).encode()
+        if form is not None:
+            data = urlencode(form).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
         if data is not None:
             headers.setdefault("Content-Type", "application/json")
+        if cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
         for attempt in (1, 2):
             if self.connection is None:
                 self.connection = http.client.HTTPConnection(
@@ -262,6 +329,11 @@ class Shopper:
                 self.connection.request(method, path, data, headers)
                 response = self.connection.getresponse()
                 payload = response.read()
+                self.location = response.getheader("Location", "")
+                if cookies is not None:
+                    for header in response.msg.get_all("Set-Cookie") or []:
+                        for name, morsel in SimpleCookie(header).items():
+                            cookies[name] = morsel.value
                 if response.getheader("Connection", "").lower() == "close":
                     self.connection.close()
                     self.connection = None
@@ -287,13 +359,24 @@ class Shopper:
                 f"/api/v1/products/{slug}/",
                 f"/api/v1/products/?category={self.category}&page_size=10",
                 "/api/v1/categories/",
+            ]
+        )
+        return [("browse", *self.request("GET", path))]
+
+    def pages(self):
+        """An anonymous visitor reading the catalog's pages."""
+        _, slug = self.rng.choice(self.products)
+        path = self.rng.choice(
+            [
                 "/",
                 "/products/",
+                "/products/?page=2",
+                f"/products/{slug}/",
                 f"/products/{slug}/",
                 f"/categories/{self.category}/",
             ]
         )
-        return [("browse", *self.request("GET", path))]
+        return [("pages", *self.request("GET", path))]
 
     def search(self):
         word = self.rng.choice(SEARCH_WORDS).replace(" ", "+")
@@ -363,6 +446,7 @@ class Shopper:
         if status == 201:
             order = json.loads(payload)["id"]
             self.orders.append((order, token))
+            self.placed["api"] += 1
             roll = self.rng.random()
             if roll < 0.6:
                 card = APPROVED_CARD if self.rng.random() < 0.85 else DECLINED_CARD
@@ -388,11 +472,178 @@ class Shopper:
                 )
         return answers
 
+    # --- Shoppers on the pages, as a browser --------------------------------------
+
+    def page_get(self, kind, path, cookies, expect=(200,), form=True):
+        """GET a page with the session's cookies; (answer, its form's token).
+
+        A page shown (200) without the form it must carry is a failure.
+        """
+        status, payload = self.request("GET", path, cookies=cookies)
+        found = CSRF_INPUT.search(payload) if status == 200 else None
+        answer = (kind, *expected(status, expect), payload)
+        if status == 200 and form and not found:
+            answer = (kind, f"unexpected {path} without its form", b"")
+        return answer, found[1].decode() if found else None
+
+    def page_post(self, kind, path, cookies, token, data, expect):
+        """POST a page's form with its token, as the browser sends it."""
+        status, payload = self.request(
+            "POST",
+            path,
+            cookies=cookies,
+            form={"csrfmiddlewaretoken": token, **data},
+            headers={"Referer": f"http://127.0.0.1:{self.args.port}{path}"},
+        )
+        return (kind, *expected(status, expect), payload)
+
+    def add_on_page(self, kind, cookies):
+        """The product page, then its `Add to cart` form: the answers, and if added."""
+        pk, slug = self.rng.choice(self.products)
+        shown, token = self.page_get(kind, f"/products/{slug}/", cookies)
+        if token is None:
+            return [shown], False
+        added = self.page_post(
+            kind,
+            "/cart/add/",
+            cookies,
+            token,
+            {"product": pk, "quantity": self.rng.randint(1, 2)},
+            # 409: the product page again, saying what is left.
+            expect=(302, 409),
+        )
+        if added[1] == 302 and self.location != "/cart/":
+            added = (kind, f"unexpected redirect to {self.location}", b"")
+        answers = [shown, added]
+        if added[1] != 302:
+            return answers, False
+        cart, _ = self.page_get(kind, "/cart/", cookies, form=False)
+        if cart[1] == 200 and f'href="/products/{slug}/"'.encode() not in cart[2]:
+            cart = (kind, "unexpected cart without the added line", b"")
+        answers.append(cart)
+        return answers, cart[1] == 200
+
+    def page_cart(self):
+        """A visitor fills a session cart through the product pages' form."""
+        cookies = {}
+        answers = []
+        for _ in range(self.rng.randint(1, 2)):
+            more, added = self.add_on_page("page_cart", cookies)
+            answers += more
+            if not added:
+                break
+            self.session_carts_filled += 1
+        return answers
+
+    def log_in(self, email, password):
+        """Log in through the login page; the session's cookies, or None."""
+        cookies = {}
+        shown, token = self.page_get("page_checkout", "/accounts/login/", cookies)
+        if token is None:
+            return [shown], None
+        answer = self.page_post(
+            "page_checkout",
+            "/accounts/login/",
+            cookies,
+            token,
+            {"username": email, "password": password},
+            expect=(302,),
+        )
+        if answer[1] != 302 or "sessionid" not in cookies:
+            return [shown, answer], None
+        return [shown, answer], cookies
+
+    def page_checkout(self):
+        """The thread's buyer (logged in once) adds, checks out and pays."""
+        answers = []
+        cookies = self.session
+        if cookies is None:
+            self.logins += 1
+            answers, cookies = self.log_in(*self.login)
+            if cookies is None:
+                return answers
+            self.session = cookies
+        more, added = self.add_on_page("page_checkout", cookies)
+        answers += more
+        if not added:
+            return answers
+        # Another thread's buyer (when there are more threads than page
+        # buyers) may have checked this cart out since: the checkout then
+        # sends back to the (empty) cart.
+        shown, token = self.page_get(
+            "page_checkout", "/checkout/", cookies, expect=(200, 302)
+        )
+        answers.append(shown)
+        if token is None:
+            return answers
+        hidden = dict(HIDDEN_INPUT.findall(shown[2]))
+        placed = self.page_post(
+            "page_checkout",
+            "/checkout/",
+            cookies,
+            token,
+            {
+                "address": "new",
+                **ADDRESS,
+                "expected_total": hidden[b"expected_total"].decode(),
+                "idempotency_key": hidden[b"idempotency_key"].decode(),
+            },
+            # 409: the stock no longer covers the cart (or another thread
+            # changed it); the page says which line.
+            expect=(302, 409),
+        )
+        answers.append(placed)
+        if placed[1] == 409:
+            # As a shopper would: out with what cannot be had, to buy again.
+            return answers + self.empty_cart_on_page(cookies)
+        order_path = self.location if placed[1] == 302 else ""
+        if not ORDER_PATH.match(order_path):
+            if placed[1] == 302 and order_path != "/cart/":
+                answers[-1] = (
+                    "page_checkout",
+                    f"unexpected redirect to {order_path}",
+                    b"",
+                )
+            return answers
+        self.placed["pages"] += 1
+        order, token = self.page_get("page_checkout", order_path, cookies)
+        answers.append(order)
+        if token is not None and self.rng.random() < 0.7:
+            card = APPROVED_CARD if self.rng.random() < 0.85 else DECLINED_CARD
+            paid = self.page_post(
+                "page_checkout",
+                f"{order_path}pay/",
+                cookies,
+                token,
+                {"card_number": card},
+                expect=(302,),
+            )
+            answers.append(paid)
+            self.paid_on_pages += paid[1] == 302
+        return answers
+
+    def empty_cart_on_page(self, cookies):
+        """The cart page's Remove button, line by line."""
+        cart, token = self.page_get("page_checkout", "/cart/", cookies, form=False)
+        answers = [cart]
+        for line in REMOVE_ACTION.findall(cart[2])[:5] if token else []:
+            answers.append(
+                self.page_post(
+                    "page_checkout",
+                    line.decode(),
+                    cookies,
+                    token,
+                    {},
+                    expect=(302,),
+                )
+            )
+        return answers
+
     def bad(self):
         token = self.rng.choice(self.tokens)
         pk, slug = self.rng.choice(self.products)
         others = [order for order, owner in self.orders if owner != token]
-        choice = self.rng.randrange(9)
+        choice = self.rng.randrange(11)
         if choice == 0:
             answer = self.request(
                 "POST", "/api/v1/cart/items/", raw=b'{"product": ', token=token
@@ -420,6 +671,15 @@ class Shopper:
             answer = self.request("GET", "/api/v1/products/?page=99999")
         elif choice == 7:
             answer = self.request("GET", f"/products/{slug}-nope/")
+        elif choice == 9:
+            # A page form without its CSRF token (a forged cross-site post).
+            answer = self.request(
+                "POST", "/cart/add/", form={"product": pk, "quantity": 1}
+            )
+        elif choice == 10:
+            answer = self.request(
+                "GET", f"/products/?search=%3Cscript%3E{slug}&page=x%00"
+            )
         else:
             answer = self.request(
                 "POST",
@@ -430,20 +690,37 @@ class Shopper:
         return [("bad", *answer)]
 
 
-MIX = [("browse", 30), ("search", 15), ("cart", 25), ("checkout", 15), ("bad", 15)]
+# What each client thread picks next, by weight (percent). `pages`,
+# `page_cart` and `page_checkout` are the browser's share: the catalog's
+# pages, a session cart filled through the product page's form, and a
+# logged-in buyer checking out (and paying) through the pages.
+MIX = [
+    ("browse", 18),
+    ("pages", 15),
+    ("search", 10),
+    ("cart", 20),
+    ("page_cart", 6),
+    ("checkout", 12),
+    ("page_checkout", 4),
+    ("bad", 15),
+]
 
 
-def run_load(args, products, tokens, category, server):
+def run_load(args, products, tokens, logins, category, server):
     deadline = time.monotonic() + args.duration
     results = []
     lock = threading.Lock()
     samples = []
+    shoppers = []
     kinds = [kind for kind, _ in MIX]
     weights = [weight for _, weight in MIX]
 
     def client(number):
         rng = random.Random(args.seed + number)
-        shopper = Shopper(args, rng, products, tokens, category)
+        login = logins[number % len(logins)]
+        shopper = Shopper(args, rng, products, tokens, category, login)
+        with lock:
+            shoppers.append(shopper)
         mine = []
         # Bounded twice: by the deadline, and by a request count no run reaches.
         for _ in range(1_000_000):
@@ -453,7 +730,7 @@ def run_load(args, products, tokens, category, server):
             start = time.perf_counter()
             answers = getattr(shopper, kind)()
             elapsed = (time.perf_counter() - start) / len(answers)
-            mine += [(name, status, elapsed) for name, status, _ in answers]
+            mine += [(name, str(status), elapsed) for name, status, _ in answers]
         with lock:
             results.extend(mine)
 
@@ -471,7 +748,16 @@ def run_load(args, products, tokens, category, server):
     for thread in threads:
         thread.join(timeout=60)
     samples.append((round(time.monotonic() - start, 1), worker_rss_kib(server)))
-    return results, time.monotonic() - start, samples
+    flows = {
+        "orders_placed": {
+            "api": sum(shopper.placed["api"] for shopper in shoppers),
+            "pages": sum(shopper.placed["pages"] for shopper in shoppers),
+        },
+        "paid_on_pages": sum(shopper.paid_on_pages for shopper in shoppers),
+        "session_cart_adds": sum(shopper.session_carts_filled for shopper in shoppers),
+        "page_logins": sum(shopper.logins for shopper in shoppers),
+    }
+    return results, time.monotonic() - start, samples, flows
 
 
 def check_stock(starting):
@@ -540,7 +826,7 @@ def main(argv=None):
     call_command("migrate", verbosity=0, interactive=False)
     call_command("collectstatic", verbosity=0, interactive=False)
     run = secrets.token_hex(3).upper()
-    products, tokens, starting, category = seed(run, args)
+    products, tokens, logins, starting, category = seed(run, args)
     with tempfile.NamedTemporaryFile(
         "w", prefix="soak-", suffix=".log", delete=False
     ) as log:
@@ -548,12 +834,12 @@ def main(argv=None):
             f"Soak {run}: {args.duration:.0f} s, {args.concurrency} clients, gunicorn "
             f"with {args.workers} workers on 127.0.0.1:{args.port}, "
             f"{len(products)} products x {args.stock} units, {len(tokens)} shoppers "
-            f"(server log: {log.name})"
+            f"on the API and {len(logins)} on the pages (server log: {log.name})"
         )
         server = start_server(args, environment, log)
         try:
-            results, seconds, samples = run_load(
-                args, products, tokens, category, server
+            results, seconds, samples, flows = run_load(
+                args, products, tokens, logins, category, server
             )
         finally:
             stop_server(server)
@@ -571,6 +857,7 @@ def main(argv=None):
         "requests": len(results),
         "requests_per_second": round(len(results) / seconds, 1),
         "by_kind": dict(sorted(by_kind.items())),
+        **flows,
         "statuses": dict(sorted(statuses.items())),
         "server_errors_or_failures": errors,
         "p50_ms": round(percentile(latencies, 0.5) * 1000, 1),
@@ -588,6 +875,12 @@ def main(argv=None):
         f"p99 {figures['p99_ms']} ms"
     )
     say(f"by kind: {figures['by_kind']}")
+    say(
+        f"orders placed: {flows['orders_placed']['api']} through the API, "
+        f"{flows['orders_placed']['pages']} through the pages "
+        f"({flows['paid_on_pages']} paid there, after {flows['page_logins']} "
+        f"logins); {flows['session_cart_adds']} adds to session carts on the pages"
+    )
     say(f"statuses: {figures['statuses']}")
     say(
         f"5xx or failed: {errors}; sold {sold} of {figures['starting_units']} units, "

@@ -12,6 +12,9 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.write_line(
         f"soak: {figures['requests']} requests in {figures['seconds']} s "
         f"({figures['requests_per_second']}/s, p99 {figures['p99_ms']} ms), "
+        f"orders placed {figures['orders_placed']['api']} on the API and "
+        f"{figures['orders_placed']['pages']} on the pages, "
+        f"{figures['session_cart_adds']} session cart adds on the pages, "
         f"statuses {figures['statuses']}, 5xx or failed "
         f"{figures['server_errors_or_failures']}, oversold "
         f"{figures['oversold_units']} units, ledger {figures['ledger']}, worker RSS "

@@ -1,9 +1,13 @@
 """The soak's short form: bench/soak.py for 40 seconds against gunicorn.
 
 A bounded mixed load (browsing, searches, carts, checkouts, payments and
-bad requests) on PostgreSQL and Redis, loopback only: no 5xx, no oversell,
-stock and the stock ledger add up, worker memory levels off. The long
-form is `bench/soak.py --duration 600` (README).
+bad requests, on the API and on the pages as a browser: session carts
+filled through the product page's form with its CSRF token, buyers logged
+in through the login page checking out and paying on the pages) on
+PostgreSQL and Redis, loopback only: no 5xx, every page flow answered as
+a browser expects, no oversell, stock and the stock ledger add up, worker
+memory levels off. The long form is `bench/soak.py --duration 600`
+(README).
 """
 
 import json
@@ -48,6 +52,10 @@ def test_a_short_soak_keeps_every_promise(tmp_path):
     assert figures["ledger"] == "clean"
     assert figures["memory"]["levels_off"] is True
     assert figures["requests"] > 500
+    # The pages' flows ran to their end, not only the API's.
+    assert figures["orders_placed"]["pages"] > 0
+    assert figures["paid_on_pages"] > 0
+    assert figures["session_cart_adds"] > 0
     soak_figures.update(figures)
 
 
