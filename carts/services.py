@@ -125,17 +125,26 @@ def cart_warnings(*, cart: Cart) -> list[dict]:
     warnings = []
     for item in cart.items.all():
         product = item.product
-        if not product.is_active:
-            warnings.append({"item": item.pk, "code": "inactive", "available": 0})
-        elif item.quantity > product.stock:
-            warnings.append(
-                {
-                    "item": item.pk,
-                    "code": "insufficient_stock",
-                    "available": product.stock,
-                }
-            )
+        warning = line_warning(
+            item_id=item.pk,
+            quantity=item.quantity,
+            is_active=product.is_active,
+            stock=product.stock,
+        )
+        if warning is not None:
+            warnings.append(warning)
     return warnings
+
+
+def line_warning(
+    *, item_id: int, quantity: int, is_active: bool, stock: int
+) -> dict | None:
+    """What would stop a checkout of one line now, as `cart_warnings` lists it."""
+    if not is_active:
+        return {"item": item_id, "code": "inactive", "available": 0}
+    if quantity > stock:
+        return {"item": item_id, "code": "insufficient_stock", "available": stock}
+    return None
 
 
 # --- Merging a session cart at login ------------------------------------------------
