@@ -29,8 +29,6 @@ import json
 import os
 import random
 import secrets
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -39,6 +37,8 @@ import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from servers import start_gunicorn, stop_gunicorn
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -192,39 +192,9 @@ def start_server(args, environment, log):
         "--log-level",
         "warning",
     ]
-    server = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        env=environment,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+    return start_gunicorn(
+        command, cwd=ROOT, environment=environment, port=args.port, log=log
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(
-                f"gunicorn exited with {server.returncode}; see {log.name}"
-            )
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", args.port, timeout=2)
-            connection.request("GET", "/healthz")
-            if connection.getresponse().status == 200:
-                return server
-        except OSError:
-            time.sleep(0.2)
-    stop_server(server)
-    raise SystemExit(f"gunicorn did not answer on port {args.port} within 30 s")
-
-
-def stop_server(server):
-    if server.poll() is None:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
 
 
 def fire(args, tokens):
@@ -333,7 +303,7 @@ def run_scenarios(args, environment, log, run):
                 f" {line['starting_stock']} units, oversold {oversold}"
             )
     finally:
-        stop_server(server)
+        stop_gunicorn(server)
     return figures
 
 

@@ -63,6 +63,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
+from servers import start_gunicorn, stop_gunicorn
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 RESULTS = BENCH / "results"
@@ -749,40 +751,13 @@ def start_server(environment, port, app, log_path):
     if app:
         command.append(app)
     log = open(log_path, "w")  # noqa: SIM115 (outlives this function)
-    server = subprocess.Popen(
+    return start_gunicorn(
         command,
         cwd=ROOT,
-        env={**environment, "GUNICORN_BIND": f"127.0.0.1:{port}"},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+        environment={**environment, "GUNICORN_BIND": f"127.0.0.1:{port}"},
+        port=port,
+        log=log,
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(
-                f"gunicorn exited with {server.returncode}; see {log_path}"
-            )
-        try:
-            with urllib.request.urlopen(
-                f"http://127.0.0.1:{port}/healthz", timeout=2
-            ) as answer:
-                if answer.status == 200 and server.poll() is None:
-                    return server
-        except OSError:
-            time.sleep(0.2)
-    stop_server(server)
-    raise SystemExit(f"gunicorn did not answer on port {port} within 30 s")
-
-
-def stop_server(server):
-    if server.poll() is None:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
 
 
 def worker_pids(server):
@@ -1317,8 +1292,8 @@ def main():
             measure(args, {"store": store, "bare": bare}, all_scenarios)
             report["scenarios"] = summarise(all_scenarios)
     finally:
-        stop_server(store)
-        stop_server(bare)
+        stop_gunicorn(store)
+        stop_gunicorn(bare)
     time.sleep(1)
     checks = check_stock(seeded)
     checks["deadlocks"] = deadlocks(args.database_url) - deadlocks_before

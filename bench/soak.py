@@ -45,8 +45,6 @@ import os
 import random
 import re
 import secrets
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -55,6 +53,8 @@ from collections import Counter
 from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from servers import start_gunicorn, stop_gunicorn
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -216,39 +216,10 @@ def seed(run, args):
 
 
 def start_server(args, environment, log):
-    server = subprocess.Popen(  # nosec B603
-        [str(Path(PYTHON).with_name("gunicorn")), "-c", "gunicorn.conf.py"],
-        cwd=ROOT,
-        env=environment,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+    command = [str(Path(PYTHON).with_name("gunicorn")), "-c", "gunicorn.conf.py"]
+    return start_gunicorn(
+        command, cwd=ROOT, environment=environment, port=args.port, log=log
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(
-                f"gunicorn exited with {server.returncode}; see {log.name}"
-            )
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", args.port, timeout=2)
-            connection.request("GET", "/healthz")
-            if connection.getresponse().status == 200:
-                return server
-        except OSError:
-            time.sleep(0.2)
-    stop_server(server)
-    raise SystemExit(f"gunicorn did not answer on port {args.port} within 30 s")
-
-
-def stop_server(server):
-    if server.poll() is None:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
 
 
 def worker_rss_kib(server):
@@ -842,7 +813,7 @@ def main(argv=None):
                 args, products, tokens, logins, category, server
             )
         finally:
-            stop_server(server)
+            stop_gunicorn(server)
     statuses = Counter(str(status) for _, status, _ in results)
     by_kind = Counter(kind for kind, _, _ in results)
     errors = sum(

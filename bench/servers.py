@@ -1,0 +1,54 @@
+"""Start and stop the gunicorn that a benchmark drives.
+
+Shared by run.py, checkout.py and soak.py, which are run as scripts from the
+repository root (so this folder is on sys.path).
+"""
+
+import os
+import signal
+import subprocess
+import time
+import urllib.request
+
+STARTUP_SECONDS = 30
+
+
+def start_gunicorn(command, *, cwd, environment, port, log):
+    """Start gunicorn in its own process group; return it once /healthz is 200."""
+    server = subprocess.Popen(  # nosec B603: our own command line, no shell
+        command,
+        cwd=cwd,
+        env=environment,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(
+                f"gunicorn exited with {server.returncode}; see {log.name}"
+            )
+        try:
+            with urllib.request.urlopen(  # nosec B310: a loopback http URL
+                f"http://127.0.0.1:{port}/healthz", timeout=2
+            ) as answer:
+                if answer.status == 200 and server.poll() is None:
+                    return server
+        except OSError:
+            time.sleep(0.2)
+    stop_gunicorn(server)
+    raise SystemExit(
+        f"gunicorn did not answer on port {port} within {STARTUP_SECONDS} s"
+    )
+
+
+def stop_gunicorn(server):
+    """Stop gunicorn and its workers: TERM, then KILL after 20 s."""
+    if server.poll() is None:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
