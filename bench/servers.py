@@ -15,7 +15,8 @@ STARTUP_SECONDS = 30
 
 def start_gunicorn(command, *, cwd, environment, port, log):
     """Start gunicorn in its own process group; return it once /healthz is 200."""
-    server = subprocess.Popen(  # nosec B603: our own command line, no shell
+    # Our own command line, no shell.
+    server = subprocess.Popen(  # nosec B603
         command,
         cwd=cwd,
         env=environment,
@@ -30,7 +31,8 @@ def start_gunicorn(command, *, cwd, environment, port, log):
                 f"gunicorn exited with {server.returncode}; see {log.name}"
             )
         try:
-            with urllib.request.urlopen(  # nosec B310: a loopback http URL
+            # A loopback http:// URL of our own.
+            with urllib.request.urlopen(  # nosec B310
                 f"http://127.0.0.1:{port}/healthz", timeout=2
             ) as answer:
                 if answer.status == 200 and server.poll() is None:
