@@ -1,10 +1,14 @@
 """The catalog's read cache in Redis, built so that it cannot serve stale data.
 
-Design: every cached entry's key contains the current *catalog version*, a
-random token kept under one key. Any change to products, categories or stock
-replaces the token once the change has committed (`invalidate()`), so every
-entry written before it becomes unreachable at once; nothing is ever deleted
-or updated in place, and expiry only frees the memory.
+Design: the *catalog version* is a random token kept under one key, and
+every cached entry is stored with the version it was built under. Any change
+to products, categories or stock replaces the token once the change has
+committed (`invalidate()`), so every entry stored before it stops matching
+at once; nothing is deleted, an entry is only overwritten by its next build,
+and expiry frees the memory of entries no longer read.
+
+A read fetches the version and the entry together (one MGET, one round
+trip) and serves the entry only if its version is the current one.
 
 Why this cannot go stale:
 
@@ -13,9 +17,10 @@ Why this cannot go stale:
   between the bump and the commit cache the old rows under the new version.
 - A reader takes the version *before* it reads the database, so a reader that
   raced a commit stores its (possibly old) result under the old version,
-  which no later reader looks up.
+  which no later read accepts (at worst it overwrites a newer entry, which
+  costs the next reader a rebuild, never a stale answer).
 - The token is random, not a counter: if Redis loses or evicts the version
-  key, a new token can never collide with the keys of entries still held.
+  key, a new token can never equal the version of an entry still held.
 - Every write path calls it: `Product.save()`/`delete()`, `Category.save()`/
   `delete()` and the catalog QuerySets' `update()`, `delete()`,
   `bulk_create()` and `bulk_update()` (so admin bulk actions and the stock
@@ -53,18 +58,22 @@ def current_version():
     try:
         version = cache.get(VERSION_KEY)
         if version is None:
-            # Another process may add one at the same moment: whichever
-            # landed first is the version.
-            cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=None)
-            version = cache.get(VERSION_KEY)
+            version = _new_version()
     except Exception:
         logger.exception("Catalog cache unavailable: reading the version failed")
         return None
     return version
 
 
+def _new_version():
+    # Another process may add one at the same moment: whichever landed first
+    # is the version.
+    cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+    return cache.get(VERSION_KEY)
+
+
 def bump():
-    """Replace the version now, orphaning every cached catalog entry."""
+    """Replace the version now, so that no entry stored before is served."""
     try:
         cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
     except Exception:
@@ -72,26 +81,39 @@ def bump():
 
 
 def invalidate():
-    """Orphan every cached catalog entry once the current transaction commits."""
+    """Stop serving every cached catalog entry once the current transaction commits."""
     transaction.on_commit(bump)
 
 
-def make_key(version, name, params=()):
-    """Key of one cached answer: the version, the kind of answer, its inputs."""
+def make_key(name, params=()):
+    """Key of one cached answer: the kind of answer and its inputs."""
     digest = hashlib.sha256(repr(tuple(params)).encode()).hexdigest()[:32]
-    return f"catalog:{version}:{name}:{digest}"
+    return f"catalog:{name}:{digest}"
+
+
+def _read(name, key):
+    """Return (version, value): the current version and the entry if it is of it.
+
+    The version is None when Redis is unreachable; the value None when there
+    is no entry of the current version.
+    """
+    try:
+        found = cache.get_many([VERSION_KEY, key])
+        version = found.get(VERSION_KEY)
+        if version is None:
+            return _new_version(), None
+    except Exception:
+        logger.exception("Catalog cache unavailable: reading %s failed", name)
+        return None, None
+    entry = found.get(key)
+    if entry is not None and entry[0] == version:
+        return version, entry[1]
+    return version, None
 
 
 def lookup(name, params):
     """Return the cached value for (name, params), or None (none, or no Redis)."""
-    version = current_version()
-    if version is None:
-        return None
-    try:
-        return cache.get(make_key(version, name, params))
-    except Exception:
-        logger.exception("Catalog cache unavailable: reading %s failed", name)
-        return None
+    return _read(name, make_key(name, params))[1]
 
 
 def cached(name, params, build):
@@ -100,20 +122,14 @@ def cached(name, params, build):
     `build` is called (and its result returned) when there is no entry or
     Redis is unreachable; exceptions from `build` pass through uncached.
     """
-    version = current_version()
-    if version is None:
-        return build()
-    key = make_key(version, name, params)
-    try:
-        value = cache.get(key)
-    except Exception:
-        logger.exception("Catalog cache unavailable: reading %s failed", name)
-        return build()
+    key = make_key(name, params)
+    version, value = _read(name, key)
     if value is not None:
         return value
     value = build()
-    try:
-        cache.set(key, value, timeout=settings.CATALOG_CACHE_SECONDS)
-    except Exception:
-        logger.exception("Catalog cache unavailable: storing %s failed", name)
+    if version is not None:
+        try:
+            cache.set(key, (version, value), timeout=settings.CATALOG_CACHE_SECONDS)
+        except Exception:
+            logger.exception("Catalog cache unavailable: storing %s failed", name)
     return value

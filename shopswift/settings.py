@@ -344,9 +344,9 @@ if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", STORE_URL):
 
 # --- Catalog -----------------------------------------------------------------------
 
-# Seconds a cached catalog answer may live. Changes orphan entries at once
-# (catalog/cache.py); this only frees memory and bounds the harm of a change
-# made while Redis was unreachable.
+# Seconds a cached catalog answer may live. A change stops every entry being
+# served at once (catalog/cache.py); this only frees memory and bounds the
+# harm of a change made while Redis was unreachable.
 CATALOG_CACHE_SECONDS = env_int("CATALOG_CACHE_SECONDS", 300)
 # Products with this many units or fewer are "low stock" in the admin.
 CATALOG_LOW_STOCK = env_int("CATALOG_LOW_STOCK", 5)

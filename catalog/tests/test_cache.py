@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.cache import cache as default_cache
+from prometheus_client import REGISTRY
 
 from catalog import cache, services
 from catalog.models import Category, Product
@@ -101,6 +102,40 @@ def test_invalidation_waits_for_the_commit(
     after_commit = api_client.get(product_url(product)).json()["price"]
 
     assert (before_commit, after_commit) == ("5.00", "6.00")
+
+
+def redis_commands():
+    """How many of each Redis command the cache has sent (the metrics' count)."""
+    return {
+        command: REGISTRY.get_sample_value(
+            "shopswift_cache_command_duration_seconds_count", {"command": command}
+        )
+        or 0
+        for command in ("GET", "MGET", "SET", "ADD")
+    }
+
+
+def test_a_cached_read_is_one_redis_round_trip(api_client):
+    ProductFactory()
+    api_client.get(PRODUCTS)
+    before = redis_commands()
+
+    api_client.get(PRODUCTS)
+
+    after = redis_commands()
+    sent = {command: after[command] - before[command] for command in after}
+    assert sent == {"GET": 0, "MGET": 1, "SET": 0, "ADD": 0}
+
+
+def test_an_entry_of_an_earlier_version_is_not_served():
+    # As a reader that raced a change leaves it: built from the old rows,
+    # stored under the version it read before the change.
+    key = cache.make_key("answer", ("question",))
+    default_cache.set(key, ("an-earlier-version", "old answer"))
+
+    assert cache.lookup("answer", ("question",)) is None
+    assert cache.cached("answer", ("question",), lambda: "new answer") == "new answer"
+    assert cache.lookup("answer", ("question",)) == "new answer"
 
 
 def test_a_lost_version_key_starts_a_new_version_that_reuses_no_entry(api_client):
