@@ -85,7 +85,7 @@ class CartSerializer(serializers.ModelSerializer):
 
 
 def cart_representation(rows, *, request=None) -> dict:
-    """A cart as CartSerializer shows it, built from `lines_as_values()` rows.
+    """A cart as CartSerializer shows it, built from `lines_of_user()` rows.
 
     The rows of one cart (at least one). CartSerializer's nested
     ModelSerializers, the lines' prefetch and the products' model instances
@@ -96,26 +96,26 @@ def cart_representation(rows, *, request=None) -> dict:
     items, warnings = [], []
     item_count, subtotal = 0, Decimal("0")
     for row in rows:
-        if row["items__id"] is None:
+        if row["item_id"] is None:
             continue  # the one row of an empty cart
-        quantity = row["items__quantity"]
-        stock = row["items__product__stock"]
-        unit_price = row["items__product__price"].quantize(CENT)
+        quantity = row["quantity"]
+        stock = row["product_stock"]
+        unit_price = row["product_price"].quantize(CENT)
         line_total = (unit_price * quantity).quantize(CENT)
         item_count += quantity
         subtotal += line_total
-        image = row["items__product__image"] or None
+        image = row["product_image"] or None
         if image:
             image = image_storage.url(image)
             if request is not None:
                 image = request.build_absolute_uri(image)
         items.append(
             {
-                "id": row["items__id"],
+                "id": row["item_id"],
                 "product": {
-                    "id": row["items__product__id"],
-                    "slug": row["items__product__slug"],
-                    "name": row["items__product__name"],
+                    "id": row["product_id"],
+                    "slug": row["product_slug"],
+                    "name": row["product_name"],
                     "price": _money(unit_price),
                     "image": image,
                     "in_stock": stock > 0,
@@ -126,22 +126,22 @@ def cart_representation(rows, *, request=None) -> dict:
             }
         )
         warning = services.line_warning(
-            item_id=row["items__id"],
+            item_id=row["item_id"],
             quantity=quantity,
-            is_active=row["items__product__is_active"],
+            is_active=row["product_is_active"],
             stock=stock,
         )
         if warning is not None:
             warnings.append(warning)
     cart = rows[0]
     return {
-        "id": cart["id"],
+        "id": cart["cart_id"],
         "items": items,
         "item_count": item_count,
         "subtotal": _money(subtotal.quantize(CENT)),
         "currency": settings.STORE_CURRENCY,
         "warnings": warnings,
-        "updated_at": _iso_datetime(cart["updated_at"]),
+        "updated_at": _iso_datetime(cart["cart_updated_at"]),
     }
 
 

@@ -6,6 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from accounts.models import User
 from accounts.tests.clock import seconds_left
 from accounts.tests.factories import UserFactory
 from carts import services
@@ -80,6 +81,45 @@ def test_a_bad_token_is_401_authentication_failed(api_client):
     response = api_client.get(CART)
 
     assert_problem(response, 401, "authentication_failed")
+
+
+EVERY_CART_ENDPOINT = [
+    ("get", CART),
+    ("delete", CART),
+    ("post", ITEMS),
+    ("patch", item_url(1)),
+    ("delete", item_url(1)),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), EVERY_CART_ENDPOINT)
+def test_a_deactivated_users_token_is_401_on_every_cart_endpoint(method, path):
+    shopper = UserFactory()
+    cart = CartFactory(user=shopper)
+    CartItemFactory(cart=cart)
+    client = as_user(shopper)
+    User.objects.filter(pk=shopper.pk).update(is_active=False)
+
+    response = getattr(client, method)(path, {"quantity": 1}, format="json")
+
+    assert_problem(response, 401, "authentication_failed")
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+    assert cart.items.count() == 1
+
+
+@pytest.mark.parametrize("with_cart", [True, False])
+@pytest.mark.parametrize(("method", "path"), EVERY_CART_ENDPOINT)
+def test_a_deleted_users_token_is_401_on_every_cart_endpoint(method, path, with_cart):
+    shopper = UserFactory()
+    if with_cart:
+        CartItemFactory(cart=CartFactory(user=shopper))
+    client = as_user(shopper)
+    shopper.delete()
+
+    response = getattr(client, method)(path, {"quantity": 1}, format="json")
+
+    assert_problem(response, 401, "authentication_failed")
+    assert Cart.objects.count() == 0
 
 
 # --- GET cart/ ------------------------------------------------------------------------
@@ -219,11 +259,28 @@ def test_get_costs_the_same_queries_whatever_the_number_of_lines(
     cart = CartFactory(user=shopper)
     CartItemFactory.create_batch(lines, cart=cart)
 
-    # The token's user, then the cart joined to its lines and their products.
-    with django_assert_num_queries(2):
+    # The token's user joined to the cart, its lines and their products.
+    with django_assert_num_queries(1):
         response = client.get(CART)
 
     assert len(response.json()["items"]) == lines
+
+
+def test_get_with_a_session_login_shows_the_same_cart_as_with_a_token(
+    shopper, django_assert_num_queries
+):
+    CartItemFactory.create_batch(2, cart=CartFactory(user=shopper))
+    with_token = as_user(shopper).get(CART)
+    session_client = APIClient()
+    session_client.force_login(shopper)
+
+    # The session, its user, then the user joined to the cart and its lines.
+    with django_assert_num_queries(3):
+        response = session_client.get(CART)
+
+    assert response.status_code == 200
+    assert response.content == with_token.content
+    assert len(response.json()["items"]) == 2
 
 
 # --- DELETE cart/ ---------------------------------------------------------------------
