@@ -2,15 +2,16 @@
 
 Every change of a product's stock goes through this module, which writes an
 append-only StockMovement in the same transaction as the change, so that a
-product's stock always equals the sum of its movements. Taking stock is a
-conditional `UPDATE ... WHERE stock >= n`, so it cannot go below zero however
-many checkouts race, and the database's check constraint refuses a negative
-figure from anywhere else.
+product's stock always equals the sum of its movements. A change locks the
+products' rows first, in product id order, and checks the figures it then
+reads, so it cannot go below zero however many checkouts race; the
+database's check constraint refuses a negative figure from anywhere else.
 
-The catalog cache needs no call from here: the catalog QuerySets' update()
-and the models' save() invalidate it after commit (see catalog/cache.py).
-The one exception is `import_products`, which writes through the plain base
-managers and invalidates the cache once for the whole import.
+The catalog cache needs no call from here for products and categories: the
+catalog QuerySets' update() and the models' save() invalidate it after
+commit (see catalog/cache.py). The stock changes, written in one raw
+statement, and `import_products`, which writes through the plain base
+managers, invalidate it themselves, once per change or import.
 """
 
 import dataclasses
@@ -20,7 +21,6 @@ from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import connections, router, transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -79,8 +79,14 @@ def create_product(
     )
     product.save()
     if stock:
-        _record(
-            changes={product.pk: stock}, reason=reason, reference=reference, user=user
+        StockMovement.objects.create(
+            product=product,
+            sku=sku,
+            quantity=stock,
+            stock_after=stock,
+            reason=reason,
+            reference=reference,
+            user=user,
         )
     return product
 
@@ -121,13 +127,15 @@ def adjust_stock(
     """Add (positive) or remove (negative) units; never below zero."""
     if not isinstance(quantity, int) or quantity == 0:
         raise ValidationError({"quantity": "Adjust stock by a non-zero whole number."})
-    _change(
+    _, shortages = _change(
         changes={product.pk: quantity},
         reason=reason,
         reference=reference,
         user=user,
         require_active=False,
     )
+    if shortages:
+        raise InsufficientStock(shortages)
     product.refresh_from_db(fields=["stock", "updated_at"])
     return product
 
@@ -160,7 +168,6 @@ def set_stock(
     return product
 
 
-@transaction.atomic
 def take_stock(
     *,
     lines: Iterable[tuple[int, int]],
@@ -174,19 +181,23 @@ def take_stock(
     `lines` are (product_id, quantity) pairs; a product named twice is taken
     once for the sum. Raises InsufficientStock listing every line that the
     stock on hand cannot cover (and, with `require_active`, every inactive
-    product), and then takes nothing.
+    product), and then takes nothing. Returns the movements in product id
+    order, each with its `product` as the change left it: locked until the
+    transaction ends, so its price and name are those in force at the sale.
     """
     totals = _positive_totals(lines)
-    return _change(
+    movements, shortages = _change(
         changes={pk: -quantity for pk, quantity in totals.items()},
         reason=reason,
         reference=reference,
         user=user,
         require_active=require_active,
     )
+    if shortages:
+        raise InsufficientStock(shortages)
+    return movements
 
 
-@transaction.atomic
 def return_stock(
     *,
     lines: Iterable[tuple[int, int]],
@@ -199,13 +210,14 @@ def return_stock(
     Products deleted since are skipped: there is no stock left to restore.
     """
     totals = _positive_totals(lines)
-    return _change(
+    movements, _ = _change(
         changes=totals,
         reason=reason,
         reference=reference,
         user=user,
         require_active=False,
     )
+    return movements
 
 
 def _positive_totals(lines):
@@ -217,78 +229,108 @@ def _positive_totals(lines):
     return dict(totals)
 
 
+# No savepoint: nothing is written until every change is known to fit, and a
+# shortage is returned for the caller to raise outside this block. A checkout
+# calling this inside its own transaction saves a SAVEPOINT and a RELEASE, and
+# a caller that catches the shortage keeps a usable transaction.
+@transaction.atomic(savepoint=False)
 def _change(*, changes, reason, reference, user, require_active):
-    """Apply signed stock changes {product_id: units}, all or none."""
-    short = []
-    # Rows are updated, and so locked, in product id order: two transactions
-    # that share products wait for each other instead of deadlocking.
-    for product_id in sorted(changes):
-        quantity = changes[product_id]
-        products = Product.objects.filter(pk=product_id)
-        if quantity < 0:
-            products = products.filter(stock__gte=-quantity)
-            if require_active:
-                products = products.filter(is_active=True)
-        changed = products.update(
-            stock=F("stock") + quantity, updated_at=timezone.now()
-        )
-        if not changed and quantity < 0:
-            short.append(product_id)
-        elif not changed:
-            logger.warning(
-                "Stock of product %s not restored (%s): it no longer exists",
-                product_id,
-                reason,
-            )
-    if short:
-        # The atomic block rolls back the lines already taken.
-        raise InsufficientStock(_shortages(short, changes))
-    return _record(changes=changes, reason=reason, reference=reference, user=user)
+    """Apply signed stock changes {product_id: units}, all or none.
 
-
-def _shortages(product_ids, changes):
-    found = {
-        row["pk"]: row
-        for row in Product.objects.filter(pk__in=product_ids).values(
-            "pk", "sku", "stock", "is_active"
-        )
+    Returns (movements, []) once applied, or ([], shortages) with nothing
+    changed when a removal finds too few units or, with `require_active`, an
+    inactive or missing product.
+    """
+    # Rows are locked in product id order: two transactions that share
+    # products wait for each other instead of deadlocking, and the figures
+    # read are the current ones until this transaction ends.
+    locked = {
+        pk: (sku, stock, is_active)
+        for pk, sku, stock, is_active in Product.objects.select_for_update()
+        .filter(pk__in=changes)
+        .order_by("pk")
+        .values_list("pk", "sku", "stock", "is_active")
     }
     shortages = []
-    for product_id in product_ids:
-        row = found.get(product_id)
-        requested = -changes[product_id]
-        if row is None:
-            shortages.append(Shortage(product_id, "", requested, 0, is_active=False))
-        else:
-            shortages.append(
-                Shortage(
+    for product_id in sorted(changes):
+        quantity = changes[product_id]
+        if quantity >= 0:
+            if product_id not in locked:
+                logger.warning(
+                    "Stock of product %s not restored (%s): it no longer exists",
                     product_id,
-                    row["sku"],
-                    requested,
-                    row["stock"] if row["is_active"] else 0,
-                    is_active=row["is_active"],
+                    reason,
                 )
+            continue
+        sku, stock, is_active = locked.get(product_id, ("", 0, False))
+        if stock < -quantity or (require_active and not is_active):
+            # An inactive product has no units for sale.
+            available = stock if is_active else 0
+            shortages.append(
+                Shortage(product_id, sku, -quantity, available, is_active=is_active)
             )
-    return shortages
-
-
-def _record(*, changes, reason, reference, user):
-    """Write the movements of changes already applied in this transaction."""
-    # The rows are locked by this transaction, so the figures read are the
-    # ones its own updates left.
-    products = Product.objects.filter(pk__in=changes).values_list("pk", "sku", "stock")
-    return StockMovement.objects.bulk_create(
+    if shortages:
+        return [], shortages
+    products = _apply_changes({pk: changes[pk] for pk in sorted(locked)})
+    cache.invalidate()
+    movements = StockMovement.objects.bulk_create(
         StockMovement(
-            product_id=pk,
-            sku=sku,
-            quantity=changes[pk],
-            stock_after=stock,
+            product=product,
+            sku=product.sku,
+            quantity=changes[product.pk],
+            stock_after=product.stock,
             reason=reason,
             reference=reference,
             user=user,
         )
-        for pk, sku, stock in sorted(products)
+        for product in products
     )
+    return movements, []
+
+
+# What a stock change reads back of each product (the others stay deferred):
+# what movements and order lines record.
+CHANGED_PRODUCT_FIELDS = (
+    "id",
+    "sku",
+    "name",
+    "price",
+    "stock",
+    "is_active",
+    "updated_at",
+)
+
+
+def _apply_changes(changes):
+    """Add {product_id: units} to the stock of locked rows; return them after.
+
+    One `UPDATE ... FROM (VALUES ...) RETURNING` for every product, where
+    an update() per product costs a statement each and a read after.
+    """
+    if not changes:
+        return []
+    connection = connections[router.db_for_write(Product)]
+    quote = connection.ops.quote_name
+    table = quote(Product._meta.db_table)
+    column = {
+        name: quote(Product._meta.get_field(name).column)
+        for name in CHANGED_PRODUCT_FIELDS
+    }
+    returning = ", ".join(f"{table}.{column[name]}" for name in CHANGED_PRODUCT_FIELDS)
+    # Accepted bandit B608: only column and table names from the model's own
+    # metadata are formatted in; every value is bound.
+    statement = (
+        f"UPDATE {table} SET {column['stock']} = {table}.{column['stock']} + "  # nosec B608
+        f"v.units, {column['updated_at']} = %s FROM (VALUES "
+        + ", ".join(["(%s, %s)"] * len(changes))
+        + f") AS v (id, units) WHERE {table}.{column['id']} = v.id "
+        f"RETURNING {returning}"
+    )
+    params = [timezone.now()]
+    for product_id, units in changes.items():
+        params += [product_id, units]
+    products = Product.objects.raw(statement, params, using=connection.alias)
+    return sorted(products, key=lambda product: product.pk)
 
 
 # --- Imports ------------------------------------------------------------------

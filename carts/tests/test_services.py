@@ -290,6 +290,23 @@ def test_clear_cart_removes_every_line_and_keeps_the_cart():
     assert lines_of(other.cart) == [(other.product_id, 1)]
 
 
+def test_clear_cart_inside_a_transaction_costs_two_statements_and_touches_the_cart(
+    django_assert_num_queries,
+):
+    cart = CartFactory()
+    CartItemFactory.create_batch(2, cart=cart)
+    before = cart.updated_at
+
+    # No savepoint inside the caller's transaction: the cart's row updated
+    # (and so locked), then its lines deleted.
+    with django_assert_num_queries(2):
+        services.clear_cart(cart=cart)
+
+    cart.refresh_from_db()
+    assert lines_of(cart) == []
+    assert cart.updated_at > before
+
+
 # --- Totals and warnings ------------------------------------------------------------
 
 

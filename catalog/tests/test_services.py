@@ -2,6 +2,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import transaction
 
 from accounts.tests.factories import StaffFactory
 from catalog import services
@@ -120,6 +121,46 @@ def test_take_stock_takes_every_line_with_a_movement_each():
     ]
     assert {m.reason for m in movements} == {Reason.SALE}
     assert {m.reference for m in movements} == {"ORD-1"}
+
+
+def test_take_stock_hands_back_each_product_as_sold():
+    mug = ProductFactory(sku="MUG", name="Mug", price=Decimal("4.50"), stock=5)
+    tea = ProductFactory(sku="TEA", name="Tea", price=Decimal("3.00"), stock=8)
+
+    movements = services.take_stock(lines=[(tea.pk, 3), (mug.pk, 2)])
+
+    assert [
+        (m.product.pk, m.product.sku, m.product.name, m.product.price, m.product.stock)
+        for m in movements
+    ] == [
+        (mug.pk, "MUG", "Mug", Decimal("4.50"), 3),
+        (tea.pk, "TEA", "Tea", Decimal("3.00"), 5),
+    ]
+
+
+@pytest.mark.parametrize("lines", [1, 4])
+def test_take_stock_costs_three_statements_whatever_the_number_of_lines(
+    django_assert_num_queries, lines
+):
+    products = ProductFactory.create_batch(lines, stock=5)
+
+    # No savepoint inside the caller's transaction: the rows locked in id
+    # order, one update of every stock, one insert of every movement.
+    with django_assert_num_queries(3):
+        services.take_stock(lines=[(product.pk, 2) for product in products])
+
+    assert [stock_of(product) for product in products] == [3] * lines
+
+
+def test_a_refused_take_stock_leaves_the_callers_transaction_usable():
+    mug = ProductFactory(stock=1)
+
+    with transaction.atomic():
+        with pytest.raises(InsufficientStock):
+            services.take_stock(lines=[(mug.pk, 2)])
+        services.take_stock(lines=[(mug.pk, 1)])
+
+    assert stock_of(mug) == 0
 
 
 def test_take_stock_reports_every_short_line_and_takes_nothing():

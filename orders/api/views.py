@@ -1,5 +1,6 @@
 """The orders API: checkout, the customer's and staff's orders, cancel, pay."""
 
+from django.db.models import prefetch_related_objects
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -125,8 +126,12 @@ class OrderViewSet(
             idempotency_key=request.headers.get("Idempotency-Key", ""),
             **serializer.validated_data,
         )
-        return self._answer(
-            order, status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        # The order just placed (or found for a retry) is as it stands in the
+        # database: only its lines and history are read to show it.
+        prefetch_related_objects([order], "items", "history")
+        return Response(
+            OrderSerializer(order).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
     def partial_update(self, request, pk=None):

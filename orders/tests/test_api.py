@@ -333,6 +333,49 @@ def test_checkout_ignores_a_total_or_status_sent_by_the_customer(
     assert body["number"] != "SW-1"
 
 
+@pytest.mark.parametrize("lines", [1, 2, 5])
+def test_checkout_costs_the_same_statements_whatever_the_carts_size(
+    customer, customer_client, django_assert_num_queries, lines
+):
+    fill_cart(customer, *[(ProductFactory(stock=10), 2) for _ in range(lines)])
+
+    # The checkout's transaction (a savepoint inside the test's): the cart
+    # locked, the key looked up, the lines read; the products locked, their
+    # stock taken in one update, the movements; the order, its lines, its
+    # history; the cart touched and emptied. Then the answer's lines and
+    # history.
+    with django_assert_num_queries(15):
+        response = customer_client.post(
+            ORDERS, checkout_body(), format="json", headers={"Idempotency-Key": "k-1"}
+        )
+
+    assert response.status_code == 201
+    assert len(response.json()["items"]) == lines
+    assert Product.objects.filter(stock=8).count() == lines
+
+
+def test_a_retry_costs_the_lookup_of_its_order_and_takes_nothing(
+    customer, customer_client, django_assert_num_queries
+):
+    mug = ProductFactory(stock=5)
+    fill_cart(customer, (mug, 1))
+    headers = {"Idempotency-Key": "abc-1"}
+    first = customer_client.post(
+        ORDERS, checkout_body(), format="json", headers=headers
+    )
+
+    # The savepoint, the cart locked, the order found by its key, the
+    # savepoint released; the answer's lines and history.
+    with django_assert_num_queries(6):
+        again = customer_client.post(
+            ORDERS, checkout_body(), format="json", headers=headers
+        )
+
+    assert again.status_code == 200
+    assert again.json() == first.json()
+    assert stock_of(mug) == 4
+
+
 @pytest.fixture
 def frozen_ratelimit_clock(monkeypatch):
     class Clock:

@@ -2,6 +2,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError
 
 from accounts.tests.factories import StaffFactory, UserFactory
 from carts.models import CartItem
@@ -95,6 +96,44 @@ def test_checkout_takes_the_stock_with_a_sale_movement_naming_the_order():
     order, _ = checkout(user)
 
     assert movements(order) == [("MUG", -4, "sale")]
+
+
+def test_a_clashing_order_number_is_drawn_again_and_the_stock_taken_once(
+    monkeypatch,
+):
+    mug = ProductFactory(sku="MUG", stock=5)
+    taken = OrderFactory(lines=[(mug, 1)])
+    user = UserFactory()
+    fill_cart(user, (mug, 2))
+    numbers = iter([taken.number, "SW-AAAA-0002"])
+    monkeypatch.setattr(services, "generate_order_number", lambda: next(numbers))
+
+    order, created = checkout(user)
+
+    assert (order.number, created) == ("SW-AAAA-0002", True)
+    assert movements(order) == [("MUG", -2, "sale")]
+    assert movements(taken) == [("MUG", -1, "sale")]
+    assert stock_of(mug) == 2
+    assert not CartItem.objects.filter(cart__user=user).exists()
+
+
+def test_checkout_gives_up_when_every_number_drawn_is_taken(monkeypatch):
+    mug = ProductFactory(stock=5)
+    taken = OrderFactory(lines=[(mug, 1)])
+    user = UserFactory()
+    fill_cart(user, (mug, 2))
+    drawn = []
+    monkeypatch.setattr(
+        services, "generate_order_number", lambda: drawn.append(1) or taken.number
+    )
+
+    with pytest.raises(IntegrityError):
+        checkout(user)
+
+    assert len(drawn) == services.NUMBER_ATTEMPTS
+    assert stock_of(mug) == 4
+    assert Order.objects.count() == 1
+    assert CartItem.objects.filter(cart__user=user).count() == 1
 
 
 def test_order_numbers_are_random_and_human_friendly():
