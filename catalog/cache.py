@@ -43,6 +43,7 @@ Tests run inside a transaction that never commits; wrap a write in
 import hashlib
 import logging
 import uuid
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
@@ -91,45 +92,58 @@ def make_key(name, params=()):
     return f"catalog:{name}:{digest}"
 
 
-def _read(name, key):
-    """Return (version, value): the current version and the entry if it is of it.
+@dataclass(frozen=True)
+class Read:
+    """What one read of the cache found, and where a build of it is stored.
 
-    The version is None when Redis is unreachable; the value None when there
-    is no entry of the current version.
+    `value` is None when there is no entry of the current version; `version`
+    is None when Redis is unreachable (nothing is stored then).
     """
+
+    name: str
+    key: str
+    version: str | None
+    value: object = None
+
+
+def read(name, params):
+    """Read the entry for (name, params) and the current version: one round trip."""
+    key = make_key(name, params)
     try:
         found = cache.get_many([VERSION_KEY, key])
         version = found.get(VERSION_KEY)
         if version is None:
-            return _new_version(), None
+            return Read(name, key, _new_version())
     except Exception:
         logger.exception("Catalog cache unavailable: reading %s failed", name)
-        return None, None
+        return Read(name, key, None)
     entry = found.get(key)
     if entry is not None and entry[0] == version:
-        return version, entry[1]
-    return version, None
+        return Read(name, key, version, entry[1])
+    return Read(name, key, version)
 
 
-def lookup(name, params):
-    """Return the cached value for (name, params), or None (none, or no Redis)."""
-    return _read(name, make_key(name, params))[1]
+def fill(found, build):
+    """Return what `found` (a Read) holds, else build it and store it under its version.
+
+    `build` is called (and its result returned) when there was no entry or
+    Redis is unreachable; exceptions from `build` pass through uncached.
+    """
+    if found.value is not None:
+        return found.value
+    value = build()
+    if found.version is not None:
+        try:
+            cache.set(
+                found.key,
+                (found.version, value),
+                timeout=settings.CATALOG_CACHE_SECONDS,
+            )
+        except Exception:
+            logger.exception("Catalog cache unavailable: storing %s failed", found.name)
+    return value
 
 
 def cached(name, params, build):
-    """Return the cached value for (name, params), else build and cache it.
-
-    `build` is called (and its result returned) when there is no entry or
-    Redis is unreachable; exceptions from `build` pass through uncached.
-    """
-    key = make_key(name, params)
-    version, value = _read(name, key)
-    if value is not None:
-        return value
-    value = build()
-    if version is not None:
-        try:
-            cache.set(key, (version, value), timeout=settings.CATALOG_CACHE_SECONDS)
-        except Exception:
-            logger.exception("Catalog cache unavailable: storing %s failed", name)
-    return value
+    """Return the cached value for (name, params), else build and cache it."""
+    return fill(read(name, params), build)

@@ -48,8 +48,8 @@ class PublicCacheMixin:
 
     Staff see inactive products and their writes must show at once, so they
     always read the database. The key holds the host (image and page links
-    are absolute URLs) and every query parameter; the catalog version inside
-    it keeps entries from outliving a change (see catalog/cache.py). Each
+    are absolute URLs) and every query parameter; the catalog version stored
+    with each entry keeps it from outliving a change (see catalog/cache.py). Each
     entry is (ETag, body): a client that sends the ETag back in
     If-None-Match gets 304 Not Modified while the body is unchanged, and the
     new body (with its new tag) as soon as it is not.
@@ -59,23 +59,30 @@ class PublicCacheMixin:
     DRF's dispatch: it could only be anonymous, which these views let read
     without throttling, so authentication, permissions and content
     negotiation would not change the answer, and skipping them roughly
-    halves its cost. Every other request goes through DRF as before.
+    halves its cost. When it finds none, DRF's path builds the entry from
+    that same read (one Redis round trip for the read, one to store). Every
+    other request goes through DRF as before.
     """
 
     # The read actions served from the cache, and the name of their entries.
     public_cache = {}
+    # The cache read of a request without credentials that found no entry.
+    public_read = None
 
     def dispatch(self, request, *args, **kwargs):
         name = self.public_cache.get(self.action_map.get(request.method.lower()))
         if name and request.method == "GET" and self._without_credentials(request):
-            tagged = cache.lookup(name, self._public_params(request, kwargs))
-            if tagged is not None:
-                response = public_response(request, tagged)
-                # The headers DRF's dispatch would add (Allow).
-                self.headers = self.default_response_headers
-                for header, value in self.headers.items():
-                    response[header] = value
-                return response
+            found = cache.read(name, self._public_params(request, kwargs))
+            if found.value is None:
+                # DRF's path builds it, without reading the cache again.
+                self.public_read = found
+                return super().dispatch(request, *args, **kwargs)
+            response = public_response(request, found.value)
+            # The headers DRF's dispatch would add (Allow).
+            self.headers = self.default_response_headers
+            for header, value in self.headers.items():
+                response[header] = value
+            return response
         return super().dispatch(request, *args, **kwargs)
 
     @staticmethod
@@ -99,14 +106,15 @@ class PublicCacheMixin:
     def cached_read(self, request, read):
         if is_staff(request.user):
             return read()
-        name = self.public_cache[self.action]
-        params = self._public_params(request, self.kwargs)
+        found = self.public_read or cache.read(
+            self.public_cache[self.action], self._public_params(request, self.kwargs)
+        )
 
         def build():
             body = JSONRenderer().render(read().data)
             return entity_tag(body), body
 
-        return public_response(request, cache.cached(name, params, build))
+        return public_response(request, cache.fill(found, build))
 
 
 @extend_schema_view(

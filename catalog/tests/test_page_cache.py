@@ -118,9 +118,9 @@ def test_a_query_the_page_does_not_read_is_not_cached(client, pan):
     unknown = client.get("/products/", {"utm_source": "mail"})
 
     assert known.status_code == unknown.status_code == 200
-    assert cache.lookup("pages:html", ("http://testserver/products/?search=pan",))
+    assert cache.read("pages:html", ("http://testserver/products/?search=pan",)).value
     assert (
-        cache.lookup("pages:html", ("http://testserver/products/?utm_source=mail",))
+        cache.read("pages:html", ("http://testserver/products/?utm_source=mail",)).value
         is None
     )
 
