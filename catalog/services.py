@@ -81,7 +81,7 @@ def create_product(
     if stock:
         StockMovement.objects.create(
             product=product,
-            sku=sku,
+            sku=product.sku,
             quantity=stock,
             stock_after=stock,
             reason=reason,
