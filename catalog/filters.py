@@ -8,6 +8,7 @@ the parameter, the pages leave it out and say so.
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from drf_spectacular.utils import extend_schema_field
 
 from catalog import cache
@@ -130,4 +131,10 @@ class ProductFilter(django_filters.FilterSet):
         return queryset.filter(is_active=value == "true")
 
     def filter_search(self, queryset, name, value: str):
-        return queryset.matching(value.split()[:MAX_SEARCH_WORDS])
+        for word in value.split()[:MAX_SEARCH_WORDS]:
+            queryset = queryset.filter(
+                Q(name__icontains=word)
+                | Q(description__icontains=word)
+                | Q(sku__icontains=word)
+            )
+        return queryset

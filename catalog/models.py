@@ -5,8 +5,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import FileExtensionValidator, MinValueValidator
 from django.db import IntegrityError, models, transaction
-from django.db.models import Count, Q, Value
-from django.db.models.functions import Concat, Upper
+from django.db.models import Count, Q
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.text import slugify
@@ -235,14 +234,6 @@ class ProductQuerySet(InvalidatingQuerySet):
     def with_category(self):
         return self.select_related("category")
 
-    def matching(self, words):
-        """Products whose name, description or SKU holds every word, ignoring case."""
-        products = self
-        for word in words:
-            # PostgreSQL's UPPER on both sides, as `icontains` compares.
-            products = products.filter(search_document__contains=Upper(Value(word)))
-        return products
-
 
 class Product(SluggedModel):
     sku = models.CharField("SKU", max_length=64, unique=True)
@@ -274,24 +265,6 @@ class Product(SluggedModel):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    # What the search reads (ProductQuerySet.matching): one upper-cased column
-    # under one trigram index (migration 0004) rather than three, and no
-    # UPPER() per row when a match is checked. The line breaks keep a search
-    # word, which never holds whitespace, from matching across two fields.
-    search_document = models.GeneratedField(
-        expression=Upper(
-            Concat(
-                "name",
-                Value("\n"),
-                "description",
-                Value("\n"),
-                "sku",
-                output_field=models.TextField(),
-            )
-        ),
-        output_field=models.TextField(),
-        db_persist=True,
-    )
 
     objects = ProductQuerySet.as_manager()
 

@@ -1,9 +1,8 @@
-"""The product list's filters: the cached category tree, the search column.
+"""The product list's filters: the cached category tree, the search's edges.
 
 The category filter finds a slug's subtree in a map cached under the catalog
 version (catalog.filters.category_subtrees), so a filtered list reads no
-category row until the catalog changes; the search matches every word
-against one upper-cased column (Product.search_document).
+category row until the catalog changes.
 """
 
 import pytest
@@ -130,14 +129,6 @@ def test_the_filters_form_is_built_once_and_each_request_has_its_own():
 
 
 # --- The search ---------------------------------------------------------------
-
-
-def test_search_document_holds_the_three_fields_upper_cased():
-    product = ProductFactory(sku="mug-1", name="Blue mug", description="Été glaze")
-
-    product.refresh_from_db()
-
-    assert product.search_document == "BLUE MUG\nÉTÉ GLAZE\nMUG-1"
 
 
 def test_search_finds_a_product_by_its_new_name_after_an_edit(api_client, staff):
