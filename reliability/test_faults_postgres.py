@@ -160,6 +160,28 @@ def test_with_postgresql_down_requests_are_503_and_service_resumes(outage_store)
     assert "Traceback" not in server.log_path.read_text()
 
 
+def test_a_postgresql_restart_while_idle_costs_no_request(outage_store):
+    # Each worker's persistent connection was dropped by the restart; the
+    # health check (DJANGO_CONN_HEALTH_CHECKS) finds it and reconnects
+    # before the request's first query.
+    cluster, _, server, auth, _ = outage_store
+
+    def orders(times):
+        return [
+            server.request("GET", "/api/v1/orders/", headers=auth)[0]
+            for _ in range(times)
+        ]
+
+    warm = orders(6)
+    cluster.stop()
+    cluster.start()
+    after = orders(8)
+
+    assert warm == [200] * 6
+    assert after == [200] * 8
+    assert "Traceback" not in server.log_path.read_text()
+
+
 def test_with_postgresql_down_the_cart_and_checkout_pages_are_the_503_page(
     outage_store,
 ):
