@@ -122,6 +122,10 @@ def place_order(
     - An `idempotency_key` that names an order this user already placed
       returns that order untouched, with created False. Refused checkouts
       are not remembered: the same key may be used again.
+    - A new order comes with the lines and the first status change just
+      written, as `order.placed_items` and `order.placed_history` (lists in
+      the order that `order.items` and `order.history` give), so that an
+      answer can show it without reading them back.
     - Raises CartEmpty, InsufficientStock (every short or inactive line,
       nothing taken, cart intact), PriceChanged (the total is not
       `expected_total`; nothing changed) or ValidationError (address, note,
@@ -142,22 +146,32 @@ def place_order(
                 expected_total=expected_total,
                 key=key,
             )
-        except (InsufficientStock, PriceChanged) as refusal:
-            transaction.on_commit(
-                partial(metrics.record_checkout_conflict, refusal.code)
-            )
-            transaction.on_commit(events.checkout_conflict(user, refusal))
-            raise
-        except IntegrityError:
-            # The attempt was rolled back whole, its stock with it. Only
-            # another transaction that bypassed the cart lock could have
-            # inserted this key; the constraint still keeps one order.
+        except REFUSALS as error:
+            # The attempt was rolled back whole, its stock with it. A cart
+            # that is not empty is checked out without looking the key up
+            # first (a statement on every checkout for a rare case): a key
+            # this customer already used, with the cart filled again since,
+            # ends here, refused by the unique constraint or by what the new
+            # lines met, and answers with its order.
             if key and (replay := _order_for_key(user, key)):
                 return replay, False
-            taken = Order.objects.filter(number=number).exists()
-            if not taken or attempt == NUMBER_ATTEMPTS - 1:
+            if isinstance(error, InsufficientStock | PriceChanged):
+                transaction.on_commit(
+                    partial(metrics.record_checkout_conflict, error.code)
+                )
+                transaction.on_commit(events.checkout_conflict(user, error))
+                raise
+            # An order number drawn twice: another try with a new one.
+            number_taken = isinstance(error, IntegrityError) and (
+                Order.objects.filter(number=number).exists()
+            )
+            if not number_taken or attempt == NUMBER_ATTEMPTS - 1:
                 raise
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+# What ends an attempt at placing an order, rolled back whole.
+REFUSALS = (InsufficientStock, PriceChanged, ValidationError, IntegrityError)
 
 
 # One transaction and no savepoint: a clash of order numbers is retried by
@@ -166,18 +180,19 @@ def place_order(
 @transaction.atomic
 def _place_order(*, number, user, address, note, expected_total, key):
     # The cart row lock serialises this customer's checkouts: a retry that
-    # raced its original waits here, then finds the order it created.
-    cart, _ = Cart.objects.select_for_update().get_or_create(user=user)
-    if key and (replay := _order_for_key(user, key)):
-        return replay, False
+    # raced its original waits here, then finds the cart it emptied. A
+    # customer without a cart row has nothing to check out.
+    cart = Cart.objects.select_for_update().filter(user=user).first()
     # Locked too, so that no line changes between reading and emptying.
-    lines = list(
+    lines = cart is not None and list(
         CartItem.objects.select_for_update()
         .filter(cart=cart)
         .order_by("product_id")
         .values_list("pk", "product_id", "quantity")
     )
     if not lines:
+        if key and (replay := _order_for_key(user, key)):
+            return replay, False
         raise CartEmpty()
     try:
         movements = catalog_services.take_stock(
@@ -235,8 +250,10 @@ def _place_order(*, number, user, address, note, expected_total, key):
     )
     for item in items:
         item.order = order
-    OrderItem.objects.bulk_create(items)
-    OrderStatusChange.objects.create(order=order, status=Status.PENDING, by=user)
+    order.placed_items = OrderItem.objects.bulk_create(items)
+    order.placed_history = [
+        OrderStatusChange.objects.create(order=order, status=Status.PENDING, by=user)
+    ]
     clear_cart(cart=cart)
     transaction.on_commit(
         partial(tasks.send_order_confirmation.delay, order.pk), robust=True

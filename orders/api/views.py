@@ -21,6 +21,7 @@ from orders.api.serializers import (
     OrderSerializer,
     PaySerializer,
     StatusUpdateSerializer,
+    order_representation,
 )
 from orders.models import Order
 
@@ -126,13 +127,16 @@ class OrderViewSet(
             idempotency_key=request.headers.get("Idempotency-Key", ""),
             **serializer.validated_data,
         )
-        # The order just placed (or found for a retry) is as it stands in the
-        # database: only its lines and history are read to show it.
+        if created:
+            # As just written: nothing is read back.
+            data = order_representation(
+                order, items=order.placed_items, history=order.placed_history
+            )
+            return Response(data, status=status.HTTP_201_CREATED)
+        # The order found for a retry is as it stands in the database: only
+        # its lines and history are read to show it.
         prefetch_related_objects([order], "items", "history")
-        return Response(
-            OrderSerializer(order).data,
-            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
-        )
+        return Response(OrderSerializer(order).data)
 
     def partial_update(self, request, pk=None):
         order = self.get_object()

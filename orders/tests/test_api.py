@@ -86,6 +86,24 @@ def test_checkout_answers_201_with_the_order_and_empties_the_cart(
     assert stock_of(mug) == 3
 
 
+def test_checkout_answers_with_the_order_as_it_reads_back(customer, customer_client):
+    # The answer shows the lines and history as written, without reading
+    # them back: the same body as the order's own page, lines in id order.
+    fill_cart(
+        customer,
+        (ProductFactory(price=Decimal("3.10")), 3),
+        (ProductFactory(price=Decimal("0.99")), 1),
+        (ProductFactory(price=Decimal("120.00")), 2),
+    )
+
+    placed = customer_client.post(ORDERS, checkout_body(), format="json")
+
+    assert placed.status_code == 201
+    shown = customer_client.get(order_url(Order.objects.get()))
+    assert placed.json() == shown.json()
+    assert [item["quantity"] for item in placed.json()["items"]] == [3, 1, 2]
+
+
 def test_checkout_fills_in_the_optional_address_fields(customer, customer_client):
     fill_cart(customer, (ProductFactory(), 1))
     shipping_address = address(country="us")
@@ -340,11 +358,11 @@ def test_checkout_costs_the_same_statements_whatever_the_carts_size(
     fill_cart(customer, *[(ProductFactory(stock=10), 2) for _ in range(lines)])
 
     # The checkout's transaction (a savepoint inside the test's): the cart
-    # locked, the key looked up, the lines read; the products locked, their
-    # stock taken in one update, the movements; the order, its lines, its
-    # history; the cart touched and emptied. Then the answer's lines and
-    # history.
-    with django_assert_num_queries(15):
+    # locked, the lines read; the products locked, their stock taken in one
+    # update, the movements; the order, its lines, its history; the cart
+    # touched and emptied. The key is not looked up (the order's unique
+    # constraint holds it) and the answer reads nothing back.
+    with django_assert_num_queries(12):
         response = customer_client.post(
             ORDERS, checkout_body(), format="json", headers={"Idempotency-Key": "k-1"}
         )
@@ -364,9 +382,10 @@ def test_a_retry_costs_the_lookup_of_its_order_and_takes_nothing(
         ORDERS, checkout_body(), format="json", headers=headers
     )
 
-    # The savepoint, the cart locked, the order found by its key, the
-    # savepoint released; the answer's lines and history.
-    with django_assert_num_queries(6):
+    # The savepoint, the cart locked, its lines read (none left), the order
+    # found by its key, the savepoint released; the answer's lines and
+    # history.
+    with django_assert_num_queries(7):
         again = customer_client.post(
             ORDERS, checkout_body(), format="json", headers=headers
         )

@@ -426,34 +426,53 @@ def test_a_refused_checkout_can_be_retried_with_the_same_key():
     assert stock_of(mug) == 0
 
 
-def test_a_key_taken_by_a_checkout_that_slipped_past_the_lookup_returns_its_order(
-    monkeypatch,
+def test_a_retry_returns_the_first_order_when_the_cart_filled_again_is_short(
+    django_capture_on_commit_callbacks,
 ):
-    # The race the unique constraint guards: the first lookup misses the
-    # order that another transaction commits just after it.
+    # A filled cart is checked out without a lookup of the key first: what
+    # the new lines meet must not hide the order already placed.
     user = UserFactory()
-    mug = ProductFactory(stock=5)
-    fill_cart(user, (mug, 1))
-    first, _ = checkout(user, idempotency_key="key-1")
+    mug = ProductFactory(stock=2)
     fill_cart(user, (mug, 2))
-    lookups = []
-    real_lookup = services._order_for_key
+    first, _ = checkout(user, idempotency_key="key-1")
+    catalog_services.adjust_stock(product=mug, quantity=1)
+    fill_cart(user, (mug, 1))
+    catalog_services.adjust_stock(product=mug, quantity=-1)
+    conflicts = metrics.CHECKOUT_CONFLICTS.labels(reason="insufficient_stock")
+    refused = conflicts._value.get()
 
-    def late_lookup(user, key):
-        lookups.append(key)
-        return None if len(lookups) == 1 else real_lookup(user, key)
+    with django_capture_on_commit_callbacks(execute=True):
+        again, created = checkout(user, idempotency_key="key-1")
 
-    monkeypatch.setattr(services, "_order_for_key", late_lookup)
-
-    order, created = checkout(user, idempotency_key="key-1")
-
-    assert (order, created) == (first, False)
-    assert lookups == ["key-1", "key-1"]
-    assert stock_of(mug) == 4
+    assert (again, created) == (first, False)
+    assert conflicts._value.get() == refused
+    assert Order.objects.count() == 1
     assert list(
         CartItem.objects.filter(cart__user=user).values_list("quantity", flat=True)
-    ) == [2]
+    ) == [1]
+
+
+def test_a_retry_returns_the_first_order_when_the_cart_filled_again_costs_more():
+    user = UserFactory()
+    mug = ProductFactory(stock=5, price=Decimal("10.00"))
+    fill_cart(user, (mug, 1))
+    first, _ = checkout(user, idempotency_key="key-1")
+    fill_cart(user, (mug, 3))
+
+    again, created = checkout(user, idempotency_key="key-1", expected_total=first.total)
+
+    assert (again, created) == (first, False)
+    assert stock_of(mug) == 4
     assert Order.objects.count() == 1
+
+
+def test_an_empty_cart_with_an_unused_key_is_refused_as_empty():
+    user = UserFactory()
+
+    with pytest.raises(CartEmpty):
+        checkout(user, idempotency_key="key-1")
+
+    assert not Order.objects.exists()
 
 
 def test_placed_orders_and_refusals_are_counted_once_committed(
