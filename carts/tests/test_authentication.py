@@ -38,11 +38,3 @@ def test_a_token_without_a_user_claim_is_refused():
 
     with pytest.raises(InvalidToken, match="no recognizable user identification"):
         CartJWTAuthentication().authenticate(bearer_request(token))
-
-
-def test_simplejwts_user_checks_in_use_are_the_ones_cart_authentication_makes():
-    # CartJWTAuthentication.get_user repeats simplejwt's checks for these
-    # settings; another value needs its check added there.
-    assert api_settings.USER_ID_FIELD == "id"
-    assert api_settings.CHECK_USER_IS_ACTIVE is True
-    assert api_settings.CHECK_REVOKE_TOKEN is False

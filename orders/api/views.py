@@ -8,10 +8,12 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import mixins, status, viewsets
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from accounts.authentication import LEAN_JWT_OR_SESSION_AUTH, LeanJWTAuthentication
 from accounts.permissions import IsStaff
 from accounts.ratelimit import user_rate_limit
 from orders import services
@@ -44,16 +46,19 @@ TRANSITION_CONFLICT = OpenApiResponse(
 
 @extend_schema_view(
     list=extend_schema(
+        auth=LEAN_JWT_OR_SESSION_AUTH,
         summary="List orders, newest first",
         description="A customer sees their own orders; staff see every order "
         "and may filter by `status` and `user`.",
     ),
     retrieve=extend_schema(
+        auth=LEAN_JWT_OR_SESSION_AUTH,
         summary="An order",
         description="The customer's own order, or any for staff; another "
         "customer's order is 404.",
     ),
     create=extend_schema(
+        auth=LEAN_JWT_OR_SESSION_AUTH,
         summary="Check out the cart",
         description="Places an order for everything in the caller's cart, "
         "takes its stock and empties the cart, all or nothing. Shipping is a "
@@ -87,6 +92,7 @@ TRANSITION_CONFLICT = OpenApiResponse(
         },
     ),
     partial_update=extend_schema(
+        auth=LEAN_JWT_OR_SESSION_AUTH,
         summary="Change an order's status (staff)",
         description="Only `status`, along pending → paid/cancelled, paid → "
         "shipped/cancelled, shipped → delivered. Marking an order paid records "
@@ -102,6 +108,8 @@ class OrderViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = OrderSerializer
+    # The token's user read with its id and is_active only.
+    authentication_classes = [LeanJWTAuthentication, SessionAuthentication]
     permission_classes = [IsAuthenticated]
     filterset_class = OrderFilter
     throttle_classes = [user_rate_limit("RATELIMIT_CHECKOUT", actions=["create"])]
@@ -148,6 +156,7 @@ class OrderViewSet(
         return self._answer(order)
 
     @extend_schema(
+        auth=LEAN_JWT_OR_SESSION_AUTH,
         summary="Cancel an order",
         description="The customer while it is pending; staff while it is "
         "pending or paid. The stock goes back.",
@@ -160,6 +169,7 @@ class OrderViewSet(
         return self._answer(order)
 
     @extend_schema(
+        auth=LEAN_JWT_OR_SESSION_AUTH,
         summary="Pay for an order",
         description="The customer who placed it, while it is pending, through "
         "the configured gateway. Every attempt is recorded; the order becomes "

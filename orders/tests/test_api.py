@@ -3,6 +3,8 @@ from decimal import Decimal
 import django_ratelimit.core
 import pytest
 from django.utils import timezone
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.tests.factories import StaffFactory, UserFactory
 from carts.models import CartItem
@@ -36,6 +38,10 @@ def stock_of(product):
 
 def checkout_body(**changes):
     return {"shipping_address": address(), **changes}
+
+
+def bearer(user):
+    return str(AccessToken.for_user(user))
 
 
 def iso(moment):
@@ -370,6 +376,34 @@ def test_checkout_costs_the_same_statements_whatever_the_carts_size(
     assert response.status_code == 201
     assert len(response.json()["items"]) == lines
     assert Product.objects.filter(stock=8).count() == lines
+
+
+def test_a_checkout_with_a_bearer_token_reads_the_user_in_one_statement(
+    customer, django_assert_num_queries
+):
+    fill_cart(customer, (ProductFactory(stock=10), 2))
+    client = APIClient(headers={"Authorization": f"Bearer {bearer(customer)}"})
+
+    # The user's id and is_active (LeanJWTAuthentication), then the
+    # checkout's twelve.
+    with django_assert_num_queries(13):
+        response = client.post(ORDERS, checkout_body(), format="json")
+
+    assert response.status_code == 201
+    assert Order.objects.get().user == customer
+
+
+@pytest.mark.parametrize("method", ["post", "get"])
+def test_a_deactivated_customers_token_is_401(customer, method):
+    fill_cart(customer, (ProductFactory(stock=10), 1))
+    client = APIClient(headers={"Authorization": f"Bearer {bearer(customer)}"})
+    customer.is_active = False
+    customer.save(update_fields=["is_active"])
+
+    response = getattr(client, method)(ORDERS, checkout_body(), format="json")
+
+    assert_problem(response, 401, "authentication_failed")
+    assert not Order.objects.exists()
 
 
 def test_a_retry_costs_the_lookup_of_its_order_and_takes_nothing(
