@@ -119,6 +119,22 @@ def clear_cart(*, cart: Cart) -> None:
     CartItem.objects.filter(cart_id=cart.pk).delete()
 
 
+def lock_user_cart(*, user) -> bool:
+    """Lock the user's cart until the transaction ends, marked as changed now.
+
+    For a caller about to change its lines (a checkout empties it): one
+    statement, the UPDATE that records the change taking the row lock, as
+    every write to a cart does first; rolled back with the caller's
+    transaction when it fails. False when the user has no cart.
+    """
+    return bool(Cart.objects.filter(user=user).update(updated_at=timezone.now()))
+
+
+def empty_locked_cart(*, user) -> None:
+    """Remove every line of the user's cart, locked by lock_user_cart."""
+    CartItem.objects.filter(cart__user=user).delete()
+
+
 def cart_warnings(*, cart: Cart) -> list[dict]:
     """List, per line, what would stop a checkout now (empty when nothing would).
 

@@ -25,8 +25,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from carts.models import Cart, CartItem
-from carts.services import clear_cart
+from carts.models import CartItem
+from carts.services import empty_locked_cart, lock_user_cart
 from catalog import services as catalog_services
 from catalog.exceptions import InsufficientStock
 from catalog.models import StockMovement
@@ -182,16 +182,19 @@ def _place_order(*, number, user, address, note, expected_total, key):
     # The cart row lock serialises this customer's checkouts: a retry that
     # raced its original waits here, then finds the cart it emptied. A
     # customer without a cart row has nothing to check out.
-    cart = Cart.objects.select_for_update().filter(user=user).first()
+    has_cart = lock_user_cart(user=user)
     # Locked too, so that no line changes between reading and emptying.
-    lines = cart is not None and list(
-        CartItem.objects.select_for_update()
-        .filter(cart=cart)
+    lines = has_cart and list(
+        CartItem.objects.select_for_update(of=("self",))
+        .filter(cart__user=user)
         .order_by("product_id")
         .values_list("pk", "product_id", "quantity")
     )
     if not lines:
-        if key and (replay := _order_for_key(user, key)):
+        replay = _order_for_key(user, key) if key else None
+        # Nothing changes: the cart's mark of a change is undone too.
+        transaction.set_rollback(True)
+        if replay is not None:
             return replay, False
         raise CartEmpty()
     try:
@@ -254,7 +257,7 @@ def _place_order(*, number, user, address, note, expected_total, key):
     order.placed_history = [
         OrderStatusChange.objects.create(order=order, status=Status.PENDING, by=user)
     ]
-    clear_cart(cart=cart)
+    empty_locked_cart(user=user)
     transaction.on_commit(
         partial(tasks.send_order_confirmation.delay, order.pk), robust=True
     )

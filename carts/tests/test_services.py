@@ -307,6 +307,38 @@ def test_clear_cart_inside_a_transaction_costs_two_statements_and_touches_the_ca
     assert cart.updated_at > before
 
 
+def test_lock_user_cart_marks_the_cart_changed_in_one_statement(
+    django_assert_num_queries,
+):
+    cart = CartFactory(user=UserFactory())
+    before = cart.updated_at
+
+    with django_assert_num_queries(1):
+        locked = services.lock_user_cart(user=cart.user)
+
+    cart.refresh_from_db()
+    assert locked is True
+    assert cart.updated_at > before
+
+
+def test_lock_user_cart_finds_no_cart_for_a_user_without_one():
+    assert services.lock_user_cart(user=UserFactory()) is False
+    assert not Cart.objects.exists()
+
+
+def test_empty_locked_cart_removes_the_users_lines_only(django_assert_num_queries):
+    cart = CartFactory(user=UserFactory())
+    CartItemFactory.create_batch(2, cart=cart)
+    other = CartItemFactory(cart=CartFactory(user=UserFactory()))
+    services.lock_user_cart(user=cart.user)
+
+    with django_assert_num_queries(1):
+        services.empty_locked_cart(user=cart.user)
+
+    assert lines_of(cart) == []
+    assert lines_of(other.cart) == [(other.product_id, 1)]
+
+
 # --- Totals and warnings ------------------------------------------------------------
 
 

@@ -364,11 +364,12 @@ def test_checkout_costs_the_same_statements_whatever_the_carts_size(
     fill_cart(customer, *[(ProductFactory(stock=10), 2) for _ in range(lines)])
 
     # The checkout's transaction (a savepoint inside the test's): the cart
-    # locked, the lines read; the products locked, their stock taken in one
-    # update, the movements; the order, its lines, its history; the cart
-    # touched and emptied. The key is not looked up (the order's unique
-    # constraint holds it) and the answer reads nothing back.
-    with django_assert_num_queries(12):
+    # locked by the update that marks it changed, the lines read; the
+    # products locked, their stock taken in one update, the movements; the
+    # order, its lines, its history; the lines deleted. The key is not looked
+    # up (the order's unique constraint holds it) and the answer reads
+    # nothing back.
+    with django_assert_num_queries(11):
         response = customer_client.post(
             ORDERS, checkout_body(), format="json", headers={"Idempotency-Key": "k-1"}
         )
@@ -385,8 +386,8 @@ def test_a_checkout_with_a_bearer_token_reads_the_user_in_one_statement(
     client = APIClient(headers={"Authorization": f"Bearer {bearer(customer)}"})
 
     # The user's id and is_active (LeanJWTAuthentication), then the
-    # checkout's twelve.
-    with django_assert_num_queries(13):
+    # checkout's eleven.
+    with django_assert_num_queries(12):
         response = client.post(ORDERS, checkout_body(), format="json")
 
     assert response.status_code == 201
@@ -417,9 +418,9 @@ def test_a_retry_costs_the_lookup_of_its_order_and_takes_nothing(
     )
 
     # The savepoint, the cart locked, its lines read (none left), the order
-    # found by its key, the savepoint released; the answer's lines and
-    # history.
-    with django_assert_num_queries(7):
+    # found by its key, the savepoint rolled back (the cart's mark of a change
+    # with it) and released; the answer's lines and history.
+    with django_assert_num_queries(8):
         again = customer_client.post(
             ORDERS, checkout_body(), format="json", headers=headers
         )

@@ -5,7 +5,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError
 
 from accounts.tests.factories import StaffFactory, UserFactory
-from carts.models import CartItem
+from carts.models import Cart, CartItem
 from catalog import services as catalog_services
 from catalog.exceptions import InsufficientStock
 from catalog.models import Product, StockMovement
@@ -464,6 +464,25 @@ def test_a_retry_returns_the_first_order_when_the_cart_filled_again_costs_more()
     assert (again, created) == (first, False)
     assert stock_of(mug) == 4
     assert Order.objects.count() == 1
+
+
+def test_a_retry_and_a_refusal_leave_the_cart_as_it_was():
+    user = UserFactory()
+    mug = ProductFactory(stock=1)
+    fill_cart(user, (mug, 1))
+    checkout(user, idempotency_key="key-1")
+    emptied = Cart.objects.get(user=user).updated_at
+
+    checkout(user, idempotency_key="key-1")
+    assert Cart.objects.get(user=user).updated_at == emptied
+    catalog_services.adjust_stock(product=mug, quantity=1)
+    fill_cart(user, (mug, 1))
+    filled = Cart.objects.get(user=user).updated_at
+    catalog_services.adjust_stock(product=mug, quantity=-1)
+    with pytest.raises(InsufficientStock):
+        checkout(user)
+
+    assert Cart.objects.get(user=user).updated_at == filled
 
 
 def test_an_empty_cart_with_an_unused_key_is_refused_as_empty():
