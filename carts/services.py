@@ -130,9 +130,9 @@ def lock_user_cart(*, user) -> bool:
     return bool(Cart.objects.filter(user=user).update(updated_at=timezone.now()))
 
 
-def empty_locked_cart(*, user) -> None:
-    """Remove every line of the user's cart, locked by lock_user_cart."""
-    CartItem.objects.filter(cart__user=user).delete()
+def empty_locked_cart(*, cart_id) -> None:
+    """Remove every line of a cart locked by lock_user_cart."""
+    CartItem.objects.filter(cart_id=cart_id).delete()
 
 
 def cart_warnings(*, cart: Cart) -> list[dict]:

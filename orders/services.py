@@ -188,7 +188,7 @@ def _place_order(*, number, user, address, note, expected_total, key):
         CartItem.objects.select_for_update(of=("self",))
         .filter(cart__user=user)
         .order_by("product_id")
-        .values_list("pk", "product_id", "quantity")
+        .values_list("pk", "product_id", "quantity", "cart_id")
     )
     if not lines:
         replay = _order_for_key(user, key) if key else None
@@ -199,14 +199,14 @@ def _place_order(*, number, user, address, note, expected_total, key):
         raise CartEmpty()
     try:
         movements = catalog_services.take_stock(
-            lines=[(product_id, quantity) for _, product_id, quantity in lines],
+            lines=[(product_id, quantity) for _, product_id, quantity, _ in lines],
             reason=StockReason.SALE,
             reference=number,
             user=user,
         )
     except InsufficientStock as error:
         # Name the cart lines too, as the cart's warnings do.
-        item_of = {product_id: item_id for item_id, product_id, _ in lines}
+        item_of = {product_id: item_id for item_id, product_id, _, _ in lines}
         for shortage in error.extra["shortages"]:
             shortage["item"] = item_of.get(shortage["product_id"])
         raise
@@ -214,7 +214,7 @@ def _place_order(*, number, user, address, note, expected_total, key):
     # ones in force at the moment the stock was sold.
     products = {movement.product_id: movement.product for movement in movements}
     items = []
-    for _, product_id, quantity in lines:
+    for _, product_id, quantity, _ in lines:
         product = products[product_id]
         items.append(
             OrderItem(
@@ -257,7 +257,7 @@ def _place_order(*, number, user, address, note, expected_total, key):
     order.placed_history = [
         OrderStatusChange.objects.create(order=order, status=Status.PENDING, by=user)
     ]
-    empty_locked_cart(user=user)
+    empty_locked_cart(cart_id=lines[0][3])
     transaction.on_commit(
         partial(tasks.send_order_confirmation.delay, order.pk), robust=True
     )

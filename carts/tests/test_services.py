@@ -326,14 +326,14 @@ def test_lock_user_cart_finds_no_cart_for_a_user_without_one():
     assert not Cart.objects.exists()
 
 
-def test_empty_locked_cart_removes_the_users_lines_only(django_assert_num_queries):
+def test_empty_locked_cart_removes_that_carts_lines_only(django_assert_num_queries):
     cart = CartFactory(user=UserFactory())
     CartItemFactory.create_batch(2, cart=cart)
     other = CartItemFactory(cart=CartFactory(user=UserFactory()))
     services.lock_user_cart(user=cart.user)
 
     with django_assert_num_queries(1):
-        services.empty_locked_cart(user=cart.user)
+        services.empty_locked_cart(cart_id=cart.pk)
 
     assert lines_of(cart) == []
     assert lines_of(other.cart) == [(other.product_id, 1)]
