@@ -1,6 +1,7 @@
 """The API's conventions: problem+json errors and pagination."""
 
 import logging
+from decimal import Decimal
 from http import HTTPStatus
 
 from django.conf import settings
@@ -11,6 +12,7 @@ from django.db import DataError, OperationalError
 from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404, JsonResponse
 from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
 from django_ratelimit.exceptions import Ratelimited
 from rest_framework import exceptions, pagination
 from rest_framework.views import set_rollback
@@ -204,6 +206,24 @@ def exception_handler(exc, context):
 
 
 # --- Pagination ------------------------------------------------------------------
+
+
+# --- Values in answers written out by hand -----------------------------------
+# The hot reads (a product, a cart, an order) build their JSON without DRF's
+# serializer fields; these write values exactly as those fields do.
+
+CENT = Decimal("0.01")
+
+
+def money(value):
+    """An amount as DRF's DecimalField writes it: a string with two places."""
+    return f"{value.quantize(CENT):f}"
+
+
+def iso_datetime(value):
+    """A datetime as DRF's DateTimeField writes it: ISO 8601, UTC as Z."""
+    text = value.astimezone(timezone.get_current_timezone()).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 class PageNumberPagination(pagination.PageNumberPagination):

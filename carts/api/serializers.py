@@ -1,13 +1,13 @@
 from decimal import Decimal
 
 from django.conf import settings
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from carts import services
 from carts.models import CENT, MAX_LINE_QUANTITY, Cart, CartItem
 from catalog.models import Product
+from shopswift.api import iso_datetime, money
 
 QUANTITY_HELP = f"A whole number from 1 to {MAX_LINE_QUANTITY}."
 
@@ -116,13 +116,13 @@ def cart_representation(rows, *, request=None) -> dict:
                     "id": row["product_id"],
                     "slug": row["product_slug"],
                     "name": row["product_name"],
-                    "price": _money(unit_price),
+                    "price": money(unit_price),
                     "image": image,
                     "in_stock": stock > 0,
                 },
                 "quantity": quantity,
-                "unit_price": _money(unit_price),
-                "line_total": _money(line_total),
+                "unit_price": money(unit_price),
+                "line_total": money(line_total),
             }
         )
         warning = services.line_warning(
@@ -138,21 +138,11 @@ def cart_representation(rows, *, request=None) -> dict:
         "id": cart["cart_id"],
         "items": items,
         "item_count": item_count,
-        "subtotal": _money(subtotal.quantize(CENT)),
+        "subtotal": money(subtotal),
         "currency": settings.STORE_CURRENCY,
         "warnings": warnings,
-        "updated_at": _iso_datetime(cart["cart_updated_at"]),
+        "updated_at": iso_datetime(cart["cart_updated_at"]),
     }
-
-
-def _money(value: Decimal) -> str:
-    return f"{value:f}"
-
-
-def _iso_datetime(value):
-    """A datetime as DRF's DateTimeField writes it: ISO 8601, UTC as Z."""
-    text = value.astimezone(timezone.get_current_timezone()).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 class AddItemSerializer(serializers.Serializer):

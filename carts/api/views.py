@@ -5,6 +5,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from accounts.authentication import LEAN_JWT_OR_SESSION_AUTH
 from accounts.ratelimit import user_rate_limit
 from carts import services
 from carts.api.authentication import CartJWTAuthentication
@@ -26,10 +27,6 @@ VALIDATION = OpenApiResponse(
     "inactive product, `errors.quantity` for a quantity that is not a whole "
     "number from 1 to 1000 (also when the line's total would pass 1000)."
 )
-
-# The schemes that simplejwt's JWTAuthentication and the session give the
-# other endpoints: CartJWTAuthentication takes the same bearer JWT.
-CART_AUTH = [{"jwtAuth": []}, {"cookieAuth": []}]
 
 
 class CartMixin:
@@ -67,7 +64,9 @@ class CartViewSet(CartMixin, viewsets.GenericViewSet):
     authentication_classes = [CartJWTAuthentication, SessionAuthentication]
 
     @extend_schema(
-        summary="The caller's cart", responses={200: CartSerializer}, auth=CART_AUTH
+        summary="The caller's cart",
+        responses={200: CartSerializer},
+        auth=LEAN_JWT_OR_SESSION_AUTH,
     )
     def retrieve(self, request):
         authenticator = request.successful_authenticator
@@ -75,7 +74,9 @@ class CartViewSet(CartMixin, viewsets.GenericViewSet):
             return self.cart_response(authenticator.cart_rows)
         return self.cart_response()
 
-    @extend_schema(summary="Empty the cart", responses={204: None}, auth=CART_AUTH)
+    @extend_schema(
+        summary="Empty the cart", responses={204: None}, auth=LEAN_JWT_OR_SESSION_AUTH
+    )
     def clear(self, request):
         services.clear_cart(cart=services.get_user_cart(user=request.user))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,10 +1,10 @@
 from decimal import Decimal
 
 from django.conf import settings
-from django.utils import timezone
 from rest_framework import serializers
 
 from catalog.models import CATEGORY_CYCLE_MESSAGE, Category, Product
+from shopswift.api import iso_datetime, money
 
 
 class CategorySerializer(serializers.ModelSerializer):
@@ -104,7 +104,7 @@ class ProductSerializer(serializers.ModelSerializer):
             "name": product.name,
             "slug": product.slug,
             "description": product.description,
-            "price": f"{product.price.quantize(CENT):f}",
+            "price": money(product.price),
             "currency": settings.STORE_CURRENCY,
             "stock": product.stock,
             "in_stock": product.stock > 0,
@@ -115,18 +115,9 @@ class ProductSerializer(serializers.ModelSerializer):
             },
             "image": image,
             "is_active": product.is_active,
-            "created_at": _iso_datetime(product.created_at),
-            "updated_at": _iso_datetime(product.updated_at),
+            "created_at": iso_datetime(product.created_at),
+            "updated_at": iso_datetime(product.updated_at),
         }
-
-
-CENT = Decimal("0.01")
-
-
-def _iso_datetime(value):
-    """A datetime as DRF's DateTimeField writes it: ISO 8601, UTC as Z."""
-    text = value.astimezone(timezone.get_current_timezone()).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 class ProductWriteSerializer(serializers.ModelSerializer):

@@ -1,12 +1,10 @@
-from decimal import Decimal
-
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.utils import timezone
 from rest_framework import serializers
 
 from orders import services
 from orders.addresses import FIELDS, clean_shipping_address
 from orders.models import Order, OrderItem, OrderStatusChange
+from shopswift.api import iso_datetime, money
 
 
 class ShippingAddressSerializer(serializers.Serializer):
@@ -158,36 +156,22 @@ def order_representation(order, *, items, history):
                 "product": item.product_id,
                 "sku": item.sku,
                 "name": item.name,
-                "unit_price": _money(item.unit_price),
+                "unit_price": money(item.unit_price),
                 "quantity": item.quantity,
-                "line_total": _money(item.line_total),
+                "line_total": money(item.line_total),
             }
             for item in items
         ],
-        "subtotal": _money(order.subtotal),
-        "shipping_cost": _money(order.shipping_cost),
-        "total": _money(order.total),
+        "subtotal": money(order.subtotal),
+        "shipping_cost": money(order.shipping_cost),
+        "total": money(order.total),
         "currency": order.currency,
         "shipping_address": {field: address.get(field, "") for field in FIELDS},
         "note": order.note,
-        "created_at": _iso_datetime(order.created_at),
-        "updated_at": _iso_datetime(order.updated_at),
+        "created_at": iso_datetime(order.created_at),
+        "updated_at": iso_datetime(order.updated_at),
         "status_history": [
-            {"status": change.status, "at": _iso_datetime(change.at)}
+            {"status": change.status, "at": iso_datetime(change.at)}
             for change in history
         ],
     }
-
-
-CENT = Decimal("0.01")
-
-
-def _money(value):
-    """An amount as DRF's DecimalField writes it: a string with two places."""
-    return f"{value.quantize(CENT):f}"
-
-
-def _iso_datetime(value):
-    """A datetime as DRF's DateTimeField writes it: ISO 8601, UTC as Z."""
-    text = value.astimezone(timezone.get_current_timezone()).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
