@@ -38,7 +38,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from servers import start_gunicorn, stop_gunicorn
+from servers import ensure_database, start_gunicorn, stop_gunicorn
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -105,26 +105,6 @@ def server_environment(args):
         # No worker runs: the emails wait in the queue, which is purged.
         "CELERY_BROKER_URL": args.broker_url,
     }
-
-
-def ensure_database(url):
-    """Create the benchmark's database when it does not exist yet."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    import psycopg
-    from psycopg import sql
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    maintenance = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(maintenance, autocommit=True) as connection:
-        found = connection.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", [name]
-        ).fetchone()
-        if not found:
-            connection.execute(
-                sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
-            )
 
 
 def setup_django(environment):

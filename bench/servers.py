@@ -1,4 +1,4 @@
-"""Start and stop the gunicorn that a benchmark drives.
+"""The servers a benchmark drives: its database, and gunicorn started and stopped.
 
 Shared by run.py, checkout.py and soak.py, which are run as scripts from the
 repository root (so this folder is on sys.path).
@@ -9,6 +9,7 @@ import signal
 import subprocess
 import time
 import urllib.request
+from urllib.parse import urlsplit, urlunsplit
 
 STARTUP_SECONDS = 30
 
@@ -54,3 +55,21 @@ def stop_gunicorn(server):
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
+
+
+def ensure_database(url):
+    """Create the benchmark's PostgreSQL database when it does not exist yet."""
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    maintenance = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(maintenance, autocommit=True) as connection:
+        found = connection.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [name]
+        ).fetchone()
+        if not found:
+            connection.execute(
+                sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+            )
