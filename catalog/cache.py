@@ -54,18 +54,6 @@ logger = logging.getLogger(__name__)
 VERSION_KEY = "catalog:version"
 
 
-def current_version():
-    """Return the catalog's version token, or None when Redis is unreachable."""
-    try:
-        version = cache.get(VERSION_KEY)
-        if version is None:
-            version = _new_version()
-    except Exception:
-        logger.exception("Catalog cache unavailable: reading the version failed")
-        return None
-    return version
-
-
 def _new_version():
     # Another process may add one at the same moment: whichever landed first
     # is the version.
