@@ -1,6 +1,8 @@
-# The README's commands. `make run` starts the store on the embedded default
-# (SQLite, local-memory cache); `make test` runs the whole suite on PostgreSQL
-# and Redis. Both set up .venv first.
+# The README's commands. `make run` starts the demo store; `make test` runs
+# the whole suite. Both set up .venv first. Without DATABASE_URL both use the
+# embedded PostgreSQL (shopswift/embedded_db.py, data in .data/postgres);
+# without REDIS_URL the store caches in process memory and the tests start
+# a Valkey server of their own (shopswift/testing_servers.py).
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -17,14 +19,12 @@ $(VENV)/.installed: requirements/base.txt requirements/dev.txt
 	$(PY) -m pip install --quiet -r requirements/dev.txt
 	@touch $@
 
-# Loads the demo store (seed_demo adds only what is missing) and prints
-# where to log in.
+# Starts the database when it is the embedded one, migrates, loads the demo
+# store (seed_demo adds only what is missing), prints where to log in and
+# serves; Ctrl-C stops the server, then the database (manage.py run_store).
 run: install
-	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(PY) manage.py migrate --no-input
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} STORE_URL=$${STORE_URL:-http://$(HOST):$(PORT)} \
-		$(PY) manage.py seed_demo
-	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} STORE_URL=$${STORE_URL:-http://$(HOST):$(PORT)} \
-		$(PY) manage.py runserver $(HOST):$(PORT)
+		$(PY) manage.py run_store $(HOST):$(PORT)
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -6,6 +6,29 @@ from django.core.management import call_command
 from django.test import override_settings
 from rest_framework.test import APIClient
 
+from shopswift.testing_servers import SuiteServers
+
+
+def pytest_configure(config):
+    """Start the embedded PostgreSQL and Redis when the settings use them."""
+    from django.conf import settings
+
+    servers = SuiteServers(
+        database_dir=settings.DATABASE_EMBEDDED and settings.EMBEDDED_DATABASE_DIR,
+        redis=settings.REDIS_EMBEDDED,
+    )
+    servers.start()
+    config.stash[SERVERS] = servers
+
+
+def pytest_unconfigure(config):
+    servers = config.stash.get(SERVERS, None)
+    if servers is not None:
+        servers.stop()
+
+
+SERVERS = pytest.StashKey[SuiteServers]()
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _collected_static_files(tmp_path_factory):

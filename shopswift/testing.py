@@ -1,7 +1,9 @@
 """Test helpers that every app's tests share."""
 
 import threading
+from urllib.parse import quote, urlsplit, urlunsplit
 
+from django.conf import settings
 from django.db import connection
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -49,3 +51,28 @@ def race(workers, *, timeout=60):
         thread.join(timeout=timeout)
     assert not any(thread.is_alive() for thread in threads), "a racer hung"
     return results
+
+
+def current_database_url(name=None):
+    """The URL of the database this test run made, for the servers it starts.
+
+    With `name`, of that database on the same server instead. The host may
+    be a socket folder (the embedded PostgreSQL), written percent-encoded as
+    dj-database-url and libpq read it.
+    """
+    database = connection.settings_dict
+    password = (
+        f":{quote(database['PASSWORD'], safe='')}" if database["PASSWORD"] else ""
+    )
+    host = quote(database["HOST"] or "127.0.0.1", safe="")
+    port = f":{database['PORT']}" if database["PORT"] else ""
+    name = name or database["NAME"]
+    return f"postgres://{database['USER']}{password}@{host}{port}/{name}"
+
+
+def redis_url(db):
+    """The test run's Redis server (settings.REDIS_URL) with another database number."""
+    parts = urlsplit(settings.REDIS_URL)
+    if parts.scheme == "unix":
+        return urlunsplit(parts._replace(query=f"db={db}"))
+    return urlunsplit(parts._replace(path=f"/{db}"))

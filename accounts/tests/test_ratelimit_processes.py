@@ -19,6 +19,7 @@ import pytest
 from django.conf import settings
 
 from accounts.tests.clock import seconds_left
+from shopswift.testing import current_database_url
 
 pytestmark = pytest.mark.django_db
 
@@ -32,16 +33,6 @@ def free_port():
             if probe.connect_ex(("127.0.0.1", port)) != 0:
                 return port
     raise RuntimeError("No free port in 18100-18199")
-
-
-def database_url():
-    """The test database this run created, which the servers must use too."""
-    db = settings.DATABASES["default"]
-    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
-    return (
-        f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:"
-        f"{db['PORT'] or 5432}/{db['NAME']}"
-    )
 
 
 class Server:
@@ -102,7 +93,7 @@ def servers(django_db_setup):
     environment = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "shopswift.settings_test",
-        "DATABASE_URL": database_url(),
+        "DATABASE_URL": current_database_url(),
         "REDIS_URL": settings.REDIS_URL,
         # Lets each test pick client addresses (see fresh()).
         "RATELIMIT_CLIENT_IP_HEADER": "X-Real-IP",

@@ -12,7 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from shopswift.testing import current_database_url
 from shopswift.tests.test_deploy import BASE_DIR, production_env
+
+pytestmark = pytest.mark.django_db
 
 TOKEN = "gunicorn-test-token"
 
@@ -42,13 +45,13 @@ def gunicorn(tmp_path):
         DJANGO_HTTPS="false",
         DJANGO_ALLOWED_HOSTS="127.0.0.1",
         METRICS_TOKEN=TOKEN,
-        SQLITE_PATH=str(tmp_path / "db.sqlite3"),
+        DATABASE_URL=current_database_url(),
         STATIC_ROOT=str(tmp_path / "static"),
         GUNICORN_BIND="127.0.0.1:0",
         GUNICORN_WORKERS="2",
         GUNICORN_THREADS="1",
     )
-    env.pop("DATABASE_URL")
+    # The cache in process memory: these servers share nothing but metrics.
     env.pop("REDIS_URL")
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     (tmp_path / "static").mkdir()

@@ -46,8 +46,8 @@ class Command(BaseCommand):
         start = time.perf_counter()
         self.stdout.write(f"Seeding the demo store ({products} products)…")
         wanted = demo.demo_products(products)
-        # One transaction: a failure leaves nothing half made, and SQLite
-        # writes it all at once. The orders' emails are sent after it commits.
+        # One transaction: a failure leaves nothing half made. The orders'
+        # emails are sent after it commits.
         with self._quiet_console_mail(), transaction.atomic():
             categories, new_categories = demo.ensure_categories()
             self.stdout.write(
