@@ -21,11 +21,18 @@ TOKEN = "gunicorn-test-token"
 
 
 class Server:
-    """A running gunicorn: its address, once known, and its stdout file."""
+    """A running gunicorn: its process, its address once known, its output files."""
 
-    def __init__(self, stdout):
+    def __init__(self, process, stdout, stderr):
+        self.process = process
         self.stdout = stdout
+        self.stderr = stderr
         self.base_url = None
+
+    def stop(self):
+        """Stop gracefully, as an orchestrator does (SIGTERM); the exit code."""
+        self.process.terminate()
+        return self.process.wait(timeout=30)
 
     def get(self, path, **headers):
         request = urllib.request.Request(self.base_url + path, headers=headers)
@@ -63,7 +70,7 @@ def gunicorn(tmp_path):
             stdout=out,
             stderr=err,
         )
-        server = Server(stdout)
+        server = Server(process, stdout, stderr)
         try:
             deadline = time.monotonic() + 30
             while True:
@@ -82,8 +89,7 @@ def gunicorn(tmp_path):
                 time.sleep(0.2)
             yield server
         finally:
-            process.terminate()
-            process.wait(timeout=30)
+            server.stop()
 
 
 def test_metrics_add_up_the_requests_of_every_worker(gunicorn):
@@ -116,3 +122,14 @@ def test_every_request_is_one_json_line_on_stdout(gunicorn):
     assert access["from-the-proxy-1"]["path"] == "/healthz"
     assert access["from-the-proxy-2"]["path"] == "/readyz"
     assert access["from-the-proxy-2"]["status"] == 200
+
+
+def test_a_graceful_stop_exits_cleanly_without_a_traceback(gunicorn):
+    gunicorn.get("/healthz")
+
+    exit_code = gunicorn.stop()
+
+    output = gunicorn.stderr.read_text() + gunicorn.stdout.read_text()
+    assert exit_code == 0
+    assert "Traceback" not in output
+    assert "Shutting down: Master" in output
