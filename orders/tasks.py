@@ -12,6 +12,7 @@ from celery import shared_task
 
 from orders import emails, services
 from orders.models import Order, OrderStatusChange
+from shopswift import mail
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +33,11 @@ def send_order_confirmation(order_id):
     if order is None:
         logger.warning("Order %s is gone: no confirmation sent", order_id)
         return
-    emails.order_confirmation(order).send()
+    mail.send(
+        emails.order_confirmation(order),
+        template="order_confirmation",
+        order_number=order.number,
+    )
 
 
 @shared_task(**EMAIL_RETRY)
@@ -46,7 +51,11 @@ def send_order_status_email(status_change_id):
     if change is None:
         logger.warning("Status change %s is gone: no email sent", status_change_id)
         return
-    emails.status_change(change).send()
+    mail.send(
+        emails.status_change(change),
+        template="order_status",
+        order_number=change.order.number,
+    )
 
 
 @shared_task

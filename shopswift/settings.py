@@ -453,7 +453,9 @@ RATELIMIT_FAIL_OPEN = env_bool("RATELIMIT_FAIL_OPEN", default=True)
 RATELIMIT_CLIENT_IP_HEADER = env_str("RATELIMIT_CLIENT_IP_HEADER")
 
 # --- Email ---------------------------------------------------------------------------
-# Printed to stdout unless an SMTP host is configured.
+# Sent over SMTP when EMAIL_HOST is set. Without it: printed whole to stdout in
+# development; in production not sent at all (`check --deploy` says so), and
+# logged like every e-mail, as one line without its contents (shopswift/mail.py).
 
 # Django 6.1's MAILERS replaces the EMAIL_* settings.
 if env_str("EMAIL_HOST"):
@@ -470,8 +472,10 @@ if env_str("EMAIL_HOST"):
             },
         }
     }
-else:
+elif DEBUG:
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+else:
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.dummy.EmailBackend"}}
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "ShopSwift <shop@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

@@ -459,6 +459,17 @@ def test_password_reset_sends_a_link_that_sets_a_new_password(client):
     assert authenticate(email="ada@example.com", password=NEW_PASSWORD) == user
 
 
+def test_a_password_reset_email_leaves_one_masked_log_line(client, caplog):
+    UserFactory(email="ada@example.com")
+
+    with caplog.at_level("INFO", logger="shopswift.mail"):
+        client.post(PASSWORD_RESET, {"email": "ada@example.com"})
+
+    lines = [r.getMessage() for r in caplog.records if r.name == "shopswift.mail"]
+    assert lines == ["E-mail password_reset to a***@example.com"]
+    assert "ada@example.com" not in caplog.text
+
+
 def test_a_used_reset_link_no_longer_works(client):
     UserFactory(email="ada@example.com")
     client.post(PASSWORD_RESET, {"email": "ada@example.com"})

@@ -66,6 +66,34 @@ def test_checkout_sends_the_confirmation_once_it_commits(
     assert f'<a href="{order_url}">pay soon</a>' in html
 
 
+def test_each_email_leaves_one_log_line_without_its_contents(
+    django_capture_on_commit_callbacks, caplog
+):
+    user = UserFactory(email="ada.lovelace@example.com", first_name="Ada")
+    fill_cart(user, (ProductFactory(name="Blue Mug"), 1))
+
+    with caplog.at_level("INFO", logger="shopswift.mail"):
+        with django_capture_on_commit_callbacks(execute=True):
+            order, _ = services.place_order(
+                user=user, shipping_address=address(full_name="Ada Lovelace")
+            )
+        with django_capture_on_commit_callbacks(execute=True):
+            pay(order)
+
+    lines = [r for r in caplog.records if r.name == "shopswift.mail"]
+    assert [line.getMessage() for line in lines] == [
+        f"E-mail order_confirmation to a***@example.com for order {order.number}",
+        f"E-mail order_status to a***@example.com for order {order.number}",
+    ]
+    assert [(line.template, line.recipient, line.order) for line in lines] == [
+        ("order_confirmation", "a***@example.com", order.number),
+        ("order_status", "a***@example.com", order.number),
+    ]
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "lovelace" not in logged.lower()
+    assert "Blue Mug" not in logged
+
+
 def test_a_refused_checkout_sends_nothing(django_capture_on_commit_callbacks):
     user = UserFactory()
     fill_cart(user, (ProductFactory(stock=0), 1))

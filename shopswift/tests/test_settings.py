@@ -84,3 +84,56 @@ def test_a_store_url_that_is_not_an_http_address_is_refused(store_url):
 
     assert result.returncode != 0
     assert "STORE_URL must be the store's address" in result.stderr
+
+
+def mail_backend(**env):
+    """The default mailer's backend on the real settings module with this env."""
+    result = run_manage_shell(
+        "from django.conf import settings; "
+        "print(settings.MAILERS['default']['BACKEND'])",
+        **env,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def run_manage_shell(code, **env):
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL", "EMAIL_"))
+    }
+    environment.update(env, DJANGO_SETTINGS_MODULE="shopswift.settings")
+    return subprocess.run(
+        [sys.executable, "manage.py", "shell", "--no-imports", "-c", code],
+        cwd=BASE_DIR,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_emails_are_printed_whole_only_in_development():
+    assert mail_backend(DJANGO_DEBUG="true") == (
+        "django.core.mail.backends.console.EmailBackend"
+    )
+
+
+def test_production_without_an_smtp_host_sends_no_email_and_prints_none():
+    backend = mail_backend(
+        DJANGO_SECRET_KEY=GOOD_KEY, DJANGO_ALLOWED_HOSTS="shop.example.com"
+    )
+
+    assert backend == "django.core.mail.backends.dummy.EmailBackend"
+
+
+def test_production_with_an_smtp_host_sends_over_smtp():
+    backend = mail_backend(
+        DJANGO_SECRET_KEY=GOOD_KEY,
+        DJANGO_ALLOWED_HOSTS="shop.example.com",
+        EMAIL_HOST="smtp.example.com",
+    )
+
+    assert backend == "django.core.mail.backends.smtp.EmailBackend"
