@@ -9,6 +9,7 @@ class ShopSwiftConfig(AppConfig):
     def ready(self):
         import logging
 
+        from shopswift import checks  # noqa: F401 (registers the deploy checks)
         from shopswift.metrics import install_database_instrumentation
 
         # No log line of ours shows the thread, task or source line of its

@@ -20,7 +20,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 def env_str(name, default=""):
-    return os.environ.get(name, default).strip()
+    """The variable's value; set but empty counts as unset (`NAME=` in .env)."""
+    return os.environ.get(name, "").strip() or default
 
 
 def env_bool(name, default=False):

@@ -36,6 +36,7 @@ def production_env(**overrides):
         DATABASE_URL="postgres://shopswift@db.internal:5432/shopswift",
         REDIS_URL="redis://cache.internal:6379/0",
         EMAIL_HOST="smtp.example.com",
+        STORE_URL="https://shop.example.com",
     )
     environment.update(overrides)
     return environment
@@ -82,6 +83,27 @@ def test_deploy_check_on_plain_http_still_reports_other_problems():
     assert result.returncode == 1
     assert "mail.E001" in result.stderr
     assert "security.W0" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "store_url", [None, "http://127.0.0.1:8000", "http://localhost:8000/shop"]
+)
+def test_deploy_check_warns_when_emails_would_link_to_this_machine(store_url):
+    result = run_manage(
+        "check", "--deploy", "--fail-level", "WARNING", STORE_URL=store_url or ""
+    )
+
+    assert result.returncode == 1
+    assert "shopswift.W001" in result.stderr
+    assert "STORE_URL" in result.stderr
+
+
+def test_deploy_check_warns_without_database_url():
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", DATABASE_URL="")
+
+    assert result.returncode == 1
+    assert "shopswift.W002" in result.stderr
+    assert "DATABASE_URL is unset" in result.stderr
 
 
 def test_site_pages_carry_the_strict_content_security_policy(client):
