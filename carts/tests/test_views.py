@@ -619,6 +619,23 @@ def test_a_page_without_a_cart_makes_no_query_for_the_count(
     assert header_count(response) == 0
 
 
+def test_a_request_for_a_host_not_allowed_shows_the_cart_link_without_a_count(
+    client, mug
+):
+    add(client, mug, 2)
+    client.raise_request_exception = False
+
+    # Refused before the user is known: whose cart the session holds is not.
+    response = client.get("/products/", HTTP_HOST="evil.example.com")
+
+    assertContains(
+        response,
+        '<a class="cart-link" href="/cart/">Cart</a>',
+        status_code=400,
+        html=True,
+    )
+
+
 # --- Merging at login and registration ----------------------------------------------
 
 

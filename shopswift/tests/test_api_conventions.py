@@ -6,9 +6,13 @@ import logging
 import logging.config
 
 import pytest
+from django.core.exceptions import DisallowedHost
 from django.test import Client
+from pytest_django.asserts import assertContains, assertNotContains
 
 from accounts.tests.factories import UserFactory
+from carts.models import CartItem
+from catalog.tests.factories import ProductFactory
 from shopswift.log import RequestIDFilter
 from shopswift.testing import assert_problem
 
@@ -348,3 +352,80 @@ def test_a_form_with_too_many_fields_is_a_parse_error(api_client, settings):
     )
 
     assert_problem(response, 400, "parse_error")
+
+
+# --- A Host header not in ALLOWED_HOSTS -----------------------------------------------
+# Django refuses it where a middleware first reads the host (CommonMiddleware,
+# or SecurityMiddleware's HTTPS redirect), before AuthenticationMiddleware has
+# set request.user, and answers with handler400: the 400 page must not need
+# what the later middleware sets.
+
+BAD_HOST = "evil.example.com"
+
+
+def errors_logged(caplog):
+    """(logger, exception) of each record at ERROR or above."""
+    return [
+        (record.name, record.exc_info and record.exc_info[0])
+        for record in caplog.records
+        if record.levelno >= logging.ERROR
+    ]
+
+
+# Django's own security log of the refused host, an ERROR by design (the
+# LOGGING setting decides where it goes); nothing else, no 500's traceback.
+HOST_REFUSED = [("django.security.DisallowedHost", DisallowedHost)]
+
+
+@pytest.mark.parametrize("path", ["/", "/products/", "/cart/", "/no-such-page/"])
+def test_a_host_not_allowed_gets_a_plain_400_page(client, caplog, path):
+    client.raise_request_exception = False
+
+    response = client.get(path, HTTP_HOST=BAD_HOST)
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "text/html; charset=utf-8"
+    assertContains(response, "<h1>Bad request</h1>", status_code=400, html=True)
+    assertContains(response, 'class="site-header"', status_code=400)
+    assertNotContains(response, 'class="cart-count"', status_code=400)
+    assert errors_logged(caplog) == HOST_REFUSED
+
+
+def test_a_host_not_allowed_gets_the_400_page_before_the_https_redirect_too(
+    client, caplog, settings
+):
+    # With HTTPS on (production's default), SecurityMiddleware reads the
+    # host to redirect a plain request: refused before even the session.
+    settings.SECURE_SSL_REDIRECT = True
+    client.raise_request_exception = False
+
+    response = client.get("/products/", HTTP_HOST=BAD_HOST)
+
+    assertContains(response, "<h1>Bad request</h1>", status_code=400, html=True)
+    assert errors_logged(caplog) == HOST_REFUSED
+
+
+def test_a_form_posted_to_a_host_not_allowed_gets_the_400_page_and_changes_nothing(
+    client, caplog
+):
+    client.raise_request_exception = False
+    product = ProductFactory(stock=5)
+
+    response = client.post(
+        "/cart/add/", {"product": product.pk, "quantity": 1}, HTTP_HOST=BAD_HOST
+    )
+
+    assertContains(response, "<h1>Bad request</h1>", status_code=400, html=True)
+    assert CartItem.objects.count() == 0
+    assert errors_logged(caplog) == HOST_REFUSED
+
+
+@pytest.mark.parametrize("path", ["/api/v1/products/", "/api/v1/no-such-thing/"])
+def test_a_host_not_allowed_gets_a_problem_400_under_api(client, caplog, path):
+    client.raise_request_exception = False
+
+    response = client.get(path, HTTP_HOST=BAD_HOST)
+
+    body = assert_problem(response, 400, "parse_error")
+    assert body["detail"] == "Bad request."
+    assert errors_logged(caplog) == HOST_REFUSED

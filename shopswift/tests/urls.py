@@ -86,5 +86,6 @@ urlpatterns = [
     *project_urlpatterns,
 ]
 
+handler400 = "shopswift.views.bad_request"
 handler404 = "shopswift.views.page_not_found"
 handler500 = "shopswift.views.server_error"
