@@ -44,7 +44,7 @@ check: install
 # The speed benchmark (bench/run.py): gunicorn in production mode on
 # PostgreSQL and Redis, every scenario measured with wrk beside the floor;
 # results in bench/results/. BENCH_DATABASE_URL, BENCH_REDIS_URL,
-# BENCH_BROKER_URL and BENCH_PORT say where; see the README.
+# BENCH_BROKER_URL and BENCH_PORT say where; see bench/README.md.
 wrk:
 	@command -v wrk >/dev/null || { apt-get update -qq \
 	  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }

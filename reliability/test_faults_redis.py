@@ -5,7 +5,7 @@ test's own, which the test stops and starts; PostgreSQL stays up. While
 Redis is away the catalog (API and pages) is read from PostgreSQL,
 checkout works (the API, and the pages: a session cart, the account's
 cart, the checkout form, the order page), /readyz answers 503 naming the
-cache, and the rate limits fail open as the README documents
+cache, and the rate limits fail open as docs/security.md documents
 (RATELIMIT_FAIL_OPEN, default true) or refuse when set to fail closed.
 When Redis is back, the same process uses it again.
 """

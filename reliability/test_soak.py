@@ -7,7 +7,7 @@ in through the login page checking out and paying on the pages) on
 PostgreSQL and Redis, loopback only: no 5xx, every page flow answered as
 a browser expects, no oversell, stock and the stock ledger add up, worker
 memory levels off. The long form is `bench/soak.py --duration 600`
-(README).
+(bench/README.md).
 """
 
 import json

@@ -2,7 +2,7 @@
 ShopSwift settings, read from the environment (12-factor).
 
 Development and production differ in values, not code: every variable is
-listed with its default in the README's configuration table.
+listed with its default in docs/configuration.md.
 """
 
 import ipaddress
