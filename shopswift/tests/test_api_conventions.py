@@ -372,8 +372,8 @@ def errors_logged(caplog):
     ]
 
 
-# Django's own security log of the refused host, an ERROR by design (the
-# LOGGING setting decides where it goes); nothing else, no 500's traceback.
+# Nothing at ERROR but Django's own record of the refused host (which the
+# LOGGING setting keeps out of the log: pytest still captures it); no 500.
 HOST_REFUSED = [("django.security.DisallowedHost", DisallowedHost)]
 
 
