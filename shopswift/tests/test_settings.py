@@ -11,16 +11,16 @@ BASE_DIR = Path(__file__).resolve().parents[2]
 GOOD_KEY = "k" * 20 + "-production-secret-key-of-sufficient-length"
 
 
-def run_check(**env):
-    """Run `manage.py check` on the real settings module with only this env."""
+def run_manage(*args, **env):
+    """Run `manage.py` on the real settings module with only this env."""
     environment = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL"))
+        if not key.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL", "EMAIL_"))
     }
     environment.update(env, DJANGO_SETTINGS_MODULE="shopswift.settings")
     return subprocess.run(
-        [sys.executable, "manage.py", "check"],
+        [sys.executable, "manage.py", *args],
         cwd=BASE_DIR,
         env=environment,
         capture_output=True,
@@ -28,6 +28,10 @@ def run_check(**env):
         timeout=60,
         check=False,
     )
+
+
+def run_check(**env):
+    return run_manage("check", **env)
 
 
 def test_production_refuses_to_start_without_a_secret_key():
@@ -88,31 +92,16 @@ def test_a_store_url_that_is_not_an_http_address_is_refused(store_url):
 
 def mail_backend(**env):
     """The default mailer's backend on the real settings module with this env."""
-    result = run_manage_shell(
+    result = run_manage(
+        "shell",
+        "--no-imports",
+        "-c",
         "from django.conf import settings; "
         "print(settings.MAILERS['default']['BACKEND'])",
         **env,
     )
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
-
-
-def run_manage_shell(code, **env):
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL", "EMAIL_"))
-    }
-    environment.update(env, DJANGO_SETTINGS_MODULE="shopswift.settings")
-    return subprocess.run(
-        [sys.executable, "manage.py", "shell", "--no-imports", "-c", code],
-        cwd=BASE_DIR,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def test_emails_are_printed_whole_only_in_development():
