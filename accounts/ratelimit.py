@@ -30,7 +30,15 @@ How to apply a limit:
   into the same 429; a page catches it and shows `str(error)` on the form.
 
 - Logins count failures only: `check_login` before authenticating,
-  `record_failed_login` after a failure (the login API and page do this).
+  `record_failed_login` after a failure (the login API, the login page and
+  the admin's login do this, into the same counters).
+
+Failed logins are counted per client IP, per email, and per email and IP
+together. An IP past the limit is refused whatever the email. An email past
+the limit is refused only to the IPs that failed for it: whoever guesses at
+someone's password, from one address or many, is refused, while the owner,
+from wherever they did not fail, still logs in. An attacker can slow down
+only themselves, never aim a lockout at an account.
 
 When the cache is down, RATELIMIT_FAIL_OPEN (default true) decides: requests
 pass uncounted and an error is logged. Failing closed would turn a cache
@@ -57,6 +65,7 @@ logger = logging.getLogger(__name__)
 
 LOGIN_BY_IP = "accounts.login.ip"
 LOGIN_BY_EMAIL = "accounts.login.email"
+LOGIN_BY_EMAIL_AND_IP = "accounts.login.email_ip"
 
 
 class RateLimitExceeded(Ratelimited):
@@ -161,31 +170,46 @@ def limit_request(request, *, group, setting, key=ip_key, message=None):
         )
 
 
-def _login_keys(email):
-    keys = [(LOGIN_BY_IP, ip_key)]
+def _login_counters(email):
+    """The (group, key) of each count a login for `email` meets, by name."""
+    counters = {"ip": (LOGIN_BY_IP, ip_key)}
     email = normalize_email(email) if isinstance(email, str) else ""
     if email:
-        keys.append((LOGIN_BY_EMAIL, lambda group, request: email))
-    return keys
+        counters["email"] = (LOGIN_BY_EMAIL, lambda group, request: email)
+        # An IP has no "|", so the last one separates the two unambiguously.
+        counters["email_and_ip"] = (
+            LOGIN_BY_EMAIL_AND_IP,
+            lambda group, request: f"{email}|{client_ip(request)}",
+        )
+    return counters
 
 
 def check_login(request, email):
-    """Refuse a login early when its client IP or its email failed too often.
+    """Refuse a login early when it comes from where logins failed too often.
 
-    Only failures are counted (`record_failed_login`), and the check comes
-    before the password is hashed, so refused guesses cost nothing. Requests
-    already in flight when the limit is reached may each finish their one
-    attempt.
+    Refused: a client IP that failed RATELIMIT_LOGIN times, whatever the
+    email; and an email that failed that often, to the IPs that failed for it
+    (see the module's docstring). Only failures are counted
+    (`record_failed_login`), and the check comes before the password is
+    hashed, so refused guesses cost nothing. Requests already in flight when
+    the limit is reached may each finish their one attempt.
     """
-    waits = []
-    for group, key in _login_keys(email):
-        usage = get_limit_usage(
+    usage = {
+        name: get_limit_usage(
             request, group=group, setting="RATELIMIT_LOGIN", key=key, increment=False
         )
-        if usage is not None and usage.exhausted:
-            waits.append(usage.retry_after)
+        for name, (group, key) in _login_counters(email).items()
+    }
+    waits = []
+    by_ip = usage["ip"]
+    if by_ip is not None and by_ip.exhausted:
+        waits.append(by_ip.retry_after)
+    by_email, here = usage.get("email"), usage.get("email_and_ip")
+    if by_email is not None and by_email.exhausted and here is not None and here.count:
+        # Refused until either count starts afresh.
+        waits.append(min(by_email.retry_after, here.retry_after))
     if waits:
-        # Both limits may be reached; the later window is when a retry works.
+        # Both may refuse; the later window is when a retry works.
         raise RateLimitExceeded(
             "Too many failed login attempts. Please wait before trying again.",
             retry_after=max(waits),
@@ -193,8 +217,8 @@ def check_login(request, email):
 
 
 def record_failed_login(request, email):
-    """Count one failed login against its client IP and its email."""
-    for group, key in _login_keys(email):
+    """Count one failed login against its client IP, its email and the two."""
+    for group, key in _login_counters(email).values():
         get_limit_usage(
             request, group=group, setting="RATELIMIT_LOGIN", key=key, increment=True
         )

@@ -144,17 +144,30 @@ def test_the_sixth_failed_login_from_one_ip_is_429_on_either_server(servers):
     assert other_client == 401
 
 
-def test_the_sixth_failed_login_for_one_email_is_429_on_either_server(servers):
+def fresh_ips(email, count):
+    """Client IPs whose failures for `email` keep counting for 20 seconds more."""
+    ips = [f"203.0.113.{number}" for number in range(1, 255)]
+    now = time.time()
+    return [ip for ip in ips if seconds_left(f"{email}|{ip}", 60, now) >= 20][:count]
+
+
+def test_an_email_failed_five_times_is_refused_to_those_ips_on_either_server(
+    servers,
+):
     first, second = servers
     email = fresh(lambda number: f"target{number}@example.com")
+    attackers = fresh_ips(email, 6)
     alternating = [second, first, second, first, second]
 
     statuses = [
-        server.log_in(email, "wrong", f"203.0.113.{attempt + 1}")[0]
-        for attempt, server in enumerate(alternating)
+        server.log_in(email, "wrong", client_ip)[0]
+        for server, client_ip in zip(alternating, attackers[:5], strict=True)
     ]
-    sixth, _ = first.log_in(email, "wrong", "203.0.113.100")
-    seventh, _ = second.log_in(email.upper(), "wrong", "203.0.113.101")
+    sixth, _ = first.log_in(email, "wrong", attackers[0])
+    seventh, _ = second.log_in(email.upper(), "wrong", attackers[1])
+    newcomer, _ = first.log_in(email, "wrong", attackers[5])
+    newcomer_again, _ = second.log_in(email, "wrong", attackers[5])
 
     assert statuses == [401, 401, 401, 401, 401]
     assert (sixth, seventh) == (429, 429)
+    assert (newcomer, newcomer_again) == (401, 429)
