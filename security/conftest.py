@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from accounts.models import User
+from accounts.tests.clock import ratelimit_clock  # noqa: F401
 from accounts.tests.factories import StaffFactory, UserFactory
 from carts.models import Cart, CartItem
 from carts.services import get_user_cart

@@ -12,7 +12,6 @@ import pytest
 from django.core import mail
 from pytest_django.asserts import assertRedirects
 
-from accounts.tests.clock import ratelimit_clock  # noqa: F401
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from shopswift.testing import assert_problem
 

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 from django.db.backends.signals import connection_created
 
 
@@ -27,3 +28,11 @@ class ShopSwiftConfig(AppConfig):
             install_database_instrumentation,
             dispatch_uid="shopswift.metrics.database",
         )
+
+
+class AdminConfig(admin_apps.AdminConfig):
+    """Django's admin, with the store's site (shopswift/admin.py) as admin.site."""
+
+    # Named in INSTALLED_APPS; not the configuration of the "shopswift" app.
+    default = False
+    default_site = "shopswift.admin.AdminSite"

@@ -160,7 +160,8 @@ if not DEBUG and not HTTPS:
 # --- Applications ----------------------------------------------------------
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin with the store's own site: its login is rate limited.
+    "shopswift.apps.AdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
