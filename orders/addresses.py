@@ -1,9 +1,10 @@
 """Shipping addresses: what an order accepts, checked the same for API and pages."""
 
 import re
-import unicodedata
 
 from django.core.exceptions import ValidationError
+
+from shopswift.text import CONTROL_MESSAGE, has_control_characters, normalize
 
 # ISO 3166-1 alpha-2: the 249 officially assigned codes.
 _ASSIGNED_CODES = """
@@ -34,24 +35,10 @@ REQUIRED_MESSAGE = "This field is required."
 POSTAL_CODE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9 -]*")
 PHONE_PATTERN = re.compile(r"\+?[0-9 ().-]+")
 PHONE_DIGITS = (5, 20)
-CONTROL_MESSAGE = "Remove the control characters: use printable text only."
-# Explicit bidirectional embeddings, overrides and isolates: they make text
-# show in another order than it is stored (the address on a label or in the
-# admin would not read as typed). The implicit marks (U+200E, U+200F) stay.
-BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-
-
-def has_control_characters(text, *, allowed=""):
-    """Whether text holds a control character (Cc) or a bidi override."""
-    return any(
-        character not in allowed
-        and (unicodedata.category(character) == "Cc" or character in BIDI_CONTROLS)
-        for character in text
-    )
 
 
 def clean_shipping_address(data) -> dict:
-    """Return the address with every field, stripped and normalised.
+    """Return the address with every field, stripped, its spaces single, in NFC.
 
     Raises ValidationError with messages per field (`full_name`,
     `country`…). Unknown keys are dropped; the country code is upper-cased.
@@ -69,7 +56,7 @@ def clean_shipping_address(data) -> dict:
         if not isinstance(value, str):
             errors[field] = ["Enter text."]
             continue
-        value = " ".join(value.split())
+        value = normalize(" ".join(value.split()))
         if not value and required:
             errors[field] = [REQUIRED_MESSAGE]
         elif has_control_characters(value):

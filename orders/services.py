@@ -292,7 +292,7 @@ def _clean_note(note):
     if len(note) > NOTE_MAX_LENGTH:
         raise ValidationError({"note": f"Use at most {NOTE_MAX_LENGTH} characters."})
     # Lines and tabs are a note's own; other control characters are not text.
-    if has_control_characters(note, allowed="\n\r\t"):
+    if has_control_characters(note, multiline=True):
         raise ValidationError({"note": CONTROL_MESSAGE})
     return note
 
