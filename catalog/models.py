@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.text import slugify
 
 from catalog import cache
+from shopswift.text import PrintableTextValidator, normalize_text_fields
 
 CATEGORY_CYCLE_MESSAGE = "A category cannot sit inside itself or its own subcategories."
 IMAGE_EXTENSIONS = ["jpg", "jpeg", "png", "webp", "gif"]
@@ -178,9 +179,11 @@ def _subtree(children, category_id):
 
 
 class Category(SluggedModel):
-    name = models.CharField(max_length=120)
+    name = models.CharField(max_length=120, validators=[PrintableTextValidator()])
     slug = models.SlugField(max_length=140, unique=True, blank=True)
-    description = models.TextField(blank=True)
+    description = models.TextField(
+        blank=True, validators=[PrintableTextValidator(multiline=True)]
+    )
     parent = models.ForeignKey(
         "self",
         on_delete=models.PROTECT,
@@ -203,6 +206,10 @@ class Category(SluggedModel):
 
     def __str__(self):
         return self.name
+
+    def save(self, **kwargs):
+        normalize_text_fields(self)
+        super().save(**kwargs)
 
     def get_absolute_url(self):
         return reverse("catalog:category", args=[self.slug])
@@ -236,10 +243,14 @@ class ProductQuerySet(InvalidatingQuerySet):
 
 
 class Product(SluggedModel):
-    sku = models.CharField("SKU", max_length=64, unique=True)
-    name = models.CharField(max_length=200)
+    sku = models.CharField(
+        "SKU", max_length=64, unique=True, validators=[PrintableTextValidator()]
+    )
+    name = models.CharField(max_length=200, validators=[PrintableTextValidator()])
     slug = models.SlugField(max_length=220, unique=True, blank=True)
-    description = models.TextField(blank=True)
+    description = models.TextField(
+        blank=True, validators=[PrintableTextValidator(multiline=True)]
+    )
     price = models.DecimalField(
         max_digits=10,
         decimal_places=2,
@@ -307,6 +318,7 @@ class Product(SluggedModel):
         return f"{self.name} ({self.sku})"
 
     def save(self, **kwargs):
+        normalize_text_fields(self)
         # Stock changes go through catalog.services with a movement row. An
         # ordinary save of a loaded row must not write back a stock figure
         # that a concurrent sale has since changed, and a stock figure set

@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from catalog import services
 from catalog.models import Category, Product
 from catalog.tests.factories import CategoryFactory, ProductFactory
+from shopswift.text import CONTROL_MESSAGE
 
 pytestmark = pytest.mark.django_db
 
@@ -95,6 +96,72 @@ def test_a_product_saves_again_after_the_stock_service_changed_it():
 
     product.refresh_from_db()
     assert (product.name, product.stock) == ("Renamed", 8)
+
+
+@pytest.mark.parametrize(
+    ("field", "text"),
+    [
+        ("sku", "MUG\u202e-1"),
+        ("name", "Blue\u0008Mug"),
+        ("name", "Blue\nMug"),
+        ("description", "Holds tea.\u001b[2J"),
+        ("description", "\u2067Holds tea."),
+    ],
+)
+def test_full_clean_refuses_control_characters_in_a_products_text(field, text):
+    product = ProductFactory.build(category=CategoryFactory(), **{field: text})
+
+    with pytest.raises(ValidationError) as error:
+        product.full_clean()
+
+    assert error.value.message_dict == {field: [CONTROL_MESSAGE]}
+
+
+def test_full_clean_takes_line_breaks_and_tabs_in_a_description_only():
+    category = CategoryFactory.build(name="Tea\tTime", description="Green.\r\n\tBlack.")
+
+    with pytest.raises(ValidationError) as error:
+        category.full_clean()
+
+    assert error.value.message_dict == {"name": [CONTROL_MESSAGE]}
+
+
+def test_a_product_and_its_category_are_saved_in_nfc():
+    category = CategoryFactory(name="Cafe\u0301", description="Cre\u0300me")
+    product = ProductFactory(
+        sku="E\u0301-1",
+        name="Cre\u0300me bru\u0302le\u0301e",
+        description="Cafe\u0301",
+        category=category,
+    )
+
+    category.refresh_from_db()
+    product.refresh_from_db()
+    assert (category.name, category.description) == ("Café", "Crème")
+    assert (product.sku, product.name, product.description) == (
+        "É-1",
+        "Crème brûlée",
+        "Café",
+    )
+
+
+def test_a_product_update_is_saved_in_nfc():
+    product = ProductFactory()
+
+    services.update_product(product=product, name="Zoe\u0308")
+
+    assert Product.objects.get(pk=product.pk).name == "Zoë"
+
+
+def test_saving_in_nfc_leaves_deferred_fields_unloaded(django_assert_num_queries):
+    product = Product.objects.defer("description").get(pk=ProductFactory().pk)
+    product.name = "Zoe\u0308"
+
+    with django_assert_num_queries(1):
+        product.save()
+
+    assert product.get_deferred_fields() == {"description"}
+    assert Product.objects.get(pk=product.pk).name == "Zoë"
 
 
 def test_category_cannot_be_moved_under_its_own_subcategory():
