@@ -9,6 +9,7 @@ is `catalog.services.import_products`.
 import csv
 import io
 import re
+from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -17,6 +18,7 @@ from django.core.validators import validate_slug
 
 from catalog.exceptions import RowError
 from catalog.models import Product
+from shopswift.text import find_control_character, normalize
 
 REQUIRED_COLUMNS = ("sku", "name", "price", "category")
 OPTIONAL_COLUMNS = ("slug", "stock", "is_active", "description")
@@ -44,13 +46,14 @@ Columns (the first line names them, in any order):
   stock        optional; units on hand, a whole number 0 or more; a change is
                recorded as a stock movement "import"
   is_active    optional; true or false (also yes/no, 1/0)
-  description  optional
+  description  optional; may hold line breaks and tabs
 An empty cell in an optional column leaves the product's value as it is (a
 new product gets no description, 0 units, active, a derived slug); spaces
-around a cell are dropped. The file is UTF-8 (with or without a byte-order
-mark), comma-separated, quoted as spreadsheets do. export_products writes
-this format; text is kept as written, so a cell starting with = + - or @
-may be read as a formula by a spreadsheet."""
+around a cell are dropped. Text holds no control characters (nor bidi
+overrides) and is stored in Unicode NFC. The file is UTF-8 (with or without
+a byte-order mark), comma-separated, quoted as spreadsheets do.
+export_products writes this format; text is kept as written, so a cell
+starting with = + - or @ may be read as a formula by a spreadsheet."""
 
 MAX_PRICE = Decimal("99999999.99")
 # PostgreSQL's integer, the column's type.
@@ -58,6 +61,8 @@ MAX_STOCK = 2_147_483_647
 TRUE_WORDS = {"true", "yes", "1"}
 FALSE_WORDS = {"false", "no", "0"}
 WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
+# Unknown column names listed in full, before "and N more".
+UNKNOWN_COLUMNS_SHOWN = 10
 
 
 @dataclass(frozen=True)
@@ -82,9 +87,10 @@ def read_products(
 
     Every row is checked on its own (required cells, amounts, numbers, a SKU
     named twice); `progress(rows_read)` is called every 1000 rows. A file
-    that is not UTF-8 or has no usable header line gives errors and no rows.
+    that is not UTF-8 text (undecodable bytes, NUL bytes) or has no usable
+    header line gives an error per bad line and no rows.
     """
-    if errors := _encoding_errors(data):
+    if errors := _byte_errors(data):
         return [], errors
     reader = csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""), strict=True)
     rows, errors = [], []
@@ -167,7 +173,12 @@ EXPORT_FIELDS = (
 )
 
 
-def _encoding_errors(data):
+def _byte_errors(data):
+    """An error per line that is not UTF-8 text, by its bytes.
+
+    A NUL byte is valid UTF-8 but never text: it comes from a UTF-16 file or
+    a spreadsheet's own format, and PostgreSQL cannot store it.
+    """
     errors = []
     for number, raw in enumerate(data.split(b"\n"), start=1):
         try:
@@ -181,6 +192,15 @@ def _encoding_errors(data):
                     f"{error.start + 1}); save the file as UTF-8",
                 )
             )
+            continue
+        if (nul := raw.find(b"\x00")) != -1:
+            errors.append(
+                RowError(
+                    number,
+                    f"a NUL byte (0x00 at position {nul + 1}), which is not text; "
+                    "save the file as UTF-8",
+                )
+            )
     return errors
 
 
@@ -189,16 +209,21 @@ def _header(cells, line):
     errors = []
     known = set(REQUIRED_COLUMNS) | set(OPTIONAL_COLUMNS)
     if unknown := [name for name in names if name not in known]:
+        listed = ", ".join(repr(name) for name in unknown[:UNKNOWN_COLUMNS_SHOWN])
+        if len(unknown) > UNKNOWN_COLUMNS_SHOWN:
+            listed += f" and {len(unknown) - UNKNOWN_COLUMNS_SHOWN} more"
         errors.append(
             RowError(
                 line,
-                f"unknown column(s) {', '.join(repr(name) for name in unknown)}; "
-                f"the columns are {', '.join(COLUMNS)}",
+                f"unknown column(s) {listed}; the columns are {', '.join(COLUMNS)}",
             )
         )
-    if doubled := sorted({name for name in names if names.count(name) > 1}):
+    # Counted once: counting each name's copies again was quadratic in the
+    # number of columns.
+    counts = Counter(names)
+    if doubled := sorted(name for name, count in counts.items() if count > 1):
         errors.append(RowError(line, f"column(s) named twice: {', '.join(doubled)}"))
-    if missing := [name for name in REQUIRED_COLUMNS if name not in names]:
+    if missing := [name for name in REQUIRED_COLUMNS if name not in counts]:
         errors.append(
             RowError(line, f"missing required column(s): {', '.join(missing)}")
         )
@@ -226,9 +251,20 @@ def _row(header, cells, line):
     return ProductRow(line=line, **values), []
 
 
-def _text(name, longest):
+def _text(name, longest=None, *, multiline=False):
+    """A check of a text cell: printable (shopswift.text), then NFC, then length.
+
+    The length is the stored one, counted after NFC composes the text.
+    """
+
     def check(value):
-        if len(value) > longest:
+        if (index := find_control_character(value, multiline=multiline)) != -1:
+            raise ValueError(
+                f"{name} holds the control character U+{ord(value[index]):04X}; "
+                "use printable text only"
+            )
+        value = normalize(value)
+        if longest is not None and len(value) > longest:
             raise ValueError(
                 f"{name} is {len(value)} characters long; at most {longest}"
             )
@@ -300,5 +336,5 @@ CHECKS = {
     "slug": _slug,
     "stock": _stock,
     "is_active": _is_active,
-    "description": lambda value: value,
+    "description": _text("description", multiline=True),
 }

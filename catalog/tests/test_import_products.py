@@ -1,8 +1,13 @@
+import os
+import subprocess
+import sys
+import time
 from decimal import Decimal
 from io import BytesIO, StringIO
 from types import SimpleNamespace
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -199,7 +204,7 @@ def test_every_bad_row_is_reported_with_its_line_number_and_reason(tmp_path, cof
         + "BAD-7,Slug,1.00,coffee,1,,,not a slug\n"
         + "BAD-8,Taken,1.00,coffee,1,,,taken-slug\n"
         + "BAD-9,Cents,1.001,coffee,2.5,,,\n"
-        + '"BAD-10","Multi\nline",1.00,coffee,1,,,ok-slug\n'  # lines 13 and 14
+        + '"BAD-10",Multiline,1.00,coffee,1,,"Two\nlines",ok-slug\n'  # lines 13, 14
         + "BAD-11,Slug again,1.00,coffee,1,,,ok-slug\n",
     )
 
@@ -259,6 +264,197 @@ def test_text_that_is_not_utf8_is_reported_by_line(tmp_path, coffee):
         "line 3: not valid UTF-8 (byte 0xe8 at position 7); save the file as UTF-8",
     ]
     assert not Product.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("raw", "error"),
+    [
+        (b"\xed\xa0\x80", "byte 0xed at position 5"),  # an encoded surrogate
+        (b"\xc0\xaf", "byte 0xc0 at position 5"),  # an overlong "/"
+        (b"\xe2\x82", "byte 0xe2 at position 5"),  # cut short by the comma
+        (b"\xff\xfe", "byte 0xff at position 5"),
+    ],
+)
+def test_invalid_utf8_is_reported_on_its_line_and_nothing_is_imported(
+    tmp_path, coffee, raw, error
+):
+    path = write_csv(
+        tmp_path,
+        b"sku,name,price,category\nA-1,Beans,4.00,coffee\nB-1,"
+        + raw
+        + b",4.00,coffee\n",
+    )
+
+    message, errors = failed_import(path)
+
+    assert errors == [f"line 3: not valid UTF-8 ({error}); save the file as UTF-8"]
+    assert message == (
+        f"1 row of {path} cannot be imported (listed above); nothing was imported."
+    )
+    assert not Product.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("row", "position"),
+    [
+        (b"A-\x001,Beans,4.00,coffee", 3),
+        (b"A-1,Be\x00ans,4.00,coffee", 7),
+        (b"A-1,Beans,4.0\x000,coffee", 14),
+        (b"A-1,Beans,4.00,coffee,\x00", 23),
+    ],
+)
+def test_a_nul_byte_is_reported_on_its_line_and_nothing_is_imported(
+    tmp_path, coffee, row, position
+):
+    path = write_csv(
+        tmp_path, b"sku,name,price,category\nB-1,Tea,1.00,coffee\n" + row + b"\n"
+    )
+
+    message, errors = failed_import(path)
+
+    assert errors == [
+        f"line 3: a NUL byte (0x00 at position {position}), which is not text; "
+        "save the file as UTF-8"
+    ]
+    assert message == (
+        f"1 row of {path} cannot be imported (listed above); nothing was imported."
+    )
+    assert not Product.objects.exists()
+
+
+def test_a_file_in_utf16_is_refused_line_by_line(tmp_path, coffee):
+    text = "sku,name,price,category\nA-1,Beans,4.00,coffee\n"
+    path = write_csv(tmp_path, text.encode("utf-16-le"))
+
+    _, errors = failed_import(path)
+
+    assert errors == [
+        "line 1: a NUL byte (0x00 at position 2), which is not text; save the file "
+        "as UTF-8",
+        "line 2: a NUL byte (0x00 at position 1), which is not text; save the file "
+        "as UTF-8",
+        "line 3: a NUL byte (0x00 at position 1), which is not text; save the file "
+        "as UTF-8",
+    ]
+    assert not Product.objects.exists()
+
+
+def test_a_nul_byte_ends_the_command_with_status_1_and_no_traceback(tmp_path, coffee):
+    path = write_csv(tmp_path, b"sku,name,price,category\nA-\x001,Beans,4.00,coffee\n")
+    database = connection.settings_dict
+    url = (
+        f"postgres://{database['USER']}:{database['PASSWORD'] or ''}@"
+        f"{database['HOST']}:{database['PORT']}/{database['NAME']}"
+    )
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "import_products", str(path)],
+        cwd=settings.BASE_DIR,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "shopswift.settings_test",
+            "DATABASE_URL": url,
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "line 2: a NUL byte (0x00 at position 3), which is not text; save the file "
+        "as UTF-8",
+        f"CommandError: 1 row of {path} cannot be imported (listed above); nothing "
+        "was imported.",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("row", "error"),
+    [
+        ("A-1,Tea\u202epot,1.00,coffee,", "name holds the control character U+202E"),
+        ("A-1,Tea\u2066pot,1.00,coffee,", "name holds the control character U+2066"),
+        ("A-1,Tea\u0007pot,1.00,coffee,", "name holds the control character U+0007"),
+        ('A-1,"Tea\npot",1.00,coffee,', "name holds the control character U+000A"),
+        ("A-1,Tea\tpot,1.00,coffee,", "name holds the control character U+0009"),
+        ("A\u001b[2J,Tea,1.00,coffee,", "sku holds the control character U+001B"),
+        (
+            "A-1,Tea,1.00,coffee,H\u0085ot",
+            "description holds the control character U+0085",
+        ),
+        (
+            "A-1,Tea,1.00,coffee,\u202bHot",
+            "description holds the control character U+202B",
+        ),
+    ],
+)
+def test_control_characters_in_imported_text_are_reported_by_line(
+    tmp_path, coffee, row, error
+):
+    path = write_csv(
+        tmp_path, "sku,name,price,category,description\nB-1,Tea,1.00,coffee,\n" + row
+    )
+
+    _, errors = failed_import(path)
+
+    assert errors == [f"line 3: {error}; use printable text only"]
+    assert not Product.objects.exists()
+
+
+def test_imported_text_is_stored_in_nfc_with_the_descriptions_line_breaks(
+    tmp_path, coffee
+):
+    path = write_csv(
+        tmp_path,
+        "sku,name,price,category,description\n"
+        'A-1,Cafe\u0301 Ame\u0301lie,1.00,coffee,"Cre\u0300me.\r\n\tDark."\n',
+    )
+
+    run_import(path)
+
+    product = Product.objects.get()
+    assert (product.name, product.description) == ("Café Amélie", "Crème.\r\n\tDark.")
+
+
+def test_a_name_that_composes_to_the_longest_fits(tmp_path, coffee):
+    name = "e\u0301" * 200  # 400 characters as written, 200 once composed
+    path = write_csv(tmp_path, f"sku,name,price,category\nA-1,{name},1.00,coffee\n")
+
+    run_import(path)
+
+    assert Product.objects.get().name == "é" * 200
+
+
+def test_a_header_of_20000_columns_is_checked_in_well_under_a_second(tmp_path, coffee):
+    # A generous bound: the quadratic check took seconds (docs/operations.md).
+    names = ["sku", "name", "price", "category", *(f"c{n}" for n in range(19_996))]
+    path = write_csv(tmp_path, ",".join(names) + "\n")
+
+    started = time.perf_counter()
+    _, errors = failed_import(path)
+    elapsed = time.perf_counter() - started
+
+    assert errors == [
+        "line 1: unknown column(s) 'c0', 'c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7', "
+        "'c8', 'c9' and 19986 more; the columns are sku, name, slug, category, "
+        "price, stock, is_active, description"
+    ]
+    assert elapsed < 1
+
+
+def test_a_header_naming_a_column_thousands_of_times_is_checked_quickly(
+    tmp_path, coffee
+):
+    names = ["sku", "name", "price", "category", *(["stock"] * 19_996)]
+    path = write_csv(tmp_path, ",".join(names) + "\n")
+
+    started = time.perf_counter()
+    _, errors = failed_import(path)
+    elapsed = time.perf_counter() - started
+
+    assert errors == ["line 1: column(s) named twice: stock"]
+    assert elapsed < 1
 
 
 def test_a_byte_order_mark_and_windows_line_ends_are_read(tmp_path, coffee):
