@@ -16,6 +16,7 @@ import pytest
 from django.test import Client
 
 from accounts.tests.factories import StaffFactory, UserFactory
+from accounts.tests.otp import log_in_to_the_admin
 from carts.models import CartItem
 from carts.services import get_user_cart
 from catalog.tests.factories import CategoryFactory, ProductFactory
@@ -58,7 +59,10 @@ def hostile():
 
 def logged_in(user):
     client = Client()
-    client.force_login(user)
+    if user.is_staff:
+        log_in_to_the_admin(client, user)
+    else:
+        client.force_login(user)
     return client
 
 

@@ -171,6 +171,9 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     "django_filters",
     "django_ratelimit",
+    # Two-factor sign-in to the admin: authenticator apps (TOTP).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "shopswift",
@@ -194,6 +197,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.otp_device: the authenticator whose code the login gave.
+    "django_otp.middleware.OTPMiddleware",
     # Django's MessageMiddleware, with the storage made only when used.
     "shopswift.middleware.LazyMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -453,6 +458,19 @@ RATELIMIT_FAIL_OPEN = env_bool("RATELIMIT_FAIL_OPEN", default=True)
 # header in which the proxy puts the client's (e.g. X-Real-IP). Only set it
 # when the proxy always overwrites that header, or clients could forge it.
 RATELIMIT_CLIENT_IP_HEADER = env_str("RATELIMIT_CLIENT_IP_HEADER")
+
+# --- Two-factor sign-in to the admin (django-otp, accounts/two_factor.py) ------------
+# Staff may set up an authenticator app (the admin's "Two-factor sign-in");
+# its code is then asked at the admin's login. With this on, a superuser
+# without one is sent to set it up before the admin opens: on in production,
+# off in development mode, where `make run`'s admin is tried without a phone.
+ADMIN_2FA_REQUIRED_FOR_SUPERUSERS = env_bool(
+    "ADMIN_2FA_REQUIRED_FOR_SUPERUSERS", default=not DEBUG
+)
+# The name the authenticator app shows beside the codes.
+OTP_TOTP_ISSUER = STORE_NAME
+# The admin's device pages never show a secret key once it is set up.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # --- Email ---------------------------------------------------------------------------
 # Sent over SMTP when EMAIL_HOST is set. Without it: printed whole to stdout in

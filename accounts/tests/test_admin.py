@@ -9,6 +9,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import User
 from accounts.tests.factories import StaffFactory, UserFactory
+from accounts.tests.otp import log_in_to_the_admin
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +23,8 @@ def change_url(user):
 
 @pytest.fixture
 def admin_client(client):
-    client.force_login(StaffFactory(email="boss@example.com", is_superuser=True))
+    boss = StaffFactory(email="boss@example.com", is_superuser=True)
+    log_in_to_the_admin(client, boss)
     return client
 
 

@@ -4,6 +4,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.tests.factories import StaffFactory, UserFactory
+from accounts.tests.otp import log_in_to_the_admin
 from carts.tests.factories import CartFactory, CartItemFactory
 from catalog.tests.factories import ProductFactory
 
@@ -103,7 +104,7 @@ def test_carts_cannot_be_added_or_deleted_in_the_admin(staff_client):
 
 
 def test_a_superuser_opens_the_carts_admin(client):
-    client.force_login(StaffFactory(is_superuser=True))
+    log_in_to_the_admin(client, StaffFactory(is_superuser=True))
     cart = CartFactory()
 
     assert client.get(CARTS).status_code == 200

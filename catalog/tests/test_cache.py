@@ -12,6 +12,7 @@ import pytest
 from django.core.cache import cache as default_cache
 from prometheus_client import REGISTRY
 
+from accounts.tests.otp import log_in_to_the_admin
 from catalog import cache, services
 from catalog.models import Category, Product
 from catalog.tests.factories import CategoryFactory, ProductFactory
@@ -38,6 +39,13 @@ def public_view(client, product):
 def committed(django_capture_on_commit_callbacks):
     """Run the block's on-commit callbacks at its end, as a commit would."""
     return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    """pytest-django's, logged in with a code, as the admin wants of a superuser."""
+    log_in_to_the_admin(client, admin_user)
+    return client
 
 
 # --- Served from the cache ----------------------------------------------------
