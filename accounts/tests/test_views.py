@@ -1,12 +1,15 @@
 """The shopper's account pages, through Django's test client."""
 
+import logging
 import re
 
 import pytest
 from django.contrib.auth import SESSION_KEY, authenticate
 from django.core import mail
+from kombu.exceptions import OperationalError
 from pytest_django.asserts import assertContains, assertNotContains, assertRedirects
 
+from accounts import tasks
 from accounts.models import User
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 
@@ -490,6 +493,22 @@ def test_password_reset_for_an_unknown_email_sends_nothing_and_says_the_same(cli
 
     assertRedirects(response, "/accounts/password_reset/done/")
     assert mail.outbox == []
+
+
+def test_a_reset_request_answers_first_and_logs_an_email_it_could_not_queue(
+    client, caplog, monkeypatch
+):
+    def broker_away(**kwargs):
+        raise OperationalError("Error 111 connecting to broker:6379.")
+
+    monkeypatch.setattr(tasks.send_password_reset, "delay", broker_away)
+
+    with caplog.at_level(logging.ERROR, logger="accounts.views"):
+        response = client.post(PASSWORD_RESET, {"email": "ada@example.com"})
+
+    assertRedirects(response, "/accounts/password_reset/done/")
+    errors = [r.getMessage() for r in caplog.records if r.name == "accounts.views"]
+    assert errors == ["The work that follows a /accounts/password_reset/done/ failed"]
 
 
 def test_password_reset_shows_a_malformed_email_beside_the_field(client):
