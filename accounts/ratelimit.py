@@ -63,6 +63,8 @@ from accounts.models import normalize_email
 
 logger = logging.getLogger(__name__)
 
+REGISTER_BY_IP = "accounts.register"
+REGISTER_BY_EMAIL = "accounts.register.email"
 LOGIN_BY_IP = "accounts.login.ip"
 LOGIN_BY_EMAIL = "accounts.login.email"
 LOGIN_BY_EMAIL_AND_IP = "accounts.login.email_ip"
@@ -167,6 +169,30 @@ def limit_request(request, *, group, setting, key=ip_key, message=None):
         raise RateLimitExceeded(
             message or "Too many requests. Please wait before trying again.",
             retry_after=usage.retry_after,
+        )
+
+
+def limit_registration(request, email):
+    """Count a registration attempt per client IP and per email address.
+
+    Raises RateLimitExceeded past either limit. Registration says when an
+    address is taken, so the count per address keeps many IPs from taking
+    turns probing one. The API and the page count together.
+    """
+    limit_request(
+        request,
+        group=REGISTER_BY_IP,
+        setting="RATELIMIT_REGISTER",
+        message="Too many registrations from your network.",
+    )
+    email = normalize_email(email) if isinstance(email, str) else ""
+    if email:
+        limit_request(
+            request,
+            group=REGISTER_BY_EMAIL,
+            setting="RATELIMIT_REGISTER_EMAIL",
+            key=lambda group, request: email,
+            message="Too many registration attempts for this email address.",
         )
 
 

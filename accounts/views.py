@@ -28,7 +28,6 @@ from accounts.forms import (
     add_service_errors,
 )
 
-REGISTER_GROUP = "accounts.register"
 PASSWORD_RESET_GROUP = "accounts.password_reset"
 
 
@@ -83,12 +82,7 @@ class RegisterView(auth_views.RedirectURLMixin, FormView):
     def post(self, request, *args, **kwargs):
         form = self.get_form()
         try:
-            ratelimit.limit_request(
-                request,
-                group=REGISTER_GROUP,
-                setting="RATELIMIT_REGISTER",
-                message="Too many registrations from your network.",
-            )
+            ratelimit.limit_registration(request, request.POST.get("email"))
         except ratelimit.RateLimitExceeded as error:
             return render_throttled(self, form, error)
         if form.is_valid():

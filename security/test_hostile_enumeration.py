@@ -1,4 +1,4 @@
-"""Account enumeration through the password-reset page.
+"""Account enumeration through the password-reset page and registration.
 
 The page must answer an address with an account exactly as it answers one
 without: the same redirect, in the same time. The attacker times the answer
@@ -11,6 +11,10 @@ Measured on a 2-core machine: Django's view answered in 63.8 ms (known) and
 11.8 ms (unknown); this one in 10.0 and 9.2 ms, the medians 1 to 4 ms apart
 either way from run to run. With an instant transport Django's view was
 13.2 against 11.7 ms: the mail server's round trip is the leak.
+
+Registration says when an address is taken (the contract's `errors.email`),
+so attempts are limited per address as well as per client IP: many
+addresses cannot take turns probing one.
 """
 
 import http.cookiejar
@@ -23,10 +27,12 @@ import urllib.request
 import pytest
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend
+from pytest_django.asserts import assertContains
 
 from accounts import tasks
 from accounts.tests.factories import UserFactory
 from shopswift.celery import app as celery_app
+from shopswift.testing import assert_problem
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -164,3 +170,50 @@ def test_with_a_broker_the_answer_reads_nothing_and_the_worker_sends_the_link(
     }
     assert [message.to for message in mail.outbox] == [["known@example.com"]]
     assert "http://testserver/accounts/reset/" in mail.outbox[0].body
+
+
+# --- Registration ---------------------------------------------------------------------
+
+
+def register(api_client, email, ip):
+    return api_client.post(
+        "/api/v1/auth/register/",
+        {"email": email, "password": "a-fine-passphrase"},
+        format="json",
+        REMOTE_ADDR=ip,
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("ratelimit_clock")
+def test_probing_one_address_from_many_ips_is_throttled(api_client, client):
+    UserFactory(email="victim@example.com")
+    probes = [
+        register(api_client, "Victim@example.com", f"10.3.0.{number}")
+        for number in range(1, 6)
+    ]
+
+    api = register(api_client, "victim@example.com", "10.3.0.6")
+    page = client.post(
+        "/accounts/register/",
+        {
+            "email": "victim@example.com",
+            "password1": "a-fine-passphrase",
+            "password2": "a-fine-passphrase",
+        },
+        REMOTE_ADDR="10.3.0.7",
+    )
+    other_address = register(api_client, "someone@example.com", "10.3.0.8")
+
+    for probe in probes:
+        assert_problem(probe, 400, "validation_error")
+    body = assert_problem(api, 429, "throttled")
+    assert body["detail"].startswith(
+        "Too many registration attempts for this email address."
+    )
+    assertContains(
+        page,
+        "Too many registration attempts for this email address.",
+        status_code=429,
+    )
+    assert other_address.status_code == 201

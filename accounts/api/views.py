@@ -32,8 +32,6 @@ from accounts.api.serializers import (
 from accounts.models import User
 from accounts.permissions import IsStaffOrSelfReadOnly
 
-REGISTER_GROUP = "accounts.register"
-
 
 class RegisterView(APIView):
     # Anonymous by design: no session, so no CSRF check for browsers that
@@ -53,17 +51,14 @@ class RegisterView(APIView):
             ),
             429: OpenApiResponse(
                 description="`throttled`: too many registrations from this "
-                "client IP (RATELIMIT_REGISTER); see `Retry-After`."
+                "client IP (RATELIMIT_REGISTER), or for this email address "
+                "from any IP (RATELIMIT_REGISTER_EMAIL); see `Retry-After`."
             ),
         },
     )
     def post(self, request):
-        ratelimit.limit_request(
-            request,
-            group=REGISTER_GROUP,
-            setting="RATELIMIT_REGISTER",
-            message="Too many registrations from your network.",
-        )
+        data = request.data if isinstance(request.data, Mapping) else {}
+        ratelimit.limit_registration(request, data.get("email"))
         serializer = RegisterSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = services.register_user(**serializer.validated_data)

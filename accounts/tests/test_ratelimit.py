@@ -317,6 +317,60 @@ def test_a_limited_registration_page_says_so(client, settings):
     assert not User.objects.filter(email="ada@example.com").exists()
 
 
+def test_the_sixth_registration_for_one_address_in_an_hour_is_429_from_any_ip(
+    api_client, ratelimit_clock
+):
+    statuses = [
+        api_client.post(
+            REGISTER,
+            {"email": "ADA@example.com", "password": "short"},
+            format="json",
+            REMOTE_ADDR=f"10.4.0.{number}",
+        ).status_code
+        for number in range(1, 6)
+    ]
+
+    response = api_client.post(
+        REGISTER,
+        {"email": "ada@example.com", "password": "a-fine-passphrase"},
+        format="json",
+        REMOTE_ADDR="10.4.0.6",
+    )
+
+    assert statuses == [400] * 5
+    assert_problem(response, 429, "throttled")
+    assert int(response["Retry-After"]) == seconds_left(
+        "ada@example.com", 3600, ratelimit_clock.now
+    )
+    assert not User.objects.filter(email="ada@example.com").exists()
+
+
+def test_registrations_for_one_address_count_on_the_page_and_the_api_together(
+    api_client, client, settings
+):
+    settings.RATELIMIT_REGISTER_EMAIL = "1/h"
+    api_client.post(
+        REGISTER, {"email": "ada@example.com", "password": "short"}, format="json"
+    )
+
+    response = client.post(
+        REGISTER_PAGE,
+        {
+            "email": "Ada@example.com",
+            "password1": "analytical-engine-42",
+            "password2": "analytical-engine-42",
+        },
+        REMOTE_ADDR="10.5.5.5",
+    )
+
+    assertContains(
+        response,
+        "Too many registration attempts for this email address. Please try again in",
+        status_code=429,
+    )
+    assert not User.objects.filter(email="ada@example.com").exists()
+
+
 # --- Password reset requests ----------------------------------------------------------
 
 
