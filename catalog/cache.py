@@ -111,6 +111,20 @@ def read(name, params):
     return Read(name, key, version)
 
 
+def store(found, value):
+    """Store `value` as the entry `found` (a Read) looked for, under its version."""
+    if found.version is None:
+        return
+    try:
+        cache.set(
+            found.key,
+            (found.version, value),
+            timeout=settings.CATALOG_CACHE_SECONDS,
+        )
+    except Exception:
+        logger.exception("Catalog cache unavailable: storing %s failed", found.name)
+
+
 def fill(found, build):
     """Return what `found` (a Read) holds, else build it and store it under its version.
 
@@ -120,15 +134,7 @@ def fill(found, build):
     if found.value is not None:
         return found.value
     value = build()
-    if found.version is not None:
-        try:
-            cache.set(
-                found.key,
-                (found.version, value),
-                timeout=settings.CATALOG_CACHE_SECONDS,
-            )
-        except Exception:
-            logger.exception("Catalog cache unavailable: storing %s failed", found.name)
+    store(found, value)
     return value
 
 

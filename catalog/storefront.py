@@ -1,7 +1,7 @@
 """The catalog pages' reads, cached in Redis like the API's.
 
-Each read goes through `catalog.cache.cached()`: it is served under the
-current catalog version, so a change to a product, a category or a stock
+Each read goes through `catalog.cache`: it is served under the current
+catalog version, so a change to a product, a category or a stock
 figure is visible in the very next read, and it is built from the database
 when Redis is unreachable. The products are filtered by the API's own
 `ProductFilter`; the pages differ only in what they do with a bad value:
@@ -123,11 +123,15 @@ def product_page(params, number):
         for name, value in params.items()
         if name in FILTER_PARAMS and value.strip()
     }
-    return cache.cached(
-        "pages:products",
-        (sorted(params.items()), number),
-        lambda: _build_product_page(params, number),
-    )
+    found = cache.read("pages:products", (sorted(params.items()), number))
+    if found.value is not None:
+        return found.value
+    page = _build_product_page(params, number)
+    # A bad value left out, or a page past the end shown as the last, is not
+    # an answer of its own: stored, made-up values would fill Redis.
+    if not page.errors and page.number == number:
+        cache.store(found, page)
+    return page
 
 
 def _build_product_page(params, number):

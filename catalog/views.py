@@ -5,12 +5,14 @@ API's. A bad query value never fails a page: it is left out and the page
 says so (the API answers 400 instead).
 """
 
+import copy
 import functools
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, QueryDict
 from django.middleware.csrf import get_token
 from django.utils.cache import patch_vary_headers
 from django.utils.crypto import salted_hmac
@@ -60,25 +62,39 @@ class CachedPageMixin:
     served from Redis afterwards, at the cost of an API read rather than a
     template rendering.
 
+    The URL in the key is canonical: the path, and the query parameters the
+    page reads (`cached_query_params`) as it reads them (the last value,
+    stripped, empty ones and page 1 left out) in one order. The page is
+    rendered as the page of that URL, so that its links (the login link's
+    `next` among them) are the same for every URL that shares the entry:
+    made-up parameters and other spellings of a query cannot fill Redis.
+    Nor can made-up values: a page that is not its URL's own answer (a
+    filter value left out as bad, a page number past the end shown as the
+    last page) is rendered but not stored (`cache_this_page`).
+
     The one part of such a page that is the visitor's own is the CSRF token
     of its forms (Add to cart): the page is cached with a placeholder, and
     each visitor's own token (with its cookie, as Django's {% csrf_token %}
-    sets it) replaces it. A URL with a query parameter the page does not
-    read is rendered as usual and not cached, so that made-up URLs cannot
-    fill Redis. Everybody else (a session, a message, another method) gets
-    the page rendered as before.
+    sets it) replaces it. Everybody else (a session, a message, another
+    method) gets the page rendered as before.
     """
 
-    cached_query_params = frozenset({*FILTER_PARAMS, "page"})
+    # The query parameters the page reads; any other changes nothing on it.
+    cached_query_params = ()
+    # Cleared by a view whose page is not the answer of its canonical URL.
+    cache_this_page = True
 
     def get(self, request, *args, **kwargs):
         if not self._cacheable(request):
             return super().get(request, *args, **kwargs)
-        content_type, body = cache.cached(
-            "pages:html",
-            (request.build_absolute_uri(),),
-            lambda: self._render(request, *args, **kwargs),
-        )
+        self.request = self._canonical_request(request)
+        found = cache.read("pages:html", (self.request.build_absolute_uri(),))
+        if found.value is None:
+            content_type, body = rendered = self._render(*args, **kwargs)
+            if self.cache_this_page:
+                cache.store(found, rendered)
+        else:
+            content_type, body = found.value
         placeholder = _csrf_placeholder()
         if placeholder in body:
             body = body.replace(placeholder, get_token(request).encode())
@@ -92,15 +108,27 @@ class CachedPageMixin:
         return (
             settings.SESSION_COOKIE_NAME not in cookies
             and CookieStorage.cookie_name not in cookies
-            and all(
-                name in self.cached_query_params and len(values) == 1
-                for name, values in request.GET.lists()
-            )
         )
 
-    def _render(self, request, *args, **kwargs):
+    def _canonical_request(self, request):
+        """The request as it would be at its canonical URL (see the class)."""
+        params = {}
+        for name in sorted(self.cached_query_params):
+            value = request.GET.get(name, "").strip()
+            if name == "page":
+                number = page_number(value)
+                value = str(number) if number > 1 else ""
+            if value:
+                params[name] = value
+        query = urlencode(params)
+        canonical = copy.copy(request)
+        canonical.GET = QueryDict(query)
+        canonical.META = {**request.META, "QUERY_STRING": query}
+        return canonical
+
+    def _render(self, *args, **kwargs):
         self.csrf_token_placeholder = True
-        response = super().get(request, *args, **kwargs)
+        response = super().get(self.request, *args, **kwargs)
         response.render()
         return response["Content-Type"], response.content
 
@@ -136,6 +164,7 @@ class ProductListView(CachedPageMixin, TemplateView):
     """Every active product, filtered, sorted and paginated by the query."""
 
     template_name = "catalog/product_list.html"
+    cached_query_params = (*FILTER_PARAMS, "page")
 
     def get_category(self, tree):
         """The category that the path names: none here, see CategoryView."""
@@ -149,6 +178,7 @@ class ProductListView(CachedPageMixin, TemplateView):
             params["category"] = category.slug
         number = page_number(self.request.GET.get("page"))
         page = storefront.product_page(params, number)
+        self.cache_this_page = not page.errors and page.number == number
 
         # The applied parameters, kept by the sort form, the pagination and
         # the category links; the category page's own slug is in its path.
@@ -177,6 +207,11 @@ class ProductListView(CachedPageMixin, TemplateView):
 
 class CategoryView(ProductListView):
     """The products of one category and its subcategories."""
+
+    # The category is the path's; a `category` parameter is not read.
+    cached_query_params = tuple(
+        name for name in ProductListView.cached_query_params if name != "category"
+    )
 
     def get_category(self, tree):
         try:

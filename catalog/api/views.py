@@ -1,13 +1,18 @@
 import hashlib
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.http import HttpResponse
 from django.utils.cache import get_conditional_response, patch_vary_headers
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from accounts.permissions import IsStaffOrReadOnly, is_staff
 from catalog import cache, services
@@ -18,6 +23,7 @@ from catalog.api.serializers import (
 )
 from catalog.filters import ProductFilter
 from catalog.models import Category, Product
+from shopswift.api import PageNumberPagination
 from shopswift.parsers import JSONParser
 
 # Accept headers that the API's one renderer (JSON) satisfies as they are.
@@ -43,13 +49,56 @@ def public_response(request, tagged):
     return response
 
 
+class PublicQueryPagination(PageNumberPagination):
+    """Page links that carry the list's own query parameters only, in one order.
+
+    A public list is cached under those parameters (PublicCacheMixin), and
+    its links are part of the cached body: a link that echoed any other
+    parameter (a tracking tag, a made-up name) would hand one client's query
+    string to the next, and two queries that share an entry must get the
+    same bytes (so `page_size=500` links as `page_size=100`).
+    """
+
+    def paginate_queryset(self, queryset, request, view=None):
+        query = [
+            (name, values)
+            for name, values in view.public_query(request, "list")
+            if name != self.page_query_param
+        ]
+        self.base_url = (
+            urlsplit(request.build_absolute_uri())
+            ._replace(query=urlencode(query, doseq=True))
+            .geturl()
+        )
+        return super().paginate_queryset(queryset, request, view)
+
+    # DRF's links, from base_url rather than the request's own URL.
+    def get_next_link(self):
+        if not self.page.has_next():
+            return None
+        return replace_query_param(
+            self.base_url, self.page_query_param, self.page.next_page_number()
+        )
+
+    def get_previous_link(self):
+        if not self.page.has_previous():
+            return None
+        number = self.page.previous_page_number()
+        if number == 1:
+            return remove_query_param(self.base_url, self.page_query_param)
+        return replace_query_param(self.base_url, self.page_query_param, number)
+
+
 class PublicCacheMixin:
     """Serve the public's reads as JSON bytes cached in Redis, with an ETag.
 
     Staff see inactive products and their writes must show at once, so they
     always read the database. The key holds the host (image and page links
-    are absolute URLs) and every query parameter; the catalog version stored
-    with each entry keeps it from outliving a change (see catalog/cache.py). Each
+    are absolute URLs) and the query parameters the answer depends on, in
+    canonical form (`public_query`): any other parameter is left out, so
+    made-up query strings share one entry rather than filling Redis with
+    one each. The catalog version stored with each entry keeps it from
+    outliving a change (see catalog/cache.py). Each
     entry is (ETag, body): a client that sends the ETag back in
     If-None-Match gets 304 Not Modified while the body is unchanged, and the
     new body (with its new tag) as soon as it is not.
@@ -64,17 +113,21 @@ class PublicCacheMixin:
     other request goes through DRF as before.
     """
 
+    pagination_class = PublicQueryPagination
     # The read actions served from the cache, and the name of their entries.
     public_cache = {}
     # The cache read of a request without credentials that found no entry.
     public_read = None
 
     def dispatch(self, request, *args, **kwargs):
-        name = self.public_cache.get(self.action_map.get(request.method.lower()))
+        action = self.action_map.get(request.method.lower())
+        name = self.public_cache.get(action)
         if name and request.method == "GET" and self._without_credentials(request):
-            found = cache.read(name, self._public_params(request, kwargs))
-            if found.value is None:
-                # DRF's path builds it, without reading the cache again.
+            params = self._public_params(Request(request), action, kwargs)
+            found = None if params is None else cache.read(name, params)
+            if found is None or found.value is None:
+                # DRF's path builds it (or answers the 400), without reading
+                # the cache again.
                 self.public_read = found
                 return super().dispatch(request, *args, **kwargs)
             response = public_response(request, found.value)
@@ -95,20 +148,50 @@ class PublicCacheMixin:
             and request.META.get("HTTP_ACCEPT", "") in JSON_ACCEPTS
         )
 
-    def _public_params(self, request, kwargs):
+    def public_query(self, request, action):
+        """The query parameters that the answer of `action` depends on, canonical.
+
+        Sorted (name, [values]) pairs: DRF's `format` on every read, and on
+        a list the FilterSet's declared filters with their values as given
+        (a malformed one is a 400, which is never stored), the page number
+        and the page size as the paginator reads them. Two queries with the
+        same pairs get the same answer. Raises ValidationError for a page or
+        page size that is not a positive whole number.
+        """
+        names = {api_settings.URL_FORMAT_OVERRIDE}
+        filterset_class = getattr(self, "filterset_class", None)
+        if action == "list" and filterset_class is not None:
+            names.update(filterset_class.base_filters)
+        query = request.query_params
+        params = [(name, query.getlist(name)) for name in names if name in query]
+        if action == "list":
+            paginator = self.paginator
+            if paginator.page_size_query_param in query:
+                size = paginator.get_page_size(request)
+                params.append((paginator.page_size_query_param, [str(size)]))
+            # Without a "last" page, the number needs no Django paginator.
+            number = paginator.get_page_number(request, None)
+            params.append((paginator.page_query_param, [str(number)]))
+        return sorted(params)
+
+    def _public_params(self, request, action, kwargs):
+        """The cache key's inputs, or None for a malformed page or page size."""
+        try:
+            query = self.public_query(request, action)
+        except ValidationError:
+            return None
         # Hashed into the key, so that a client cannot choose key names.
-        return (
-            kwargs.get(self.lookup_field),
-            request.build_absolute_uri("/"),
-            sorted(request.GET.lists()),
-        )
+        return (kwargs.get(self.lookup_field), request.build_absolute_uri("/"), query)
 
     def cached_read(self, request, read):
         if is_staff(request.user):
             return read()
-        found = self.public_read or cache.read(
-            self.public_cache[self.action], self._public_params(request, self.kwargs)
-        )
+        found = self.public_read
+        if found is None:
+            params = self._public_params(request, self.action, self.kwargs)
+            if params is None:
+                return read()  # a malformed page or page size: DRF's 400
+            found = cache.read(self.public_cache[self.action], params)
 
         def build():
             body = JSONRenderer().render(read().data)

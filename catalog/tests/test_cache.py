@@ -9,11 +9,14 @@ import logging
 from decimal import Decimal
 
 import pytest
+from django import forms
 from django.core.cache import cache as default_cache
+from django.http import QueryDict
 from prometheus_client import REGISTRY
 
 from accounts.tests.otp import log_in_to_the_admin
 from catalog import cache, services
+from catalog.filters import ProductFilter
 from catalog.models import Category, Product
 from catalog.tests.factories import CategoryFactory, ProductFactory
 
@@ -411,6 +414,51 @@ def test_staff_writes_work_when_redis_is_down(staff_client, committed):
 
     assert response.status_code == 200
     assert response.json()["price"] == "6.00"
+
+
+# --- Keys: the parameters an answer depends on ------------------------------------
+
+
+def test_every_product_filter_reads_the_one_parameter_of_its_name():
+    # The public list's key holds the declared filters' names (see
+    # catalog/api/views.py); a filter reading more (a range's `_min` and
+    # `_max`) would let two different lists share an entry.
+    form = ProductFilter(QueryDict()).form
+
+    widgets = {name: form.fields[name].widget for name in ProductFilter.base_filters}
+
+    assert not [
+        name
+        for name, widget in widgets.items()
+        if isinstance(widget, forms.MultiWidget)
+    ]
+    for name, widget in widgets.items():
+        assert widget.value_from_datadict(QueryDict(f"{name}=x"), {}, name) in (
+            "x",
+            ["x"],  # a comma-separated list (ordering)
+        )
+
+
+def test_the_links_of_a_list_name_its_own_parameters_only_in_one_order(api_client):
+    ProductFactory.create_batch(3, stock=4)
+    query = "utm_source=mail&page_size=500&in_stock=true&page=2&page_size=1"
+
+    listed = api_client.get(f"{PRODUCTS}?{query}").json()
+
+    assert (listed["previous"], listed["next"]) == (
+        "http://testserver/api/v1/products/?in_stock=true&page_size=1",
+        "http://testserver/api/v1/products/?in_stock=true&page=3&page_size=1",
+    )
+
+
+def test_a_format_is_part_of_the_key(api_client):
+    ProductFactory()
+    as_json = api_client.get(PRODUCTS, {"format": "json"})
+
+    unknown = api_client.get(PRODUCTS, {"format": "xml"})
+
+    assert as_json.status_code == 200
+    assert unknown.status_code == 404
 
 
 # --- Query budgets ------------------------------------------------------------
