@@ -104,9 +104,22 @@ class RegistrationForm(PlainLabels, SetPasswordMixin, forms.Form):
 
 
 class ProfileForm(PlainLabels, forms.Form):
-    email = email_field()
+    email = email_field(
+        help_text="A new address takes effect once you open the link we send to it."
+    )
     first_name = name_field("First name", "given-name")
     last_name = name_field("Last name", "family-name")
+    current_password = forms.CharField(
+        label="Current password, to change your email",
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        # The password form beside it has a current_password too: distinct ids.
+        kwargs.setdefault("auto_id", "id_profile_%s")
+        super().__init__(*args, **kwargs)
 
 
 class PasswordChangeForm(PlainLabels, SetPasswordMixin, forms.Form):

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth.models import (
     AbstractBaseUser,
     BaseUserManager,
@@ -6,6 +7,7 @@ from django.contrib.auth.models import (
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 
 def normalize_email(email):
@@ -55,6 +57,13 @@ class User(AbstractBaseUser, PermissionsMixin):
         help_text="Untick instead of deleting an account: it can no longer log in.",
     )
     date_joined = models.DateTimeField("date joined", default=timezone.now)
+    session_generation = models.PositiveIntegerField(
+        "session generation",
+        default=0,
+        editable=False,
+        help_text="Raised to end every page session of the user at once "
+        "(sign out everywhere, a new email address).",
+    )
 
     objects = UserManager()
 
@@ -85,3 +94,30 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self):
         return self.first_name
+
+    def get_session_auth_hash(self):
+        """Django's hash of the password, bound to the session generation too.
+
+        A page session stores this hash at login and ends once it no longer
+        matches: when the password changes (Django's rule) or the generation
+        is raised. Generation 0 keeps Django's own hash, so sessions opened
+        before the generation existed stay valid.
+        """
+        if not self.session_generation:
+            return super().get_session_auth_hash()
+        return self._generation_hash(secret=None)
+
+    def get_session_auth_fallback_hash(self):
+        if not self.session_generation:
+            yield from super().get_session_auth_fallback_hash()
+            return
+        for secret in settings.SECRET_KEY_FALLBACKS:
+            yield self._generation_hash(secret=secret)
+
+    def _generation_hash(self, *, secret):
+        return salted_hmac(
+            "accounts.User.get_session_auth_hash",
+            f"{self.password}\n{self.session_generation}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()

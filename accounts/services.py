@@ -1,8 +1,16 @@
 """Account rules that the API, the pages and the admin share."""
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import partial
+
+from django.conf import settings
 from django.contrib.auth import password_validation
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils.crypto import constant_time_compare, salted_hmac
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import (
@@ -11,10 +19,33 @@ from rest_framework_simplejwt.token_blacklist.models import (
 )
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from accounts import tasks
+from accounts.exceptions import PrivilegeError
 from accounts.models import User, normalize_email
 
 EMAIL_TAKEN = "An account with this email address already exists."
+EMAIL_TAKEN_SINCE = (
+    "{email} now belongs to another account, so your email address is unchanged."
+)
 PASSWORD_INCORRECT = "Your current password is incorrect."
+PASSWORD_NEEDED = "Enter your current password to change your email."
+LINK_INVALID = (
+    "This link no longer works: it has expired or been used, or the account "
+    "changed since it was sent."
+)
+OWN_CREDENTIALS = (
+    "Change your own email address or password from your account, which asks "
+    "for your current password."
+)
+SUPERUSER_ONLY = "Only a superuser may change a superuser."
+OTHER_STAFF = "Only a superuser may change another staff account."
+
+# What makes a rank: only a superuser grants or revokes these.
+PRIVILEGE_FIELDS = frozenset({"is_staff", "is_superuser", "groups", "user_permissions"})
+# One's own login: changed only where the current password is asked for.
+CREDENTIAL_FIELDS = frozenset({"email", "password"})
+
+EMAIL_CHANGE_SALT = "accounts.email_change"
 
 
 def _email_taken(email, *, exclude=None):
@@ -44,6 +75,46 @@ def _save_keeping_email_unique(user, **save_kwargs):
         ) from None
 
 
+def _check_current_password(user, password):
+    if not password:
+        error = ValidationError(PASSWORD_NEEDED, code="required")
+    elif not user.check_password(password):
+        error = ValidationError(PASSWORD_INCORRECT, code="password_incorrect")
+    else:
+        return
+    raise ValidationError({"current_password": [error]})
+
+
+def check_user_change(*, actor: User, target: User, fields: Iterable[str] = ()) -> None:
+    """Raise PrivilegeError unless `actor` may make this change to `target`.
+
+    `fields` names what would change; with none, the account as a whole (a
+    deletion, or any change at all). Staff manage customers: their profile
+    and active flag. Only a superuser may change a superuser or another
+    staff account, or grant or revoke a rank, or staff could take over an
+    account above their own (change its email, then reset its password).
+    Nobody changes their own email or password here: that asks for the
+    current password (update_profile, change_password).
+    """
+    fields = frozenset(fields)
+    own = target.pk == actor.pk
+    if own and fields & CREDENTIAL_FIELDS:
+        raise PrivilegeError(OWN_CREDENTIALS)
+    if actor.is_superuser:
+        return
+    if not own and not actor.is_staff:
+        raise PrivilegeError("Only staff may change another account.")
+    if fields & PRIVILEGE_FIELDS:
+        raise PrivilegeError(
+            "Only a superuser may grant or revoke staff status, superuser "
+            "status, groups or permissions."
+        )
+    if target.is_superuser:
+        raise PrivilegeError(SUPERUSER_ONLY)
+    if target.is_staff and not own:
+        raise PrivilegeError(OTHER_STAFF)
+
+
 @transaction.atomic
 def register_user(
     *, email: str, password: str, first_name: str = "", last_name: str = ""
@@ -68,46 +139,182 @@ def register_user(
 def update_user(
     *,
     user: User,
+    changed_by: User,
     email: str | None = None,
     first_name: str | None = None,
     last_name: str | None = None,
+    is_active: bool | None = None,
     is_staff: bool | None = None,
+    is_superuser: bool | None = None,
 ) -> User:
-    """Change a user's profile (and, for staff callers, the staff flag).
+    """Change an account as `changed_by` may (check_user_change decides).
 
-    None leaves a field as it is. Callers decide who may change what: the
-    shopper's own forms never pass `is_staff`.
+    None leaves a field as it is. A new email applies at once: staff are
+    trusted with customers' accounts (users change their own through
+    update_profile, which asks them to confirm). It ends the user's
+    sessions and tells the old address; deactivating ends the API sessions.
     """
-    changes = {
+    # Locked: the rank checked is the rank the change is made to.
+    user = User.objects.select_for_update().get(pk=user.pk)
+    values = {
         "first_name": first_name,
         "last_name": last_name,
+        "email": None if email is None else normalize_email(email),
+        "is_active": is_active,
         "is_staff": is_staff,
+        "is_superuser": is_superuser,
     }
-    if email is not None:
-        changes["email"] = normalize_email(email)
-        if _email_taken(changes["email"], exclude=user):
-            raise ValidationError(
-                {"email": [ValidationError(EMAIL_TAKEN, code="unique")]}
-            )
     changed = [
         field
-        for field, value in changes.items()
+        for field, value in values.items()
         if value is not None and getattr(user, field) != value
     ]
+    check_user_change(actor=changed_by, target=user, fields=changed)
+    if "email" in changed and _email_taken(values["email"], exclude=user):
+        raise ValidationError({"email": [ValidationError(EMAIL_TAKEN, code="unique")]})
+    old_email = user.email
     for field in changed:
-        setattr(user, field, changes[field])
-    if changed:
-        _save_keeping_email_unique(user, update_fields=changed)
+        setattr(user, field, values[field])
+    if "email" in changed:
+        user.session_generation += 1
+        _save_keeping_email_unique(user, update_fields=[*changed, "session_generation"])
+        _email_changed(user, old_email=old_email)
+    elif changed:
+        user.save(update_fields=changed)
+    if is_active is False:
+        # Django refuses an inactive user's page sessions on each request;
+        # refresh tokens need revoking.
+        blacklist_refresh_tokens(user=user)
     return user
+
+
+@dataclass(frozen=True)
+class ProfileChange:
+    user: User
+    # The new address a confirmation link (or a notice) went to, if any.
+    pending_email: str | None
+
+
+def is_email_change(*, user: User, email: str | None) -> bool:
+    """Whether `email` would move the user to another address."""
+    return email is not None and normalize_email(email) != user.email
+
+
+@transaction.atomic
+def update_profile(
+    *,
+    user: User,
+    email: str | None = None,
+    first_name: str | None = None,
+    last_name: str | None = None,
+    current_password: str | None = None,
+) -> ProfileChange:
+    """Change one's own names, and ask to move one's account to a new email.
+
+    A new address needs the current password and applies only once
+    confirmed from a link sent to it (confirm_email_change). The caller
+    hears the same whether the address is free or taken, so that nobody
+    learns which addresses have accounts: the owner of a taken address gets
+    a notice instead of a link.
+    """
+    pending_email = None
+    if is_email_change(user=user, email=email):
+        _check_current_password(user, current_password)
+        pending_email = normalize_email(email)
+    user = update_user(
+        user=user, changed_by=user, first_name=first_name, last_name=last_name
+    )
+    if pending_email is not None:
+        owner_id = (
+            User.objects.filter(email__iexact=pending_email)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if owner_id is None:
+            task = partial(tasks.send_email_change_link.delay, user.pk, pending_email)
+        else:
+            task = partial(tasks.send_email_in_use_notice.delay, owner_id)
+        transaction.on_commit(task, robust=True)
+    return ProfileChange(user=user, pending_email=pending_email)
+
+
+def _account_state(user):
+    # Changes with the email, the password and the session generation: a
+    # link works once, and dies with a new password or a sign-out everywhere.
+    return salted_hmac(
+        EMAIL_CHANGE_SALT,
+        f"{user.email}\n{user.password}\n{user.session_generation}",
+        algorithm="sha256",
+    ).hexdigest()
+
+
+def email_change_token(*, user: User, email: str) -> str:
+    """Sign what a confirmation link carries: the account and its new address."""
+    return signing.dumps(
+        {"user": user.pk, "email": email, "state": _account_state(user)},
+        salt=EMAIL_CHANGE_SALT,
+    )
+
+
+@dataclass(frozen=True)
+class EmailChange:
+    user: User
+    email: str
+
+
+def _read_email_change(token, users):
+    invalid = ValidationError(LINK_INVALID, code="invalid_link")
+    try:
+        # A link lasts as long as a password-reset link.
+        data = signing.loads(
+            token, salt=EMAIL_CHANGE_SALT, max_age=settings.PASSWORD_RESET_TIMEOUT
+        )
+    except signing.BadSignature:
+        raise invalid from None
+    user = users.filter(pk=data["user"], is_active=True).first()
+    if user is None or not constant_time_compare(data["state"], _account_state(user)):
+        raise invalid
+    return EmailChange(user=user, email=data["email"])
+
+
+def read_email_change(*, token: str) -> EmailChange:
+    """Return what a confirmation link asks for (ValidationError once it is dead)."""
+    return _read_email_change(token, User.objects.all())
+
+
+@transaction.atomic
+def confirm_email_change(*, token: str) -> User:
+    """Move the account to the address a confirmation link carries.
+
+    Ends every session of the user (refresh tokens and page sessions) and
+    tells the old address. An address taken since the link was sent is
+    refused now.
+    """
+    change = _read_email_change(token, User.objects.select_for_update())
+    user = change.user
+    if _email_taken(change.email, exclude=user):
+        message = EMAIL_TAKEN_SINCE.format(email=change.email)
+        raise ValidationError({"email": [ValidationError(message, code="unique")]})
+    old_email = user.email
+    user.email = change.email
+    user.session_generation += 1
+    _save_keeping_email_unique(user, update_fields=["email", "session_generation"])
+    _email_changed(user, old_email=old_email)
+    return user
+
+
+def _email_changed(user, *, old_email):
+    # The page sessions end by the raised session generation.
+    blacklist_refresh_tokens(user=user)
+    transaction.on_commit(
+        partial(tasks.send_email_changed_notice.delay, user.pk, old_email),
+        robust=True,
+    )
 
 
 @transaction.atomic
 def change_password(*, user: User, current_password: str, new_password: str) -> User:
-    """Set a new password after checking the current one.
-
-    Refresh tokens issued before stay valid until they expire, as the
-    contract allows; page sessions elsewhere end (Django's session hash).
-    """
+    """Set a new password after checking the current one (see set_password)."""
     if not user.check_password(current_password):
         raise ValidationError(
             {
@@ -118,23 +325,43 @@ def change_password(*, user: User, current_password: str, new_password: str) -> 
         )
     if password_errors := _password_errors(new_password, user):
         raise ValidationError({"new_password": password_errors})
-    user.set_password(new_password)
+    return set_password(user=user, password=new_password)
+
+
+@transaction.atomic
+def set_password(*, user: User, password: str | None) -> User:
+    """Give the user a new password (None: no password login), ending sessions.
+
+    For callers that checked who may do this and validated the password (the
+    reset link, the admin's forms). Every refresh token issued before is
+    blacklisted; page sessions end by Django's session hash, which follows
+    the password (a caller keeps its own with update_session_auth_hash);
+    the user is told at their address.
+    """
+    if password is None:
+        user.set_unusable_password()
+    else:
+        user.set_password(password)
     user.save(update_fields=["password"])
+    blacklist_refresh_tokens(user=user)
+    transaction.on_commit(
+        partial(tasks.send_password_changed_notice.delay, user.pk), robust=True
+    )
     return user
 
 
 @transaction.atomic
-def set_active(*, user: User, is_active: bool) -> User:
-    """Let a user log in again, or stop them without deleting their records.
+def sign_out_everywhere(*, user: User) -> User:
+    """End every session of the user: all refresh tokens and page sessions.
 
-    Deactivating also blacklists their refresh tokens, so API sessions end
-    as well as page sessions (Django refuses inactive users on each request).
+    A page that should stay logged in keeps its own session with
+    update_session_auth_hash.
     """
-    if user.is_active != is_active:
-        user.is_active = is_active
-        user.save(update_fields=["is_active"])
-    if not is_active:
-        blacklist_refresh_tokens(user=user)
+    User.objects.filter(pk=user.pk).update(
+        session_generation=F("session_generation") + 1
+    )
+    user.refresh_from_db(fields=["session_generation"])
+    blacklist_refresh_tokens(user=user)
     return user
 
 
@@ -161,6 +388,7 @@ def blacklist_refresh_tokens(*, user: User) -> None:
 
 
 @transaction.atomic
-def delete_user(*, user: User) -> None:
-    """Delete an account (refused with ProtectedError while records need it)."""
+def delete_user(*, user: User, deleted_by: User) -> None:
+    """Delete an account as `deleted_by` may; ProtectedError while records need it."""
+    check_user_change(actor=deleted_by, target=user)
     user.delete()

@@ -1,14 +1,78 @@
 """Background work of the accounts: e-mails.
 
-Without CELERY_BROKER_URL they run in the sending process.
+Sent with `transaction.on_commit(...)` by accounts.services, so a task never
+runs for a change that was rolled back. Without CELERY_BROKER_URL they run
+in the sending process.
 """
+
+import logging
+from smtplib import SMTPException
 
 from celery import shared_task
 from django.conf import settings
 
+from accounts import emails, services
+
 # The module, not the form: accounts.forms imports services, which imports
 # this module.
 from accounts import forms as account_forms
+from accounts.models import User
+from shopswift import mail
+
+logger = logging.getLogger(__name__)
+
+# Mail servers fail for a while; the e-mail is tried again later (after
+# about 1, 2, 4… minutes), at most five times.
+EMAIL_RETRY = {
+    "autoretry_for": (SMTPException, OSError),
+    "retry_backoff": 60,
+    "retry_backoff_max": 30 * 60,
+    "max_retries": 5,
+}
+
+
+def _user(user_id):
+    user = User.objects.filter(pk=user_id).first()
+    if user is None:
+        logger.warning("User %s is gone: no e-mail sent", user_id)
+    return user
+
+
+@shared_task(**EMAIL_RETRY)
+def send_password_changed_notice(user_id):
+    """Tell the user, at their address, that their password changed."""
+    if user := _user(user_id):
+        mail.send(emails.password_changed(user), template="password_changed")
+
+
+@shared_task(**EMAIL_RETRY)
+def send_email_changed_notice(user_id, old_email):
+    """Tell the address the account had that it moved to another."""
+    if user := _user(user_id):
+        mail.send(
+            emails.email_changed(user, old_email=old_email), template="email_changed"
+        )
+
+
+@shared_task(**EMAIL_RETRY)
+def send_email_change_link(user_id, email):
+    """Send the link that moves the account to `email` once opened.
+
+    The link is made here rather than queued, so that no broker holds it.
+    """
+    if user := _user(user_id):
+        token = services.email_change_token(user=user, email=email)
+        mail.send(
+            emails.email_change_link(email=email, token=token),
+            template="email_change_link",
+        )
+
+
+@shared_task(**EMAIL_RETRY)
+def send_email_in_use_notice(owner_id):
+    """Tell an address's owner that another account asked to use it."""
+    if owner := _user(owner_id):
+        mail.send(emails.email_in_use(owner), template="email_in_use")
 
 
 @shared_task

@@ -35,4 +35,14 @@ urlpatterns = [
         views.AccountPasswordView.as_view(),
         name="account-password",
     ),
+    path(
+        "account/sign-out-everywhere/",
+        views.SignOutEverywhereView.as_view(),
+        name="account-sign-out-everywhere",
+    ),
+    path(
+        "account/email/confirm/<str:token>/",
+        views.EmailChangeConfirmView.as_view(),
+        name="account-email-confirm",
+    ),
 ]

@@ -15,7 +15,7 @@ from django.shortcuts import redirect
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.generic import FormView, TemplateView
+from django.views.generic import FormView, TemplateView, View
 
 from accounts import ratelimit, services, tasks
 from accounts.forms import (
@@ -29,6 +29,8 @@ from accounts.forms import (
 )
 
 PASSWORD_RESET_GROUP = "accounts.password_reset"
+# One counter per user with the API's (accounts.api.views).
+EMAIL_CHANGE_GROUP = "accounts.email_change"
 
 
 def render_throttled(view, form, error, *, form_name="form"):
@@ -178,13 +180,27 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     form_class = SetPasswordForm
     template_name = "accounts/password_reset_confirm.html"
 
+    def form_valid(self, form):
+        # Django's form_valid saves the form; the service also ends the
+        # user's refresh tokens and sessions and tells them, as with every
+        # password change.
+        services.set_password(
+            user=form.user, password=form.cleaned_data["new_password1"]
+        )
+        del self.request.session[auth_views.INTERNAL_RESET_SESSION_TOKEN]
+        return redirect(self.get_success_url())
+
 
 class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
     template_name = "accounts/password_reset_complete.html"
 
 
 class AccountView(LoginRequiredMixin, TemplateView):
-    """The profile and password forms; the profile form posts here."""
+    """The profile and password forms; the profile form posts here.
+
+    A new email address is only asked for here (services.update_profile):
+    the page answers the same whether or not it belongs to an account.
+    """
 
     template_name = "accounts/account.html"
 
@@ -205,15 +221,99 @@ class AccountView(LoginRequiredMixin, TemplateView):
 
     def post(self, request, *args, **kwargs):
         form = ProfileForm(request.POST)
+        user = request.user
         if form.is_valid():
             try:
-                services.update_user(user=request.user, **form.cleaned_data)
+                if services.is_email_change(
+                    user=user, email=form.cleaned_data["email"]
+                ):
+                    ratelimit.limit_request(
+                        request,
+                        group=EMAIL_CHANGE_GROUP,
+                        setting="RATELIMIT_EMAIL_CHANGE",
+                        key=ratelimit.user_key,
+                        message="Too many email address changes.",
+                    )
+                    # Wrong current passwords count as failed logins, as on
+                    # the password form.
+                    ratelimit.check_login(request, user.email)
+                change = services.update_profile(user=user, **form.cleaned_data)
+            except ratelimit.RateLimitExceeded as error:
+                return render_throttled(self, form, error, form_name="profile_form")
             except ValidationError as error:
-                add_service_errors(form, error, {"email": "email"})
+                if "current_password" in error.error_dict:
+                    ratelimit.record_failed_login(request, user.email)
+                add_service_errors(
+                    form,
+                    error,
+                    {"email": "email", "current_password": "current_password"},
+                )
             else:
-                messages.success(request, "Your details are saved.")
+                message = "Your details are saved."
+                if change.pending_email:
+                    message += (
+                        " To change your email address, open the link we sent "
+                        f"to {change.pending_email}."
+                    )
+                messages.success(request, message)
                 return redirect("account")
         return self.render_to_response(self.get_context_data(profile_form=form))
+
+
+class SignOutEverywhereView(LoginRequiredMixin, View):
+    """End the user's other sessions: other browsers, and every API token.
+
+    This browser stays logged in: the person who presses the button is the
+    one at it, and logging them out too would only make them log in again.
+    """
+
+    http_method_names = ["post", "options"]
+
+    def post(self, request, *args, **kwargs):
+        user = services.sign_out_everywhere(user=request.user)
+        update_session_auth_hash(request, user)
+        messages.success(
+            request,
+            "You are logged out everywhere else: other browsers and apps must "
+            "log in again.",
+        )
+        return redirect("account")
+
+
+@method_decorator(never_cache, name="dispatch")
+class EmailChangeConfirmView(TemplateView):
+    """The link sent to a new email address: GET asks, POST applies.
+
+    Only the POST changes the address, so a mail scanner that opens the link
+    changes nothing. No login is needed: the signed link is the proof.
+    """
+
+    template_name = "accounts/email_change_confirm.html"
+
+    def get(self, request, *args, **kwargs):
+        try:
+            change = services.read_email_change(token=kwargs["token"])
+        except ValidationError as error:
+            return self.refused(error)
+        return self.render_to_response(self.get_context_data(email=change.email))
+
+    def post(self, request, *args, **kwargs):
+        # Who this browser is, read before the change ends the user's sessions.
+        viewer_id = request.user.pk
+        try:
+            user = services.confirm_email_change(token=kwargs["token"])
+        except ValidationError as error:
+            return self.refused(error)
+        messages.success(request, f"Your email address is now {user.email}.")
+        if viewer_id != user.pk:
+            return redirect("login")
+        # Every other session of the user ended; this browser stays.
+        update_session_auth_hash(request, user)
+        return redirect("account")
+
+    def refused(self, error):
+        context = self.get_context_data(error=" ".join(error.messages))
+        return self.render_to_response(context, status=400)
 
 
 @method_decorator(sensitive_post_parameters(), name="dispatch")

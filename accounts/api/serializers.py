@@ -20,19 +20,52 @@ class UserSerializer(serializers.ModelSerializer):
         read_only_fields = USER_FIELDS
 
 
-class ProfileUpdateSerializer(serializers.Serializer):
-    """What users may change about themselves: not `is_staff`."""
+class ProfileSerializer(UserSerializer):
+    """A services.ProfileChange: the caller's user and the address it awaits."""
 
+    pending_email = serializers.EmailField(
+        read_only=True,
+        allow_null=True,
+        help_text="The new address a confirmation link was sent to; `email` "
+        "changes once the link is opened. Null when no new address was asked "
+        "for.",
+    )
+
+    class Meta(UserSerializer.Meta):
+        fields = [*USER_FIELDS, "pending_email"]
+        read_only_fields = fields
+
+    def to_representation(self, instance):
+        return {
+            **UserSerializer(instance.user).data,
+            "pending_email": instance.pending_email,
+        }
+
+
+class ProfileFieldsSerializer(serializers.Serializer):
     # Plain fields: uniqueness (case-insensitive) is the service's to check.
     email = serializers.EmailField(max_length=254, required=False)
     first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
     last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
 
 
-class StaffUserUpdateSerializer(ProfileUpdateSerializer):
-    """What staff may change about any user."""
+class ProfileUpdateSerializer(ProfileFieldsSerializer):
+    """What users may change about themselves: not `is_staff`."""
+
+    current_password = serializers.CharField(
+        write_only=True,
+        required=False,
+        trim_whitespace=False,
+        style={"input_type": "password"},
+        help_text="Needed with a new `email`.",
+    )
+
+
+class StaffUserUpdateSerializer(ProfileFieldsSerializer):
+    """What staff may change about a user; the ranks only a superuser may."""
 
     is_staff = serializers.BooleanField(required=False)
+    is_superuser = serializers.BooleanField(required=False)
 
 
 class RegisterSerializer(serializers.Serializer):

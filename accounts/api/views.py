@@ -24,6 +24,7 @@ from accounts.api.filters import UserFilter
 from accounts.api.serializers import (
     LogoutSerializer,
     PasswordChangeSerializer,
+    ProfileSerializer,
     ProfileUpdateSerializer,
     RegisterSerializer,
     StaffUserUpdateSerializer,
@@ -174,6 +175,15 @@ STAFF_OR_OWN = (
     "403 for the list and every other id; PATCH and DELETE are staff-only "
     "(customers change themselves through `me/`)."
 )
+RANKS = (
+    " Staff manage customers only: changing or deleting a superuser or "
+    "another staff account, or granting or revoking `is_staff` or "
+    "`is_superuser`, is for a superuser (403 `permission_denied` naming the "
+    "rule otherwise). Nobody changes their own `email` here: that is "
+    "`PATCH me/` with `current_password`. Groups and permissions are managed "
+    "in the admin."
+)
+EMAIL_CHANGE_GROUP = "accounts.email_change"
 
 
 @extend_schema_view(
@@ -181,16 +191,29 @@ STAFF_OR_OWN = (
     retrieve=extend_schema(summary="A user", description=STAFF_OR_OWN),
     partial_update=extend_schema(
         summary="Change a user (staff)",
-        description=STAFF_OR_OWN + " Only a superuser may change a superuser.",
+        description=STAFF_OR_OWN
+        + RANKS
+        + " A new `email` applies at once: the user's refresh tokens are "
+        "revoked, their page sessions end and the old address is told.",
         request=StaffUserUpdateSerializer,
-        responses={200: UserSerializer},
+        responses={
+            200: UserSerializer,
+            400: OpenApiResponse(
+                description="`validation_error`: `errors.email` when invalid "
+                "or taken by another account."
+            ),
+            403: OpenApiResponse(
+                description="`permission_denied`: not staff, or the change "
+                "needs a superuser."
+            ),
+        },
     ),
     destroy=extend_schema(
         summary="Delete a user (staff)",
         description=STAFF_OR_OWN
-        + " Only a superuser may delete a superuser. Deactivating (in the "
-        "admin) keeps the account's records; deleting an account that other "
-        "records still need is 409 `conflict`.",
+        + RANKS
+        + " Deactivating (in the admin) keeps the account's records; deleting "
+        "an account that other records still need is 409 `conflict`.",
         responses={
             204: None,
             409: OpenApiResponse(description="`conflict`: still referred to."),
@@ -212,7 +235,7 @@ class UserViewSet(
     def get_permissions(self):
         # No action: a method this route does not serve, which is 405 for
         # anyone authenticated.
-        if self.action in {"me", "change_password", None}:
+        if self.action in {"me", "change_password", "logout_all", None}:
             return [IsAuthenticated()]
         return super().get_permissions()
 
@@ -220,40 +243,77 @@ class UserViewSet(
         user = self.get_object()
         serializer = StaffUserUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = services.update_user(user=user, **serializer.validated_data)
+        user = services.update_user(
+            user=user, changed_by=request.user, **serializer.validated_data
+        )
         return Response(UserSerializer(user).data)
 
     def perform_destroy(self, instance):
-        services.delete_user(user=instance)
+        services.delete_user(user=instance, deleted_by=self.request.user)
 
     @extend_schema(
         methods=["GET"], summary="The caller's own user", responses=UserSerializer
     )
     @extend_schema(
         methods=["PATCH"],
-        summary="Change the caller's email or name",
-        description="`is_staff` cannot be set here; it is ignored.",
+        summary="Change the caller's names, or ask for a new email",
+        description="Names change at once. A new `email` needs "
+        "`current_password` and does not change `email` yet: a link is sent to "
+        "the new address, and `email` changes when it is opened (the user's "
+        "refresh tokens are then revoked, their other sessions end and the old "
+        "address is told). The answer is the same whether or not the new "
+        "address already has an account (its owner is told instead), so it "
+        "reveals nothing about other accounts; `pending_email` echoes the "
+        "address. `is_staff` cannot be set here; it is ignored.",
         request=ProfileUpdateSerializer,
         responses={
-            200: UserSerializer,
+            200: ProfileSerializer,
             400: OpenApiResponse(
-                description="`validation_error`: `errors.email` when invalid "
-                "or taken by another account."
+                description="`validation_error`: `errors.email` when invalid; "
+                "`errors.current_password` when a new email comes without the "
+                "current password or with a wrong one."
+            ),
+            429: OpenApiResponse(
+                description="`throttled`: too many new email addresses asked "
+                "for (RATELIMIT_EMAIL_CHANGE, per user), or too many wrong "
+                "current passwords, which count as failed logins "
+                "(RATELIMIT_LOGIN)."
             ),
         },
     )
     @action(detail=False, methods=["get", "patch"], filter_backends=[])
     def me(self, request):
         user = request.user
-        if request.method == "PATCH":
-            serializer = ProfileUpdateSerializer(data=request.data)
-            serializer.is_valid(raise_exception=True)
-            user = services.update_user(user=user, **serializer.validated_data)
-        return Response(UserSerializer(user).data)
+        if request.method == "GET":
+            return Response(UserSerializer(user).data)
+        serializer = ProfileUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        fields = serializer.validated_data
+        if services.is_email_change(user=user, email=fields.get("email")):
+            ratelimit.limit_request(
+                request,
+                group=EMAIL_CHANGE_GROUP,
+                setting="RATELIMIT_EMAIL_CHANGE",
+                key=ratelimit.user_key,
+                message="Too many email address changes. Please wait before "
+                "trying again.",
+            )
+            # A stolen access token must not become a way to guess the password.
+            ratelimit.check_login(request, user.email)
+        try:
+            change = services.update_profile(user=user, **fields)
+        except DjangoValidationError as error:
+            if "current_password" in error.message_dict:
+                ratelimit.record_failed_login(request, user.email)
+            raise
+        return Response(ProfileSerializer(change).data)
 
     @extend_schema(
         summary="Change the caller's password",
-        description="Other sessions' refresh tokens stay valid until they expire.",
+        description="Every refresh token of the caller issued before is "
+        "revoked (401 `authentication_failed` when used) and their other page "
+        "sessions end; a browser session that changes it stays logged in. The "
+        "user's address is told.",
         request=PasswordChangeSerializer,
         responses={
             204: OpenApiResponse(description="The password is changed."),
@@ -288,5 +348,27 @@ class UserViewSet(
             raise
         if isinstance(request.successful_authenticator, SessionAuthentication):
             # Keep the browser that changed it logged in.
+            update_session_auth_hash(request._request, user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="Log out everywhere",
+        description="Every refresh token of the caller is revoked (401 "
+        "`authentication_failed` when used) and their page sessions end; a "
+        "browser session that asks stays logged in. Access tokens already "
+        "issued work until they expire (JWT_ACCESS_TOKEN_MINUTES).",
+        request=None,
+        responses={204: OpenApiResponse(description="Logged out everywhere.")},
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="me/logout-all",
+        url_name="me-logout-all",
+        filter_backends=[],
+    )
+    def logout_all(self, request):
+        user = services.sign_out_everywhere(user=request.user)
+        if isinstance(request.successful_authenticator, SessionAuthentication):
             update_session_auth_hash(request._request, user)
         return Response(status=status.HTTP_204_NO_CONTENT)

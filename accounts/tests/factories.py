@@ -19,3 +19,8 @@ class UserFactory(factory.django.DjangoModelFactory):
 class StaffFactory(UserFactory):
     email = factory.Sequence(lambda n: f"staff{n}@example.com")
     is_staff = True
+
+
+class SuperuserFactory(StaffFactory):
+    email = factory.Sequence(lambda n: f"owner{n}@example.com")
+    is_superuser = True

@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.test import Client
 from django.urls import reverse
 from pytest_django.asserts import assertContains, assertNotContains, assertRedirects
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
@@ -247,3 +248,128 @@ def test_no_admin_page_shows_a_password_hash(admin_client):
         assert page.status_code == 200
         assertNotContains(page, user.password)
         assertNotContains(page, user.password.rsplit("$", 1)[-1])
+
+
+# --- Who may change whom (accounts.services.check_user_change) ------------------------
+
+
+@pytest.fixture
+def manager_client(client):
+    """Staff who may view and change users: customers only, by the rule."""
+    manager = StaffFactory(email="manager@example.com")
+    manager.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_user", "change_user"])
+    )
+    client.force_login(manager)
+    return client
+
+
+def form_fields(response):
+    return set(response.context["adminform"].form.fields)
+
+
+def test_staff_edit_a_customers_profile_and_active_flag_but_no_rank(manager_client):
+    customer = UserFactory(email="ada@example.com")
+
+    page = manager_client.get(change_url(customer))
+    response = manager_client.post(
+        change_url(customer),
+        change_form_data(customer, email="ada.king@example.com", is_active=""),
+    )
+
+    assert form_fields(page) == {
+        "email",
+        "password",
+        "first_name",
+        "last_name",
+        "is_active",
+    }
+    assertRedirects(response, CHANGELIST)
+    customer.refresh_from_db()
+    assert (customer.email, customer.is_active) == ("ada.king@example.com", False)
+
+
+def test_staff_see_another_staff_account_read_only(manager_client):
+    colleague = StaffFactory()
+
+    page = manager_client.get(change_url(colleague))
+
+    assert page.status_code == 200
+    assert page.context["has_change_permission"] is False
+    assertNotContains(page, 'name="_save"')
+
+
+def test_superusers_edit_ranks_but_not_their_own_email(admin_client):
+    boss = User.objects.get(email="boss@example.com")
+
+    own = admin_client.get(change_url(boss))
+    other = admin_client.get(change_url(StaffFactory()))
+
+    assert "email" not in form_fields(own)
+    assert {"is_staff", "is_superuser", "groups", "user_permissions"} <= (
+        form_fields(own)
+    )
+    assert "email" in form_fields(other)
+
+
+def test_a_refused_bulk_action_says_why_and_changes_nobody(manager_client):
+    customer, colleague = UserFactory(), StaffFactory()
+
+    response = manager_client.post(
+        CHANGELIST,
+        {"action": "deactivate", "_selected_action": [customer.pk, colleague.pk]},
+        follow=True,
+    )
+
+    assertContains(
+        response,
+        "No users were changed: Only a superuser may change another staff account.",
+    )
+    assert list(
+        User.objects.filter(pk__in=[customer.pk, colleague.pk]).values_list(
+            "is_active", flat=True
+        )
+    ) == [True, True]
+
+
+def test_only_superusers_are_offered_the_staff_actions(admin_client):
+    manager = StaffFactory()
+    manager.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_user", "change_user"])
+    )
+    manager_client = Client()
+    manager_client.force_login(manager)
+
+    def offered(client):
+        form = client.get(CHANGELIST).context["action_form"]
+        return {name for name, _ in form.fields["action"].choices}
+
+    assert {"make_staff", "remove_staff"} <= offered(admin_client)
+    assert offered(manager_client) == {"", "activate", "deactivate"}
+
+
+def test_staff_set_a_customers_password_on_the_password_page(manager_client):
+    customer = UserFactory()
+
+    response = manager_client.post(
+        reverse("admin:auth_user_password_change", args=[customer.pk]),
+        {
+            "password1": "a-good-long-password",
+            "password2": "a-good-long-password",
+            "usable_password": "true",
+        },
+    )
+
+    assertRedirects(response, change_url(customer))
+    customer.refresh_from_db()
+    assert customer.check_password("a-good-long-password")
+
+
+def test_nobody_sets_their_own_password_on_the_users_password_page(admin_client):
+    boss = User.objects.get(email="boss@example.com")
+
+    response = admin_client.get(
+        reverse("admin:auth_user_password_change", args=[boss.pk])
+    )
+
+    assert response.status_code == 403

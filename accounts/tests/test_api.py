@@ -1,13 +1,20 @@
 """The contract's Auth and Users tables, through DRF's APIClient."""
 
+import re
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth import authenticate
+from django.core import mail
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from accounts.models import User
-from accounts.tests.factories import DEFAULT_PASSWORD, StaffFactory, UserFactory
+from accounts.tests.factories import (
+    DEFAULT_PASSWORD,
+    StaffFactory,
+    SuperuserFactory,
+    UserFactory,
+)
 from shopswift.testing import assert_problem
 
 pytestmark = pytest.mark.django_db
@@ -453,54 +460,70 @@ def test_me_needs_authentication(api_client):
     assert_problem(response, 401, "not_authenticated")
 
 
-def test_me_patch_changes_email_and_names(api_client):
+def test_me_patch_changes_names_at_once(api_client):
+    user = UserFactory(email="ada@example.com")
+    bearer(api_client, user)
+
+    response = api_client.patch(
+        ME, {"first_name": "Ada", "last_name": "King"}, format="json"
+    )
+
+    assert response.status_code == 200
+    user.refresh_from_db()
+    assert (user.first_name, user.last_name) == ("Ada", "King")
+    assert response.json() == {**representation(user), "pending_email": None}
+
+
+def test_me_patch_with_a_new_email_sends_a_link_and_changes_it_once_opened(
+    api_client, django_capture_on_commit_callbacks, settings
+):
+    settings.STORE_URL = "https://shop.example.com"
     user = UserFactory(email="old@example.com")
+    bearer(api_client, user)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_client.patch(
+            ME,
+            {"email": "New@Example.com", "current_password": DEFAULT_PASSWORD},
+            format="json",
+        )
+
+    assert response.status_code == 200
+    assert response.json() == {
+        **representation(user),
+        "email": "old@example.com",
+        "pending_email": "new@example.com",
+    }
+    (message,) = mail.outbox
+    assert (message.to, message.subject) == (
+        ["new@example.com"],
+        "Confirm your new ShopSwift email address",
+    )
+    link = re.search(r"https://shop\.example\.com(/account/email/\S+/)", message.body)
+    assert "open this link within 72 hours" in message.body
+    with django_capture_on_commit_callbacks(execute=True):
+        api_client.post(link[1])
+    user.refresh_from_db()
+    assert user.email == "new@example.com"
+    assert api_client.get(ME).json()["email"] == "new@example.com"
+
+
+def test_me_patch_with_a_wrong_password_saves_nothing(api_client):
+    user = UserFactory(email="mine@example.com", first_name="Ada")
     bearer(api_client, user)
 
     response = api_client.patch(
         ME,
-        {"email": "New@Example.com", "first_name": "Ada", "last_name": "King"},
+        {"email": "new@example.com", "first_name": "Eve", "current_password": "x"},
         format="json",
     )
 
-    assert response.status_code == 200
-    user.refresh_from_db()
-    assert (user.email, user.first_name, user.last_name) == (
-        "new@example.com",
-        "Ada",
-        "King",
-    )
-    assert response.json() == representation(user)
-
-
-def test_me_patch_changes_only_what_was_sent(api_client):
-    user = UserFactory(email="ada@example.com", first_name="Ada", last_name="Byron")
-    bearer(api_client, user)
-
-    response = api_client.patch(ME, {"last_name": "Lovelace"}, format="json")
-
-    assert response.status_code == 200
-    user.refresh_from_db()
-    assert (user.email, user.first_name, user.last_name) == (
-        "ada@example.com",
-        "Ada",
-        "Lovelace",
-    )
-
-
-def test_me_patch_keeps_emails_unique_in_any_case(api_client):
-    UserFactory(email="taken@example.com")
-    user = UserFactory(email="mine@example.com")
-    bearer(api_client, user)
-
-    response = api_client.patch(ME, {"email": "TAKEN@example.com"}, format="json")
-
     body = assert_problem(response, 400, "validation_error")
     assert body["errors"] == {
-        "email": ["An account with this email address already exists."]
+        "current_password": ["Your current password is incorrect."]
     }
     user.refresh_from_db()
-    assert user.email == "mine@example.com"
+    assert (user.email, user.first_name) == ("mine@example.com", "Ada")
 
 
 def test_me_patch_accepts_the_callers_own_email_in_another_case(api_client):
@@ -628,6 +651,33 @@ def test_change_password_keeps_the_browser_session_that_changed_it(client):
         {"current_password": DEFAULT_PASSWORD, "new_password": NEW_PASSWORD},
         content_type="application/json",
     )
+
+    assert response.status_code == 204
+    assert client.get(ME).status_code == 200
+
+
+# --- POST users/me/logout-all/ --------------------------------------------------------
+
+
+def test_logout_all_answers_204_and_revokes_every_refresh_token(api_client):
+    user = UserFactory()
+    tokens = [str(RefreshToken.for_user(user)) for _ in range(2)]
+    bearer(api_client, user)
+
+    response = api_client.post("/api/v1/users/me/logout-all/")
+
+    assert response.status_code == 204
+    api_client.credentials()
+    for token in tokens:
+        refused = api_client.post(REFRESH, {"refresh": token}, format="json")
+        assert_problem(refused, 401, "authentication_failed")
+
+
+def test_logout_all_keeps_the_browser_session_that_asked(client):
+    user = UserFactory()
+    client.force_login(user)
+
+    response = client.post("/api/v1/users/me/logout-all/")
 
     assert response.status_code == 204
     assert client.get(ME).status_code == 200
@@ -765,8 +815,8 @@ def test_a_malformed_filter_is_400_naming_it(api_client, people, query):
     assert set(body["errors"]) == set(query)
 
 
-def test_staff_promote_a_customer(api_client, people):
-    bearer(api_client, people["staff"])
+def test_a_superuser_promotes_a_customer(api_client, people):
+    bearer(api_client, SuperuserFactory())
 
     response = api_client.patch(
         user_url(people["alice"]), {"is_staff": True}, format="json"
@@ -776,6 +826,36 @@ def test_staff_promote_a_customer(api_client, people):
     assert response.json()["is_staff"] is True
     people["alice"].refresh_from_db()
     assert people["alice"].is_staff is True
+
+
+def test_staff_cannot_promote_a_customer(api_client, people):
+    bearer(api_client, people["staff"])
+
+    response = api_client.patch(
+        user_url(people["alice"]), {"is_staff": True}, format="json"
+    )
+
+    body = assert_problem(response, 403, "permission_denied")
+    assert body["detail"] == (
+        "Only a superuser may grant or revoke staff status, superuser status, "
+        "groups or permissions."
+    )
+    people["alice"].refresh_from_db()
+    assert people["alice"].is_staff is False
+
+
+def test_staff_cannot_change_another_staff_account(api_client, people):
+    colleague = StaffFactory(first_name="Grace")
+    bearer(api_client, people["staff"])
+
+    response = api_client.patch(
+        user_url(colleague), {"first_name": "Eve"}, format="json"
+    )
+
+    body = assert_problem(response, 403, "permission_denied")
+    assert body["detail"] == "Only a superuser may change another staff account."
+    colleague.refresh_from_db()
+    assert colleague.first_name == "Grace"
 
 
 def test_staff_change_a_users_email_keeping_it_unique(api_client, people):

@@ -1,5 +1,6 @@
 import pytest
 from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.management import call_command
 from django.db import IntegrityError
 from django.test import override_settings
@@ -81,3 +82,27 @@ def test_production_hashes_passwords_with_argon2():
         user = User.objects.create_user("hash@example.com", "s3cret-pass-word")
 
     assert user.password.startswith("argon2$")
+
+
+def test_the_session_hash_is_djangos_until_the_generation_is_raised():
+    user = UserFactory()
+    djangos = AbstractBaseUser.get_session_auth_hash(user)
+
+    first = user.get_session_auth_hash()
+    user.session_generation = 1
+    raised = user.get_session_auth_hash()
+
+    # Sessions opened before the generation existed stay valid.
+    assert first == djangos
+    assert raised != djangos
+
+
+def test_a_raised_generation_survives_a_rotation_of_the_secret_key(settings):
+    user = UserFactory(session_generation=2)
+    stored = user.get_session_auth_hash()
+
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "a-new-secret-" + "y" * 40
+
+    assert user.get_session_auth_hash() != stored
+    assert stored in user.get_session_auth_fallback_hash()

@@ -315,40 +315,110 @@ def test_the_account_page_shows_the_profile_and_password_forms(client):
     label(response, "New password", "id_new_password1")
 
 
-def test_the_account_page_saves_the_profile(client):
+def test_the_account_page_saves_the_names(client):
     user = UserFactory(email="ada@example.com")
     client.force_login(user)
 
     response = client.post(
         ACCOUNT,
-        {"email": "Ada.King@Example.com", "first_name": "Ada", "last_name": "King"},
+        {"email": "ADA@example.com", "first_name": "Ada", "last_name": "King"},
+        follow=True,
     )
 
-    assertRedirects(response, ACCOUNT)
+    assert response.redirect_chain == [(ACCOUNT, 302)]
+    assertContains(response, "Your details are saved.")
     user.refresh_from_db()
     assert (user.email, user.first_name, user.last_name) == (
-        "ada.king@example.com",
+        "ada@example.com",
         "Ada",
         "King",
     )
 
 
-def test_the_account_page_shows_a_taken_email_beside_the_field(client):
-    UserFactory(email="taken@example.com")
+def test_the_account_page_changes_the_email_once_its_link_is_opened(
+    client, django_capture_on_commit_callbacks, settings
+):
+    settings.STORE_URL = "https://shop.example.com"
     user = UserFactory(email="ada@example.com")
     client.force_login(user)
 
+    with django_capture_on_commit_callbacks(execute=True):
+        asked = client.post(
+            ACCOUNT,
+            {
+                "email": "Ada.King@Example.com",
+                "first_name": "Ada",
+                "last_name": "",
+                "current_password": DEFAULT_PASSWORD,
+            },
+        )
+    link = re.search(
+        r"https://shop\.example\.com(/account/email/\S+/)", mail.outbox[0].body
+    )[1]
+    unchanged = User.objects.get(pk=user.pk).email
+    confirm_page = client.get(link)
+    with django_capture_on_commit_callbacks(execute=True):
+        confirmed = client.post(link, follow=True)
+
+    assertRedirects(asked, ACCOUNT)
+    assert unchanged == "ada@example.com"
+    assertContains(confirm_page, "ada.king@example.com")
+    assert confirmed.redirect_chain == [(ACCOUNT, 302)]
+    assertContains(confirmed, "Your email address is now ada.king@example.com.")
+    assertContains(confirmed, 'value="ada.king@example.com"')
+
+
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [
+        ("", "Enter your current password to change your email."),
+        ("wrong", "Your current password is incorrect."),
+    ],
+)
+def test_a_new_email_without_the_password_shows_the_error_beside_the_field(
+    client, password, message
+):
+    user = UserFactory(email="ada@example.com", first_name="Ada")
+    client.force_login(user)
+
     response = client.post(
-        ACCOUNT, {"email": "Taken@example.com", "first_name": "Ada", "last_name": ""}
+        ACCOUNT,
+        {
+            "email": "new@example.com",
+            "first_name": "Eve",
+            "last_name": "",
+            "current_password": password,
+        },
     )
 
     assert response.status_code == 200
-    assert field_errors(response, "profile_form", "email") == [
-        "An account with this email address already exists."
-    ]
-    assertContains(response, 'value="Taken@example.com"')
+    assert field_errors(response, "profile_form", "current_password") == [message]
+    assertContains(response, 'value="new@example.com"')
     user.refresh_from_db()
-    assert user.email == "ada@example.com"
+    assert (user.email, user.first_name) == ("ada@example.com", "Ada")
+
+
+def test_the_account_page_offers_to_sign_out_everywhere(client):
+    client.force_login(UserFactory())
+
+    response = client.get(ACCOUNT)
+
+    assertContains(
+        response, '<button type="submit">Sign out everywhere else</button>', html=True
+    )
+
+
+def test_signing_out_everywhere_keeps_this_session_and_says_so(client):
+    client.force_login(UserFactory())
+
+    response = client.post("/account/sign-out-everywhere/", follow=True)
+
+    assert response.redirect_chain == [(ACCOUNT, 302)]
+    assertContains(
+        response,
+        "You are logged out everywhere else: other browsers and apps must log in "
+        "again.",
+    )
 
 
 def test_changing_the_password_keeps_this_session(client):
