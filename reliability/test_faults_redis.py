@@ -7,10 +7,17 @@ checkout works (the API, and the pages: a session cart, the account's
 cart, the checkout form, the order page), /readyz answers 503 naming the
 cache, and the rate limits fail open as docs/security.md documents
 (RATELIMIT_FAIL_OPEN, default true) or refuse when set to fail closed.
-When Redis is back, the same process uses it again.
+When Redis is back, the same process uses it again once the circuit
+breaker's probe finds it (shopswift/redis_breaker.py), and the catalog
+cache starts a new version before its first read.
+
+Each test has a server on a port no earlier test used (fresh_redis.py), so
+that no breaker state carries over from one test to the next.
 """
 
 import re
+import time
+from decimal import Decimal
 
 import pytest
 import redis
@@ -23,9 +30,10 @@ from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from carts.models import CartItem
 from carts.services import get_user_cart
 from catalog.models import Product
+from catalog.services import update_product
 from catalog.tests.factories import CategoryFactory, ProductFactory
 from orders.models import Order
-from reliability.servers import RedisServer, free_port
+from reliability.fresh_redis import fresh_redis_server
 from shopswift.testing import assert_problem
 
 pytestmark = pytest.mark.django_db
@@ -39,27 +47,18 @@ ADDRESS = {
 }
 
 
-@pytest.fixture(scope="module")
-def redis_server():
-    server = RedisServer(free_port())
-    server.start()
+@pytest.fixture
+def store_cache(settings):
+    """The store's cache and rate-limit counters on this test's Redis."""
+    server = fresh_redis_server()
+    settings.CACHES = {
+        alias: {**settings.CACHES["default"], "LOCATION": server.url}
+        for alias in ("default", "ratelimit")
+    }
     yield server
     server.stop()
-
-
-@pytest.fixture
-def store_cache(settings, redis_server):
-    """The store's cache (and rate-limit counters) on this test's Redis."""
-    redis_server.stop()
-    redis_server.start()
-    settings.CACHES = {
-        "default": {
-            **settings.CACHES["default"],
-            "LOCATION": redis_server.url,
-        }
-    }
-    yield redis_server
-    caches["default"].close()
+    for alias in ("default", "ratelimit"):
+        caches[alias].close()
 
 
 @pytest.fixture
@@ -223,17 +222,39 @@ def test_with_redis_stopped_limits_set_to_fail_closed_refuse(
 
 
 def test_when_redis_returns_everything_recovers_without_a_restart(
-    store_cache, shop, client, api_client, customer
+    store_cache, shop, client, api_client, customer, settings
 ):
+    settings.REDIS_BREAKER_SECONDS = 1
     store_cache.stop()
     assert client.get("/readyz").status_code == 503
     assert api_client.get("/api/v1/products/").status_code == 200
     assert fail_logins(api_client, 6) == [401] * 6
 
     store_cache.start()
+    time.sleep(1.1)  # the breaker then lets a probe through
 
     assert client.get("/readyz").status_code == 200
     assert api_client.get("/api/v1/products/").status_code == 200
     cached = redis.Redis.from_url(store_cache.url).keys("*catalog:*products*")
     assert cached, "the catalog read was not cached in the returned Redis"
     assert fail_logins(api_client, 6) == [401] * 5 + [429]
+
+
+def test_a_change_made_while_redis_refused_writes_is_never_served_stale(
+    store_cache, shop, api_client, django_capture_on_commit_callbacks
+):
+    # A Redis that keeps what it has and refuses every write (full, with
+    # maxmemory-policy noeviction): it answers, so no breaker opens, but the
+    # change's bump is refused while the old entry stays readable.
+    api_client.get("/api/v1/products/kettle/")
+    server = redis.Redis.from_url(store_cache.url)
+    server.config_set("maxmemory-policy", "noeviction")
+    server.config_set("maxmemory", 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        update_product(product=shop, price=Decimal("30.00"))
+
+    while_full = api_client.get("/api/v1/products/kettle/").json()["price"]
+    server.config_set("maxmemory", 0)
+    once_writable = api_client.get("/api/v1/products/kettle/").json()["price"]
+
+    assert (while_full, once_writable) == ("30.00", "30.00")

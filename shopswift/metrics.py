@@ -3,7 +3,8 @@
 The domain apps record the store's figures through the functions at the top
 (``record_order_placed``, ``record_payment``, ``record_checkout_conflict``);
 the request, database and cache series are recorded here, by the access
-middleware, a database execute wrapper and a Redis client class.
+middleware, a database execute wrapper and a Redis client class (which also
+puts each Redis server behind its circuit breaker, shopswift/redis_breaker.py).
 
 Under gunicorn every worker is a process of its own: ``gunicorn.conf.py``
 sets PROMETHEUS_MULTIPROC_DIR before the workers start, each worker writes
@@ -28,6 +29,8 @@ from prometheus_client import (
     multiprocess,
 )
 from prometheus_client.exposition import choose_encoder
+
+from shopswift import redis_breaker
 
 # --- The store's figures, recorded by the domain apps ---------------------------
 # Record after the transaction commits (transaction.on_commit), so that work
@@ -153,22 +156,50 @@ _CACHE_HITS = CACHE_LOOKUPS.labels(result="hit")
 _CACHE_MISSES = CACHE_LOOKUPS.labels(result="miss")
 
 
-class InstrumentedRedis(redis.Redis):
-    """The cache's Redis client, timing and counting each command it sends.
+REDIS_BREAKER_OPENINGS = Counter(
+    "shopswift_redis_breaker_openings",
+    "Times a Redis server did not answer and its circuit breaker opened, by "
+    "server (each process counts its own).",
+    ["server"],
+)
 
-    Commands queued in a pipeline are sent together and not counted.
+
+class InstrumentedRedis(redis.Redis):
+    """The cache's Redis client: each command timed and counted, behind a breaker.
+
+    A command to a server that did not answer recently fails at once with
+    CircuitOpen (shopswift/redis_breaker.py); one that fails to reach it
+    opens the breaker for REDIS_BREAKER_SECONDS. Commands queued in a
+    pipeline are sent together, and neither counted nor guarded (the store
+    sends none).
     """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        address = self.get_connection_kwargs()
+        self.breaker = redis_breaker.breaker_for(
+            address.get("path") or f"{address.get('host')}:{address.get('port')}"
+        )
 
     def execute_command(self, *args, **options):
         command = str(args[0]).upper()
+        self.breaker.before_command()
         start = time.perf_counter()
         try:
             result = super().execute_command(*args, **options)
-        except Exception:
+        except (redis.ConnectionError, redis.TimeoutError):
             CACHE_COMMAND_ERRORS.labels(command).inc()
+            if self.breaker.unreachable(settings.REDIS_BREAKER_SECONDS):
+                REDIS_BREAKER_OPENINGS.labels(self.breaker.server).inc()
+            raise
+        except Exception:
+            # An error reply: the server answered.
+            CACHE_COMMAND_ERRORS.labels(command).inc()
+            self.breaker.answered()
             raise
         finally:
             CACHE_COMMAND_DURATION.labels(command).observe(time.perf_counter() - start)
+        self.breaker.answered()
         if command == "GET":
             (_CACHE_MISSES if result is None else _CACHE_HITS).inc()
         elif command == "MGET":

@@ -273,6 +273,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache: Redis when REDIS_URL is set, else process memory ----------------
 
 REDIS_URL = env_str("REDIS_URL")
+# A command that waits longer fails: a hung Redis must not hold a request.
+REDIS_TIMEOUT_MS = env_int("REDIS_TIMEOUT_MS", 250)
+# After a Redis server did not answer, no command is sent to it for this
+# long (shopswift/redis_breaker.py); then one probe.
+REDIS_BREAKER_SECONDS = env_int("REDIS_BREAKER_SECONDS", 10)
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -280,10 +285,9 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "shopswift"),
             "OPTIONS": {
-                # A cache that is down must not hang requests.
-                "SOCKET_CONNECT_TIMEOUT": 1,
-                "SOCKET_TIMEOUT": 1,
-                # Times and counts each command for /metrics.
+                "SOCKET_CONNECT_TIMEOUT": REDIS_TIMEOUT_MS / 1000,
+                "SOCKET_TIMEOUT": REDIS_TIMEOUT_MS / 1000,
+                # Times and counts each command for /metrics, behind the breaker.
                 "REDIS_CLIENT_CLASS": "shopswift.metrics.InstrumentedRedis",
             },
         }

@@ -5,7 +5,9 @@ in django_capture_on_commit_callbacks(execute=True): the cache is invalidated
 on commit, as in production.
 """
 
+import contextlib
 import logging
+import socket
 from decimal import Decimal
 
 import pytest
@@ -373,16 +375,38 @@ def test_a_category_deleted_shows_in_the_next_read(api_client, committed):
 # --- Redis unavailable --------------------------------------------------------
 
 
+def unreachable_caches(caches):
+    """The store's caches, the default one on a port where nothing listens.
+
+    Every call to it fails at once. The port is new to the test, so that its
+    circuit breaker starts closed.
+    """
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    default = {**caches["default"], "LOCATION": f"redis://127.0.0.1:{port}/8"}
+    return {**caches, "default": default}
+
+
 @pytest.fixture
 def redis_down(settings):
-    # Nothing listens on this port: every cache call fails at once.
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": "redis://127.0.0.1:18299/8",
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
-        }
-    }
+    settings.CACHES = unreachable_caches(settings.CACHES)
+
+
+@pytest.fixture
+def outage(settings):
+    """A block during which Redis cannot be reached; then the same Redis again."""
+
+    @contextlib.contextmanager
+    def unreachable():
+        reachable = settings.CACHES
+        settings.CACHES = unreachable_caches(reachable)
+        try:
+            yield
+        finally:
+            settings.CACHES = reachable
+
+    return unreachable
 
 
 @pytest.mark.usefixtures("redis_down")
@@ -414,6 +438,40 @@ def test_staff_writes_work_when_redis_is_down(staff_client, committed):
 
     assert response.status_code == 200
     assert response.json()["price"] == "6.00"
+
+
+def test_a_bump_that_could_not_reach_redis_is_made_before_the_next_read(outage):
+    cache.cached("answer", ("question",), lambda: "answer before the change")
+    with outage():
+        cache.bump()  # the change's bump, while Redis is unreachable
+
+    found = cache.read("answer", ("question",))
+
+    assert found.value is None
+    assert cache.fill(found, lambda: "new answer") == "new answer"
+
+
+def test_after_redis_was_unreachable_the_next_read_starts_a_new_version(outage):
+    # Another process may have missed a bump meanwhile: this one cannot know.
+    cache.cached("answer", ("question",), lambda: "answer before the outage")
+    with outage():
+        during = cache.read("answer", ("question",))
+
+    after = cache.read("answer", ("question",))
+
+    assert (during.version, during.value) == (None, None)
+    assert after.value is None
+    assert after.version is not None
+
+
+def test_after_an_outage_the_version_is_replaced_once(outage):
+    with outage():
+        cache.read("answer", ("question",))
+    cache.cached("answer", ("question",), lambda: "answer after the outage")
+
+    found = cache.read("answer", ("question",))
+
+    assert found.value == "answer after the outage"
 
 
 # --- Keys: the parameters an answer depends on ------------------------------------
