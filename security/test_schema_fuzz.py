@@ -137,6 +137,7 @@ def _no_rate_limits(settings):
         "RATELIMIT_LOGIN",
         "RATELIMIT_REGISTER",
         "RATELIMIT_PASSWORD_RESET",
+        "RATELIMIT_EMAIL_CHANGE",
         "RATELIMIT_CHECKOUT",
         "RATELIMIT_CART_WRITE",
     ):
