@@ -440,3 +440,34 @@ def test_delete_user_refuses_staff_deleting_another_staff_account():
         services.delete_user(user=colleague, deleted_by=StaffFactory())
 
     assert User.objects.filter(pk=colleague.pk).exists()
+
+
+def test_account_emails_leave_one_masked_log_line_each(
+    django_capture_on_commit_callbacks, caplog
+):
+    user = UserFactory(email="ada@example.com")
+    UserFactory(email="taken@example.com")
+
+    with (
+        caplog.at_level("INFO", logger="shopswift.mail"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        services.update_profile(
+            user=user, email="taken@example.com", current_password=DEFAULT_PASSWORD
+        )
+        services.update_profile(
+            user=user, email="free@example.com", current_password=DEFAULT_PASSWORD
+        )
+        services.update_user(
+            user=user, changed_by=StaffFactory(), email="moved@example.com"
+        )
+        services.set_password(user=user, password="a-new-passphrase")
+
+    lines = [r.getMessage() for r in caplog.records if r.name == "shopswift.mail"]
+    assert lines == [
+        "E-mail email_in_use to t***@example.com",
+        "E-mail email_change_link to f***@example.com",
+        "E-mail email_changed to a***@example.com",
+        "E-mail password_changed to m***@example.com",
+    ]
+    assert "ada@example.com" not in caplog.text
