@@ -271,29 +271,41 @@ if env_bool("DATABASE_PREPARED_STATEMENTS", True):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache: Redis when REDIS_URL is set, else process memory ----------------
+# Two caches: "default" (the catalog's answers, pages, /readyz) may be a
+# Redis that evicts under memory pressure; "ratelimit" holds the rate-limit
+# counters, which must not be evicted, so RATELIMIT_REDIS_URL may name a
+# non-evicting Redis (docs/deploy.md). Both default to REDIS_URL.
 
 REDIS_URL = env_str("REDIS_URL")
+RATELIMIT_REDIS_URL = env_str("RATELIMIT_REDIS_URL", REDIS_URL)
 # A command that waits longer fails: a hung Redis must not hold a request.
 REDIS_TIMEOUT_MS = env_int("REDIS_TIMEOUT_MS", 250)
 # After a Redis server did not answer, no command is sent to it for this
 # long (shopswift/redis_breaker.py); then one probe.
 REDIS_BREAKER_SECONDS = env_int("REDIS_BREAKER_SECONDS", 10)
 if REDIS_URL:
+    _redis_cache = {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "shopswift"),
+        "OPTIONS": {
+            "SOCKET_CONNECT_TIMEOUT": REDIS_TIMEOUT_MS / 1000,
+            "SOCKET_TIMEOUT": REDIS_TIMEOUT_MS / 1000,
+            # Times and counts each command for /metrics, behind the breaker.
+            "REDIS_CLIENT_CLASS": "shopswift.metrics.InstrumentedRedis",
+        },
+    }
     CACHES = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "shopswift"),
-            "OPTIONS": {
-                "SOCKET_CONNECT_TIMEOUT": REDIS_TIMEOUT_MS / 1000,
-                "SOCKET_TIMEOUT": REDIS_TIMEOUT_MS / 1000,
-                # Times and counts each command for /metrics, behind the breaker.
-                "REDIS_CLIENT_CLASS": "shopswift.metrics.InstrumentedRedis",
-            },
-        }
+        "default": {**_redis_cache, "LOCATION": REDIS_URL},
+        "ratelimit": {**_redis_cache, "LOCATION": RATELIMIT_REDIS_URL},
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "ratelimit": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "ratelimit",
+        },
+    }
     # django-ratelimit rightly warns that process memory is not shared, so
     # limits would count per process. The embedded default is for trying the
     # store on one machine (one process); production sets REDIS_URL, where
@@ -449,7 +461,7 @@ SIMPLE_JWT = {
 # --- Rate limits (django-ratelimit), counted in the shared cache -------------------
 # Rates are "count/period" with period s, m, h or d.
 
-RATELIMIT_USE_CACHE = "default"
+RATELIMIT_USE_CACHE = "ratelimit"
 RATELIMIT_LOGIN = env_str("RATELIMIT_LOGIN", "5/m")
 RATELIMIT_REGISTER = env_str("RATELIMIT_REGISTER", "10/h")
 RATELIMIT_REGISTER_EMAIL = env_str("RATELIMIT_REGISTER_EMAIL", "5/h")

@@ -506,13 +506,14 @@ def test_behind_a_proxy_failed_logins_count_per_client(api_client, settings):
 
 @pytest.fixture
 def redis_down(settings):
-    """Point the cache at a port where nothing listens."""
+    """Point the cache and the rate-limit counters at a port where nothing listens."""
     settings.CACHES = {
-        "default": {
+        alias: {
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": "redis://127.0.0.1:18199/10",
             "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
         }
+        for alias in ("default", "ratelimit")
     }
 
 
