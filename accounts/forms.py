@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 
 from accounts import ratelimit
 from shopswift import mail
+from shopswift.text import PrintableTextValidator
 
 
 def add_service_errors(form, error, field_names):
@@ -49,6 +50,7 @@ def name_field(label, autocomplete):
         label=label,
         max_length=150,
         required=False,
+        validators=[PrintableTextValidator()],
         widget=forms.TextInput(attrs={"autocomplete": autocomplete}),
     )
 

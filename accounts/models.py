@@ -9,6 +9,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from shopswift.text import PrintableTextValidator, normalize_text_fields
+
 
 def normalize_email(email):
     """Emails are compared and stored lower-cased, as the contract says."""
@@ -44,8 +46,18 @@ class User(AbstractBaseUser, PermissionsMixin):
     """
 
     email = models.EmailField("email", max_length=254, unique=True)
-    first_name = models.CharField("first name", max_length=150, blank=True)
-    last_name = models.CharField("last name", max_length=150, blank=True)
+    first_name = models.CharField(
+        "first name",
+        max_length=150,
+        blank=True,
+        validators=[PrintableTextValidator()],
+    )
+    last_name = models.CharField(
+        "last name",
+        max_length=150,
+        blank=True,
+        validators=[PrintableTextValidator()],
+    )
     is_staff = models.BooleanField(
         "staff status",
         default=False,
@@ -83,6 +95,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def save(self, *args, **kwargs):
         self.email = normalize_email(self.email)
+        normalize_text_fields(self)
         super().save(*args, **kwargs)
 
     def clean(self):

@@ -7,6 +7,7 @@ validators, current password) live in accounts.services.
 from rest_framework import serializers
 
 from accounts.models import User
+from shopswift.text import PrintableTextValidator
 
 USER_FIELDS = ["id", "email", "first_name", "last_name", "is_staff", "date_joined"]
 
@@ -45,8 +46,18 @@ class ProfileSerializer(UserSerializer):
 class ProfileFieldsSerializer(serializers.Serializer):
     # Plain fields: uniqueness (case-insensitive) is the service's to check.
     email = serializers.EmailField(max_length=254, required=False)
-    first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
-    last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    first_name = serializers.CharField(
+        max_length=150,
+        required=False,
+        allow_blank=True,
+        validators=[PrintableTextValidator()],
+    )
+    last_name = serializers.CharField(
+        max_length=150,
+        required=False,
+        allow_blank=True,
+        validators=[PrintableTextValidator()],
+    )
 
 
 class ProfileUpdateSerializer(ProfileFieldsSerializer):
@@ -74,10 +85,18 @@ class RegisterSerializer(serializers.Serializer):
         write_only=True, trim_whitespace=False, style={"input_type": "password"}
     )
     first_name = serializers.CharField(
-        max_length=150, required=False, allow_blank=True, default=""
+        max_length=150,
+        required=False,
+        allow_blank=True,
+        default="",
+        validators=[PrintableTextValidator()],
     )
     last_name = serializers.CharField(
-        max_length=150, required=False, allow_blank=True, default=""
+        max_length=150,
+        required=False,
+        allow_blank=True,
+        default="",
+        validators=[PrintableTextValidator()],
     )
 
 
