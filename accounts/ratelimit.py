@@ -60,6 +60,7 @@ from redis.exceptions import RedisError
 from rest_framework.throttling import BaseThrottle
 
 from accounts.models import normalize_email
+from shopswift.redis_breaker import CircuitOpen
 
 logger = logging.getLogger(__name__)
 
@@ -143,9 +144,14 @@ def get_limit_usage(request, *, group, setting, key, increment):
     limit, period = _split_rate(rate)
     try:
         usage = get_usage(request, group=group, key=key, rate=rate, increment=increment)
-    except RedisError:
-        # Fail open or closed: see the module's docstring for why open.
-        logger.exception("Rate limit %s not checked: the cache is unreachable", group)
+    except RedisError as error:
+        # Fail open or closed: see the module's docstring for why open. While
+        # the breaker is open its opening was logged once already; a traceback
+        # on every request would bury the log.
+        if not isinstance(error, CircuitOpen):
+            logger.exception(
+                "Rate limit %s not checked: the cache is unreachable", group
+            )
         if settings.RATELIMIT_FAIL_OPEN:
             return None
         return Usage(count=limit + 1, limit=limit, retry_after=period)

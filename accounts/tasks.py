@@ -12,10 +12,7 @@ from celery import shared_task
 from django.conf import settings
 
 from accounts import emails, services
-
-# The module, not the form: accounts.forms imports services, which imports
-# this module.
-from accounts import forms as account_forms
+from accounts.forms import PasswordResetForm
 from accounts.models import User
 from shopswift import mail
 
@@ -84,7 +81,7 @@ def send_password_reset(email, domain, use_https):
     tells whether the address has an account. Django's form finds the active
     accounts with a usable password and logs a failed send itself.
     """
-    form = account_forms.PasswordResetForm({"email": email})
+    form = PasswordResetForm({"email": email})
     if form.is_valid():
         form.save(
             domain_override=domain,
