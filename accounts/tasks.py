@@ -6,7 +6,6 @@ in the sending process.
 """
 
 import logging
-from smtplib import SMTPException
 
 from celery import shared_task
 from django.conf import settings
@@ -18,15 +17,6 @@ from shopswift import mail
 
 logger = logging.getLogger(__name__)
 
-# Mail servers fail for a while; the e-mail is tried again later (after
-# about 1, 2, 4… minutes), at most five times.
-EMAIL_RETRY = {
-    "autoretry_for": (SMTPException, OSError),
-    "retry_backoff": 60,
-    "retry_backoff_max": 30 * 60,
-    "max_retries": 5,
-}
-
 
 def _user(user_id):
     user = User.objects.filter(pk=user_id).first()
@@ -35,14 +25,14 @@ def _user(user_id):
     return user
 
 
-@shared_task(**EMAIL_RETRY)
+@shared_task(**mail.RETRY)
 def send_password_changed_notice(user_id):
     """Tell the user, at their address, that their password changed."""
     if user := _user(user_id):
         mail.send(emails.password_changed(user), template="password_changed")
 
 
-@shared_task(**EMAIL_RETRY)
+@shared_task(**mail.RETRY)
 def send_email_changed_notice(user_id, old_email):
     """Tell the address the account had that it moved to another."""
     if user := _user(user_id):
@@ -51,7 +41,7 @@ def send_email_changed_notice(user_id, old_email):
         )
 
 
-@shared_task(**EMAIL_RETRY)
+@shared_task(**mail.RETRY)
 def send_email_change_link(user_id, email):
     """Send the link that moves the account to `email` once opened.
 
@@ -65,7 +55,7 @@ def send_email_change_link(user_id, email):
         )
 
 
-@shared_task(**EMAIL_RETRY)
+@shared_task(**mail.RETRY)
 def send_email_in_use_notice(owner_id):
     """Tell an address's owner that another account asked to use it."""
     if owner := _user(owner_id):

@@ -6,7 +6,6 @@ the sending process.
 """
 
 import logging
-from smtplib import SMTPException
 
 from celery import shared_task
 
@@ -16,17 +15,8 @@ from shopswift import mail
 
 logger = logging.getLogger(__name__)
 
-# Mail servers fail for a while; the email is tried again later (after
-# about 1, 2, 4… minutes), at most five times.
-EMAIL_RETRY = {
-    "autoretry_for": (SMTPException, OSError),
-    "retry_backoff": 60,
-    "retry_backoff_max": 30 * 60,
-    "max_retries": 5,
-}
 
-
-@shared_task(**EMAIL_RETRY)
+@shared_task(**mail.RETRY)
 def send_order_confirmation(order_id):
     """Email the customer the confirmation of their new order."""
     order = Order.objects.with_details().filter(pk=order_id).first()
@@ -40,7 +30,7 @@ def send_order_confirmation(order_id):
     )
 
 
-@shared_task(**EMAIL_RETRY)
+@shared_task(**mail.RETRY)
 def send_order_status_email(status_change_id):
     """Email the customer that their order's status changed."""
     change = (

@@ -6,8 +6,19 @@ names, addresses and order contents into the logs.
 """
 
 import logging
+from smtplib import SMTPException
 
 logger = logging.getLogger("shopswift.mail")
+
+# For the Celery tasks that send e-mails: mail servers fail for a while, so
+# an e-mail is tried again later (after about 1, 2, 4… minutes), at most five
+# times.
+RETRY = {
+    "autoretry_for": (SMTPException, OSError),
+    "retry_backoff": 60,
+    "retry_backoff_max": 30 * 60,
+    "max_retries": 5,
+}
 
 
 def mask_address(address: str) -> str:
