@@ -40,4 +40,4 @@ EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://localhost:8000/healthz', timeout=4)"]
 
-CMD ["gunicorn", "-c", "gunicorn.conf.py"]
+CMD ["gunicorn", "-c", "deploy/gunicorn.conf.py"]

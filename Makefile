@@ -1,8 +1,8 @@
 # The README's commands. `make run` starts the demo store; `make test` runs
 # the whole suite. Both set up .venv first. Without DATABASE_URL both use the
-# embedded PostgreSQL (shopswift/embedded_db.py, data in .data/postgres);
+# embedded PostgreSQL (core/embedded_db.py, data in .data/postgres);
 # without REDIS_URL the store caches in process memory and the tests start
-# a Valkey server of their own (shopswift/testing_servers.py).
+# a Valkey server of their own (core/testing_servers.py).
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -13,8 +13,20 @@ PORT ?= 8000
 
 install: $(VENV)/.installed
 
+# A Python of 3.12 or newer (Django 6.1 needs it): the one pyenv selects from
+# .python-version, else python3.13, python3.12 or python3 on PATH.
+FIND_PYTHON = for python in "$$(pyenv which python 2>/dev/null)" \
+	  "$$(command -v python3.13)" "$$(command -v python3.12)" "$$(command -v python3)"; do \
+	  [ -n "$$python" ] && "$$python" -c 'import sys; sys.exit(sys.version_info < (3, 12))' \
+	    2>/dev/null && { echo "$$python"; exit 0; }; \
+	done; \
+	echo "ShopSwift needs Python 3.12 or newer (Django 6.1), and none was found:" \
+	  "tried pyenv's version, python3.13, python3.12 and python3." \
+	  "Install one (for example 'pyenv install 3.13') and run the command again." >&2; \
+	exit 1
+
 $(VENV)/.installed: requirements/base.txt requirements/dev.txt
-	@test -x $(PY) || { python=$$(bin/find-python) && "$$python" -m venv $(VENV); }
+	@test -x $(PY) || { python=$$($(FIND_PYTHON)) && "$$python" -m venv $(VENV); }
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements/dev.txt
 	@touch $@
@@ -64,7 +76,7 @@ bench-checkout: install
 # The API fuzzed from its own schema (SCHEMA_FUZZ_EXAMPLES cases per
 # operation and role; 12 in make test).
 fuzz: install
-	SCHEMA_FUZZ_EXAMPLES=$${SCHEMA_FUZZ_EXAMPLES:-100} $(PY) -m pytest security/test_schema_fuzz.py $(PYTEST_ARGS)
+	SCHEMA_FUZZ_EXAMPLES=$${SCHEMA_FUZZ_EXAMPLES:-100} $(PY) -m pytest tests/security/test_schema_fuzz.py $(PYTEST_ARGS)
 
 # The long soak: bench/soak.py --help (SOAK_ARGS="--duration 600" by default).
 soak: install
@@ -73,7 +85,7 @@ soak: install
 # bandit over our code and the known vulnerabilities of the requirements.
 audit: install
 	$(PY) -m bandit -q -c pyproject.toml -r . --severity-level medium
-	$(PY) bin/audit-dependencies
+	$(PY) .ci/audit-dependencies
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -6,7 +6,7 @@ from django.core.management import call_command
 from django.test import override_settings
 from rest_framework.test import APIClient
 
-from shopswift.testing_servers import SuiteServers
+from core.testing_servers import SuiteServers
 
 
 def pytest_configure(config):

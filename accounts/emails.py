@@ -10,7 +10,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from accounts.models import User
-from shopswift.mail import mask_address
+from core.mail import mask_address
 
 TEMPLATES = "accounts/emails"
 

@@ -10,9 +10,9 @@ from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.forms import SetPasswordMixin
 from django.core.exceptions import ValidationError
 
-from accounts import ratelimit
-from shopswift import mail
-from shopswift.text import PrintableTextValidator
+from accounts import limits
+from core import mail, ratelimit
+from core.text import PrintableTextValidator
 
 
 def add_service_errors(form, error, field_names):
@@ -74,7 +74,7 @@ class LoginForm(PlainLabels, auth_forms.AuthenticationForm):
         email = self.cleaned_data.get("username")
         if email and self.cleaned_data.get("password"):
             try:
-                ratelimit.check_login(self.request, email)
+                limits.check_login(self.request, email)
             except ratelimit.RateLimitExceeded as limited:
                 self.retry_after = limited.retry_after
                 raise ValidationError(
@@ -86,7 +86,7 @@ class LoginForm(PlainLabels, auth_forms.AuthenticationForm):
             return super().clean()
         except ValidationError as error:
             if getattr(error, "code", None) == "invalid_login":
-                ratelimit.record_failed_login(self.request, email)
+                limits.record_failed_login(self.request, email)
             raise
 
 

@@ -9,7 +9,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from shopswift.text import PrintableTextValidator, normalize_text_fields
+from core.text import PrintableTextValidator, normalize_text_fields
 
 
 def normalize_email(email):

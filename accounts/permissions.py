@@ -32,7 +32,7 @@ class IsStaffOrReadOnly(BasePermission):
     """Anyone may read; only staff may write (the catalog)."""
 
     # The OpenAPI schema lists these methods as open to anonymous callers
-    # (shopswift.api.AutoSchema).
+    # (core.api.AutoSchema).
     anonymous_methods = SAFE_METHODS
 
     def has_permission(self, request, view):

@@ -13,7 +13,7 @@ from django.conf import settings
 from accounts import emails, services
 from accounts.forms import PasswordResetForm
 from accounts.models import User
-from shopswift import mail
+from core import mail
 
 logger = logging.getLogger(__name__)
 

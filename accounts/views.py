@@ -17,7 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView, TemplateView, View
 
-from accounts import ratelimit, services, tasks
+from accounts import limits, services, tasks
 from accounts.forms import (
     LoginForm,
     PasswordChangeForm,
@@ -27,6 +27,7 @@ from accounts.forms import (
     SetPasswordForm,
     add_service_errors,
 )
+from core import ratelimit
 
 PASSWORD_RESET_GROUP = "accounts.password_reset"
 # One counter per user with the API's (accounts.api.views).
@@ -84,7 +85,7 @@ class RegisterView(auth_views.RedirectURLMixin, FormView):
     def post(self, request, *args, **kwargs):
         form = self.get_form()
         try:
-            ratelimit.limit_registration(request, request.POST.get("email"))
+            limits.limit_registration(request, request.POST.get("email"))
         except ratelimit.RateLimitExceeded as error:
             return render_throttled(self, form, error)
         if form.is_valid():
@@ -236,13 +237,13 @@ class AccountView(LoginRequiredMixin, TemplateView):
                     )
                     # Wrong current passwords count as failed logins, as on
                     # the password form.
-                    ratelimit.check_login(request, user.email)
+                    limits.check_login(request, user.email)
                 change = services.update_profile(user=user, **form.cleaned_data)
             except ratelimit.RateLimitExceeded as error:
                 return render_throttled(self, form, error, form_name="profile_form")
             except ValidationError as error:
                 if "current_password" in error.error_dict:
-                    ratelimit.record_failed_login(request, user.email)
+                    limits.record_failed_login(request, user.email)
                 add_service_errors(
                     form,
                     error,
@@ -329,7 +330,7 @@ class AccountPasswordView(AccountView):
             try:
                 # Wrong current passwords count as failed logins: a left-open
                 # session must not become a way to guess the password.
-                ratelimit.check_login(request, user.email)
+                limits.check_login(request, user.email)
                 services.change_password(
                     user=user,
                     current_password=form.cleaned_data["current_password"],
@@ -339,7 +340,7 @@ class AccountPasswordView(AccountView):
                 return render_throttled(self, form, error, form_name="password_form")
             except ValidationError as error:
                 if "current_password" in error.error_dict:
-                    ratelimit.record_failed_login(request, user.email)
+                    limits.record_failed_login(request, user.email)
                 add_service_errors(
                     form,
                     error,

@@ -2,7 +2,7 @@
 
 The benchmark serves it with gunicorn exactly as it serves the store, and
 compares the store's /healthz (the same JSON through the whole middleware
-stack) against it: `gunicorn -c gunicorn.conf.py bench.bare:application`.
+stack) against it: `gunicorn -c deploy/gunicorn.conf.py bench.bare:application`.
 """
 
 from django.conf import settings

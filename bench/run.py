@@ -14,7 +14,7 @@ What it does, in under ten minutes on a two-core machine:
    images, each product's initial stock recorded in the ledger) and the
    customers the scenarios need: carts to read, carts to add to, buyers with
    ready carts for the checkouts, and accounts that log in.
-2. Starts the store with gunicorn.conf.py and its production settings
+2. Starts the store with deploy/gunicorn.conf.py and its production settings
    (DJANGO_DEBUG=false, plain HTTP, a generated secret key, two workers, the
    access log written as in production), and beside it bench/bare.py, one
    Django view with no middleware, served by gunicorn the same way.
@@ -747,7 +747,7 @@ def start_server(environment, port, app, log_path):
             f"Port {port} is taken (an earlier run still stopping?); "
             "pass --port or BENCH_PORT"
         )
-    command = [str(GUNICORN), "-c", str(ROOT / "gunicorn.conf.py")]
+    command = [str(GUNICORN), "-c", str(ROOT / "deploy/gunicorn.conf.py")]
     if app:
         command.append(app)
     log = open(log_path, "w")  # noqa: SIM115 (outlives this function)

@@ -199,7 +199,7 @@ def seed(run, args):
 
 
 def start_server(args, environment, log):
-    command = [str(Path(PYTHON).with_name("gunicorn")), "-c", "gunicorn.conf.py"]
+    command = [str(Path(PYTHON).with_name("gunicorn")), "-c", "deploy/gunicorn.conf.py"]
     return start_gunicorn(
         command, cwd=ROOT, environment=environment, port=args.port, log=log
     )

@@ -13,7 +13,6 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 from django.views.generic import TemplateView, View
 
-from accounts import ratelimit
 from carts import services
 from carts.forms import AddItemForm, SetQuantityForm
 from carts.models import CartItem
@@ -21,6 +20,7 @@ from carts.session import current_cart
 from catalog.exceptions import InsufficientStock
 from catalog.models import Product
 from catalog.views import ProductDetailView
+from core import ratelimit
 
 # The API's cart endpoints count under the same name, so a shopper's cart
 # writes share one counter whichever interface makes them.

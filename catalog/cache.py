@@ -35,7 +35,7 @@ tell readers, so each process assumes the worst on its own:
 - A process whose bump failed owes one: its next read replaces the version
   before it reads anything (`_missed_bumps`).
 - A process that found Redis unreachable (its circuit breaker opened,
-  shopswift/redis_breaker.py) cannot know which bumps others missed
+  core/redis_breaker.py) cannot know which bumps others missed
   meanwhile, so it too replaces the version before its first read after the
   outage. A bump that was not needed only costs cache misses; a bump
   skipped would serve a stale price.
@@ -74,7 +74,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
-from shopswift import redis_breaker
+from core import redis_breaker
 
 logger = logging.getLogger(__name__)
 

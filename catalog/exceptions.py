@@ -1,6 +1,6 @@
 from dataclasses import asdict, dataclass
 
-from shopswift.exceptions import ShopError
+from core.exceptions import ShopError
 
 
 @dataclass(frozen=True)

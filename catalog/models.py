@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.text import slugify
 
 from catalog import cache
-from shopswift.text import PrintableTextValidator, normalize_text_fields
+from core.text import PrintableTextValidator, normalize_text_fields
 
 CATEGORY_CYCLE_MESSAGE = "A category cannot sit inside itself or its own subcategories."
 IMAGE_EXTENSIONS = ["jpg", "jpeg", "png", "webp", "gif"]

@@ -18,7 +18,7 @@ from django.core.validators import validate_slug
 
 from catalog.exceptions import RowError
 from catalog.models import Product
-from shopswift.text import find_control_character, normalize
+from core.text import find_control_character, normalize
 
 REQUIRED_COLUMNS = ("sku", "name", "price", "category")
 OPTIONAL_COLUMNS = ("slug", "stock", "is_active", "description")
@@ -252,7 +252,7 @@ def _row(header, cells, line):
 
 
 def _text(name, longest=None, *, multiline=False):
-    """A check of a text cell: printable (shopswift.text), then NFC, then length.
+    """A check of a text cell: printable (core.text), then NFC, then length.
 
     The length is the stored one, counted after NFC composes the text.
     """

@@ -4,7 +4,7 @@ import re
 
 from django.core.exceptions import ValidationError
 
-from shopswift.text import CONTROL_MESSAGE, has_control_characters, normalize
+from core.text import CONTROL_MESSAGE, has_control_characters, normalize
 
 # ISO 3166-1 alpha-2: the 249 officially assigned codes.
 _ASSIGNED_CODES = """

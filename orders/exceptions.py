@@ -1,6 +1,6 @@
 """The orders' refusals, shown by the API as the contract's problem+json."""
 
-from shopswift.exceptions import ShopError
+from core.exceptions import ShopError
 
 
 class CartEmpty(ShopError):

@@ -30,6 +30,7 @@ from carts.services import empty_locked_cart, lock_user_cart
 from catalog import services as catalog_services
 from catalog.exceptions import InsufficientStock
 from catalog.models import StockMovement
+from core import metrics
 from orders import events, tasks
 from orders.addresses import (
     CONTROL_MESSAGE,
@@ -50,7 +51,6 @@ from orders.models import (
     generate_order_number,
 )
 from orders.payments import ERROR, ChargeResult, get_gateway
-from shopswift import metrics
 
 logger = logging.getLogger(__name__)
 

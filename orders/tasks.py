@@ -9,9 +9,9 @@ import logging
 
 from celery import shared_task
 
+from core import mail
 from orders import emails, services
 from orders.models import Order, OrderStatusChange
-from shopswift import mail
 
 logger = logging.getLogger(__name__)
 

@@ -17,10 +17,10 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.views.generic import TemplateView, View
 
-from accounts import ratelimit
 from carts import services as cart_services
 from carts.models import Cart
 from catalog.exceptions import InsufficientStock
+from core import ratelimit
 from orders import services
 from orders.exceptions import (
     CartEmpty,

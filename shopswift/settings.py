@@ -129,7 +129,7 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 # A refused CSRF check under /api/ is problem+json like every API error.
-CSRF_FAILURE_VIEW = "shopswift.views.csrf_failure"
+CSRF_FAILURE_VIEW = "core.views.csrf_failure"
 
 # Content Security Policy (Django's ContentSecurityPolicyMiddleware): the
 # pages load scripts, styles, images and fonts from this origin only and run
@@ -161,7 +161,7 @@ if not DEBUG and not HTTPS:
 
 INSTALLED_APPS = [
     # Django's admin with the store's own site: its login is rate limited.
-    "shopswift.apps.AdminConfig",
+    "accounts.apps.AdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -176,20 +176,22 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "shopswift",
+    "core",
     "accounts",
     "catalog",
     "carts",
     "orders",
+    # The demo store (seed_demo, make run).
+    "demo",
 ]
 
 MIDDLEWARE = [
-    "shopswift.middleware.RequestIDMiddleware",
+    "core.middleware.RequestIDMiddleware",
     # One access log line and the request metrics, timing all that follows.
-    "shopswift.middleware.AccessLogMiddleware",
+    "core.middleware.AccessLogMiddleware",
     # A database that is away is a 503 (an HTML page, or problem+json under
     # /api/), a value it refuses a 400; never a 500 with a traceback.
-    "shopswift.middleware.DatabaseErrorMiddleware",
+    "core.middleware.DatabaseErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files straight after the security headers, before any work.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -200,7 +202,7 @@ MIDDLEWARE = [
     # request.user.otp_device: the authenticator whose code the login gave.
     "django_otp.middleware.OTPMiddleware",
     # Django's MessageMiddleware, with the storage made only when used.
-    "shopswift.middleware.LazyMessageMiddleware",
+    "core.middleware.LazyMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
 ]
@@ -228,7 +230,7 @@ TEMPLATES = [
 
 # --- Data: PostgreSQL, the only database -------------------------------------------
 # DATABASE_URL names the server; without it, the embedded default: a private
-# PostgreSQL server of this checkout's own (shopswift/embedded_db.py), which
+# PostgreSQL server of this checkout's own (core/embedded_db.py), which
 # `manage.py run_store` and the test suite start.
 
 DATABASE_URL = env_str("DATABASE_URL")
@@ -238,7 +240,7 @@ EMBEDDED_DATABASE_DIR = Path(
     env_str("EMBEDDED_DATABASE_DIR") or BASE_DIR / ".data" / "postgres"
 ).resolve()
 if DATABASE_EMBEDDED:
-    from shopswift import embedded_db
+    from core import embedded_db
 
     DATABASE_URL = embedded_db.database_url(data_dir=EMBEDDED_DATABASE_DIR)
 DATABASES = {
@@ -281,7 +283,7 @@ RATELIMIT_REDIS_URL = env_str("RATELIMIT_REDIS_URL", REDIS_URL)
 # A command that waits longer fails: a hung Redis must not hold a request.
 REDIS_TIMEOUT_MS = env_int("REDIS_TIMEOUT_MS", 250)
 # After a Redis server did not answer, no command is sent to it for this
-# long (shopswift/redis_breaker.py); then one probe.
+# long (core/redis_breaker.py); then one probe.
 REDIS_BREAKER_SECONDS = env_int("REDIS_BREAKER_SECONDS", 10)
 if REDIS_URL:
     _redis_cache = {
@@ -291,7 +293,7 @@ if REDIS_URL:
             "SOCKET_CONNECT_TIMEOUT": REDIS_TIMEOUT_MS / 1000,
             "SOCKET_TIMEOUT": REDIS_TIMEOUT_MS / 1000,
             # Times and counts each command for /metrics, behind the breaker.
-            "REDIS_CLIENT_CLASS": "shopswift.metrics.InstrumentedRedis",
+            "REDIS_CLIENT_CLASS": "core.metrics.InstrumentedRedis",
         },
     }
     CACHES = {
@@ -439,12 +441,12 @@ REST_FRAMEWORK = {
     # Deny by default: every view opens what it must.
     "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.DenyAll"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["shopswift.parsers.JSONParser"],
-    "DEFAULT_PAGINATION_CLASS": "shopswift.api.PageNumberPagination",
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "core.api.PageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "shopswift.schema.AutoSchema",
-    "EXCEPTION_HANDLER": "shopswift.api.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "core.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 
@@ -470,7 +472,7 @@ RATELIMIT_EMAIL_CHANGE = env_str("RATELIMIT_EMAIL_CHANGE", "5/h")
 RATELIMIT_CHECKOUT = env_str("RATELIMIT_CHECKOUT", "30/m")
 RATELIMIT_CART_WRITE = env_str("RATELIMIT_CART_WRITE", "120/m")
 # When the cache is unreachable, requests pass uncounted (fail open) rather
-# than every login and checkout being refused; see accounts/ratelimit.py.
+# than every login and checkout being refused; see accounts/limits.py.
 RATELIMIT_FAIL_OPEN = env_bool("RATELIMIT_FAIL_OPEN", default=True)
 # Behind a proxy every request comes from the proxy's address: name the
 # header in which the proxy puts the client's (e.g. X-Real-IP). Only set it
@@ -493,7 +495,7 @@ OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 # --- Email ---------------------------------------------------------------------------
 # Sent over SMTP when EMAIL_HOST is set. Without it: printed whole to stdout in
 # development; in production not sent at all (`check --deploy` says so), and
-# logged like every e-mail, as one line without its contents (shopswift/mail.py).
+# logged like every e-mail, as one line without its contents (core/mail.py).
 
 # Django 6.1's MAILERS replaces the EMAIL_* settings.
 if env_str("EMAIL_HOST"):
@@ -531,7 +533,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "shopswift.api.document_problem_responses",
+        "core.api.document_problem_responses",
     ],
 }
 
@@ -541,7 +543,7 @@ LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "shopswift.log.RequestIDFilter"}},
+    "filters": {"request_id": {"()": "core.log.RequestIDFilter"}},
     "formatters": {
         "readable": {
             "format": "%(asctime)s %(levelname)-7s [%(request_id)s] "
@@ -549,7 +551,7 @@ LOGGING = {
         },
         # level, logger, message, request_id, the extra= fields of a log
         # call, and the time (ISO 8601 in UTC).
-        "json": {"()": "shopswift.log.JSONFormatter"},
+        "json": {"()": "core.log.JSONFormatter"},
     },
     "handlers": {
         "stdout": {
@@ -575,7 +577,7 @@ LOGGING = {
     },
 }
 
-# --- Metrics: GET /metrics in Prometheus format (shopswift/metrics.py) ------------
+# --- Metrics: GET /metrics in Prometheus format (core/metrics.py) ------------
 # Open in development mode; in production it answers only callers that send
 # the bearer token and/or come from an allowed address (those set must all
 # match), and is absent (404) while neither is set.
@@ -598,7 +600,7 @@ if SENTRY_DSN:
     import sentry_sdk
     from sentry_sdk.integrations.django import DjangoIntegration
 
-    from shopswift.log import tag_sentry_event
+    from core.log import tag_sentry_event
 
     try:
         _traces_sample_rate = float(env_str("SENTRY_TRACES_SAMPLE_RATE") or 0)

@@ -11,7 +11,7 @@ production is set here.
 
 import os
 
-from shopswift import testing_servers
+from core import testing_servers
 
 os.environ.setdefault("DJANGO_DEBUG", "false")
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-" + "x" * 50)

@@ -7,7 +7,7 @@ from django.views.decorators.csp import csp_override
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from catalog.views import HomeView
-from shopswift import health, metrics, views
+from core import health, metrics, views
 
 # Swagger UI's page keeps a small inline stylesheet and its stylesheet draws
 # icons from data: URLs; its script is a file of this origin (the split view
@@ -55,7 +55,7 @@ urlpatterns = [
 # otherwise): production serves MEDIA_URL from the proxy or a storage service.
 urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
-handler400 = "shopswift.views.bad_request"
-handler403 = "shopswift.views.permission_denied"
-handler404 = "shopswift.views.page_not_found"
-handler500 = "shopswift.views.server_error"
+handler400 = "core.views.bad_request"
+handler403 = "core.views.permission_denied"
+handler404 = "core.views.page_not_found"
+handler500 = "core.views.server_error"

@@ -7,7 +7,7 @@ validators, current password) live in accounts.services.
 from rest_framework import serializers
 
 from accounts.models import User
-from shopswift.text import PrintableTextValidator
+from core.text import PrintableTextValidator
 
 USER_FIELDS = ["id", "email", "first_name", "last_name", "is_staff", "date_joined"]
 

@@ -19,7 +19,7 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from rest_framework_simplejwt.tokens import UntypedToken
 
-from accounts import ratelimit, services
+from accounts import limits, services
 from accounts.api.filters import UserFilter
 from accounts.api.serializers import (
     LogoutSerializer,
@@ -32,6 +32,7 @@ from accounts.api.serializers import (
 )
 from accounts.models import User
 from accounts.permissions import IsStaffOrSelfReadOnly
+from core import ratelimit
 
 
 class RegisterView(APIView):
@@ -59,7 +60,7 @@ class RegisterView(APIView):
     )
     def post(self, request):
         data = request.data if isinstance(request.data, Mapping) else {}
-        ratelimit.limit_registration(request, data.get("email"))
+        limits.limit_registration(request, data.get("email"))
         serializer = RegisterSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = services.register_user(**serializer.validated_data)
@@ -89,11 +90,11 @@ class TokenObtainPairView(jwt_views.TokenObtainPairView):
     def post(self, request, *args, **kwargs):
         data = request.data if isinstance(request.data, Mapping) else {}
         email = data.get("email")
-        ratelimit.check_login(request, email)
+        limits.check_login(request, email)
         try:
             return super().post(request, *args, **kwargs)
         except exceptions.AuthenticationFailed:
-            ratelimit.record_failed_login(request, email)
+            limits.record_failed_login(request, email)
             raise
 
 
@@ -299,12 +300,12 @@ class UserViewSet(
                 "trying again.",
             )
             # A stolen access token must not become a way to guess the password.
-            ratelimit.check_login(request, user.email)
+            limits.check_login(request, user.email)
         try:
             change = services.update_profile(user=user, **fields)
         except DjangoValidationError as error:
             if "current_password" in error.message_dict:
-                ratelimit.record_failed_login(request, user.email)
+                limits.record_failed_login(request, user.email)
             raise
         return Response(ProfileSerializer(change).data)
 
@@ -339,12 +340,12 @@ class UserViewSet(
         serializer.is_valid(raise_exception=True)
         user = request.user
         # A stolen access token must not become a way to guess the password.
-        ratelimit.check_login(request, user.email)
+        limits.check_login(request, user.email)
         try:
             services.change_password(user=user, **serializer.validated_data)
         except DjangoValidationError as error:
             if "current_password" in error.message_dict:
-                ratelimit.record_failed_login(request, user.email)
+                limits.record_failed_login(request, user.email)
             raise
         if isinstance(request.successful_authenticator, SessionAuthentication):
             # Keep the browser that changed it logged in.

@@ -15,7 +15,7 @@ from accounts.tests.factories import (
     SuperuserFactory,
     UserFactory,
 )
-from shopswift.testing import assert_problem
+from core.testing import assert_problem
 
 pytestmark = pytest.mark.django_db
 

@@ -14,10 +14,10 @@ from pytest_django.asserts import assertContains
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import User
-from accounts.ratelimit import client_ip
 from accounts.tests.clock import seconds_left
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
-from shopswift.testing import assert_problem
+from core.ratelimit import client_ip
+from core.testing import assert_problem
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ratelimit_clock")]
 
@@ -521,7 +521,7 @@ def redis_down(settings):
 def test_logins_fail_open_when_redis_is_down(api_client, caplog):
     UserFactory(email="ada@example.com")
 
-    with caplog.at_level(logging.ERROR, logger="accounts.ratelimit"):
+    with caplog.at_level(logging.ERROR, logger="core.ratelimit"):
         failures = [log_in(api_client, "ada@example.com").status_code for _ in range(7)]
         success = log_in(api_client, "ada@example.com", DEFAULT_PASSWORD)
 

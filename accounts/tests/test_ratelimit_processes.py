@@ -19,7 +19,7 @@ import pytest
 from django.conf import settings
 
 from accounts.tests.clock import seconds_left
-from shopswift.testing import current_database_url
+from core.testing import current_database_url
 
 pytestmark = pytest.mark.django_db
 

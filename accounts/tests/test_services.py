@@ -449,7 +449,7 @@ def test_account_emails_leave_one_masked_log_line_each(
     UserFactory(email="taken@example.com")
 
     with (
-        caplog.at_level("INFO", logger="shopswift.mail"),
+        caplog.at_level("INFO", logger="core.mail"),
         django_capture_on_commit_callbacks(execute=True),
     ):
         services.update_profile(
@@ -463,7 +463,7 @@ def test_account_emails_leave_one_masked_log_line_each(
         )
         services.set_password(user=user, password="a-new-passphrase")
 
-    lines = [r.getMessage() for r in caplog.records if r.name == "shopswift.mail"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "core.mail"]
     assert lines == [
         "E-mail email_in_use to t***@example.com",
         "E-mail email_change_link to f***@example.com",

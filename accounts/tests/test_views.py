@@ -535,10 +535,10 @@ def test_password_reset_sends_a_link_that_sets_a_new_password(client):
 def test_a_password_reset_email_leaves_one_masked_log_line(client, caplog):
     UserFactory(email="ada@example.com")
 
-    with caplog.at_level("INFO", logger="shopswift.mail"):
+    with caplog.at_level("INFO", logger="core.mail"):
         client.post(PASSWORD_RESET, {"email": "ada@example.com"})
 
-    lines = [r.getMessage() for r in caplog.records if r.name == "shopswift.mail"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "core.mail"]
     assert lines == ["E-mail password_reset to a***@example.com"]
     assert "ada@example.com" not in caplog.text
 

@@ -8,7 +8,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
-from accounts.ratelimit import user_rate_limit
+from core.ratelimit import user_rate_limit
 from shopswift.urls import urlpatterns as project_urlpatterns
 
 
@@ -51,5 +51,5 @@ urlpatterns = [
     *project_urlpatterns,
 ]
 
-handler404 = "shopswift.views.page_not_found"
-handler500 = "shopswift.views.server_error"
+handler404 = "core.views.page_not_found"
+handler500 = "core.views.server_error"

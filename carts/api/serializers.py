@@ -7,7 +7,7 @@ from rest_framework import serializers
 from carts import services
 from carts.models import CENT, MAX_LINE_QUANTITY, Cart, CartItem
 from catalog.models import Product
-from shopswift.api import iso_datetime, money
+from core.api import iso_datetime, money
 
 QUANTITY_HELP = f"A whole number from 1 to {MAX_LINE_QUANTITY}."
 

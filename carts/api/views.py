@@ -6,7 +6,6 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from accounts.authentication import LEAN_JWT_OR_SESSION_AUTH
-from accounts.ratelimit import user_rate_limit
 from carts import services
 from carts.api.authentication import CartJWTAuthentication
 from carts.api.serializers import (
@@ -16,6 +15,7 @@ from carts.api.serializers import (
     cart_representation,
 )
 from carts.models import Cart, CartItem
+from core.ratelimit import user_rate_limit
 
 INSUFFICIENT_STOCK = OpenApiResponse(
     description="`insufficient_stock`: the line's whole quantity is more than "

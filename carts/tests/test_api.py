@@ -14,7 +14,7 @@ from carts.models import Cart, CartItem
 from carts.tests.factories import CartFactory, CartItemFactory
 from catalog import services as catalog_services
 from catalog.tests.factories import ProductFactory, image_file
-from shopswift.testing import assert_problem
+from core.testing import assert_problem
 
 pytestmark = pytest.mark.django_db
 

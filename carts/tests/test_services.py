@@ -13,7 +13,7 @@ from carts.tests.factories import CartFactory, CartItemFactory
 from catalog import services as catalog_services
 from catalog.exceptions import InsufficientStock, Shortage
 from catalog.tests.factories import ProductFactory
-from shopswift.testing import race
+from core.testing import race
 
 pytestmark = pytest.mark.django_db
 

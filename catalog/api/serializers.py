@@ -4,7 +4,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from catalog.models import CATEGORY_CYCLE_MESSAGE, Category, Product
-from shopswift.api import iso_datetime, money
+from core.api import iso_datetime, money
 
 
 class CategorySerializer(serializers.ModelSerializer):

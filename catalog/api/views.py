@@ -23,8 +23,8 @@ from catalog.api.serializers import (
 )
 from catalog.filters import ProductFilter
 from catalog.models import Category, Product
-from shopswift.api import PageNumberPagination
-from shopswift.parsers import JSONParser
+from core.api import PageNumberPagination
+from core.parsers import JSONParser
 
 # Accept headers that the API's one renderer (JSON) satisfies as they are.
 JSON_ACCEPTS = frozenset({"", "*/*", "application/json"})

@@ -5,7 +5,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from catalog.models import Category, Product, StockMovement
 from catalog.tests.factories import CategoryFactory, ProductFactory, image_file
-from shopswift.testing import assert_problem
+from core.testing import assert_problem
 
 pytestmark = pytest.mark.django_db
 

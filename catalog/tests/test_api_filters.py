@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from catalog.models import Product
 from catalog.tests.factories import CategoryFactory, ProductFactory
-from shopswift.testing import assert_problem
+from core.testing import assert_problem
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from catalog import services
 from catalog.filters import ProductFilter, category_subtrees
 from catalog.models import Category, Product
 from catalog.tests.factories import CategoryFactory, ProductFactory
-from shopswift.testing import assert_problem
+from core.testing import assert_problem
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from catalog import services
 from catalog.models import Product, StockMovement
 from catalog.tests.factories import ProductFactory
-from shopswift.testing import race
+from core.testing import race
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

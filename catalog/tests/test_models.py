@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from catalog import services
 from catalog.models import Category, Product
 from catalog.tests.factories import CategoryFactory, ProductFactory
-from shopswift.text import CONTROL_MESSAGE
+from core.text import CONTROL_MESSAGE
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from catalog import services
 from catalog.exceptions import InsufficientStock, Shortage
 from catalog.models import Product, StockMovement
 from catalog.tests.factories import CategoryFactory, ProductFactory
-from shopswift.testing import race
+from core.testing import race
 
 pytestmark = pytest.mark.django_db
 

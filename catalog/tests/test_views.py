@@ -750,7 +750,7 @@ def test_messages_appear_on_the_next_page(client, kitchen):
     )
 
 
-@pytest.mark.urls("shopswift.tests.urls")
+@pytest.mark.urls("core.tests.urls")
 def test_server_error_page_is_in_the_layout_without_details(client):
     client.raise_request_exception = False
 

@@ -1,10 +1,10 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from core.api import iso_datetime, money
 from orders import services
 from orders.addresses import FIELDS, clean_shipping_address
 from orders.models import Order, OrderItem, OrderStatusChange
-from shopswift.api import iso_datetime, money
 
 
 class ShippingAddressSerializer(serializers.Serializer):

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 
 from accounts.authentication import LEAN_JWT_OR_SESSION_AUTH, LeanJWTAuthentication
 from accounts.permissions import IsStaff
-from accounts.ratelimit import user_rate_limit
+from core.ratelimit import user_rate_limit
 from orders import services
 from orders.api.filters import OrderFilter
 from orders.api.serializers import (

@@ -11,6 +11,7 @@ from carts.models import CartItem
 from catalog import services as catalog_services
 from catalog.models import Product
 from catalog.tests.factories import ProductFactory
+from core.testing import assert_problem
 from orders.models import Order
 from orders.tests.conftest import client_for
 from orders.tests.factories import (
@@ -21,7 +22,6 @@ from orders.tests.factories import (
     address,
     fill_cart,
 )
-from shopswift.testing import assert_problem
 
 pytestmark = pytest.mark.django_db
 

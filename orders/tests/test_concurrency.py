@@ -14,11 +14,11 @@ from accounts.tests.factories import StaffFactory, UserFactory
 from catalog.exceptions import InsufficientStock
 from catalog.models import Product, StockMovement
 from catalog.tests.factories import ProductFactory
+from core.testing import race
 from orders import services
 from orders.exceptions import InvalidTransition
 from orders.models import Order
 from orders.tests.factories import OrderFactory, address, fill_cart, pay
-from shopswift.testing import race
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

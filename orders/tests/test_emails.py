@@ -72,7 +72,7 @@ def test_each_email_leaves_one_log_line_without_its_contents(
     user = UserFactory(email="ada.lovelace@example.com", first_name="Ada")
     fill_cart(user, (ProductFactory(name="Blue Mug"), 1))
 
-    with caplog.at_level("INFO", logger="shopswift.mail"):
+    with caplog.at_level("INFO", logger="core.mail"):
         with django_capture_on_commit_callbacks(execute=True):
             order, _ = services.place_order(
                 user=user, shipping_address=address(full_name="Ada Lovelace")
@@ -80,7 +80,7 @@ def test_each_email_leaves_one_log_line_without_its_contents(
         with django_capture_on_commit_callbacks(execute=True):
             pay(order)
 
-    lines = [r for r in caplog.records if r.name == "shopswift.mail"]
+    lines = [r for r in caplog.records if r.name == "core.mail"]
     assert [line.getMessage() for line in lines] == [
         f"E-mail order_confirmation to a***@example.com for order {order.number}",
         f"E-mail order_status to a***@example.com for order {order.number}",

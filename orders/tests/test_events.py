@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts.tests.factories import StaffFactory, UserFactory
 from catalog.exceptions import InsufficientStock
 from catalog.tests.factories import ProductFactory
+from core.log import RequestIDFilter
 from orders import services
 from orders.exceptions import PaymentDeclined, PriceChanged
 from orders.models import Order
@@ -24,7 +25,6 @@ from orders.tests.factories import (
     fill_cart,
     pay,
 )
-from shopswift.log import RequestIDFilter
 
 pytestmark = pytest.mark.django_db
 

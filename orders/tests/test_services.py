@@ -10,6 +10,7 @@ from catalog import services as catalog_services
 from catalog.exceptions import InsufficientStock
 from catalog.models import Product, StockMovement
 from catalog.tests.factories import ProductFactory
+from core import metrics
 from orders import services
 from orders.addresses import CONTROL_MESSAGE
 from orders.exceptions import (
@@ -30,7 +31,6 @@ from orders.tests.factories import (
     fill_cart,
     pay,
 )
-from shopswift import metrics
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-"""gunicorn.conf.py: several workers, one set of metrics, JSON access lines."""
+"""deploy/gunicorn.conf.py: several workers, one set of metrics, JSON access lines."""
 
 import json
 import re
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from shopswift.testing import current_database_url
+from core.testing import current_database_url
 from shopswift.tests.test_deploy import BASE_DIR, production_env
 
 pytestmark = pytest.mark.django_db
@@ -64,7 +64,11 @@ def gunicorn(tmp_path):
     (tmp_path / "static").mkdir()
     with stdout.open("w") as out, stderr.open("w") as err:
         process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py"],
+            [
+                str(Path(sys.executable).parent / "gunicorn"),
+                "-c",
+                "deploy/gunicorn.conf.py",
+            ],
             cwd=BASE_DIR,
             env=env,
             stdout=out,
