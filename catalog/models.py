@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.text import slugify
 
 from catalog import cache
+from core.money import CENT
 from core.text import PrintableTextValidator, normalize_text_fields
 
 CATEGORY_CYCLE_MESSAGE = "A category cannot sit inside itself or its own subcategories."
@@ -255,7 +256,7 @@ class Product(SluggedModel):
         max_digits=10,
         decimal_places=2,
         # The form error beside the field; the check constraint backs it.
-        validators=[MinValueValidator(Decimal("0.01"))],
+        validators=[MinValueValidator(CENT)],
     )
     # Written only by catalog.services, which records a StockMovement with
     # every change; save() leaves it alone on existing rows.

@@ -18,6 +18,7 @@ from django.core.validators import validate_slug
 
 from catalog.exceptions import RowError
 from catalog.models import Product
+from core.money import quantize_money
 from core.text import find_control_character, normalize
 
 REQUIRED_COLUMNS = ("sku", "name", "price", "category")
@@ -284,9 +285,9 @@ def _price(value):
         raise ValueError(f"price {value} must be above 0")
     if amount > MAX_PRICE:
         raise ValueError(f"price {value} is above the largest, {MAX_PRICE}")
-    if amount != amount.quantize(Decimal("0.01")):
+    if amount != quantize_money(amount):
         raise ValueError(f"price {value} has more than two decimal places")
-    return amount.quantize(Decimal("0.01"))
+    return quantize_money(amount)
 
 
 def _stock(value):

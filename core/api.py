@@ -1,7 +1,6 @@
 """The API's conventions: problem+json errors and pagination."""
 
 import logging
-from decimal import Decimal
 from http import HTTPStatus
 
 from django.conf import settings
@@ -18,6 +17,7 @@ from rest_framework import exceptions, pagination
 from rest_framework.views import set_rollback
 
 from core.exceptions import ShopError
+from core.money import CENT
 
 logger = logging.getLogger(__name__)
 
@@ -205,14 +205,9 @@ def exception_handler(exc, context):
     return problem_response(request, 500, "server_error", SERVER_ERROR_DETAIL)
 
 
-# --- Pagination ------------------------------------------------------------------
-
-
 # --- Values in answers written out by hand -----------------------------------
 # The hot reads (a product, a cart, an order) build their JSON without DRF's
 # serializer fields; these write values exactly as those fields do.
-
-CENT = Decimal("0.01")
 
 
 def money(value):
@@ -224,6 +219,9 @@ def iso_datetime(value):
     """A datetime as DRF's DateTimeField writes it: ISO 8601, UTC as Z."""
     text = value.astimezone(timezone.get_current_timezone()).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+# --- Pagination ------------------------------------------------------------------
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
