@@ -4,20 +4,10 @@ from django.contrib import admin
 from django.db.models import Count, Sum
 
 from carts.models import Cart, CartItem
+from core.admin import ReadOnlyAdminMixin
 
 
-class ReadOnlyMixin:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class CartItemInline(ReadOnlyMixin, admin.TabularInline):
+class CartItemInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = CartItem
     fields = ["product", "quantity", "unit_price", "line_total", "updated_at"]
     readonly_fields = fields
@@ -51,7 +41,7 @@ class AnonymousFilter(admin.SimpleListFilter):
 
 
 @admin.register(Cart)
-class CartAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class CartAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "user", "lines", "units", "updated_at"]
     list_select_related = ["user"]
     list_filter = [AnonymousFilter, "updated_at"]

@@ -11,6 +11,7 @@ from django.utils.http import urlencode
 from catalog import services
 from catalog.exceptions import InsufficientStock
 from catalog.models import Category, Product, StockMovement
+from core.admin import ReadOnlyAdminMixin
 
 Reason = StockMovement.Reason
 ADMIN_STOCK_REASONS = [
@@ -237,7 +238,7 @@ class ProductAdmin(StockMovementLinkMixin, admin.ModelAdmin):
 
 
 @admin.register(StockMovement)
-class StockMovementAdmin(admin.ModelAdmin):
+class StockMovementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The stock ledger: read-only, appended to by the stock service only."""
 
     list_display = [
@@ -255,12 +256,3 @@ class StockMovementAdmin(admin.ModelAdmin):
     search_fields = ["sku", "reference"]
     date_hierarchy = "created_at"
     list_per_page = 100
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

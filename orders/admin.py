@@ -10,6 +10,7 @@ from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.html import format_html_join
 
+from core.admin import ReadOnlyAdminMixin
 from orders import services
 from orders.exceptions import InvalidTransition
 from orders.exports import write_orders_csv
@@ -18,18 +19,9 @@ from orders.models import Order, OrderItem, OrderStatusChange, Payment
 Status = Order.Status
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
     extra = 0
     can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class OrderItemInline(ReadOnlyInline):
