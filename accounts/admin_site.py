@@ -24,8 +24,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
 from accounts import limits, two_factor
-from accounts.forms import LoginForm, add_service_errors
+from accounts.forms import LoginForm
 from accounts.two_factor import Admission
+from core.pages import add_service_errors, mark_throttled
 
 
 def code_field(label, **kwargs):
@@ -123,8 +124,7 @@ class AdminSite(admin.AdminSite):
         # a 429 that says when to retry, as on the store's login page.
         form = (getattr(response, "context_data", None) or {}).get("form")
         if form is not None and form.retry_after is not None:
-            response.status_code = 429
-            response["Retry-After"] = str(form.retry_after)
+            mark_throttled(response, form.retry_after)
         return response
 
     def authenticator_view(self, view):
@@ -160,7 +160,7 @@ class AdminSite(admin.AdminSite):
                     user=request.user, code=form.cleaned_data["code"]
                 )
             except ValidationError as error:
-                add_service_errors(form, error, {"code": "code"})
+                add_service_errors(form, error)
             else:
                 # This session gave the right code: it is verified.
                 django_otp.login(request, device)

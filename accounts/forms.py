@@ -2,7 +2,7 @@
 
 They validate what was typed; the rules (unique email, password validators,
 current password) are accounts.services', whose errors the views put
-beside the fields (`add_service_errors`).
+beside the fields (core.pages.add_service_errors).
 """
 
 from django import forms
@@ -13,16 +13,6 @@ from django.core.exceptions import ValidationError
 from accounts import limits
 from core import mail, ratelimit
 from core.text import PrintableTextValidator
-
-
-def add_service_errors(form, error, field_names):
-    """Show a service's ValidationError on the form, beside the named fields.
-
-    `field_names` maps the service's field names to the form's; others go to
-    the top of the form.
-    """
-    for name, messages in error.error_dict.items():
-        form.add_error(field_names.get(name), ValidationError(messages))
 
 
 class PlainLabels:

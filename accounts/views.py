@@ -25,23 +25,15 @@ from accounts.forms import (
     ProfileForm,
     RegistrationForm,
     SetPasswordForm,
-    add_service_errors,
 )
 from core import ratelimit
+from core.pages import add_service_errors, mark_throttled, render_throttled
+
+logger = logging.getLogger(__name__)
 
 PASSWORD_RESET_GROUP = "accounts.password_reset"
 # One counter per user with the API's (accounts.api.views).
 EMAIL_CHANGE_GROUP = "accounts.email_change"
-
-
-def render_throttled(view, form, error, *, form_name="form"):
-    """Re-render a form refused by a rate limit: 429 with Retry-After."""
-    form.add_error(None, f"{error} Please try again in {error.retry_after} seconds.")
-    response = view.render_to_response(
-        view.get_context_data(**{form_name: form}), status=429
-    )
-    response["Retry-After"] = str(error.retry_after)
-    return response
 
 
 class LoginView(auth_views.LoginView):
@@ -52,8 +44,7 @@ class LoginView(auth_views.LoginView):
     def form_invalid(self, form):
         response = super().form_invalid(form)
         if form.retry_after is not None:
-            response.status_code = 429
-            response["Retry-After"] = str(form.retry_after)
+            mark_throttled(response, form.retry_after)
         return response
 
 
@@ -87,7 +78,7 @@ class RegisterView(auth_views.RedirectURLMixin, FormView):
         try:
             limits.limit_registration(request, request.POST.get("email"))
         except ratelimit.RateLimitExceeded as error:
-            return render_throttled(self, form, error)
+            return render_throttled(error, form, self.form_invalid)
         if form.is_valid():
             return self.form_valid(form)
         return self.form_invalid(form)
@@ -101,15 +92,12 @@ class RegisterView(auth_views.RedirectURLMixin, FormView):
                 last_name=form.cleaned_data["last_name"],
             )
         except ValidationError as error:
-            add_service_errors(form, error, {"email": "email", "password": "password1"})
+            add_service_errors(form, error, field_names={"password": "password1"})
             return self.form_invalid(form)
         # The session is what the carts app's user_logged_in receiver uses.
         login(self.request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(self.request, "Welcome! Your account is ready.")
         return redirect(self.get_success_url())
-
-
-logger = logging.getLogger(__name__)
 
 
 class RedirectThenRun(HttpResponseRedirect):
@@ -160,7 +148,7 @@ class PasswordResetView(auth_views.PasswordResetView):
                 message="Too many password reset requests from your network.",
             )
         except ratelimit.RateLimitExceeded as error:
-            return render_throttled(self, self.get_form(), error)
+            return render_throttled(error, self.get_form(), self.form_invalid)
         return super().post(request, *args, **kwargs)
 
     def form_valid(self, form):
@@ -204,6 +192,11 @@ class AccountView(LoginRequiredMixin, TemplateView):
     """
 
     template_name = "accounts/account.html"
+    # The form this view's POST reads, its name on the page, and the
+    # service's field names that the form names otherwise.
+    form_class = ProfileForm
+    form_name = "profile_form"
+    field_names = {}
 
     def get_context_data(self, **kwargs):
         user = self.request.user
@@ -221,44 +214,46 @@ class AccountView(LoginRequiredMixin, TemplateView):
         return super().get_context_data(**kwargs)
 
     def post(self, request, *args, **kwargs):
-        form = ProfileForm(request.POST)
-        user = request.user
+        form = self.form_class(request.POST)
         if form.is_valid():
             try:
-                if services.is_email_change(
-                    user=user, email=form.cleaned_data["email"]
-                ):
-                    ratelimit.limit_request(
-                        request,
-                        group=EMAIL_CHANGE_GROUP,
-                        setting="RATELIMIT_EMAIL_CHANGE",
-                        key=ratelimit.user_key,
-                        message="Too many email address changes.",
-                    )
-                    # Wrong current passwords count as failed logins, as on
-                    # the password form.
-                    limits.check_login(request, user.email)
-                change = services.update_profile(user=user, **form.cleaned_data)
+                message = self.change(form.cleaned_data)
             except ratelimit.RateLimitExceeded as error:
-                return render_throttled(self, form, error, form_name="profile_form")
+                return render_throttled(error, form, self.render_form)
             except ValidationError as error:
                 if "current_password" in error.error_dict:
-                    limits.record_failed_login(request, user.email)
-                add_service_errors(
-                    form,
-                    error,
-                    {"email": "email", "current_password": "current_password"},
-                )
+                    limits.record_failed_login(request, request.user.email)
+                add_service_errors(form, error, field_names=self.field_names)
             else:
-                message = "Your details are saved."
-                if change.pending_email:
-                    message += (
-                        " To change your email address, open the link we sent "
-                        f"to {change.pending_email}."
-                    )
                 messages.success(request, message)
                 return redirect("account")
-        return self.render_to_response(self.get_context_data(profile_form=form))
+        return self.render_form(form)
+
+    def render_form(self, form):
+        return self.render_to_response(self.get_context_data(**{self.form_name: form}))
+
+    def change(self, data):
+        """Save the profile form's changes; return what the page says of them."""
+        request = self.request
+        user = request.user
+        if services.is_email_change(user=user, email=data["email"]):
+            ratelimit.limit_request(
+                request,
+                group=EMAIL_CHANGE_GROUP,
+                setting="RATELIMIT_EMAIL_CHANGE",
+                key=ratelimit.user_key,
+                message="Too many email address changes.",
+            )
+            # Wrong current passwords count as failed logins, as on the
+            # password form.
+            limits.check_login(request, user.email)
+        change = services.update_profile(user=user, **data)
+        if change.pending_email:
+            return (
+                "Your details are saved. To change your email address, open the "
+                f"link we sent to {change.pending_email}."
+            )
+        return "Your details are saved."
 
 
 class SignOutEverywhereView(LoginRequiredMixin, View):
@@ -322,36 +317,22 @@ class AccountPasswordView(AccountView):
     """The password form posts here; it shows on the account page."""
 
     http_method_names = ["post", "options"]
+    form_class = PasswordChangeForm
+    form_name = "password_form"
+    field_names = {"new_password": "new_password1"}
 
-    def post(self, request, *args, **kwargs):
-        form = PasswordChangeForm(request.POST)
+    def change(self, data):
+        """Change the password; return what the page says of it."""
+        request = self.request
         user = request.user
-        if form.is_valid():
-            try:
-                # Wrong current passwords count as failed logins: a left-open
-                # session must not become a way to guess the password.
-                limits.check_login(request, user.email)
-                services.change_password(
-                    user=user,
-                    current_password=form.cleaned_data["current_password"],
-                    new_password=form.cleaned_data["new_password1"],
-                )
-            except ratelimit.RateLimitExceeded as error:
-                return render_throttled(self, form, error, form_name="password_form")
-            except ValidationError as error:
-                if "current_password" in error.error_dict:
-                    limits.record_failed_login(request, user.email)
-                add_service_errors(
-                    form,
-                    error,
-                    {
-                        "current_password": "current_password",
-                        "new_password": "new_password1",
-                    },
-                )
-            else:
-                # Keep this browser logged in; other sessions end.
-                update_session_auth_hash(request, user)
-                messages.success(request, "Your password is changed.")
-                return redirect("account")
-        return self.render_to_response(self.get_context_data(password_form=form))
+        # Wrong current passwords count as failed logins: a left-open
+        # session must not become a way to guess the password.
+        limits.check_login(request, user.email)
+        services.change_password(
+            user=user,
+            current_password=data["current_password"],
+            new_password=data["new_password1"],
+        )
+        # Keep this browser logged in; other sessions end.
+        update_session_auth_hash(request, user)
+        return "Your password is changed."

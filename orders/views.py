@@ -7,6 +7,7 @@ the form again with the error beside the field that caused it.
 
 import secrets
 from datetime import timedelta
+from functools import partial
 
 from django.conf import settings
 from django.contrib import messages
@@ -21,6 +22,7 @@ from carts import services as cart_services
 from carts.models import Cart
 from catalog.exceptions import InsufficientStock
 from core import ratelimit
+from core.pages import render_throttled
 from orders import services
 from orders.exceptions import (
     CartEmpty,
@@ -87,20 +89,15 @@ class CheckoutView(LoginRequiredMixin, TemplateView):
                 message="Too many checkouts in a short time.",
             )
         except ratelimit.RateLimitExceeded as error:
-            form.is_valid()
-            form.add_error(
-                None, f"{error} Please try again in {error.retry_after} seconds."
-            )
-            response = self.render_page(cart, form, key=key, status=429)
-            response["Retry-After"] = str(error.retry_after)
-            return response
+            render = partial(self.render_page, cart, key=key)
+            return render_throttled(error, form, render)
         if not form.is_valid():
             if not cart.items.all():
                 messages.info(request, CartEmpty.default_detail)
                 return redirect("carts:detail")
             return self.render_page(cart, form, key=key, status=400)
         try:
-            order, _ = services.place_order(
+            placed = services.place_order(
                 user=request.user,
                 shipping_address=form.cleaned_data["shipping_address"],
                 note=form.cleaned_data["note"],
@@ -138,10 +135,10 @@ class CheckoutView(LoginRequiredMixin, TemplateView):
         # one placed.
         messages.success(
             request,
-            f"Thank you! Your order {order.number} is placed. Pay for it below "
-            "to complete it.",
+            f"Thank you! Your order {placed.order.number} is placed. Pay for it "
+            "below to complete it.",
         )
-        return redirect(order)
+        return redirect(placed.order)
 
     def get_cart(self):
         cart = Cart.objects.with_lines().filter(user=self.request.user).first()
