@@ -13,19 +13,10 @@ from drf_spectacular.utils import extend_schema_field
 
 from catalog import cache
 from catalog.models import Category, Product
+from core.filters import StableOrderingFilter
 
 MAX_SEARCH_WORDS = 10
 TRUE_FALSE = [("true", "true"), ("false", "false")]
-
-
-class StableOrderingFilter(django_filters.OrderingFilter):
-    """An ordering with the id as the last key, so pages never overlap."""
-
-    def filter(self, qs, value):
-        qs = super().filter(qs, value)
-        if value:
-            qs = qs.order_by(*qs.query.order_by, "-id")
-        return qs
 
 
 def category_subtrees():
@@ -104,6 +95,7 @@ class ProductFilter(django_filters.FilterSet):
     )
     ordering = StableOrderingFilter(
         fields=["price", "name", "created_at"],
+        tie_breaker="-id",
         help_text="Sort key; `-` for descending. Default `-created_at`.",
     )
 

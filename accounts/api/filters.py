@@ -3,6 +3,7 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema_field
 
 from accounts.models import User
+from core.filters import StableOrderingFilter
 
 
 def boolean_filter(*, label):
@@ -21,16 +22,6 @@ def boolean_filter(*, label):
     return extend_schema_field(schema)(true_false)
 
 
-class StableOrderingFilter(filters.OrderingFilter):
-    """Break ties by primary key, so that pages never repeat or skip a row."""
-
-    def filter(self, qs, value):
-        qs = super().filter(qs, value)
-        if value:
-            qs = qs.order_by(*qs.query.order_by, "pk")
-        return qs
-
-
 class UserFilter(filters.FilterSet):
     is_staff = boolean_filter(label="Staff (true) or customers (false).")
     is_active = boolean_filter(label="Active (true) or deactivated (false).")
@@ -40,6 +31,7 @@ class UserFilter(filters.FilterSet):
     )
     ordering = StableOrderingFilter(
         fields=["email", "last_name", "date_joined"],
+        tie_breaker="pk",
         label="Sort by email, last_name or date_joined; `-` for descending.",
     )
 
