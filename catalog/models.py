@@ -19,8 +19,6 @@ IMAGE_EXTENSIONS = ["jpg", "jpeg", "png", "webp", "gif"]
 
 
 def validate_image_size(image):
-    if getattr(image, "_committed", False):
-        return  # already stored: only new uploads are checked
     limit = settings.CATALOG_IMAGE_MAX_BYTES
     if image.size > limit:
         raise ValidationError(
@@ -341,7 +339,7 @@ class Product(SluggedModel):
                     and field.attname not in deferred
                 ]
         super().save(**kwargs)
-        self._saved_stock = self.__dict__.get("stock")
+        self._note_saved_values()
 
     def get_absolute_url(self):
         return reverse("catalog:product-detail", args=[self.slug])
@@ -349,12 +347,28 @@ class Product(SluggedModel):
     @classmethod
     def from_db(cls, db, field_names, values, **kwargs):
         product = super().from_db(db, field_names, values, **kwargs)
+        # As _note_saved_values(), for the values as the database gives them.
         product._saved_stock = product.__dict__.get("stock")
+        product._saved_image = product.__dict__.get("image")
         return product
 
     def refresh_from_db(self, *args, **kwargs):
         super().refresh_from_db(*args, **kwargs)
+        self._note_saved_values()
+
+    def clean_fields(self, exclude=None):
+        # The stored image passed the checks when it was uploaded; checking it
+        # again would ask the storage for its size on every edit.
+        if not self._state.adding and self.image.name == self._saved_image:
+            exclude = {*(exclude or ()), "image"}
+        super().clean_fields(exclude=exclude)
+
+    def _note_saved_values(self):
+        """Note the stock and the image name that the row now holds."""
         self._saved_stock = self.__dict__.get("stock")
+        image = self.__dict__.get("image")
+        # A name as loaded, or the file it became once read or saved.
+        self._saved_image = getattr(image, "name", image)
 
     @property
     def in_stock(self):

@@ -5,12 +5,10 @@ import time
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
-from django.contrib.messages.middleware import MessageMiddleware
-from django.contrib.messages.storage import default_storage
 from django.db import DataError, OperationalError
 from django.http import HttpResponse
 from django.template import loader
-from django.utils.functional import LazyObject, SimpleLazyObject, empty
+from django.utils.functional import LazyObject
 
 from core import metrics
 from core.api import DATABASE_RETRY_AFTER, database_error_problem
@@ -101,26 +99,25 @@ class AccessLogMiddleware:
 def _known_user_id(request):
     """The id of the user the request was served for, without a query of its own.
 
-    A request that never looked at its user (a static file, /healthz) left
-    request.user unevaluated; its session, if loaded, still names the user.
+    A user set on the request (by DRF's authentication, login or logout) is
+    read as it is. Otherwise request.user is still the authentication
+    middleware's lazy object, which a query would resolve: the session names
+    the user instead, if the request read it (a static file or /healthz
+    reads neither).
     """
     user = getattr(request, "user", None)
     if user is None:
         return None
-    if isinstance(user, LazyObject) and user._wrapped is empty:
-        session = getattr(request, "session", None)
-        cached = getattr(session, "_session_cache", None)
-        if cached is None:
-            return None
-        return _as_id(cached.get(SESSION_KEY))
-    return user.pk if user.is_authenticated else None
-
-
-def _as_id(value):
+    if not isinstance(user, LazyObject):
+        return user.pk if user.is_authenticated else None
+    session = getattr(request, "session", None)
+    if session is None or not session.accessed:
+        return None
+    user_id = session.get(SESSION_KEY)
     try:
-        return int(value)
+        return int(user_id)
     except (TypeError, ValueError):
-        return value
+        return user_id
 
 
 class DatabaseErrorMiddleware:
@@ -152,23 +149,3 @@ class DatabaseErrorMiddleware:
         response = HttpResponse(loader.render_to_string("503.html"), status=503)
         response["Retry-After"] = str(DATABASE_RETRY_AFTER)
         return response
-
-
-class LazyMessageMiddleware(MessageMiddleware):
-    """Django's MessageMiddleware, making the message storage only when used.
-
-    Django's makes it on every request, which costs a cookie signer each
-    time (about 20 µs), also for the API and the probes that never read or
-    add a message. Here `request._messages` is a lazy object: adding,
-    reading or iterating messages makes the storage as before, and a
-    request that touched none skips the storage's update of the response.
-    """
-
-    def process_request(self, request):
-        request._messages = SimpleLazyObject(lambda: default_storage(request))
-
-    def process_response(self, request, response):
-        messages = getattr(request, "_messages", None)
-        if isinstance(messages, SimpleLazyObject) and messages._wrapped is empty:
-            return response
-        return super().process_response(request, response)

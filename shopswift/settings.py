@@ -201,11 +201,13 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # request.user.otp_device: the authenticator whose code the login gave.
     "django_otp.middleware.OTPMiddleware",
-    # Django's MessageMiddleware, with the storage made only when used.
-    "core.middleware.LazyMessageMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
 ]
+
+# Django's message storage, made only when a request adds or reads a message.
+MESSAGE_STORAGE = "core.messages.DeferredStorage"
 
 ROOT_URLCONF = "shopswift.urls"
 WSGI_APPLICATION = "shopswift.wsgi.application"
@@ -248,10 +250,10 @@ DATABASES = {
         DATABASE_URL,
         conn_max_age=env_int("DJANGO_CONN_MAX_AGE", 60),
         # A SELECT 1 before each request's first query (one more round
-        # trip, about 0.1 ms, on every request that reads the database)
-        # spares the one request per worker that would otherwise meet a
-        # connection the server dropped (restart, failover) and get a
-        # 503 while the connection is replaced.
+        # trip on every request that reads the database) spares the one
+        # request per worker that would otherwise meet a connection the
+        # server dropped (restart, failover) and get a 503 while the
+        # connection is replaced.
         conn_health_checks=env_bool("DJANGO_CONN_HEALTH_CHECKS", True),
     )
 }

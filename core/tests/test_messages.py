@@ -1,20 +1,18 @@
-"""LazyMessageMiddleware: Django's messages, with the storage made only when used."""
+"""DeferredStorage: Django's messages, with the storage made only when used."""
 
 import pytest
 from django.contrib import messages
+from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.messages.storage.fallback import FallbackStorage
 from django.contrib.sessions.middleware import SessionMiddleware
 from django.http import HttpResponse
-from django.utils.functional import empty
-
-from core.middleware import LazyMessageMiddleware
 
 pytestmark = pytest.mark.django_db
 
 
 def serve(request, view):
     """Run a view behind the session and message middleware, as settings order them."""
-    return SessionMiddleware(LazyMessageMiddleware(view))(request)
+    return SessionMiddleware(MessageMiddleware(view))(request)
 
 
 def add_message(request):
@@ -50,7 +48,7 @@ def test_a_request_that_never_uses_messages_makes_no_storage_and_no_cookie(rf):
 
     response = serve(request, no_messages)
 
-    assert request._messages._wrapped is empty
+    assert messages.get_messages(request).made is None
     assert "messages" not in response.cookies
 
 
@@ -59,4 +57,23 @@ def test_the_storage_is_django_s_own_once_used(rf):
 
     serve(request, add_message)
 
-    assert isinstance(request._messages._wrapped, FallbackStorage)
+    assert isinstance(messages.get_messages(request).made, FallbackStorage)
+
+
+def test_the_level_and_used_flag_reach_django_s_storage(rf):
+    request = rf.get("/")
+
+    def keep_messages(request):
+        messages.set_level(request, messages.WARNING)
+        messages.info(request, "Below the level.")
+        messages.warning(request, "Kept.")
+        storage = messages.get_messages(request)
+        shown = [str(message) for message in storage]
+        storage.used = False
+        return HttpResponse(" | ".join(shown))
+
+    response = serve(request, keep_messages)
+
+    assert response.content == b"Kept."
+    assert messages.get_level(request) == messages.WARNING
+    assert "messages" in response.cookies
