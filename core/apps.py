@@ -15,9 +15,9 @@ class CoreConfig(AppConfig):
         from core.metrics import install_database_instrumentation
 
         # No log line of ours shows the thread, task or source line of its
-        # call: skip finding them for every record (Python's logging HOWTO,
-        # "Optimization"), about 15 µs off each request's access line. The
-        # process id stays: gunicorn's own lines print it (`[%(process)d]`).
+        # call: skip finding them for every record, as Python's logging HOWTO
+        # ("Optimization") says. The process id stays: gunicorn's own lines
+        # print it (`[%(process)d]`).
         logging.logThreads = False
         logging.logMultiprocessing = False
         logging.logAsyncioTasks = False

@@ -32,8 +32,8 @@ api_v1 = [
 
 urlpatterns = [
     # The probes and the API first: Django tries the patterns in order, and
-    # every page include below is tried in full before a later path matches
-    # (about 20 µs a request). No page path starts with these.
+    # every page include below is tried in full before a later path matches.
+    # No page path starts with these.
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics_view, name="metrics"),
