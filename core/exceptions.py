@@ -16,9 +16,3 @@ class ShopError(Exception):
         # Further members of the problem body, such as the current figures.
         self.extra = extra or {}
         super().__init__(self.detail)
-
-
-class Conflict(ShopError):
-    status = 409
-    code = "conflict"
-    default_detail = "The request conflicts with the current state."
