@@ -1,67 +1,10 @@
 """The catalog's read cache in Redis, built so that it cannot serve stale data.
 
-Design: the *catalog version* is a random token kept under one key, and
-every cached entry is stored with the version it was built under. Any change
-to products, categories or stock replaces the token once the change has
-committed (`invalidate()`), so every entry stored before it stops matching
-at once; nothing is deleted, an entry is only overwritten by its next build,
-and expiry frees the memory of entries no longer read.
-
-A read fetches the version and the entry together (one MGET, one round
-trip) and serves the entry only if its version is the current one.
-
-Why this cannot go stale:
-
-- The version is replaced in `transaction.on_commit`, after the new rows are
-  visible to other connections. Replacing it earlier would let a reader
-  between the bump and the commit cache the old rows under the new version.
-- A reader takes the version *before* it reads the database, so a reader that
-  raced a commit stores its (possibly old) result under the old version,
-  which no later read accepts (at worst it overwrites a newer entry, which
-  costs the next reader a rebuild, never a stale answer).
-- The token is random, not a counter: if Redis loses or evicts the version
-  key, a new token can never equal the version of an entry still held.
-- Every write path calls it: `Product.save()`/`delete()`, `Category.save()`/
-  `delete()` and the catalog QuerySets' `update()`, `delete()`,
-  `bulk_create()` and `bulk_update()` (so admin bulk actions and the stock
-  service's conditional UPDATEs too). Code that changes catalog rows any other
-  way (raw SQL) must call `invalidate()` itself.
-
-A bump that cannot reach Redis is the hard case. Redis may hang (or drop
-off the network) during a write and come back still holding every entry
-under the old version, now stale. Nothing written during the outage can
-tell readers, so each process assumes the worst on its own:
-
-- A process whose bump failed owes one: its next read replaces the version
-  before it reads anything (`_missed_bumps`).
-- A process that found Redis unreachable (its circuit breaker opened,
-  core/redis_breaker.py) cannot know which bumps others missed
-  meanwhile, so it too replaces the version before its first read after the
-  outage. A bump that was not needed only costs cache misses; a bump
-  skipped would serve a stale price.
-
-Both are counters compared with what the last replacement saw, so a failure
-that races a replacement makes the next read replace the version again. The
-replacement is itself a Redis command: while Redis is unreachable it fails,
-and the read is built from the database and not stored.
-
-What remains: a process that sent nothing to Redis during the whole outage
-cannot know of it, and may serve an old entry until a process that saw the
-outage (the writer whose bump failed among them) reads the catalog again
-once its breaker lets it reach Redis, and so replaces the version: within
-REDIS_BREAKER_SECONDS of Redis's return while that process has reads to
-serve, and never beyond CATALOG_CACHE_SECONDS, the life of every entry.
-Closing that gap would take a record of missed bumps outside Redis, read
-before every cached answer.
-
-Redis errors never fail a read: they are logged and the caller builds the
-answer from the database. This is done here rather than with django-redis's
-global DJANGO_REDIS_IGNORE_EXCEPTIONS because the rate limits must see real
-cache errors. A read or store that the breaker kept from Redis is not
-logged: the breaker logged the outage once.
-
-Tests run inside a transaction that never commits; wrap a write in
-`django_capture_on_commit_callbacks(execute=True)` to see its invalidation.
+Every entry is stored with the catalog version it was built under, a random
+token that every committed catalog change replaces (`invalidate()`), and is
+served only while that version is current. Redis errors never fail a read:
+the caller builds the answer from the database. Why no entry can go stale,
+even across a Redis outage: docs/catalog-cache.md.
 """
 
 import hashlib
@@ -125,7 +68,7 @@ def invalidate():
 def _replace_version_if_owed():
     """Replace the version if this process missed a bump or saw Redis unreachable.
 
-    Either since it last replaced the version (see the module's docstring).
+    Either since it last replaced the version (docs/catalog-cache.md).
     Raises when Redis cannot be reached.
     """
     global _replaced_after
