@@ -11,7 +11,7 @@ hand when they change, and `cart_warnings` tells, before checkout, which
 lines the stock can no longer meet; the checkout takes the stock.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -108,8 +108,7 @@ def remove_item(*, item: CartItem) -> None:
 
 
 # No savepoint: nothing here can fail but the database, which fails the
-# whole transaction anyway; a checkout clearing the cart it holds locked
-# saves a SAVEPOINT and a RELEASE.
+# whole transaction anyway.
 @transaction.atomic(savepoint=False)
 def clear_cart(*, cart: Cart) -> None:
     """Remove every line of the cart."""
@@ -119,20 +118,49 @@ def clear_cart(*, cart: Cart) -> None:
     CartItem.objects.filter(cart_id=cart.pk).delete()
 
 
-def lock_user_cart(*, user) -> bool:
-    """Lock the user's cart until the transaction ends, marked as changed now.
+# --- Checkout ------------------------------------------------------------------------
 
-    For a caller about to change its lines (a checkout empties it): one
-    statement, the UPDATE that records the change taking the row lock, as
-    every write to a cart does first; rolled back with the caller's
-    transaction when it fails. False when the user has no cart.
+
+@dataclass(frozen=True)
+class CheckoutLine:
+    """A line of a cart being checked out: which product, and how many."""
+
+    item_id: int
+    product_id: int
+    quantity: int
+
+
+def lock_lines_for_checkout(*, user) -> list[CheckoutLine]:
+    """Lock the user's cart and its lines until the transaction ends.
+
+    For a checkout, inside its transaction: the cart is marked as changed
+    now and its lines come in product id order, the order the checkout
+    locks the products in. Empty when the user has no cart or an empty one.
     """
-    return bool(Cart.objects.filter(user=user).update(updated_at=timezone.now()))
+    # The UPDATE that records the change takes the cart's row lock, as every
+    # write to a cart does first, so no line is added or changed until the
+    # checkout ends; rolled back with the checkout when it fails.
+    if not Cart.objects.filter(user=user).update(updated_at=timezone.now()):
+        return []
+    lines = (
+        CartItem.objects.select_for_update(of=("self",))
+        .filter(cart__user=user)
+        .order_by("product_id")
+        .values_list("pk", "product_id", "quantity")
+    )
+    return [
+        CheckoutLine(item_id=item_id, product_id=product_id, quantity=quantity)
+        for item_id, product_id, quantity in lines
+    ]
 
 
-def empty_locked_cart(*, cart_id) -> None:
-    """Remove every line of a cart locked by lock_user_cart."""
-    CartItem.objects.filter(cart_id=cart_id).delete()
+def remove_checked_out_lines(*, lines: Iterable[CheckoutLine]) -> None:
+    """Delete the lines a checkout sold, in the cart it holds locked.
+
+    They are every line of the cart: lock_lines_for_checkout read them all,
+    and no write can add one while the cart is locked.
+    """
+    CartItem.objects.filter(pk__in=[line.item_id for line in lines]).delete()
 
 
 def cart_warnings(*, cart: Cart) -> list[dict]:

@@ -841,9 +841,9 @@ def ensure_orders(*, customer, staff, products):
             cart_services.add_item(
                 cart=cart, product=for_sale[number], quantity=quantity
             )
-        order, _ = order_services.place_order(
+        order = order_services.place_order(
             user=customer, shipping_address=SHIPPING_ADDRESS, idempotency_key=key
-        )
+        ).order
         for step in steps:
             _advance(order, step, customer=customer, staff=staff)
         created += 1

@@ -15,18 +15,19 @@ Locks, always taken in this order so that no two of these can deadlock:
 """
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from functools import partial
+from typing import Self
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from carts.models import CartItem
-from carts.services import empty_locked_cart, lock_user_cart
+from carts import services as cart_services
 from catalog import services as catalog_services
 from catalog.exceptions import InsufficientStock
 from catalog.models import StockMovement
@@ -104,6 +105,25 @@ def checkout_totals(*, subtotal: Decimal) -> Totals:
 # --- Checkout -----------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class PlacedOrder:
+    """What a checkout answers: the order, its lines and its status history.
+
+    For a new order (`created`) the lines and history are the rows just
+    written, so that an answer shows them without reading them back; for
+    the order an idempotency key found, they are querysets read when used.
+    """
+
+    order: Order
+    items: Collection[OrderItem]
+    history: Collection[OrderStatusChange]
+    created: bool
+
+    @classmethod
+    def found(cls, order: Order) -> Self:
+        return cls(order, order.items.all(), order.history.all(), created=False)
+
+
 def place_order(
     *,
     user,
@@ -111,8 +131,8 @@ def place_order(
     note: str = "",
     expected_total: Decimal | None = None,
     idempotency_key: str = "",
-) -> tuple[Order, bool]:
-    """Turn the user's cart into a pending order; return (order, created).
+) -> PlacedOrder:
+    """Turn the user's cart into a pending order.
 
     All or nothing, in one transaction: the stock of every line is taken,
     the order is created with a snapshot of each product (sku, name, unit
@@ -120,12 +140,8 @@ def place_order(
     confirmation email is sent once it commits.
 
     - An `idempotency_key` that names an order this user already placed
-      returns that order untouched, with created False. Refused checkouts
+      returns that order untouched, with `created` False. Refused checkouts
       are not remembered: the same key may be used again.
-    - A new order comes with the lines and the first status change just
-      written, as `order.placed_items` and `order.placed_history` (lists in
-      the order that `order.items` and `order.history` give), so that an
-      answer can show it without reading them back.
     - Raises CartEmpty, InsufficientStock (every short or inactive line,
       nothing taken, cart intact), PriceChanged (the total is not
       `expected_total`; nothing changed) or ValidationError (address, note,
@@ -154,7 +170,7 @@ def place_order(
             # ends here, refused by the unique constraint or by what the new
             # lines met, and answers with its order.
             if key and (replay := _order_for_key(user, key)):
-                return replay, False
+                return PlacedOrder.found(replay)
             if isinstance(error, InsufficientStock | PriceChanged):
                 transaction.on_commit(
                     partial(metrics.record_checkout_conflict, error.code)
@@ -179,34 +195,26 @@ REFUSALS = (InsufficientStock, PriceChanged, ValidationError, IntegrityError)
 # RELEASE on every checkout for a clash that 40 random bits make rare.
 @transaction.atomic
 def _place_order(*, number, user, address, note, expected_total, key):
-    # The cart row lock serialises this customer's checkouts: a retry that
-    # raced its original waits here, then finds the cart it emptied. A
-    # customer without a cart row has nothing to check out.
-    has_cart = lock_user_cart(user=user)
-    # Locked too, so that no line changes between reading and emptying.
-    lines = has_cart and list(
-        CartItem.objects.select_for_update(of=("self",))
-        .filter(cart__user=user)
-        .order_by("product_id")
-        .values_list("pk", "product_id", "quantity", "cart_id")
-    )
+    # The cart's row lock serialises this customer's checkouts: a retry that
+    # raced its original waits here, then finds the cart it emptied.
+    lines = cart_services.lock_lines_for_checkout(user=user)
     if not lines:
         replay = _order_for_key(user, key) if key else None
         # Nothing changes: the cart's mark of a change is undone too.
         transaction.set_rollback(True)
         if replay is not None:
-            return replay, False
+            return PlacedOrder.found(replay)
         raise CartEmpty()
     try:
         movements = catalog_services.take_stock(
-            lines=[(product_id, quantity) for _, product_id, quantity, _ in lines],
+            lines=[(line.product_id, line.quantity) for line in lines],
             reason=StockReason.SALE,
             reference=number,
             user=user,
         )
     except InsufficientStock as error:
         # Name the cart lines too, as the cart's warnings do.
-        item_of = {product_id: item_id for item_id, product_id, _, _ in lines}
+        item_of = {line.product_id: line.item_id for line in lines}
         for shortage in error.extra["shortages"]:
             shortage["item"] = item_of.get(shortage["product_id"])
         raise
@@ -214,16 +222,16 @@ def _place_order(*, number, user, address, note, expected_total, key):
     # ones in force at the moment the stock was sold.
     products = {movement.product_id: movement.product for movement in movements}
     items = []
-    for _, product_id, quantity, _ in lines:
-        product = products[product_id]
+    for line in lines:
+        product = products[line.product_id]
         items.append(
             OrderItem(
                 product=product,
                 sku=product.sku,
                 name=product.name,
                 unit_price=product.price,
-                quantity=quantity,
-                line_total=(product.price * quantity).quantize(CENT),
+                quantity=line.quantity,
+                line_total=(product.price * line.quantity).quantize(CENT),
             )
         )
     totals = checkout_totals(subtotal=sum((item.line_total for item in items), ZERO))
@@ -253,11 +261,11 @@ def _place_order(*, number, user, address, note, expected_total, key):
     )
     for item in items:
         item.order = order
-    order.placed_items = OrderItem.objects.bulk_create(items)
-    order.placed_history = [
+    items = OrderItem.objects.bulk_create(items)
+    history = [
         OrderStatusChange.objects.create(order=order, status=Status.PENDING, by=user)
     ]
-    empty_locked_cart(cart_id=lines[0][3])
+    cart_services.remove_checked_out_lines(lines=lines)
     transaction.on_commit(
         partial(tasks.send_order_confirmation.delay, order.pk), robust=True
     )
@@ -269,7 +277,7 @@ def _place_order(*, number, user, address, note, expected_total, key):
             lines=len(items),
         )
     )
-    return order, True
+    return PlacedOrder(order, items, history, created=True)
 
 
 def _order_for_key(user, key):

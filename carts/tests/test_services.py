@@ -307,33 +307,57 @@ def test_clear_cart_inside_a_transaction_costs_two_statements_and_touches_the_ca
     assert cart.updated_at > before
 
 
-def test_lock_user_cart_marks_the_cart_changed_in_one_statement(
+# --- Checkout ------------------------------------------------------------------------
+
+
+def test_lock_lines_for_checkout_marks_the_cart_and_gives_its_lines_by_product(
     django_assert_num_queries,
 ):
-    cart = CartFactory(user=UserFactory())
+    cart = CartFactory()
+    tea, mug = ProductFactory(), ProductFactory()
+    mug_line = CartItemFactory(cart=cart, product=mug, quantity=2)
+    tea_line = CartItemFactory(cart=cart, product=tea, quantity=3)
+    CartItemFactory(cart=CartFactory())
     before = cart.updated_at
 
-    with django_assert_num_queries(1):
-        locked = services.lock_user_cart(user=cart.user)
+    # The cart's row updated (and so locked), then its lines read and locked.
+    with django_assert_num_queries(2):
+        lines = services.lock_lines_for_checkout(user=cart.user)
 
+    assert lines == [
+        services.CheckoutLine(item_id=tea_line.pk, product_id=tea.pk, quantity=3),
+        services.CheckoutLine(item_id=mug_line.pk, product_id=mug.pk, quantity=2),
+    ]
     cart.refresh_from_db()
-    assert locked is True
     assert cart.updated_at > before
 
 
-def test_lock_user_cart_finds_no_cart_for_a_user_without_one():
-    assert services.lock_user_cart(user=UserFactory()) is False
+def test_lock_lines_for_checkout_finds_no_lines_in_an_empty_cart():
+    cart = CartFactory()
+
+    assert services.lock_lines_for_checkout(user=cart.user) == []
+
+
+def test_lock_lines_for_checkout_finds_no_cart_in_one_statement(
+    django_assert_num_queries,
+):
+    user = UserFactory()
+
+    with django_assert_num_queries(1):
+        lines = services.lock_lines_for_checkout(user=user)
+
+    assert lines == []
     assert not Cart.objects.exists()
 
 
-def test_empty_locked_cart_removes_that_carts_lines_only(django_assert_num_queries):
-    cart = CartFactory(user=UserFactory())
+def test_remove_checked_out_lines_deletes_those_lines_only(django_assert_num_queries):
+    cart = CartFactory()
     CartItemFactory.create_batch(2, cart=cart)
-    other = CartItemFactory(cart=CartFactory(user=UserFactory()))
-    services.lock_user_cart(user=cart.user)
+    other = CartItemFactory(cart=CartFactory())
+    lines = services.lock_lines_for_checkout(user=cart.user)
 
     with django_assert_num_queries(1):
-        services.empty_locked_cart(cart_id=cart.pk)
+        services.remove_checked_out_lines(lines=lines)
 
     assert lines_of(cart) == []
     assert lines_of(other.cart) == [(other.product_id, 1)]

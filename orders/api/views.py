@@ -1,6 +1,5 @@
 """The orders API: checkout, the customer's and staff's orders, cancel, pay."""
 
-from django.db.models import prefetch_related_objects
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -130,21 +129,19 @@ class OrderViewSet(
     def create(self, request):
         serializer = CheckoutSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        order, created = services.place_order(
+        placed = services.place_order(
             user=request.user,
             idempotency_key=request.headers.get("Idempotency-Key", ""),
             **serializer.validated_data,
         )
-        if created:
-            # As just written: nothing is read back.
-            data = order_representation(
-                order, items=order.placed_items, history=order.placed_history
-            )
+        # A new order shows the rows just written, nothing read back; the
+        # order a retry found reads its lines and history.
+        data = order_representation(
+            placed.order, items=placed.items, history=placed.history
+        )
+        if placed.created:
             return Response(data, status=status.HTTP_201_CREATED)
-        # The order found for a retry is as it stands in the database: only
-        # its lines and history are read to show it.
-        prefetch_related_objects([order], "items", "history")
-        return Response(OrderSerializer(order).data)
+        return Response(data)
 
     def partial_update(self, request, pk=None):
         order = self.get_object()

@@ -55,10 +55,9 @@ class OrderFactory(factory.django.DjangoModelFactory):
     @classmethod
     def _create(cls, model_class, *, user, lines, shipping_address, note):
         fill_cart(user, *lines)
-        order, _ = services.place_order(
+        return services.place_order(
             user=user, shipping_address=shipping_address, note=note
-        )
-        return order
+        ).order
 
 
 def pay(order, card_number=APPROVED_CARD):

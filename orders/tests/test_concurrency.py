@@ -18,6 +18,7 @@ from core.testing import race
 from orders import services
 from orders.exceptions import InvalidTransition
 from orders.models import Order
+from orders.services import PlacedOrder
 from orders.tests.factories import OrderFactory, address, fill_cart, pay
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -42,7 +43,7 @@ def test_twenty_buyers_of_five_units_make_exactly_five_orders():
     results = race([checkout_for(buyer) for buyer in buyers])
 
     outcomes = Counter(type(result).__name__ for result in results)
-    assert outcomes == {"tuple": 5, "InsufficientStock": 15}
+    assert outcomes == {"PlacedOrder": 5, "InsufficientStock": 15}
     assert stock_of(product) == 0
     assert Order.objects.count() == 5
     # Every order has its sale movement, and every sale movement its order.
@@ -66,7 +67,7 @@ def test_buyers_of_shared_products_never_oversell_nor_deadlock():
 
     results = race([checkout_for(buyer) for buyer in buyers])
 
-    placed = [result for result in results if isinstance(result, tuple)]
+    placed = [result for result in results if isinstance(result, PlacedOrder)]
     refused = [result for result in results if isinstance(result, InsufficientStock)]
     assert (len(placed), len(refused)) == (3, 5)
     assert (stock_of(mug), stock_of(tea)) == (0, 3)
@@ -80,8 +81,8 @@ def test_two_racing_retries_with_one_key_make_one_order():
 
     results = race([checkout_for(user, key="same-key")] * 2)
 
-    assert sorted(created for _, created in results) == [False, True]
-    assert results[0][0] == results[1][0]
+    assert sorted(placed.created for placed in results) == [False, True]
+    assert results[0].order == results[1].order
     assert Order.objects.count() == 1
     assert stock_of(product) == 3
 

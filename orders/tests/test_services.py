@@ -3,6 +3,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError
+from prometheus_client import REGISTRY
 
 from accounts.tests.factories import StaffFactory, UserFactory
 from carts.models import Cart, CartItem
@@ -10,7 +11,6 @@ from catalog import services as catalog_services
 from catalog.exceptions import InsufficientStock
 from catalog.models import Product, StockMovement
 from catalog.tests.factories import ProductFactory
-from core import metrics
 from orders import services
 from orders.addresses import CONTROL_MESSAGE
 from orders.exceptions import (
@@ -46,6 +46,15 @@ def checkout(user, **kwargs):
     return services.place_order(user=user, **kwargs)
 
 
+# The counters as /metrics shows them.
+ORDERS_PLACED = "shopswift_orders_placed_total"
+CONFLICTS = "shopswift_checkout_conflicts_total"
+
+
+def counted(sample, **labels):
+    return REGISTRY.get_sample_value(sample, labels)
+
+
 def movements(order):
     return list(
         StockMovement.objects.filter(reference=order.number)
@@ -63,9 +72,10 @@ def test_checkout_creates_a_pending_order_from_the_cart_and_empties_it():
     tea = ProductFactory(sku="TEA", name="Tea", price=Decimal("4.25"), stock=3)
     fill_cart(user, (mug, 2), (tea, 3))
 
-    order, created = checkout(user, note="Ring twice")
+    placed = checkout(user, note="Ring twice")
 
-    assert created is True
+    order = placed.order
+    assert placed.created is True
     assert order.status == Status.PENDING
     assert order.user == user
     assert [
@@ -88,12 +98,27 @@ def test_checkout_creates_a_pending_order_from_the_cart_and_empties_it():
     assert (stock_of(mug), stock_of(tea)) == (8, 0)
 
 
+def test_a_new_order_comes_with_the_lines_and_history_just_written(
+    django_assert_num_queries,
+):
+    user = UserFactory()
+    fill_cart(user, (ProductFactory(sku="MUG"), 2), (ProductFactory(sku="TEA"), 1))
+
+    placed = checkout(user)
+
+    with django_assert_num_queries(0):
+        items = [(item.pk, item.sku, item.quantity) for item in placed.items]
+        history = [(change.pk, change.status) for change in placed.history]
+    assert items == list(placed.order.items.values_list("pk", "sku", "quantity"))
+    assert history == list(placed.order.history.values_list("pk", "status"))
+
+
 def test_checkout_takes_the_stock_with_a_sale_movement_naming_the_order():
     user = UserFactory()
     mug = ProductFactory(sku="MUG", stock=10)
     fill_cart(user, (mug, 4))
 
-    order, _ = checkout(user)
+    order = checkout(user).order
 
     assert movements(order) == [("MUG", -4, "sale")]
 
@@ -108,9 +133,10 @@ def test_a_clashing_order_number_is_drawn_again_and_the_stock_taken_once(
     numbers = iter([taken.number, "SW-AAAA-0002"])
     monkeypatch.setattr(services, "generate_order_number", lambda: next(numbers))
 
-    order, created = checkout(user)
+    placed = checkout(user)
 
-    assert (order.number, created) == ("SW-AAAA-0002", True)
+    order = placed.order
+    assert (order.number, placed.created) == ("SW-AAAA-0002", True)
     assert movements(order) == [("MUG", -2, "sale")]
     assert movements(taken) == [("MUG", -1, "sale")]
     assert stock_of(mug) == 2
@@ -160,7 +186,7 @@ def test_shipping_is_free_at_or_above_the_threshold(price, shipping, total):
     user = UserFactory()
     fill_cart(user, (ProductFactory(price=price), 1))
 
-    order, _ = checkout(user)
+    order = checkout(user).order
 
     assert (order.subtotal, order.shipping_cost, order.total) == (
         price,
@@ -175,7 +201,7 @@ def test_shipping_rate_and_threshold_come_from_settings(settings):
     user = UserFactory()
     fill_cart(user, (ProductFactory(price=Decimal("60.00")), 1))
 
-    order, _ = checkout(user)
+    order = checkout(user).order
 
     assert (order.shipping_cost, order.total) == (Decimal("7.95"), Decimal("67.95"))
 
@@ -190,7 +216,7 @@ def test_totals_are_exact_decimal_sums_of_the_lines():
         (ProductFactory(price=Decimal("33.33")), 3),
     )
 
-    order, _ = checkout(user)
+    order = checkout(user).order
 
     assert order.subtotal == Decimal("100.29")
     assert order.total == Decimal("100.29")
@@ -255,7 +281,7 @@ def test_checkout_with_the_total_shown_places_the_order():
     user = UserFactory()
     fill_cart(user, (ProductFactory(price=Decimal("20.00")), 1))
 
-    order, _ = checkout(user, expected_total=Decimal("25.00"))
+    order = checkout(user, expected_total=Decimal("25.00")).order
 
     assert order.total == Decimal("25.00")
 
@@ -345,7 +371,7 @@ def test_checkout_refuses_control_characters_in_the_note_but_keeps_its_lines():
 
     with pytest.raises(ValidationError) as refusal:
         checkout(user, note="Ring\u0000twice\u0008")
-    order, _ = checkout(user, note="Ring twice\r\n\tthen wait")
+    order = checkout(user, note="Ring twice\r\n\tthen wait").order
 
     assert refusal.value.message_dict == {"note": [CONTROL_MESSAGE]}
     assert order.note == "Ring twice\r\n\tthen wait"
@@ -356,10 +382,10 @@ def test_checkout_normalises_the_address():
     user = UserFactory()
     fill_cart(user, (ProductFactory(), 1))
 
-    order, _ = checkout(
+    order = checkout(
         user,
         shipping_address=address(country="de", city="  Berlin\n Mitte ", phone=""),
-    )
+    ).order
 
     assert order.shipping_address["country"] == "DE"
     assert order.shipping_address["city"] == "Berlin Mitte"
@@ -373,29 +399,41 @@ def test_a_retry_with_the_same_key_returns_the_first_order():
     user = UserFactory()
     mug = ProductFactory(stock=5)
     fill_cart(user, (mug, 2))
-    first, _ = checkout(user, idempotency_key="key-1")
+    first = checkout(user, idempotency_key="key-1").order
     fill_cart(user, (mug, 1))  # the cart filled again meanwhile
 
-    again, created = checkout(user, idempotency_key="key-1")
+    again = checkout(user, idempotency_key="key-1")
 
-    assert created is False
-    assert again == first
+    assert again.created is False
+    assert again.order == first
     assert Order.objects.count() == 1
     assert stock_of(mug) == 3
     assert CartItem.objects.filter(cart__user=user).count() == 1
+
+
+def test_a_retry_comes_with_the_lines_and_history_of_the_order_it_found():
+    user = UserFactory()
+    fill_cart(user, (ProductFactory(sku="MUG"), 2))
+    pay(checkout(user, idempotency_key="key-1").order)
+
+    again = checkout(user, idempotency_key="key-1")
+
+    assert again.created is False
+    assert [(item.sku, item.quantity) for item in again.items] == [("MUG", 2)]
+    assert [change.status for change in again.history] == ["pending", "paid"]
 
 
 def test_a_new_key_places_a_new_order():
     user = UserFactory()
     mug = ProductFactory(stock=5)
     fill_cart(user, (mug, 1))
-    first, _ = checkout(user, idempotency_key="key-1")
+    first = checkout(user, idempotency_key="key-1").order
     fill_cart(user, (mug, 1))
 
-    second, created = checkout(user, idempotency_key="key-2")
+    second = checkout(user, idempotency_key="key-2")
 
-    assert created is True
-    assert second != first
+    assert second.created is True
+    assert second.order != first
 
 
 def test_keys_belong_to_one_customer():
@@ -403,10 +441,11 @@ def test_keys_belong_to_one_customer():
     fill_cart(ada, (ProductFactory(), 1))
     fill_cart(bob, (ProductFactory(), 1))
 
-    ada_order, _ = checkout(ada, idempotency_key="same")
-    bob_order, created = checkout(bob, idempotency_key="same")
+    ada_order = checkout(ada, idempotency_key="same").order
+    bob_placed = checkout(bob, idempotency_key="same")
 
-    assert created is True
+    bob_order = bob_placed.order
+    assert bob_placed.created is True
     assert bob_order.user == bob
     assert ada_order != bob_order
 
@@ -419,10 +458,10 @@ def test_a_refused_checkout_can_be_retried_with_the_same_key():
         checkout(user, idempotency_key="key-1")
     catalog_services.adjust_stock(product=mug, quantity=1)
 
-    order, created = checkout(user, idempotency_key="key-1")
+    placed = checkout(user, idempotency_key="key-1")
 
-    assert created is True
-    assert order.idempotency_key == "key-1"
+    assert placed.created is True
+    assert placed.order.idempotency_key == "key-1"
     assert stock_of(mug) == 0
 
 
@@ -434,18 +473,17 @@ def test_a_retry_returns_the_first_order_when_the_cart_filled_again_is_short(
     user = UserFactory()
     mug = ProductFactory(stock=2)
     fill_cart(user, (mug, 2))
-    first, _ = checkout(user, idempotency_key="key-1")
+    first = checkout(user, idempotency_key="key-1").order
     catalog_services.adjust_stock(product=mug, quantity=1)
     fill_cart(user, (mug, 1))
     catalog_services.adjust_stock(product=mug, quantity=-1)
-    conflicts = metrics.CHECKOUT_CONFLICTS.labels(reason="insufficient_stock")
-    refused = conflicts._value.get()
+    refused = counted(CONFLICTS, reason="insufficient_stock")
 
     with django_capture_on_commit_callbacks(execute=True):
-        again, created = checkout(user, idempotency_key="key-1")
+        again = checkout(user, idempotency_key="key-1")
 
-    assert (again, created) == (first, False)
-    assert conflicts._value.get() == refused
+    assert (again.order, again.created) == (first, False)
+    assert counted(CONFLICTS, reason="insufficient_stock") == refused
     assert Order.objects.count() == 1
     assert list(
         CartItem.objects.filter(cart__user=user).values_list("quantity", flat=True)
@@ -456,12 +494,12 @@ def test_a_retry_returns_the_first_order_when_the_cart_filled_again_costs_more()
     user = UserFactory()
     mug = ProductFactory(stock=5, price=Decimal("10.00"))
     fill_cart(user, (mug, 1))
-    first, _ = checkout(user, idempotency_key="key-1")
+    first = checkout(user, idempotency_key="key-1").order
     fill_cart(user, (mug, 3))
 
-    again, created = checkout(user, idempotency_key="key-1", expected_total=first.total)
+    again = checkout(user, idempotency_key="key-1", expected_total=first.total)
 
-    assert (again, created) == (first, False)
+    assert (again.order, again.created) == (first, False)
     assert stock_of(mug) == 4
     assert Order.objects.count() == 1
 
@@ -497,9 +535,8 @@ def test_an_empty_cart_with_an_unused_key_is_refused_as_empty():
 def test_placed_orders_and_refusals_are_counted_once_committed(
     django_capture_on_commit_callbacks,
 ):
-    placed = metrics.ORDERS_PLACED._value.get()
-    conflicts = metrics.CHECKOUT_CONFLICTS.labels(reason="insufficient_stock")
-    refused = conflicts._value.get()
+    placed_before = counted(ORDERS_PLACED)
+    refused_before = counted(CONFLICTS, reason="insufficient_stock")
     user = UserFactory()
     mug = ProductFactory(stock=1)
     fill_cart(user, (mug, 2))
@@ -510,8 +547,8 @@ def test_placed_orders_and_refusals_are_counted_once_committed(
         CartItem.objects.filter(cart__user=user).update(quantity=1)
         checkout(user)
 
-    assert metrics.ORDERS_PLACED._value.get() == placed + 1
-    assert conflicts._value.get() == refused + 1
+    assert counted(ORDERS_PLACED) == placed_before + 1
+    assert counted(CONFLICTS, reason="insufficient_stock") == refused_before + 1
 
 
 def test_an_overlong_idempotency_key_is_refused():
