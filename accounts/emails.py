@@ -1,16 +1,26 @@
-"""The accounts' e-mails: security notices and the e-mail change link.
+"""The accounts' e-mails: security notices and the e-mail change link, and
+the Celery tasks that send them.
 
 Plain text, like the password-reset e-mail. The notices go to the address
 the account had, so that its owner hears of a change they did not make.
+accounts.services sends the tasks with `transaction.on_commit(...)`, so
+that no e-mail goes out for a change that was rolled back. Without
+CELERY_BROKER_URL they run in the sending process.
 """
 
+import logging
+
+from celery import shared_task
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
 from django.urls import reverse
 
 from accounts.models import User
-from core.mail import mask_address
+from accounts.tokens import email_change_token
+from core import mail
+
+logger = logging.getLogger(__name__)
 
 TEMPLATES = "accounts/emails"
 
@@ -46,7 +56,7 @@ def email_changed(user: User, *, old_email: str) -> EmailMessage:
     return _message(
         name="email_changed",
         to=old_email,
-        context={"old_email": old_email, "new_email": mask_address(user.email)},
+        context={"old_email": old_email, "new_email": mail.mask_address(user.email)},
     )
 
 
@@ -67,3 +77,44 @@ def email_change_link(*, email: str, token: str) -> EmailMessage:
 def email_in_use(owner: User) -> EmailMessage:
     """Tell an address's owner that another account asked for it; no link."""
     return _message(name="email_in_use", to=owner.email, context={"email": owner.email})
+
+
+def _user(user_id):
+    user = User.objects.filter(pk=user_id).first()
+    if user is None:
+        logger.warning("User %s is gone: no e-mail sent", user_id)
+    return user
+
+
+@shared_task(**mail.RETRY)
+def send_password_changed_notice(user_id):
+    """Tell the user, at their address, that their password changed."""
+    if user := _user(user_id):
+        mail.send(password_changed(user), template="password_changed")
+
+
+@shared_task(**mail.RETRY)
+def send_email_changed_notice(user_id, old_email):
+    """Tell the address the account had that it moved to another."""
+    if user := _user(user_id):
+        mail.send(email_changed(user, old_email=old_email), template="email_changed")
+
+
+@shared_task(**mail.RETRY)
+def send_email_change_link(user_id, email):
+    """Send the link that moves the account to `email` once opened.
+
+    The link is made here rather than queued, so that no broker holds it.
+    """
+    if user := _user(user_id):
+        token = email_change_token(user=user, email=email)
+        mail.send(
+            email_change_link(email=email, token=token), template="email_change_link"
+        )
+
+
+@shared_task(**mail.RETRY)
+def send_email_in_use_notice(owner_id):
+    """Tell an address's owner that another account asked to use it."""
+    if owner := _user(owner_id):
+        mail.send(email_in_use(owner), template="email_in_use")

@@ -4,13 +4,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import partial
 
-from django.conf import settings
 from django.contrib.auth import password_validation
-from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils.crypto import constant_time_compare, salted_hmac
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import (
@@ -19,9 +16,10 @@ from rest_framework_simplejwt.token_blacklist.models import (
 )
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts import tasks
+from accounts import emails
 from accounts.exceptions import PrivilegeError
 from accounts.models import User, normalize_email
+from accounts.tokens import EmailChange, read_email_change_token
 
 EMAIL_TAKEN = "An account with this email address already exists."
 EMAIL_TAKEN_SINCE = (
@@ -29,10 +27,6 @@ EMAIL_TAKEN_SINCE = (
 )
 PASSWORD_INCORRECT = "Your current password is incorrect."
 PASSWORD_NEEDED = "Enter your current password to change your email."
-LINK_INVALID = (
-    "This link no longer works: it has expired or been used, or the account "
-    "changed since it was sent."
-)
 OWN_CREDENTIALS = (
     "Change your own email address or password from your account, which asks "
     "for your current password."
@@ -44,8 +38,6 @@ OTHER_STAFF = "Only a superuser may change another staff account."
 PRIVILEGE_FIELDS = frozenset({"is_staff", "is_superuser", "groups", "user_permissions"})
 # One's own login: changed only where the current password is asked for.
 CREDENTIAL_FIELDS = frozenset({"email", "password"})
-
-EMAIL_CHANGE_SALT = "accounts.email_change"
 
 
 def _email_taken(email, *, exclude=None):
@@ -231,55 +223,16 @@ def update_profile(
             .first()
         )
         if owner_id is None:
-            task = partial(tasks.send_email_change_link.delay, user.pk, pending_email)
+            task = partial(emails.send_email_change_link.delay, user.pk, pending_email)
         else:
-            task = partial(tasks.send_email_in_use_notice.delay, owner_id)
+            task = partial(emails.send_email_in_use_notice.delay, owner_id)
         transaction.on_commit(task, robust=True)
     return ProfileChange(user=user, pending_email=pending_email)
 
 
-def _account_state(user):
-    # Changes with the email, the password and the session generation: a
-    # link works once, and dies with a new password or a sign-out everywhere.
-    return salted_hmac(
-        EMAIL_CHANGE_SALT,
-        f"{user.email}\n{user.password}\n{user.session_generation}",
-        algorithm="sha256",
-    ).hexdigest()
-
-
-def email_change_token(*, user: User, email: str) -> str:
-    """Sign what a confirmation link carries: the account and its new address."""
-    return signing.dumps(
-        {"user": user.pk, "email": email, "state": _account_state(user)},
-        salt=EMAIL_CHANGE_SALT,
-    )
-
-
-@dataclass(frozen=True)
-class EmailChange:
-    user: User
-    email: str
-
-
-def _read_email_change(token, users):
-    invalid = ValidationError(LINK_INVALID, code="invalid_link")
-    try:
-        # A link lasts as long as a password-reset link.
-        data = signing.loads(
-            token, salt=EMAIL_CHANGE_SALT, max_age=settings.PASSWORD_RESET_TIMEOUT
-        )
-    except signing.BadSignature:
-        raise invalid from None
-    user = users.filter(pk=data["user"], is_active=True).first()
-    if user is None or not constant_time_compare(data["state"], _account_state(user)):
-        raise invalid
-    return EmailChange(user=user, email=data["email"])
-
-
 def read_email_change(*, token: str) -> EmailChange:
     """Return what a confirmation link asks for (ValidationError once it is dead)."""
-    return _read_email_change(token, User.objects.all())
+    return read_email_change_token(token, users=User.objects.all())
 
 
 @transaction.atomic
@@ -290,7 +243,7 @@ def confirm_email_change(*, token: str) -> User:
     tells the old address. An address taken since the link was sent is
     refused now.
     """
-    change = _read_email_change(token, User.objects.select_for_update())
+    change = read_email_change_token(token, users=User.objects.select_for_update())
     user = change.user
     if _email_taken(change.email, exclude=user):
         message = EMAIL_TAKEN_SINCE.format(email=change.email)
@@ -307,7 +260,7 @@ def _email_changed(user, *, old_email):
     # The page sessions end by the raised session generation.
     blacklist_refresh_tokens(user=user)
     transaction.on_commit(
-        partial(tasks.send_email_changed_notice.delay, user.pk, old_email),
+        partial(emails.send_email_changed_notice.delay, user.pk, old_email),
         robust=True,
     )
 
@@ -345,7 +298,7 @@ def set_password(*, user: User, password: str | None) -> User:
     user.save(update_fields=["password"])
     blacklist_refresh_tokens(user=user)
     transaction.on_commit(
-        partial(tasks.send_password_changed_notice.delay, user.pk), robust=True
+        partial(emails.send_password_changed_notice.delay, user.pk), robust=True
     )
     return user
 

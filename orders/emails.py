@@ -1,10 +1,22 @@
-"""The orders' emails to customers: a plain-text body and an HTML part."""
+"""The orders' emails to customers (a plain-text body and an HTML part) and
+the Celery tasks that send them.
 
+orders.services sends the tasks with `transaction.on_commit(...)`, so that
+no email goes out for work that was rolled back. Without CELERY_BROKER_URL
+they run in the sending process.
+"""
+
+import logging
+
+from celery import shared_task
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
+from core import mail
 from orders.models import Order, OrderStatusChange, Payment
+
+logger = logging.getLogger(__name__)
 
 TEMPLATES = "orders/emails"
 
@@ -55,4 +67,36 @@ def status_change(change: OrderStatusChange) -> EmailMultiAlternatives:
                 outcome=Payment.Outcome.APPROVED
             ).exists(),
         },
+    )
+
+
+@shared_task(**mail.RETRY)
+def send_order_confirmation(order_id):
+    """Email the customer the confirmation of their new order."""
+    order = Order.objects.with_details().filter(pk=order_id).first()
+    if order is None:
+        logger.warning("Order %s is gone: no confirmation sent", order_id)
+        return
+    mail.send(
+        order_confirmation(order),
+        template="order_confirmation",
+        order_number=order.number,
+    )
+
+
+@shared_task(**mail.RETRY)
+def send_order_status_email(status_change_id):
+    """Email the customer that their order's status changed."""
+    change = (
+        OrderStatusChange.objects.select_related("order__user")
+        .filter(pk=status_change_id)
+        .first()
+    )
+    if change is None:
+        logger.warning("Status change %s is gone: no email sent", status_change_id)
+        return
+    mail.send(
+        status_change(change),
+        template="order_status",
+        order_number=change.order.number,
     )

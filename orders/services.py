@@ -32,7 +32,7 @@ from catalog import services as catalog_services
 from catalog.exceptions import InsufficientStock
 from catalog.models import StockMovement
 from core import metrics
-from orders import events, tasks
+from orders import emails, events
 from orders.addresses import (
     CONTROL_MESSAGE,
     clean_shipping_address,
@@ -267,7 +267,7 @@ def _place_order(*, number, user, address, note, expected_total, key):
     ]
     cart_services.remove_checked_out_lines(lines=lines)
     transaction.on_commit(
-        partial(tasks.send_order_confirmation.delay, order.pk), robust=True
+        partial(emails.send_order_confirmation.delay, order.pk), robust=True
     )
     transaction.on_commit(metrics.record_order_placed)
     transaction.on_commit(
@@ -503,7 +503,7 @@ def _move(
             lines=list(lines), reason=stock_reason, reference=order.number, user=by
         )
     transaction.on_commit(
-        partial(tasks.send_order_status_email.delay, change.pk), robust=True
+        partial(emails.send_order_status_email.delay, change.pk), robust=True
     )
     transaction.on_commit(
         events.status_changed(

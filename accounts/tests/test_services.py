@@ -10,7 +10,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts import services
+from accounts import services, tokens
 from accounts.exceptions import PrivilegeError
 from accounts.models import User
 from accounts.tests.factories import (
@@ -310,7 +310,7 @@ def test_confirm_email_change_moves_the_account_and_ends_its_sessions(
 ):
     user = UserFactory(email="ada@example.com")
     refresh = RefreshToken.for_user(user)
-    token = services.email_change_token(user=user, email="ada.king@example.com")
+    token = tokens.email_change_token(user=user, email="ada.king@example.com")
 
     with django_capture_on_commit_callbacks(execute=True):
         confirmed = services.confirm_email_change(token=token)
@@ -328,7 +328,7 @@ def test_confirm_email_change_moves_the_account_and_ends_its_sessions(
 )
 def test_an_email_change_link_dies_with_the_account_state_it_was_made_for(meanwhile):
     user = UserFactory(email="ada@example.com")
-    token = services.email_change_token(user=user, email="ada.king@example.com")
+    token = tokens.email_change_token(user=user, email="ada.king@example.com")
     if meanwhile == "used":
         services.confirm_email_change(token=token)
     elif meanwhile == "password changed":
@@ -343,12 +343,12 @@ def test_an_email_change_link_dies_with_the_account_state_it_was_made_for(meanwh
     with pytest.raises(ValidationError) as refused:
         services.confirm_email_change(token=token)
 
-    assert refused.value.messages == [services.LINK_INVALID]
+    assert refused.value.messages == [tokens.LINK_INVALID]
 
 
 def test_confirm_email_change_refuses_an_address_taken_since():
     user = UserFactory(email="ada@example.com")
-    token = services.email_change_token(user=user, email="ada.king@example.com")
+    token = tokens.email_change_token(user=user, email="ada.king@example.com")
     UserFactory(email="ada.king@example.com")
 
     with pytest.raises(ValidationError) as refused:

@@ -11,13 +11,18 @@ def test_the_celery_app_is_configured_from_django_settings(settings):
     assert app.conf.task_always_eager is True
 
 
-def test_the_order_tasks_are_discovered():
+def test_the_tasks_are_discovered():
     app.loader.import_default_modules()
 
     assert {
-        "orders.tasks.send_order_confirmation",
-        "orders.tasks.send_order_status_email",
+        "orders.emails.send_order_confirmation",
+        "orders.emails.send_order_status_email",
         "orders.tasks.expire_unpaid_orders",
+        "accounts.emails.send_password_changed_notice",
+        "accounts.emails.send_email_changed_notice",
+        "accounts.emails.send_email_change_link",
+        "accounts.emails.send_email_in_use_notice",
+        "accounts.tasks.send_password_reset",
     } <= set(app.tasks)
 
 
