@@ -38,27 +38,23 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from servers import ensure_database, start_gunicorn, stop_gunicorn
+from servers import (
+    ROOT,
+    SHIPPING_ADDRESS,
+    default_database_url,
+    ensure_database,
+    server_environment,
+    setup_django,
+    start_gunicorn,
+    stop_gunicorn,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-SHIPPING_ADDRESS = {
-    "full_name": "Bench Buyer",
-    "line1": "1 Loopback Lane",
-    "city": "Localhost",
-    "postal_code": "12345",
-    "country": "US",
-}
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("BENCH_DATABASE_URL")
-        or os.environ.get("DATABASE_URL")
-        or "postgres://postgres@127.0.0.1:5432/shopswift_bench",
-    )
+    parser.add_argument("--database-url", default=default_database_url())
     parser.add_argument(
         "--redis-url",
         default=os.environ.get("BENCH_REDIS_URL") or "redis://127.0.0.1:6379/14",
@@ -89,30 +85,6 @@ def parse_args():
     if not 1 <= args.concurrency <= 64:
         parser.error("--concurrency must be between 1 and 64")
     return args
-
-
-def server_environment(args):
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "shopswift.settings",
-        "DJANGO_DEBUG": "false",
-        "DJANGO_HTTPS": "false",
-        "DJANGO_SECRET_KEY": "bench-" + secrets.token_urlsafe(60),
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-        "DATABASE_URL": args.database_url,
-        "REDIS_URL": args.redis_url,
-        "LOG_LEVEL": "WARNING",
-        # No worker runs: the emails wait in the queue, which is purged.
-        "CELERY_BROKER_URL": args.broker_url,
-    }
-
-
-def setup_django(environment):
-    os.environ.update(environment)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
 
 
 def seed(run, scenario, buyers, hot_stock):
@@ -289,7 +261,12 @@ def run_scenarios(args, environment, log, run):
 
 def main():
     args = parse_args()
-    environment = server_environment(args)
+    environment = server_environment(
+        database_url=args.database_url,
+        redis_url=args.redis_url,
+        # No worker runs: the emails wait in the queue, which is purged.
+        CELERY_BROKER_URL=args.broker_url,
+    )
     ensure_database(args.database_url)
     setup_django(environment)
     from django.core.management import call_command

@@ -34,7 +34,8 @@ import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from servers import ROOT, default_database_url, ensure_database
+
 PYTHON = sys.executable
 TARGET_SECONDS = 60
 
@@ -43,9 +44,7 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--database-url",
-        default=os.environ.get("BENCH_DATABASE_URL")
-        or os.environ.get("DATABASE_URL")
-        or "postgres://postgres@127.0.0.1:5432/shopswift_bench",
+        default=default_database_url(),
         help="PostgreSQL database to use (created when missing).",
     )
     parser.add_argument(
@@ -117,7 +116,7 @@ def main():
         env.pop("REDIS_URL")
     if not args.database_url.startswith("postgres"):
         sys.exit("The import benchmark runs on PostgreSQL: give a postgres:// URL.")
-    create_database(args.database_url)
+    ensure_database(args.database_url)
     manage(env, "migrate", "--no-input", "-v", "0")
     run = uuid.uuid4().hex[:6].upper()
     prefix, category = f"BI{run}", f"bench-import-{run.lower()}"
@@ -151,20 +150,6 @@ def main():
         f"{TARGET_SECONDS} s target."
     )
     return 0 if slowest < TARGET_SECONDS else 1
-
-
-def create_database(url):
-    """Create the benchmark's database when it does not exist yet."""
-    import dj_database_url
-    import psycopg
-
-    config = dj_database_url.parse(url)
-    try:
-        psycopg.connect(url).close()
-    except psycopg.OperationalError:
-        admin = url.rsplit("/", 1)[0] + "/postgres"
-        with psycopg.connect(admin, autocommit=True) as connection:
-            connection.execute(f'CREATE DATABASE "{config["NAME"]}"')
 
 
 if __name__ == "__main__":

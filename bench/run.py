@@ -45,7 +45,6 @@ import json
 import os
 import platform
 import random
-import secrets
 import shutil
 import signal
 import socket
@@ -63,22 +62,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from servers import start_gunicorn, stop_gunicorn
+from servers import (
+    ROOT,
+    SHIPPING_ADDRESS,
+    server_environment,
+    setup_django,
+    start_gunicorn,
+    stop_gunicorn,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 RESULTS = BENCH / "results"
 PLAN_SCRIPT = BENCH / "wrk" / "plan.lua"
 GUNICORN = Path(sys.executable).with_name("gunicorn")
 
 PASSWORD = "bench-login-Passw0rd!"  # the login scenario's accounts only
-SHIPPING_ADDRESS = {
-    "full_name": "Bench Buyer",
-    "line1": "1 Loopback Lane",
-    "city": "Localhost",
-    "postal_code": "12345",
-    "country": "US",
-}
 WORDS = [
     "cotton",
     "linen",
@@ -409,28 +407,6 @@ def git_commit():
         return "unknown"
 
 
-def server_environment(args, static_root):
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "shopswift.settings",
-        "DJANGO_DEBUG": "false",
-        "DJANGO_HTTPS": "false",
-        "DJANGO_SECRET_KEY": "bench-" + secrets.token_urlsafe(60),
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DATABASE_URL": args.database_url,
-        "REDIS_URL": args.redis_url,
-        "CELERY_BROKER_URL": args.broker_url,
-        "STATIC_ROOT": str(static_root),
-        "LOG_LEVEL": "INFO",
-        # Long enough for every round; the tokens are made before the run.
-        "JWT_ACCESS_TOKEN_MINUTES": "120",
-        "GUNICORN_WORKERS": str(args.workers),
-        "GUNICORN_THREADS": str(args.threads),
-        "GUNICORN_LOG_LEVEL": "warning",
-        "GUNICORN_MAX_REQUESTS": "0",
-    }
-
-
 def recreate_database(url):
     import psycopg
     from psycopg import sql
@@ -465,16 +441,6 @@ def deadlocks(url):
             "SELECT deadlocks FROM pg_stat_database WHERE datname = %s", [name]
         ).fetchone()
     return row[0] if row else 0
-
-
-def setup_django(environment):
-    os.environ.update(environment)
-    # This process seeds and checks; only the servers log every request.
-    os.environ["LOG_LEVEL"] = "WARNING"
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
 
 
 # --- Seeding --------------------------------------------------------------------
@@ -1212,7 +1178,20 @@ def main():
         f"load {load_start}"
     )
     workdir = Path(tempfile.mkdtemp(prefix="shopswift-bench-"))
-    environment = server_environment(args, workdir / "static")
+    environment = server_environment(
+        database_url=args.database_url,
+        redis_url=args.redis_url,
+        CELERY_BROKER_URL=args.broker_url,
+        STATIC_ROOT=str(workdir / "static"),
+        # The servers log every request, as in production.
+        LOG_LEVEL="INFO",
+        # Long enough for every round; the tokens are made before the run.
+        JWT_ACCESS_TOKEN_MINUTES="120",
+        GUNICORN_WORKERS=str(args.workers),
+        GUNICORN_THREADS=str(args.threads),
+        GUNICORN_LOG_LEVEL="warning",
+        GUNICORN_MAX_REQUESTS="0",
+    )
 
     say(f"Database {urlsplit(args.database_url).path.lstrip('/')}: recreating ...")
     recreate_database(args.database_url)

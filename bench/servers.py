@@ -1,17 +1,77 @@
-"""The servers a benchmark drives: its database, and gunicorn started and stopped.
+"""The store a benchmark drives: its database and environment, gunicorn started and
+stopped, Django set up in the benchmark's own process.
 
-Shared by run.py, checkout.py and soak.py, which are run as scripts from the
-repository root (so this folder is on sys.path).
+Shared by run.py, checkout.py, soak.py and import_products.py, which are run
+as scripts from the repository root (so this folder is on sys.path).
 """
 
 import os
+import secrets
 import signal
 import subprocess
+import sys
 import time
 import urllib.request
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+ROOT = Path(__file__).resolve().parent.parent
 STARTUP_SECONDS = 30
+# The store's own variables: a benchmark's store gets only those the
+# benchmark sets, none from the shell that started it.
+STORE_VARIABLES = ("DJANGO_", "DATABASE_", "REDIS_", "CELERY_", "SENTRY_")
+SHIPPING_ADDRESS = {
+    "full_name": "Bench Buyer",
+    "line1": "1 Loopback Lane",
+    "city": "Localhost",
+    "postal_code": "12345",
+    "country": "US",
+}
+
+
+def default_database_url():
+    """BENCH_DATABASE_URL, else DATABASE_URL, else a local `shopswift_bench`."""
+    return (
+        os.environ.get("BENCH_DATABASE_URL")
+        or os.environ.get("DATABASE_URL")
+        or "postgres://postgres@127.0.0.1:5432/shopswift_bench"
+    )
+
+
+def server_environment(*, database_url, redis_url, **variables):
+    """The environment of a benchmark's store: production mode on loopback.
+
+    `variables` add to it or override it (the broker, gunicorn's settings).
+    A metrics folder of the shell's is left out too: gunicorn makes its own.
+    """
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(STORE_VARIABLES) and key != "PROMETHEUS_MULTIPROC_DIR"
+    }
+    environment.update(
+        DJANGO_SETTINGS_MODULE="shopswift.settings",
+        DJANGO_DEBUG="false",
+        DJANGO_HTTPS="false",
+        DJANGO_SECRET_KEY="bench-" + secrets.token_urlsafe(60),
+        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        LOG_LEVEL="WARNING",
+    )
+    environment.update(variables)
+    return environment
+
+
+def setup_django(environment):
+    """Set Django up in this process, on the store's environment, to seed and check."""
+    os.environ.update(environment)
+    # This process seeds and checks; only the servers log every request.
+    os.environ["LOG_LEVEL"] = "WARNING"
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
 
 
 def start_gunicorn(command, *, cwd, environment, port, log):

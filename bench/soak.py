@@ -54,17 +54,17 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from servers import ensure_database, start_gunicorn, stop_gunicorn
+from servers import (
+    ROOT,
+    SHIPPING_ADDRESS,
+    ensure_database,
+    server_environment,
+    setup_django,
+    start_gunicorn,
+    stop_gunicorn,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-ADDRESS = {
-    "full_name": "Soak Shopper",
-    "line1": "1 Loopback Lane",
-    "city": "Localhost",
-    "postal_code": "12345",
-    "country": "US",
-}
 APPROVED_CARD = "4242424242424242"
 DECLINED_CARD = "4000000000000002"
 SEARCH_WORDS = ["kettle", "tea", "blue", "mug", "pot", "zzz", "Item 1", "SKU"]
@@ -119,42 +119,6 @@ def parse_args(argv=None):
 def say(text=""):
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
-
-
-def server_environment(args, static_root):
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "DATABASE_", "REDIS_", "CELERY_", "SENTRY_"))
-    }
-    environment.update(
-        DJANGO_SETTINGS_MODULE="shopswift.settings",
-        DJANGO_DEBUG="false",
-        DJANGO_HTTPS="false",
-        DJANGO_SECRET_KEY="soak-" + secrets.token_urlsafe(60),
-        DJANGO_ALLOWED_HOSTS="127.0.0.1",
-        DATABASE_URL=args.database_url,
-        REDIS_URL=args.redis_url,
-        STATIC_ROOT=static_root,
-        LOG_LEVEL="WARNING",
-        # The soak measures the store under load, not the abuse limits.
-        RATELIMIT_CHECKOUT="100000/m",
-        RATELIMIT_CART_WRITE="100000/m",
-        GUNICORN_BIND=f"127.0.0.1:{args.port}",
-        GUNICORN_WORKERS=str(args.workers),
-        GUNICORN_LOG_LEVEL="warning",
-        GUNICORN_MAX_REQUESTS="0",
-    )
-    environment.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    return environment
-
-
-def setup_django(environment):
-    os.environ.update(environment)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
 
 
 def seed(run, args):
@@ -392,7 +356,7 @@ class Shopper:
         status, payload = self.request(
             "POST",
             "/api/v1/orders/",
-            {"shipping_address": ADDRESS},
+            {"shipping_address": SHIPPING_ADDRESS},
             token,
             headers={"Idempotency-Key": secrets.token_hex(16)},
         )
@@ -538,7 +502,7 @@ class Shopper:
             token,
             {
                 "address": "new",
-                **ADDRESS,
+                **SHIPPING_ADDRESS,
                 "expected_total": hidden[b"expected_total"].decode(),
                 "idempotency_key": hidden[b"idempotency_key"].decode(),
             },
@@ -773,7 +737,18 @@ def main(argv=None):
     random.seed(args.seed)
     ensure_database(args.database_url)
     static_root = tempfile.mkdtemp(prefix="soak-static-")
-    environment = server_environment(args, static_root)
+    environment = server_environment(
+        database_url=args.database_url,
+        redis_url=args.redis_url,
+        STATIC_ROOT=static_root,
+        # The soak measures the store under load, not the abuse limits.
+        RATELIMIT_CHECKOUT="100000/m",
+        RATELIMIT_CART_WRITE="100000/m",
+        GUNICORN_BIND=f"127.0.0.1:{args.port}",
+        GUNICORN_WORKERS=str(args.workers),
+        GUNICORN_LOG_LEVEL="warning",
+        GUNICORN_MAX_REQUESTS="0",
+    )
     setup_django(environment)
     from django.core.management import call_command
 
