@@ -1,37 +1,10 @@
 """Rate limits, counted with django-ratelimit in the shared cache (Redis).
 
-The counters live in the cache named by RATELIMIT_USE_CACHE, so a limit holds
-across gunicorn workers and machines. Rates come from settings ("5/m": count
-per period s, m, h or d, optionally with a multiple: "10/2h") and are read per
-request, never at import. Windows are django-ratelimit's fixed windows: a
-counter starts afresh when its window ends, and a refusal carries the seconds
-until then (`Retry-After`).
-
-How to apply a limit:
-
-- A DRF viewset, per user (per client IP when anonymous), one line::
-
-      from core.ratelimit import user_rate_limit
-
-      class CartViewSet(viewsets.GenericViewSet):
-          throttle_classes = [user_rate_limit("RATELIMIT_CART_WRITE")]
-
-  Writes (POST, PUT, PATCH, DELETE) are counted unless `methods` says
-  otherwise; `actions` narrows it to some viewset actions. Past the limit the
-  API answers 429 problem+json `throttled` with `Retry-After`.
-
-- Any view, counting each request: `limit_request(request,
-  group="orders.checkout", setting="RATELIMIT_CHECKOUT", key=user_key)` raises
-  `RateLimitExceeded` past the limit. The API's exception handler turns it
-  into the same 429; a page catches it and shows `str(error)` on the form.
-
-When the cache is down, RATELIMIT_FAIL_OPEN (default true) decides: requests
-pass uncounted and an error is logged. Failing closed would turn a cache
-outage into a store-wide outage in which nobody can log in, register or check
-out; the limits guard against abuse over minutes, which the outage alert
-(`/readyz` reports the cache) covers, and every guess at a password still
-pays for a slow (Argon2) hash. Set RATELIMIT_FAIL_OPEN=false to refuse
-instead.
+A DRF viewset takes `user_rate_limit(setting)` as a throttle class; any
+other view calls `limit_request()`, whose RateLimitExceeded the API answers
+as 429 and a page shows with core.pages.render_throttled. Rates, windows, and
+why a Redis outage lets requests through (RATELIMIT_FAIL_OPEN):
+docs/api.md#rate-limits.
 """
 
 import ipaddress
@@ -136,7 +109,7 @@ def get_limit_usage(request, *, group, setting, key, increment):
     try:
         usage = get_usage(request, group=group, key=key, rate=rate, increment=increment)
     except RedisError as error:
-        # Fail open or closed: see the module's docstring for why open. While
+        # Fail open or closed: docs/api.md#rate-limits says why open. While
         # the breaker is open its opening was logged once already; a traceback
         # on every request would bury the log.
         if not isinstance(error, CircuitOpen):

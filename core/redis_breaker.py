@@ -1,25 +1,12 @@
 """A circuit breaker per Redis server, so that a hung Redis costs one timeout.
 
-A Redis that is down refuses connections at once; one that hangs (its
-process stopped, a network that drops packets) accepts them and never
-answers, so every command waits for the socket timeout, and a page that
-sends four commands waits four times. The breaker stops that: once a
-command fails to reach a server (a connection error or a timeout), the
-breaker *opens*, and for REDIS_BREAKER_SECONDS every command to that server
-fails at once with `CircuitOpen`, without touching the network. Then one
-command goes through as a probe (*half-open*; the others still fail at
-once): an answer closes the breaker, another failure opens it again.
-
-`CircuitOpen` is a redis-py ConnectionError, so every caller that already
-copes with an unreachable Redis copes with it unchanged: the catalog cache
-reads PostgreSQL, the rate limits fail open or closed (RATELIMIT_FAIL_OPEN),
-/readyz reports the cache failing.
-
-The state is per process (each gunicorn worker pays its own first timeout)
-and per server (a hung cache Redis leaves the rate limits' Redis in use),
-and safe to share between threads. `openings()` counts the openings of
-every breaker of the process, so that the catalog cache can tell that
-Redis was unreachable for a while (catalog/cache.py says why it must).
+A hung Redis accepts connections and never answers, so every command would
+wait for the socket timeout. Once a command fails to reach a server, every
+command to it fails at once with `CircuitOpen` for REDIS_BREAKER_SECONDS,
+then one probes it. `CircuitOpen` is a redis-py ConnectionError, which every
+caller already copes with. The state is per process and per server;
+`openings()` lets the catalog cache tell that Redis was away
+(docs/catalog-cache.md).
 """
 
 import logging
@@ -46,12 +33,21 @@ class Breaker:
         self._open_until = None
         self._probing = False
 
+    # Both checks first read the state without the lock: a command that slips
+    # through while the breaker opens meets the same timeout that opened it,
+    # nothing worse.
+
     def before_command(self):
         """Raise CircuitOpen unless a command may be sent to the server now."""
-        # Read without the lock: a command that slips through while the
-        # breaker opens meets the same timeout that opened it, nothing worse.
-        if self._open_until is None:
-            return
+        if self._open_until is not None:
+            self._refuse_or_probe()
+
+    def answered(self):
+        """The server answered (a result or an error reply): close the breaker."""
+        if self._open_until is not None:
+            self._close()
+
+    def _refuse_or_probe(self):
         with self._lock:
             if self._open_until is None:
                 return
@@ -61,10 +57,7 @@ class Breaker:
                 )
             self._probing = True
 
-    def answered(self):
-        """The server answered (a result or an error reply): close the breaker."""
-        if self._open_until is None:
-            return
+    def _close(self):
         with self._lock:
             if self._open_until is None:
                 return
