@@ -3,6 +3,14 @@
 from django.contrib.messages.storage.fallback import FallbackStorage
 
 
+def storage_attribute(name):
+    """A property that reads and sets the made storage's attribute `name`."""
+    return property(
+        lambda self: getattr(self.storage(), name),
+        lambda self, value: setattr(self.storage(), name, value),
+    )
+
+
 class DeferredStorage:
     """Django's FallbackStorage (MESSAGE_STORAGE), made on first use.
 
@@ -10,6 +18,10 @@ class DeferredStorage:
     use messages, need not pay; a request that used none leaves the response
     as it was.
     """
+
+    level = storage_attribute("level")
+    # False keeps the messages read for the next request, as Django documents.
+    used = storage_attribute("used")
 
     def __init__(self, request, *args, **kwargs):
         self.request = request
@@ -31,22 +43,6 @@ class DeferredStorage:
 
     def __contains__(self, message):
         return message in self.storage()
-
-    @property
-    def level(self):
-        return self.storage().level
-
-    @level.setter
-    def level(self, value):
-        self.storage().level = value
-
-    @property
-    def used(self):
-        return self.storage().used
-
-    @used.setter
-    def used(self, value):
-        self.storage().used = value
 
     def update(self, response):
         """Store what is left for the next request, if messages were used."""
