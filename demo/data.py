@@ -1,9 +1,7 @@
 """The demo store that `manage.py seed_demo` loads: its catalog, accounts and orders.
 
-It lives in the project package, not in an app, because it uses every app
-(accounts, catalog, carts, orders) and belongs to none: the project is the
-one place allowed to depend on them all (its urls.py does too), so the apps'
-dependencies still point one way.
+An app of its own because it uses every app (accounts, catalog, carts,
+orders) and no app uses it, so the apps' dependencies still point one way.
 
 Everything is made through the apps' services, as staff and shoppers would
 make it: products with `create_product` (the initial stock is a movement,
@@ -19,8 +17,10 @@ same price, stock and picture, in every run and every database.
 import contextlib
 import io
 import random
+import tomllib
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
 from django.contrib.auth.models import Group, Permission
 from django.core.files.base import ContentFile
@@ -51,570 +51,11 @@ STAFF_PERMISSIONS = Q(content_type__app_label__in=["catalog", "orders"]) | Q(
 PICTURE_SIZE = 320
 PICTURE_FOLDER = "products/demo"
 
-# (name, slug, description, [(name, slug, sku code, colour, variants, kinds)])
-# A subcategory's products are every kind in every variant: "{v}" in a
-# kind's name and description is the variant's name, "{about}" its blurb.
-# A kind is (name, lowest price, highest price, description).
-CATALOG = [
-    (
-        "Coffee",
-        "coffee",
-        "Freshly roasted coffee from small farms, whole or ground.",
-        [
-            (
-                "Whole Beans",
-                "coffee-beans",
-                "BEA",
-                (111, 78, 55),
-                [
-                    ("Ethiopia Yirgacheffe", "Floral, with bergamot and lemon."),
-                    ("Colombia Huila", "Red apple, panela sugar and a round body."),
-                    ("Kenya Nyeri", "Blackcurrant and grapefruit, juicy and bright."),
-                    ("Guatemala Antigua", "Cocoa, orange peel and a touch of spice."),
-                    ("Brazil Cerrado", "Hazelnut and milk chocolate, low in acidity."),
-                    ("Sumatra Mandheling", "Earthy and syrupy, with cedar notes."),
-                ],
-                [
-                    (
-                        "{v} Beans 250 g",
-                        9,
-                        15,
-                        "Whole beans, roasted this week. {about}",
-                    ),
-                    (
-                        "{v} Beans 1 kg",
-                        30,
-                        48,
-                        "A kilo of whole beans for the busy kitchen. {about}",
-                    ),
-                    (
-                        "{v} Espresso Roast 500 g",
-                        16,
-                        26,
-                        "Roasted a little darker for espresso. {about}",
-                    ),
-                    (
-                        "{v} Light Roast 250 g",
-                        10,
-                        16,
-                        "A light roast for filter brewing. {about}",
-                    ),
-                    (
-                        "{v} Decaf Beans 250 g",
-                        10,
-                        15,
-                        "Swiss Water decaffeinated, all the taste. {about}",
-                    ),
-                    (
-                        "{v} Green Beans 1 kg",
-                        14,
-                        22,
-                        "Unroasted, for roasting at home. {about}",
-                    ),
-                ],
-            ),
-            (
-                "Ground Coffee",
-                "coffee-ground",
-                "GRD",
-                (140, 98, 70),
-                [
-                    ("House Blend", "Our everyday blend: chocolate and caramel."),
-                    ("Morning Blend", "Bright and sweet, for the first cup."),
-                    ("Italian Roast", "Dark, bittersweet and bold."),
-                    ("French Roast", "Smoky and intense, with a heavy body."),
-                    ("Breakfast Blend", "Balanced and mellow, good with milk."),
-                    ("Single Origin Peru", "Gentle, with notes of nougat."),
-                ],
-                [
-                    (
-                        "{v} for Filter 250 g",
-                        8,
-                        13,
-                        "Medium grind for drip and pour-over. {about}",
-                    ),
-                    (
-                        "{v} for Espresso 250 g",
-                        9,
-                        14,
-                        "Fine grind for espresso machines. {about}",
-                    ),
-                    (
-                        "{v} for Cafetière 500 g",
-                        13,
-                        20,
-                        "Coarse grind for the French press. {about}",
-                    ),
-                    (
-                        "{v} for Moka Pot 250 g",
-                        8,
-                        13,
-                        "Fine-medium grind for stovetop pots. {about}",
-                    ),
-                    (
-                        "{v} Cold Brew Grind 500 g",
-                        14,
-                        21,
-                        "Extra coarse, for steeping overnight. {about}",
-                    ),
-                    ("{v} Ground 1 kg", 24, 36, "A kilo, ground for filter. {about}"),
-                ],
-            ),
-            (
-                "Capsules & Pods",
-                "coffee-capsules",
-                "CAP",
-                (90, 60, 45),
-                [
-                    ("Ristretto", "Short and intense."),
-                    ("Lungo", "Long and smooth."),
-                    ("Decaf Lungo", "All the flavour, none of the caffeine."),
-                    ("Caramel", "Sweet caramel aroma."),
-                    ("Vanilla", "Soft notes of Madagascar vanilla."),
-                    ("Hazelnut", "Roasted hazelnut aroma."),
-                ],
-                [
-                    (
-                        "{v} Capsules x10",
-                        4,
-                        6,
-                        "Aluminium capsules for Nespresso Original machines. {about}",
-                    ),
-                    ("{v} Capsules x30", 11, 16, "A month of capsules. {about}"),
-                    ("{v} Capsules x50", 18, 25, "The office pack. {about}"),
-                    (
-                        "{v} Compostable Pods x20",
-                        7,
-                        10,
-                        "Home-compostable pods. {about}",
-                    ),
-                    ("{v} Soft Pods x16", 4, 7, "Paper pods for pod brewers. {about}"),
-                    (
-                        "{v} Intense Capsules x10",
-                        4,
-                        6,
-                        "Roasted longer for more body. {about}",
-                    ),
-                ],
-            ),
-        ],
-    ),
-    (
-        "Tea",
-        "tea",
-        "Loose leaf and bagged teas, green, black and herbal.",
-        [
-            (
-                "Green Tea",
-                "tea-green",
-                "GRN",
-                (96, 140, 70),
-                [
-                    ("Sencha", "Grassy and fresh, steamed in the Japanese way."),
-                    ("Gyokuro", "Shade-grown, sweet and full of umami."),
-                    ("Dragon Well", "Pan-fired, with a toasted chestnut note."),
-                    ("Genmaicha", "Green tea with toasted brown rice."),
-                    ("Jasmine Pearl", "Hand-rolled pearls scented with jasmine."),
-                    ("Matcha", "Stone-ground leaf, vivid and creamy."),
-                ],
-                [
-                    (
-                        "{v} Loose Leaf 50 g",
-                        6,
-                        14,
-                        "Brew at 75 °C for two minutes. {about}",
-                    ),
-                    (
-                        "{v} Loose Leaf 100 g",
-                        10,
-                        24,
-                        "Brew at 75 °C for two minutes. {about}",
-                    ),
-                    (
-                        "{v} Tea Bags x20",
-                        4,
-                        8,
-                        "Pyramid bags with whole leaves. {about}",
-                    ),
-                    (
-                        "{v} Tea Bags x50",
-                        9,
-                        16,
-                        "Pyramid bags with whole leaves. {about}",
-                    ),
-                    ("Organic {v} 100 g", 12, 26, "Certified organic. {about}"),
-                    ("{v} Gift Tin 80 g", 12, 22, "In a tin worth keeping. {about}"),
-                ],
-            ),
-            (
-                "Black Tea",
-                "tea-black",
-                "BLK",
-                (60, 35, 30),
-                [
-                    ("Assam", "Malty and strong, made for milk."),
-                    ("Darjeeling First Flush", "Light, floral and muscatel."),
-                    ("Ceylon", "Bright and brisk, with citrus notes."),
-                    ("Earl Grey", "Black tea with oil of bergamot."),
-                    ("English Breakfast", "A robust blend of Assam and Ceylon."),
-                    ("Lapsang Souchong", "Smoked over pine fires."),
-                ],
-                [
-                    (
-                        "{v} Loose Leaf 100 g",
-                        6,
-                        14,
-                        "Brew at 95 °C for four minutes. {about}",
-                    ),
-                    (
-                        "{v} Loose Leaf 250 g",
-                        12,
-                        26,
-                        "Brew at 95 °C for four minutes. {about}",
-                    ),
-                    (
-                        "{v} Tea Bags x40",
-                        4,
-                        8,
-                        "Strong enough for a builder's brew. {about}",
-                    ),
-                    ("{v} Tea Bags x80", 7, 13, "The family pack. {about}"),
-                    ("Organic {v} 100 g", 8, 16, "Certified organic. {about}"),
-                    ("{v} Caddy 125 g", 14, 24, "In a refillable caddy. {about}"),
-                ],
-            ),
-            (
-                "Herbal Tea",
-                "tea-herbal",
-                "HRB",
-                (150, 80, 110),
-                [
-                    ("Peppermint", "Cool and clean, caffeine free."),
-                    ("Chamomile", "Honeyed and calming."),
-                    ("Rooibos", "South African red bush, naturally sweet."),
-                    ("Lemon Verbena", "Zesty and fragrant."),
-                    ("Hibiscus", "Tart, ruby red, lovely iced."),
-                    ("Ginger & Lemon", "Warming and bright."),
-                ],
-                [
-                    ("{v} Infusion 50 g", 5, 9, "Loose, whole herbs. {about}"),
-                    ("{v} Infusion 100 g", 8, 14, "Loose, whole herbs. {about}"),
-                    ("{v} Tea Bags x20", 3, 6, "Biodegradable bags. {about}"),
-                    ("{v} Tea Bags x50", 7, 11, "Biodegradable bags. {about}"),
-                    ("Organic {v} 75 g", 7, 12, "Certified organic. {about}"),
-                    (
-                        "{v} Iced Tea Blend 150 g",
-                        8,
-                        13,
-                        "Cold-brews in the fridge overnight. {about}",
-                    ),
-                ],
-            ),
-        ],
-    ),
-    (
-        "Kitchen",
-        "kitchen",
-        "Everything to brew, serve and store it well.",
-        [
-            (
-                "Brewing",
-                "kitchen-brewing",
-                "BRW",
-                (70, 80, 95),
-                [
-                    ("Glass", "Heat-resistant borosilicate glass."),
-                    ("Copper", "Hand-finished copper that ages beautifully."),
-                    ("Matte Black", "Powder-coated steel in matte black."),
-                    ("Brushed Steel", "Brushed stainless steel, dishwasher safe."),
-                    ("White Ceramic", "Glazed porcelain that holds the heat."),
-                    ("Sage Green", "Enamelled steel in soft sage green."),
-                ],
-                [
-                    ("{v} Pour-Over Dripper", 18, 45, "Brews one or two cups. {about}"),
-                    (
-                        "{v} French Press 1 L",
-                        25,
-                        60,
-                        "Eight cups, with a fine mesh filter. {about}",
-                    ),
-                    ("{v} Gooseneck Kettle", 35, 80, "A slow, precise pour. {about}"),
-                    (
-                        "{v} Cold Brew Jar 1.5 L",
-                        22,
-                        40,
-                        "Steeps a batch for the week. {about}",
-                    ),
-                    (
-                        "{v} Moka Pot 6-Cup",
-                        28,
-                        55,
-                        "Stovetop espresso, gas or induction. {about}",
-                    ),
-                    (
-                        "{v} Milk Jug 600 ml",
-                        14,
-                        30,
-                        "A spout made for latte art. {about}",
-                    ),
-                ],
-            ),
-            (
-                "Mugs & Cups",
-                "kitchen-mugs",
-                "MUG",
-                (60, 100, 150),
-                [
-                    ("Stoneware Blue", "Reactive blue glaze, each one different."),
-                    ("Speckled Cream", "Cream glaze flecked with iron."),
-                    ("Charcoal", "Deep charcoal with a satin finish."),
-                    ("Terracotta", "Warm terracotta, unglazed outside."),
-                    ("Sea Glass", "A pale green-blue glaze."),
-                    ("Mustard", "Sunny mustard yellow."),
-                ],
-                [
-                    (
-                        "{v} Mug 350 ml",
-                        12,
-                        22,
-                        "Microwave and dishwasher safe. {about}",
-                    ),
-                    (
-                        "{v} Espresso Cup 90 ml",
-                        8,
-                        14,
-                        "With a thick wall that keeps it hot. {about}",
-                    ),
-                    (
-                        "{v} Latte Bowl",
-                        14,
-                        24,
-                        "For the slow weekend breakfast. {about}",
-                    ),
-                    (
-                        "{v} Travel Mug 400 ml",
-                        18,
-                        32,
-                        "Leak-proof lid, double-walled. {about}",
-                    ),
-                    ("{v} Cup & Saucer", 14, 26, "A classic 200 ml cup. {about}"),
-                    ("{v} Mug Set of 4", 40, 70, "Four mugs, gift boxed. {about}"),
-                ],
-            ),
-            (
-                "Storage",
-                "kitchen-storage",
-                "STO",
-                (120, 120, 120),
-                [
-                    ("Airtight", "A silicone seal keeps air out."),
-                    ("Vacuum", "Pushes the air out as it closes."),
-                    ("Glass", "See what is left at a glance."),
-                    ("Steel", "Brushed stainless steel, keeps light out."),
-                    ("Ceramic", "Glazed stoneware with a bamboo lid."),
-                    ("Tin", "Printed tinplate, made to last."),
-                ],
-                [
-                    (
-                        "{v} Coffee Canister 500 g",
-                        16,
-                        32,
-                        "Holds a bag of beans. {about}",
-                    ),
-                    ("{v} Tea Caddy 150 g", 12, 24, "For loose leaf tea. {about}"),
-                    ("{v} Canister 1 kg", 22, 40, "For the kilo bag. {about}"),
-                    (
-                        "{v} Spice Jar Set of 6",
-                        18,
-                        34,
-                        "Six small jars with labels. {about}",
-                    ),
-                    (
-                        "{v} Storage Jar 1 L",
-                        10,
-                        20,
-                        "For sugar, biscuits or beans. {about}",
-                    ),
-                    ("{v} Canister Trio", 30, 55, "Coffee, tea and sugar. {about}"),
-                ],
-            ),
-        ],
-    ),
-    (
-        "Treats",
-        "treats",
-        "Something sweet to go with the cup.",
-        [
-            (
-                "Biscuits",
-                "treats-biscuits",
-                "BIS",
-                (190, 140, 80),
-                [
-                    ("Shortbread", "Buttery and crumbly, baked in Scotland."),
-                    ("Almond", "With toasted flaked almonds."),
-                    ("Oat & Raisin", "Chewy oats and plump raisins."),
-                    ("Ginger", "With stem ginger and a snap."),
-                    ("Chocolate Chip", "Dark chocolate chunks in every bite."),
-                    ("Lemon", "Zesty lemon with a sugar crust."),
-                ],
-                [
-                    ("{v} Biscuits 200 g", 3, 6, "Baked in small batches. {about}"),
-                    ("{v} Biscuit Tin 400 g", 8, 15, "A tin for sharing. {about}"),
-                    ("{v} Biscotti 150 g", 4, 7, "Twice-baked, for dipping. {about}"),
-                    ("Mini {v} Bites 100 g", 2, 4, "Bite-sized. {about}"),
-                    ("{v} Snack Packs x6", 5, 8, "Six packs of two biscuits. {about}"),
-                    (
-                        "Gluten-Free {v} Biscuits 150 g",
-                        4,
-                        7,
-                        "Made without gluten. {about}",
-                    ),
-                ],
-            ),
-            (
-                "Chocolate",
-                "treats-chocolate",
-                "CHO",
-                (80, 45, 40),
-                [
-                    ("70% Dark", "Single origin cocoa, fruity and deep."),
-                    ("Milk", "Creamy, with 38% cocoa."),
-                    ("Sea Salt", "Dark chocolate with flakes of sea salt."),
-                    ("Hazelnut", "With whole roasted hazelnuts."),
-                    ("Orange", "With candied orange peel."),
-                    ("Raspberry", "With freeze-dried raspberries."),
-                ],
-                [
-                    ("{v} Chocolate Bar 100 g", 3, 6, "Made from bean to bar. {about}"),
-                    (
-                        "{v} Chocolate Buttons 150 g",
-                        4,
-                        7,
-                        "For snacking or baking. {about}",
-                    ),
-                    ("{v} Truffles x12", 10, 18, "Hand-rolled truffles. {about}"),
-                    (
-                        "{v} Drinking Chocolate 300 g",
-                        7,
-                        12,
-                        "Flakes that melt into hot milk. {about}",
-                    ),
-                    (
-                        "{v} Chocolate Coffee Beans 100 g",
-                        4,
-                        7,
-                        "Roasted beans in chocolate. {about}",
-                    ),
-                    (
-                        "{v} Chocolate Gift Box",
-                        14,
-                        28,
-                        "A box of assorted pieces. {about}",
-                    ),
-                ],
-            ),
-            (
-                "Syrups & Sweeteners",
-                "treats-syrups",
-                "SYR",
-                (170, 120, 60),
-                [
-                    ("Vanilla", "Made with Madagascar vanilla."),
-                    ("Caramel", "Rich, buttery caramel."),
-                    ("Hazelnut", "Toasty hazelnut flavour."),
-                    ("Maple", "A hint of Canadian maple."),
-                    ("Cinnamon", "Warm cinnamon spice."),
-                    ("Gingerbread", "The taste of the holidays."),
-                ],
-                [
-                    ("{v} Syrup 250 ml", 5, 8, "Two pumps flavour a latte. {about}"),
-                    ("{v} Syrup 1 L", 12, 18, "The barista bottle. {about}"),
-                    (
-                        "Sugar-Free {v} Syrup 250 ml",
-                        5,
-                        8,
-                        "Sweetened without sugar. {about}",
-                    ),
-                    ("{v} Sugar 500 g", 3, 6, "Flavoured cane sugar. {about}"),
-                    ("{v} Syrup Trio", 12, 20, "Three 250 ml bottles. {about}"),
-                    (
-                        "{v} Syrup Pump",
-                        3,
-                        5,
-                        "Fits our 250 ml and 1 L bottles. {about}",
-                    ),
-                ],
-            ),
-        ],
-    ),
-    (
-        "Gifts",
-        "gifts",
-        "Gift sets and things for the coffee and tea lover.",
-        [
-            (
-                "Gift Sets",
-                "gifts-sets",
-                "GFT",
-                (160, 60, 90),
-                [
-                    ("Coffee Lover's", "Three coffees and a mug."),
-                    ("Tea Time", "Three teas and a caddy."),
-                    ("Barista", "Beans, a milk jug and syrups."),
-                    ("Morning Ritual", "Coffee, a dripper and biscuits."),
-                    ("Chocolate & Coffee", "Chocolate and a coffee to match."),
-                    ("Explorer", "Six origins to taste side by side."),
-                ],
-                [
-                    ("{v} Gift Box", 25, 45, "Wrapped, with a card. {about}"),
-                    ("{v} Hamper", 45, 90, "A wicker hamper. {about}"),
-                    ("Deluxe {v} Set", 60, 120, "The full set, gift boxed. {about}"),
-                    ("{v} Mini Set", 15, 25, "A small taste. {about}"),
-                    (
-                        "{v} Advent Calendar",
-                        30,
-                        50,
-                        "Twenty-four doors to open. {about}",
-                    ),
-                    (
-                        "{v} Subscription, 3 Months",
-                        45,
-                        75,
-                        "A parcel every month. {about}",
-                    ),
-                ],
-            ),
-            (
-                "Accessories",
-                "gifts-accessories",
-                "ACC",
-                (100, 110, 90),
-                [
-                    ("Linen", "Stonewashed European linen."),
-                    ("Cork", "Natural Portuguese cork."),
-                    ("Walnut", "Oiled solid walnut."),
-                    ("Leather", "Vegetable-tanned leather."),
-                    ("Cotton", "Heavy organic cotton."),
-                    ("Enamel", "Enamelled steel with a rolled rim."),
-                ],
-                [
-                    ("{v} Coaster Set", 10, 20, "A set of four. {about}"),
-                    ("{v} Tea Towel", 8, 14, "Thirsty and quick to dry. {about}"),
-                    ("{v} Serving Tray", 25, 45, "For a pot and four cups. {about}"),
-                    (
-                        "{v} Barista Apron",
-                        25,
-                        48,
-                        "With a pocket for the tamper. {about}",
-                    ),
-                    ("{v} Tote Bag", 12, 22, "Carries a week's shopping. {about}"),
-                    ("{v} Bean Scoop", 6, 12, "One scoop, one cup. {about}"),
-                ],
-            ),
-        ],
-    ),
-]
+# The categories, each with its subcategories, their variants and kinds of
+# product: demo/catalog.toml says how they make the products.
+CATALOG = tomllib.loads(
+    Path(__file__).with_name("catalog.toml").read_text(encoding="utf-8")
+)["category"]
 
 SHIPPING_ADDRESS = {
     "full_name": "Robin Shopper",
@@ -650,17 +91,15 @@ class DemoProduct:
 
 def subcategories():
     return [
-        subcategory
-        for _name, _slug, _description, subcategories in CATALOG
-        for subcategory in subcategories
+        subcategory for category in CATALOG for subcategory in category["subcategory"]
     ]
 
 
 def capacity():
     """How many different products the demo catalog holds."""
     return sum(
-        len(variants) * len(kinds)
-        for _name, _slug, _code, _colour, variants, kinds in subcategories()
+        len(subcategory["variants"]) * len(subcategory["kinds"])
+        for subcategory in subcategories()
     )
 
 
@@ -673,18 +112,22 @@ def demo_products(count):
     """
     leaves = subcategories()
     orders = []
-    for _name, slug, _code, _colour, variants, kinds in leaves:
-        combinations = [(k, v) for k in range(len(kinds)) for v in range(len(variants))]
-        random.Random(slug).shuffle(combinations)
+    for leaf in leaves:
+        combinations = [
+            (kind, variant)
+            for kind in range(len(leaf["kinds"]))
+            for variant in range(len(leaf["variants"]))
+        ]
+        random.Random(leaf["slug"]).shuffle(combinations)
         orders.append(combinations)
     products = []
     for n in range(count):
         place, index = divmod(n, len(leaves))
-        _name, slug, code, colour, variants, kinds = leaves[index]
+        leaf = leaves[index]
         kind, variant = orders[index][place]
-        kind_name, low, high, about_kind = kinds[kind]
-        variant_name, about_variant = variants[variant]
-        sku = f"{code}-{kind + 1:02d}{variant + 1:02d}"
+        kind_name, low, high, about_kind = leaf["kinds"][kind]
+        variant_name, about_variant = leaf["variants"][variant]
+        sku = f"{leaf['sku_code']}-{kind + 1:02d}{variant + 1:02d}"
         rng = random.Random(sku)
         price = Decimal(int(low + (high - low) * rng.random())) + rng.choice(
             [Decimal("0.50"), Decimal("0.95"), Decimal("0.99")]
@@ -705,8 +148,8 @@ def demo_products(count):
                 stock=stock,
                 # A couple of products are withdrawn from sale.
                 is_active=n % 137 != 71,
-                category_slug=slug,
-                colour=_shade(colour, variant),
+                category_slug=leaf["slug"],
+                colour=_shade(leaf["colour"], variant),
             )
         )
     return products
@@ -720,17 +163,21 @@ def ensure_categories():
     """Create the demo categories that are missing; return (by slug, created)."""
     found = {category.slug: category for category in Category.objects.all()}
     created = 0
-    for position, (name, slug, description, subcategories) in enumerate(CATALOG):
+    for position, category in enumerate(CATALOG):
+        slug = category["slug"]
         if slug not in found:
             found[slug] = Category.objects.create(
-                name=name, slug=slug, description=description, position=position
+                name=category["name"],
+                slug=slug,
+                description=category["description"],
+                position=position,
             )
             created += 1
-        for sub_position, (sub_name, sub_slug, *_rest) in enumerate(subcategories):
-            if sub_slug not in found:
-                found[sub_slug] = Category.objects.create(
-                    name=sub_name,
-                    slug=sub_slug,
+        for sub_position, subcategory in enumerate(category["subcategory"]):
+            if subcategory["slug"] not in found:
+                found[subcategory["slug"]] = Category.objects.create(
+                    name=subcategory["name"],
+                    slug=subcategory["slug"],
                     parent=found[slug],
                     position=sub_position,
                 )
