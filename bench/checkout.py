@@ -38,23 +38,15 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from servers import (
-    ROOT,
-    SHIPPING_ADDRESS,
-    default_database_url,
-    ensure_database,
-    server_environment,
-    setup_django,
-    start_gunicorn,
-    stop_gunicorn,
-)
+import servers
+from servers import ROOT, SHIPPING_ADDRESS
 
 PYTHON = sys.executable
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", default=default_database_url())
+    parser.add_argument("--database-url", default=servers.default_database_url())
     parser.add_argument(
         "--redis-url",
         default=os.environ.get("BENCH_REDIS_URL") or "redis://127.0.0.1:6379/14",
@@ -144,7 +136,7 @@ def start_server(args, environment, log):
         "--log-level",
         "warning",
     ]
-    return start_gunicorn(
+    return servers.start_gunicorn(
         command, cwd=ROOT, environment=environment, port=args.port, log=log
     )
 
@@ -255,20 +247,20 @@ def run_scenarios(args, environment, log, run):
                 f" {line['starting_stock']} units, oversold {oversold}"
             )
     finally:
-        stop_gunicorn(server)
+        servers.stop_gunicorn(server)
     return figures
 
 
 def main():
     args = parse_args()
-    environment = server_environment(
+    environment = servers.server_environment(
         database_url=args.database_url,
         redis_url=args.redis_url,
         # No worker runs: the emails wait in the queue, which is purged.
         CELERY_BROKER_URL=args.broker_url,
     )
-    ensure_database(args.database_url)
-    setup_django(environment)
+    servers.ensure_database(args.database_url)
+    servers.setup_django(environment)
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0, interactive=False)

@@ -62,14 +62,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from servers import (
-    ROOT,
-    SHIPPING_ADDRESS,
-    server_environment,
-    setup_django,
-    start_gunicorn,
-    stop_gunicorn,
-)
+import servers
+from servers import ROOT, SHIPPING_ADDRESS
 
 BENCH = ROOT / "bench"
 RESULTS = BENCH / "results"
@@ -717,7 +711,7 @@ def start_server(environment, port, app, log_path):
     if app:
         command.append(app)
     log = open(log_path, "w")  # noqa: SIM115 (outlives this function)
-    return start_gunicorn(
+    return servers.start_gunicorn(
         command,
         cwd=ROOT,
         environment={**environment, "GUNICORN_BIND": f"127.0.0.1:{port}"},
@@ -1178,7 +1172,7 @@ def main():
         f"load {load_start}"
     )
     workdir = Path(tempfile.mkdtemp(prefix="shopswift-bench-"))
-    environment = server_environment(
+    environment = servers.server_environment(
         database_url=args.database_url,
         redis_url=args.redis_url,
         CELERY_BROKER_URL=args.broker_url,
@@ -1196,7 +1190,7 @@ def main():
     say(f"Database {urlsplit(args.database_url).path.lstrip('/')}: recreating ...")
     recreate_database(args.database_url)
     empty_redis(args.redis_url, args.broker_url)
-    setup_django(environment)
+    servers.setup_django(environment)
     from django.core.management import call_command
     from django.db import connections
 
@@ -1276,8 +1270,8 @@ def main():
             measure(args, {"store": store, "bare": bare}, all_scenarios)
             report["scenarios"] = summarise(all_scenarios)
     finally:
-        stop_gunicorn(store)
-        stop_gunicorn(bare)
+        servers.stop_gunicorn(store)
+        servers.stop_gunicorn(bare)
     time.sleep(1)
     checks = check_stock(seeded)
     checks["deadlocks"] = deadlocks(args.database_url) - deadlocks_before

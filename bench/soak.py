@@ -54,15 +54,8 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from servers import (
-    ROOT,
-    SHIPPING_ADDRESS,
-    ensure_database,
-    server_environment,
-    setup_django,
-    start_gunicorn,
-    stop_gunicorn,
-)
+import servers
+from servers import ROOT, SHIPPING_ADDRESS
 
 PYTHON = sys.executable
 APPROVED_CARD = "4242424242424242"
@@ -74,7 +67,7 @@ ORDER_PATH = re.compile(r"^/orders/[A-Z0-9-]+/$")
 REMOVE_ACTION = re.compile(rb'action="(/cart/items/\d+/remove/)"')
 
 
-def default_database_url():
+def soak_database_url():
     if os.environ.get("SOAK_DATABASE_URL"):
         return os.environ["SOAK_DATABASE_URL"]
     base = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/x"
@@ -84,7 +77,7 @@ def default_database_url():
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=600, help="seconds of load")
-    parser.add_argument("--database-url", default=default_database_url())
+    parser.add_argument("--database-url", default=soak_database_url())
     parser.add_argument(
         "--redis-url",
         default=os.environ.get("SOAK_REDIS_URL") or "redis://127.0.0.1:6379/1",
@@ -164,7 +157,7 @@ def seed(run, args):
 
 def start_server(args, environment, log):
     command = [str(Path(PYTHON).with_name("gunicorn")), "-c", "deploy/gunicorn.conf.py"]
-    return start_gunicorn(
+    return servers.start_gunicorn(
         command, cwd=ROOT, environment=environment, port=args.port, log=log
     )
 
@@ -735,9 +728,9 @@ def memory_figures(samples):
 def main(argv=None):
     args = parse_args(argv)
     random.seed(args.seed)
-    ensure_database(args.database_url)
+    servers.ensure_database(args.database_url)
     static_root = tempfile.mkdtemp(prefix="soak-static-")
-    environment = server_environment(
+    environment = servers.server_environment(
         database_url=args.database_url,
         redis_url=args.redis_url,
         STATIC_ROOT=static_root,
@@ -749,7 +742,7 @@ def main(argv=None):
         GUNICORN_LOG_LEVEL="warning",
         GUNICORN_MAX_REQUESTS="0",
     )
-    setup_django(environment)
+    servers.setup_django(environment)
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0, interactive=False)
@@ -771,7 +764,7 @@ def main(argv=None):
                 args, products, tokens, logins, category, server
             )
         finally:
-            stop_gunicorn(server)
+            servers.stop_gunicorn(server)
     statuses = Counter(str(status) for _, status, _ in results)
     by_kind = Counter(kind for kind, _, _ in results)
     errors = sum(

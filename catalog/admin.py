@@ -96,16 +96,8 @@ class ProductAdminForm(forms.ModelForm):
 
     class Meta:
         model = Product
-        fields = [
-            "sku",
-            "name",
-            "slug",
-            "category",
-            "description",
-            "price",
-            "is_active",
-            "image",
-        ]
+        # What a product's edit may change; the fieldsets lay them out.
+        fields = sorted(services.PRODUCT_FIELDS)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -298,29 +298,26 @@ def ensure_orders(*, customer, staff, products):
 
 
 def _advance(order, step, *, customer, staff):
-    if step == "pay" and isinstance(get_gateway(), TestCardGateway):
-        order_services.pay_order(
-            order=order,
-            user=customer,
-            payment_method="test-card",
-            card_number=TestCardGateway.APPROVED_NUMBER,
-        )
+    test_cards = isinstance(get_gateway(), TestCardGateway)
+    if step == "pay" and test_cards:
+        _pay_by_card(order, customer, TestCardGateway.APPROVED_NUMBER)
     elif step == "pay":
         order_services.change_order_status(
             order=order, status=Order.Status.PAID, user=staff, note="Demo payment"
         )
-    elif step == "decline" and isinstance(get_gateway(), TestCardGateway):
+    elif step == "decline" and test_cards:
         # The attempt stays recorded; the order awaits payment.
         with contextlib.suppress(PaymentDeclined):
-            order_services.pay_order(
-                order=order,
-                user=customer,
-                payment_method="test-card",
-                card_number=TestCardGateway.DECLINED_NUMBER,
-            )
+            _pay_by_card(order, customer, TestCardGateway.DECLINED_NUMBER)
     elif step == "cancel":
         order_services.cancel_order(
             order=order, user=customer, note="Ordered the wrong size"
         )
     elif step in (Order.Status.SHIPPED, Order.Status.DELIVERED):
         order_services.change_order_status(order=order, status=step, user=staff)
+
+
+def _pay_by_card(order, customer, card_number):
+    order_services.pay_order(
+        order=order, user=customer, payment_method="test-card", card_number=card_number
+    )
