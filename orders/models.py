@@ -199,6 +199,8 @@ class Payment(models.Model):
     """One payment attempt, approved or not. Only the card's last four digits."""
 
     class Outcome(models.TextChoices):
+        # Recorded before the gateway is called, replaced by its answer.
+        PROCESSING = "processing", "Awaiting the gateway"
         APPROVED = "approved", "Approved"
         DECLINED = "declined", "Declined"
         ERROR = "error", "Gateway error"

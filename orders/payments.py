@@ -1,9 +1,9 @@
 """Payment gateways: one small interface, chosen by the PAYMENT_GATEWAY setting.
 
 `orders.services.pay_order` is the only caller. It validates the input with
-`validate()`, locks the order, calls `charge()` for the order's total and
-records a `Payment` for every attempt, whatever its outcome; only an
-approved charge of the full total marks the order paid.
+`validate()`, records the attempt, calls `charge()` for the order's total
+with no lock held, then records the answer on the attempt; only an approved
+charge of the full total marks the order paid.
 
 The built-in `TestCardGateway` (the default) needs no network and follows
 the common test-card convention, so clients and tests can exercise every
@@ -21,18 +21,22 @@ path:
 Spaces and hyphens in a card number are ignored. Only the last four digits
 are ever stored; the number is never logged.
 
-Plugging in a real gateway such as Stripe: write a subclass, e.g.
-`orders.stripe.StripeGateway`, and set
-`PAYMENT_GATEWAY=orders.stripe.StripeGateway`. With Stripe the card number
-must never reach this server: the client collects the card with Stripe.js
-and sends the PaymentMethod id (`pm_…`) in `card_number`'s place, with
-`payment_method` naming a method listed in `methods` (e.g. "card").
-`validate()` then checks the id's shape, `charge()` creates a confirmed
-PaymentIntent for `amount` (in cents) and `currency` with
-`idempotency_key=reference`, maps `succeeded` to approved, a card error to
-declined and a network or API error to error (or raises: an exception from
-`charge()` is recorded as an error too), and `card_last4()` returns the
-last four digits that Stripe reports, or "".
+No real gateway ships with the store. One is a subclass of PaymentGateway,
+named by PAYMENT_GATEWAY as a dotted path, that implements:
+
+- `name`, stored on each Payment, and `methods`, the `payment_method`
+  values it accepts;
+- `validate()`: the input's shape, checked before anything is charged. A
+  card number should never reach this server: the shopper's browser hands
+  the card to the gateway's own form and sends its token instead, in
+  `card_number`'s place;
+- `charge()`: one call to the gateway's API for `amount` in `currency`,
+  with the order number (`reference`) on the charge so that its records
+  can be matched with the store's, and a network timeout well within a
+  request's (GUNICORN_TIMEOUT). It answers approved, declined (the card was
+  refused) or error (nothing was charged); an exception it raises is
+  recorded as an error too;
+- `card_last4()`: the last four digits the gateway reports, or "".
 """
 
 from dataclasses import dataclass
@@ -75,7 +79,7 @@ class PaymentGateway:
     def charge(
         self, *, amount: Decimal, currency: str, card_number: str, reference: str
     ) -> ChargeResult:
-        """Charge `amount` once; `reference` (the order number) identifies it."""
+        """Charge `amount` once; `reference` (the order number) goes on the charge."""
         raise NotImplementedError
 
     def card_last4(self, card_number: str) -> str:

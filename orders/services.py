@@ -9,7 +9,9 @@ Locks, always taken in this order so that no two of these can deadlock:
    checkouts, and retries of one checkout, run one after the other;
 2. the order row (lifecycle, payments, expiry), so that a payment, a
    cancellation and the expiry job cannot act on the same order at once,
-   and a second cancellation sees the first and restores nothing;
+   and a second cancellation sees the first and restores nothing; a payment
+   holds it to record its attempt and then the gateway's answer, never
+   while the gateway is called (pay_order);
 3. product rows, in product id order, taken by catalog.services' stock
    functions, which check the locked figures before they change them.
 """
@@ -51,7 +53,7 @@ from orders.models import (
     Payment,
     generate_order_number,
 )
-from orders.payments import ERROR, ChargeResult, get_gateway
+from orders.payments import ERROR, ChargeResult, PaymentGateway, get_gateway
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +68,11 @@ NOTE_MAX_LENGTH = 1000
 IDEMPOTENCY_KEY_MAX_LENGTH = 100
 # Attempts at a fresh order number when one drawn is already taken.
 NUMBER_ATTEMPTS = 5
+# A payment attempt awaiting the gateway's answer for longer than this has
+# no process left to finish it (no request lives that long; gunicorn ends
+# one after GUNICORN_TIMEOUT, 30 seconds by default), so it no longer holds
+# its order. Whether it charged is then unknown: the gateway's records tell.
+PAYMENT_ANSWER_TIMEOUT = timedelta(minutes=5)
 
 # The lifecycle. Staff may make every move listed; a customer may only
 # cancel their own pending order (and pay it, through pay_order).
@@ -349,7 +356,8 @@ def cancel_order(*, order: Order, user, note: str = "") -> Order:
 
     The customer may cancel their own pending order; staff may also cancel a
     paid one (refunding the payment is done with the gateway, outside the
-    store). Raises InvalidTransition otherwise.
+    store). Raises InvalidTransition otherwise, and while a payment of the
+    order awaits the gateway's answer.
     """
     locked = _lock(order)
     if not user.is_staff:
@@ -361,6 +369,8 @@ def cancel_order(*, order: Order, user, note: str = "") -> Order:
                 "cancel it.",
                 status=locked.status,
             )
+    if locked.status == Status.PENDING:
+        _check_not_being_paid(locked)
     _move(locked, Status.CANCELLED, by=user, note=note)
     return locked
 
@@ -371,10 +381,13 @@ def mark_order_paid(*, order: Order, user, note: str = "") -> Order:
 
     The order becomes paid by a manual approved payment of its full total,
     recorded with the staff member, so every paid order has its payment.
+    Refused (InvalidTransition) while a payment through the gateway awaits
+    its answer.
     """
     _check_staff(user)
     locked = _lock(order)
     _check_move(locked, Status.PAID)
+    _check_not_being_paid(locked)
     payment = Payment.objects.create(
         order=locked,
         amount=locked.total,
@@ -422,10 +435,11 @@ def expire_unpaid_orders(
 
     Their stock goes back with the reason `expiry`. Each order is expired in
     a transaction of its own, so the job can stop and run again at any
-    point; an order being paid at that moment is skipped (its row is
-    locked) and looked at again on the next run. With `dry_run`, return the
-    orders that would expire and change nothing. `on_expired(order)` is
-    called after each order's transaction commits.
+    point; an order being paid at that moment (its row locked, or a payment
+    awaiting the gateway's answer) is skipped and looked at again on the
+    next run. With `dry_run`, return the orders that would expire and change
+    nothing. `on_expired(order)` is called after each order's transaction
+    commits.
     """
     minutes = settings.ORDER_PAYMENT_TIMEOUT_MINUTES
     cutoff = (now or timezone.now()) - timedelta(minutes=minutes)
@@ -440,7 +454,7 @@ def expire_unpaid_orders(
                 .filter(pk=order_id, status=Status.PENDING, created_at__lt=cutoff)
                 .first()
             )
-            if order is None:
+            if order is None or _payment_in_flight(order):
                 continue  # paid, cancelled or being paid since the list was read
             _move(
                 order,
@@ -468,6 +482,23 @@ def _check_staff(user):
 def _check_owner(order, user):
     if order.user_id != user.pk:
         raise PermissionDenied("This is not your order.")
+
+
+def _payment_in_flight(order):
+    """Whether a payment of this locked order awaits the gateway's answer."""
+    return order.payments.filter(
+        outcome=Payment.Outcome.PROCESSING,
+        created_at__gt=timezone.now() - PAYMENT_ANSWER_TIMEOUT,
+    ).exists()
+
+
+def _check_not_being_paid(order):
+    if _payment_in_flight(order):
+        raise InvalidTransition(
+            f"A payment of order {order.number} is being processed: try again "
+            "in a moment.",
+            status=order.status,
+        )
 
 
 def _check_move(order, status):
@@ -524,65 +555,107 @@ def pay_order(*, order: Order, user, payment_method: str, card_number: str) -> O
     """Charge the order's total through the configured gateway.
 
     Only the customer who placed the order may pay it, and only while it is
-    pending (else InvalidTransition). Every attempt is recorded as a Payment
-    (the card's last four digits only); an approved charge of the full total
-    marks the order paid. Raises PaymentDeclined when the gateway declines
-    or fails (the declined attempt stays recorded), ValidationError for a bad
-    method or card number (nothing is charged or recorded).
+    pending (else InvalidTransition). The attempt is recorded first as a
+    Payment awaiting the gateway's answer (the card's last four digits
+    only); the gateway is called with no lock held; its answer is then
+    recorded on the attempt, and an approved charge of the full total marks
+    the order paid. Raises PaymentDeclined when the gateway declines or
+    fails, ValidationError for a bad method or card number (nothing is
+    charged or recorded).
+
+    While an attempt awaits its answer it holds the order: a second payment,
+    a cancellation and staff marking it paid are refused (InvalidTransition),
+    and the expiry job passes it by, so an order is never charged twice and
+    no charge lands on an order cancelled meanwhile. An attempt left waiting
+    longer than PAYMENT_ANSWER_TIMEOUT (its process died) holds it no more,
+    and stays recorded as processing for staff to check with the gateway.
     """
     gateway = get_gateway()
     card = gateway.validate(payment_method=payment_method, card_number=card_number)
-    with transaction.atomic():
-        # Held while the gateway charges: a cancellation, the expiry job or
-        # a second payment of this order waits, then finds it paid.
-        locked = _lock(order)
-        _check_owner(locked, user)
-        if locked.status != Status.PENDING:
-            raise InvalidTransition(
-                f"Order {locked.number} is {locked.status}: only a pending order "
-                "can be paid.",
-                status=locked.status,
-            )
-        try:
-            result = gateway.charge(
-                amount=locked.total,
-                currency=locked.currency,
-                card_number=card,
-                reference=locked.number,
-            )
-        except Exception:
-            logger.exception(
-                "Payment gateway %s failed for order %s", gateway.name, locked.number
-            )
-            result = ChargeResult(ERROR, "", "The payment could not be processed.")
-        payment = Payment.objects.create(
-            order=locked,
-            amount=locked.total,
-            currency=locked.currency,
-            gateway=gateway.name,
-            reference=result.reference[:100],
-            outcome=result.outcome,
-            message=result.message[:200],
-            card_last4=gateway.card_last4(card),
-            by=user,
+    attempt = _start_payment(order=order, user=user, gateway=gateway, card=card)
+    try:
+        result = gateway.charge(
+            amount=attempt.amount,
+            currency=attempt.currency,
+            card_number=card,
+            reference=attempt.order.number,
         )
-        if (
-            payment.approved
-            and payment.amount == locked.total
-            and payment.currency == locked.currency
-        ):
+    except Exception:
+        logger.exception(
+            "Payment gateway %s failed for order %s",
+            gateway.name,
+            attempt.order.number,
+        )
+        result = ChargeResult(ERROR, "", "The payment could not be processed.")
+    return _finish_payment(attempt=attempt, result=result, user=user)
+
+
+@transaction.atomic
+def _start_payment(*, order, user, gateway: PaymentGateway, card: str) -> Payment:
+    """Record an attempt at paying the order, once the order may be paid now."""
+    locked = _lock(order)
+    _check_owner(locked, user)
+    if locked.status != Status.PENDING:
+        raise InvalidTransition(
+            f"Order {locked.number} is {locked.status}: only a pending order "
+            "can be paid.",
+            status=locked.status,
+        )
+    # The order's lock makes this check-then-create safe: whoever locks it
+    # next sees this attempt.
+    _check_not_being_paid(locked)
+    return Payment.objects.create(
+        order=locked,
+        amount=locked.total,
+        currency=locked.currency,
+        gateway=gateway.name,
+        outcome=Payment.Outcome.PROCESSING,
+        card_last4=gateway.card_last4(card),
+        by=user,
+    )
+
+
+def _finish_payment(*, attempt: Payment, result: ChargeResult, user) -> Order:
+    """Record the gateway's answer on the attempt; mark the order paid if approved."""
+    with transaction.atomic():
+        locked = _lock(attempt.order)
+        attempt.outcome = result.outcome
+        attempt.reference = result.reference[:100]
+        attempt.message = result.message[:200]
+        attempt.save(update_fields=["outcome", "reference", "message"])
+        approved_in_full = (
+            attempt.approved
+            and attempt.amount == locked.total
+            and attempt.currency == locked.currency
+        )
+        paid = approved_in_full and locked.status == Status.PENDING
+        if paid:
             _move(
                 locked,
                 Status.PAID,
                 by=user,
-                note=f"Payment {payment.reference}",
-                payment=payment,
+                note=f"Payment {attempt.reference}",
+                payment=attempt,
             )
         transaction.on_commit(
-            partial(metrics.record_payment, approved=payment.approved)
+            partial(metrics.record_payment, approved=attempt.approved)
         )
-        if locked.status != Status.PAID:
-            transaction.on_commit(events.payment_declined(locked, payment))
-    if locked.status != Status.PAID:
-        raise PaymentDeclined(result.message or None, outcome=payment.outcome)
-    return locked
+        if not approved_in_full:
+            transaction.on_commit(events.payment_declined(locked, attempt))
+    if paid:
+        return locked
+    if approved_in_full:
+        # Only an attempt that outlived PAYMENT_ANSWER_TIMEOUT finds its order
+        # moved on: its charge stays recorded, approved, to be refunded.
+        logger.error(
+            "Payment %s of order %s approved after the order became %s: refund it",
+            attempt.reference,
+            locked.number,
+            locked.status,
+        )
+        raise InvalidTransition(
+            f"Order {locked.number} became {locked.status} while your payment "
+            "was processed: the charge will be refunded.",
+            status=locked.status,
+        )
+    raise PaymentDeclined(result.message or None, outcome=attempt.outcome)

@@ -186,7 +186,11 @@ class OrderViewSet(
             403: OpenApiResponse(
                 description="`permission_denied`: staff paying a customer's order."
             ),
-            409: TRANSITION_CONFLICT,
+            409: OpenApiResponse(
+                description="`invalid_transition`: the order is not pending, or "
+                "another payment of it is being processed (try again in a "
+                "moment); the body's `order_status` is the order's current status."
+            ),
         },
     )
     @action(detail=True, methods=["post"])

@@ -4,11 +4,15 @@ Each thread has its own database connection, so these tests commit
 (transaction=True) and the threads really wait on each other's locks.
 """
 
+import threading
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.db import transaction
 from django.db.models import Sum
+from django.utils import timezone
 
 from accounts.tests.factories import StaffFactory, UserFactory
 from catalog.exceptions import InsufficientStock
@@ -16,10 +20,17 @@ from catalog.models import Product, StockMovement
 from catalog.tests.factories import ProductFactory
 from core.testing import race
 from orders import services
-from orders.exceptions import InvalidTransition
+from orders.exceptions import InvalidTransition, PaymentDeclined
 from orders.models import Order
+from orders.payments import TestCardGateway
 from orders.services import PlacedOrder
-from orders.tests.factories import OrderFactory, address, fill_cart, pay
+from orders.tests.factories import (
+    DECLINED_CARD,
+    OrderFactory,
+    address,
+    fill_cart,
+    pay,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -140,3 +151,139 @@ def test_two_racing_payments_charge_once():
         "Order",
     ]
     assert list(order.payments.values_list("outcome", flat=True)) == ["approved"]
+
+
+# --- A charge held open: what may happen while the gateway is called -----------
+
+
+class HeldGateway(TestCardGateway):
+    """The test-card gateway, holding each charge open until the test lets it
+    answer (as a real gateway's network call takes its time)."""
+
+    name = "held"
+    charging = threading.Event()
+    answer = threading.Event()
+    charged = []
+
+    def charge(self, **kwargs):
+        self.charged.append(kwargs["reference"])
+        self.charging.set()
+        # Bounded, so that a payment holding a lock that the test waits for
+        # fails the test instead of hanging it.
+        if not self.answer.wait(timeout=10):
+            raise TimeoutError("The test never let the gateway answer.")
+        return super().charge(**kwargs)
+
+
+@pytest.fixture
+def held_gateway(settings):
+    settings.PAYMENT_GATEWAY = f"{__name__}.HeldGateway"
+    HeldGateway.charging = threading.Event()
+    HeldGateway.answer = threading.Event()
+    HeldGateway.charged = []
+    return HeldGateway
+
+
+def while_charging(gateway, act):
+    """Do `act` while the gateway holds a charge open, then let it answer."""
+
+    def run():
+        assert gateway.charging.wait(timeout=10), "no charge began"
+        try:
+            return act()
+        finally:
+            gateway.answer.set()
+
+    return run
+
+
+def test_the_gateway_is_called_with_no_lock_on_the_order(held_gateway):
+    order = OrderFactory()
+
+    def lock_the_order():
+        with transaction.atomic():
+            locked = Order.objects.select_for_update(nowait=True).get(pk=order.pk)
+        return locked.status
+
+    paid, status_while_charging = race(
+        [lambda: pay(order), while_charging(held_gateway, lock_the_order)]
+    )
+
+    assert status_while_charging == "pending"
+    assert paid.status == "paid"
+
+
+def test_a_second_payment_while_the_first_is_charged_is_refused(held_gateway):
+    order = OrderFactory()
+
+    paid, refusal = race(
+        [lambda: pay(order), while_charging(held_gateway, lambda: pay(order))]
+    )
+
+    assert paid.status == "paid"
+    assert isinstance(refusal, InvalidTransition)
+    assert refusal.extra == {"order_status": "pending"}
+    assert held_gateway.charged == [order.number]
+    assert list(order.payments.values_list("outcome", flat=True)) == ["approved"]
+
+
+@pytest.mark.parametrize("by_staff", [False, True], ids=["customer", "staff"])
+def test_a_cancellation_while_the_payment_is_charged_is_refused(held_gateway, by_staff):
+    product = ProductFactory(stock=5)
+    order = OrderFactory(lines=[(product, 2)])
+    user = StaffFactory() if by_staff else order.user
+
+    paid, refusal = race(
+        [
+            lambda: pay(order),
+            while_charging(
+                held_gateway, lambda: services.cancel_order(order=order, user=user)
+            ),
+        ]
+    )
+
+    assert paid.status == "paid"
+    assert isinstance(refusal, InvalidTransition)
+    assert stock_of(product) == 3
+    assert list(order.payments.values_list("outcome", flat=True)) == ["approved"]
+    assert [change.status for change in order.history.all()] == ["pending", "paid"]
+
+
+def test_a_declined_charge_leaves_the_order_to_be_cancelled_after(held_gateway):
+    product = ProductFactory(stock=5)
+    order = OrderFactory(lines=[(product, 2)])
+
+    declined, refusal = race(
+        [
+            lambda: pay(order, card_number=DECLINED_CARD),
+            while_charging(
+                held_gateway,
+                lambda: services.cancel_order(order=order, user=order.user),
+            ),
+        ]
+    )
+    cancelled = services.cancel_order(order=order, user=order.user)
+
+    assert isinstance(declined, PaymentDeclined)
+    assert isinstance(refusal, InvalidTransition)
+    assert cancelled.status == "cancelled"
+    assert stock_of(product) == 5
+    assert list(order.payments.values_list("outcome", flat=True)) == ["declined"]
+
+
+def test_the_expiry_while_the_payment_is_charged_passes_the_order_by(held_gateway):
+    order = OrderFactory()
+    Order.objects.filter(pk=order.pk).update(
+        created_at=timezone.now() - timedelta(days=1)
+    )
+
+    paid, expired = race(
+        [
+            lambda: pay(order),
+            while_charging(held_gateway, services.expire_unpaid_orders),
+        ]
+    )
+
+    assert expired == []
+    assert paid.status == "paid"
+    assert services.expire_unpaid_orders() == []

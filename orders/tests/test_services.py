@@ -1,8 +1,10 @@
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError
+from django.utils import timezone
 from prometheus_client import REGISTRY
 
 from accounts.tests.factories import StaffFactory, UserFactory
@@ -20,7 +22,7 @@ from orders.exceptions import (
     PriceChanged,
 )
 from orders.models import Order, Payment
-from orders.payments import ChargeResult, PaymentGateway
+from orders.payments import ChargeResult, PaymentGateway, TestCardGateway
 from orders.tests.factories import (
     APPROVED_CARD,
     DECLINED_CARD,
@@ -758,6 +760,22 @@ def test_allowed_transitions_depend_on_who_asks():
 # --- Payments ------------------------------------------------------------------
 
 
+def test_paying_records_the_attempt_then_the_answer_in_two_transactions(
+    django_assert_num_queries,
+):
+    order = OrderFactory()
+
+    # Each transaction a savepoint inside the test's. The attempt: the order
+    # locked, no other attempt awaiting its answer, the attempt recorded. The
+    # answer: the order locked again, the attempt updated, the order paid and
+    # its history written.
+    with django_assert_num_queries(11):
+        pay(order)
+
+    order.refresh_from_db()
+    assert order.status == Status.PAID
+
+
 def test_an_approved_card_pays_the_order():
     order = OrderFactory()
 
@@ -941,3 +959,161 @@ def test_the_gateway_comes_from_settings_and_is_charged_the_order_total(settings
 
     assert RecordingGateway.charges == [(order.total, "USD", order.number)]
     assert order.payments.get().reference == "rec_1"
+
+
+class WitnessGateway(TestCardGateway):
+    """The test-card gateway, noting the order's payments as it charges."""
+
+    seen = []
+
+    def charge(self, **kwargs):
+        self.seen.append(
+            list(
+                Payment.objects.filter(order__number=kwargs["reference"]).values_list(
+                    "outcome", "amount", "card_last4"
+                )
+            )
+        )
+        return super().charge(**kwargs)
+
+
+def test_the_attempt_is_recorded_before_the_gateway_is_called(settings):
+    settings.PAYMENT_GATEWAY = f"{__name__}.WitnessGateway"
+    WitnessGateway.seen.clear()
+    order = OrderFactory()
+
+    pay(order)
+
+    assert WitnessGateway.seen == [[("processing", order.total, "4242")]]
+    assert list(order.payments.values_list("outcome", flat=True)) == ["approved"]
+
+
+class DyingGateway(TestCardGateway):
+    """The process dies while the gateway charges: gunicorn ends a worker past
+    its timeout with SystemExit."""
+
+    def charge(self, **kwargs):
+        raise SystemExit(1)
+
+
+def die_while_paying(order, settings):
+    """Leave an attempt at paying the order without an answer."""
+    settings.PAYMENT_GATEWAY = f"{__name__}.DyingGateway"
+    with pytest.raises(SystemExit):
+        pay(order)
+    settings.PAYMENT_GATEWAY = "orders.payments.TestCardGateway"
+
+
+def attempts_made_ago(order, delay):
+    Payment.objects.filter(order=order).update(created_at=timezone.now() - delay)
+
+
+def test_an_attempt_without_an_answer_stays_recorded_as_processing(settings):
+    order = OrderFactory()
+
+    die_while_paying(order, settings)
+
+    order.refresh_from_db()
+    assert order.status == Status.PENDING
+    assert list(order.payments.values_list("outcome", "reference", "card_last4")) == [
+        ("processing", "", "4242")
+    ]
+
+
+@pytest.mark.parametrize(
+    "act",
+    [
+        lambda order: pay(order),
+        lambda order: services.cancel_order(order=order, user=order.user),
+        lambda order: services.cancel_order(order=order, user=StaffFactory()),
+        lambda order: services.change_order_status(
+            order=order, status="paid", user=StaffFactory()
+        ),
+    ],
+    ids=["paid again", "cancelled", "cancelled by staff", "marked paid by staff"],
+)
+def test_an_attempt_awaiting_its_answer_holds_the_order(settings, act):
+    product = ProductFactory(stock=5)
+    order = OrderFactory(lines=[(product, 2)])
+    die_while_paying(order, settings)
+
+    with pytest.raises(InvalidTransition) as refusal:
+        act(order)
+
+    assert refusal.value.detail == (
+        f"A payment of order {order.number} is being processed: try again in a moment."
+    )
+    assert refusal.value.extra == {"order_status": "pending"}
+    order.refresh_from_db()
+    assert order.status == Status.PENDING
+    assert stock_of(product) == 3
+    assert list(order.payments.values_list("outcome", flat=True)) == ["processing"]
+
+
+def test_the_expiry_passes_by_an_order_whose_payment_awaits_its_answer(settings):
+    order = OrderFactory()
+    die_while_paying(order, settings)
+    Order.objects.filter(pk=order.pk).update(
+        created_at=timezone.now() - timedelta(days=1)
+    )
+
+    expired = services.expire_unpaid_orders()
+
+    assert expired == []
+    order.refresh_from_db()
+    assert order.status == Status.PENDING
+
+
+def test_an_attempt_left_without_an_answer_holds_the_order_no_longer(settings):
+    order = OrderFactory()
+    die_while_paying(order, settings)
+    attempts_made_ago(order, services.PAYMENT_ANSWER_TIMEOUT + timedelta(seconds=1))
+
+    pay(order)
+
+    order.refresh_from_db()
+    assert order.status == Status.PAID
+    assert list(order.payments.values_list("outcome", flat=True)) == [
+        "processing",
+        "approved",
+    ]
+
+
+class LateGateway(TestCardGateway):
+    """Answers after PAYMENT_ANSWER_TIMEOUT, once staff cancelled the order."""
+
+    def charge(self, **kwargs):
+        order = Order.objects.get(number=kwargs["reference"])
+        attempts_made_ago(order, services.PAYMENT_ANSWER_TIMEOUT)
+        services.cancel_order(order=order, user=StaffFactory())
+        return super().charge(**kwargs)
+
+
+def test_an_approval_arriving_after_a_cancellation_is_kept_to_be_refunded(
+    settings, caplog
+):
+    settings.PAYMENT_GATEWAY = f"{__name__}.LateGateway"
+    order = OrderFactory()
+
+    with (
+        caplog.at_level("ERROR", logger="orders.services"),
+        pytest.raises(InvalidTransition) as refusal,
+    ):
+        pay(order)
+
+    payment = order.payments.get()
+    assert payment.outcome == "approved"
+    assert refusal.value.detail == (
+        f"Order {order.number} became cancelled while your payment was processed: "
+        "the charge will be refunded."
+    )
+    order.refresh_from_db()
+    assert order.status == Status.CANCELLED
+    assert [
+        record.getMessage()
+        for record in caplog.records
+        if record.name == "orders.services"
+    ] == [
+        f"Payment {payment.reference} of order {order.number} approved after the "
+        "order became cancelled: refund it"
+    ]
