@@ -12,6 +12,27 @@ from core.text import PrintableTextValidator
 USER_FIELDS = ["id", "email", "first_name", "last_name", "is_staff", "date_joined"]
 
 
+def name_field(**kwargs):
+    """A first or last name: printable, at most 150 characters, may be blank."""
+    return serializers.CharField(
+        max_length=150,
+        required=False,
+        allow_blank=True,
+        validators=[PrintableTextValidator()],
+        **kwargs,
+    )
+
+
+def password_field(**kwargs):
+    """A password as typed: never shown back, white space kept."""
+    return serializers.CharField(
+        write_only=True,
+        trim_whitespace=False,
+        style={"input_type": "password"},
+        **kwargs,
+    )
+
+
 class UserSerializer(serializers.ModelSerializer):
     """A user as the contract shows one: never a password or its hash."""
 
@@ -46,29 +67,15 @@ class ProfileSerializer(UserSerializer):
 class ProfileFieldsSerializer(serializers.Serializer):
     # Plain fields: uniqueness (case-insensitive) is the service's to check.
     email = serializers.EmailField(max_length=254, required=False)
-    first_name = serializers.CharField(
-        max_length=150,
-        required=False,
-        allow_blank=True,
-        validators=[PrintableTextValidator()],
-    )
-    last_name = serializers.CharField(
-        max_length=150,
-        required=False,
-        allow_blank=True,
-        validators=[PrintableTextValidator()],
-    )
+    first_name = name_field()
+    last_name = name_field()
 
 
 class ProfileUpdateSerializer(ProfileFieldsSerializer):
     """What users may change about themselves: not `is_staff`."""
 
-    current_password = serializers.CharField(
-        write_only=True,
-        required=False,
-        trim_whitespace=False,
-        style={"input_type": "password"},
-        help_text="Needed with a new `email`.",
+    current_password = password_field(
+        required=False, help_text="Needed with a new `email`."
     )
 
 
@@ -81,32 +88,14 @@ class StaffUserUpdateSerializer(ProfileFieldsSerializer):
 
 class RegisterSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
-    password = serializers.CharField(
-        write_only=True, trim_whitespace=False, style={"input_type": "password"}
-    )
-    first_name = serializers.CharField(
-        max_length=150,
-        required=False,
-        allow_blank=True,
-        default="",
-        validators=[PrintableTextValidator()],
-    )
-    last_name = serializers.CharField(
-        max_length=150,
-        required=False,
-        allow_blank=True,
-        default="",
-        validators=[PrintableTextValidator()],
-    )
+    password = password_field()
+    first_name = name_field(default="")
+    last_name = name_field(default="")
 
 
 class PasswordChangeSerializer(serializers.Serializer):
-    current_password = serializers.CharField(
-        write_only=True, trim_whitespace=False, style={"input_type": "password"}
-    )
-    new_password = serializers.CharField(
-        write_only=True, trim_whitespace=False, style={"input_type": "password"}
-    )
+    current_password = password_field()
+    new_password = password_field()
 
 
 class LogoutSerializer(serializers.Serializer):
