@@ -105,9 +105,9 @@ class ProductFilter(django_filters.FilterSet):
 
     def get_form_class(self):
         # django-filter builds the form class, and every field with it, for
-        # each FilterSet: a tenth of an uncached list's time. The filters are
-        # the same on every request, so it is built once per FilterSet class;
-        # each form still copies its fields, as Django's forms do.
+        # each FilterSet. The filters are the same on every request, so it is
+        # built once per FilterSet class; each form still copies its fields,
+        # as Django's forms do.
         form_class = type(self).__dict__.get("_form_class")
         if form_class is None:
             form_class = type(self)._form_class = super().get_form_class()

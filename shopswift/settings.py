@@ -268,7 +268,7 @@ _database_options.setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOU
 if env_bool("DATABASE_PREPARED_STATEMENTS", True):
     # Parameters sent apart from the SQL, and a statement run five times on
     # a connection prepared there: PostgreSQL then skips parsing and
-    # planning it (half the time of a product read).
+    # planning it.
     _database_options.setdefault("server_side_binding", True)
     _database_options.setdefault("prepare_threshold", 5)
 
