@@ -2,13 +2,13 @@ import logging
 import os
 import re
 import time
+from functools import partial
 
 from django.conf import settings
-from django.contrib.auth import SESSION_KEY
 from django.db import DataError, OperationalError
 from django.http import HttpResponse
 from django.template import loader
-from django.utils.functional import LazyObject
+from django.utils.functional import LazyObject, SimpleLazyObject
 
 from core import metrics
 from core.api import DATABASE_RETRY_AFTER, database_error_problem
@@ -100,24 +100,39 @@ def _known_user_id(request):
     """The id of the user the request was served for, without a query of its own.
 
     A user set on the request (by DRF's authentication, login or logout) is
-    read as it is. Otherwise request.user is still the authentication
-    middleware's lazy object, which a query would resolve: the session names
-    the user instead, if the request read it (a static file or /healthz
-    reads neither).
+    read as it is; the authentication middleware's lazy user counts only
+    once the request resolved it (ServedUserMiddleware). A static file or
+    /healthz resolves none.
     """
     user = getattr(request, "user", None)
     if user is None:
         return None
-    if not isinstance(user, LazyObject):
-        return user.pk if user.is_authenticated else None
-    session = getattr(request, "session", None)
-    if session is None or not session.accessed:
-        return None
-    user_id = session.get(SESSION_KEY)
-    try:
-        return int(user_id)
-    except (TypeError, ValueError):
-        return user_id
+    if isinstance(user, LazyObject):
+        return getattr(request, "served_user_id", None)
+    return user.pk if user.is_authenticated else None
+
+
+class ServedUserMiddleware:
+    """Note on the request which user request.user turned out to be, if it was read.
+
+    Resolving the lazy user costs a query; the access log names the user
+    only when the request paid for it anyway. Installed after the
+    authentication middlewares, whose lazy user it wraps.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None:
+            request.user = SimpleLazyObject(partial(note_served_user, request, user))
+        return self.get_response(request)
+
+
+def note_served_user(request, user):
+    request.served_user_id = user.pk if user.is_authenticated else None
+    return user
 
 
 class DatabaseErrorMiddleware:

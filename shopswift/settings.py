@@ -201,6 +201,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # request.user.otp_device: the authenticator whose code the login gave.
     "django_otp.middleware.OTPMiddleware",
+    # The user request.user turned out to be, for the access log.
+    "core.middleware.ServedUserMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",

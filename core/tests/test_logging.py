@@ -113,6 +113,17 @@ def test_the_access_line_costs_no_query_when_the_request_never_needed_the_user(
     assert access_lines()[0].user_id is None
 
 
+def test_the_access_line_names_no_user_the_request_never_resolved(
+    client, access_lines, django_assert_num_queries
+):
+    client.force_login(UserFactory())
+
+    with django_assert_num_queries(1):  # the session, not the user
+        client.get("/test/session-only/")
+
+    assert access_lines()[0].user_id is None
+
+
 def test_a_failing_request_is_logged_with_status_500(client, access_lines):
     client.raise_request_exception = False
 

@@ -61,6 +61,11 @@ def page_failure(request):
     raise RuntimeError("database password is hunter2")
 
 
+def session_only(request):
+    """A page that reads the session and never the user."""
+    return HttpResponse(request.session.get("theme", "plain"))
+
+
 class EmailSerializer(serializers.ModelSerializer):
     class Meta:
         model = User
@@ -83,6 +88,7 @@ urlpatterns = [
     path("api/v1/test/database-down/", api_database_down),
     path("test/database-down/", page_database_down),
     path("test/page-failure/", page_failure),
+    path("test/session-only/", session_only),
     *project_urlpatterns,
 ]
 
