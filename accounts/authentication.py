@@ -1,16 +1,28 @@
+import functools
+
+from django.contrib.auth import get_user_model
 from django.db import connections
 from django.utils.translation import gettext_lazy as _
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
 from rest_framework_simplejwt.settings import api_settings
 
-USER_SQL = "SELECT id, is_active FROM accounts_user WHERE id = %s"
-
-# The OpenAPI security of a view that takes LeanJWTAuthentication (or a
-# subclass) and the session: the schemes simplejwt's JWTAuthentication and
-# the session give the other endpoints, as drf-spectacular cannot tell that
-# a subclass takes the same bearer token.
+# The OpenAPI security of a view that takes LeanJWTAuthentication and the
+# session: the schemes simplejwt's JWTAuthentication and the session give
+# the other endpoints, as drf-spectacular cannot tell that a subclass takes
+# the same bearer token.
 LEAN_JWT_OR_SESSION_AUTH = [{"jwtAuth": []}, {"cookieAuth": []}]
+
+
+@functools.cache
+def user_sql():
+    """The statement reading a user's id and is_active, named through the model."""
+    user_model = get_user_model()
+    meta = user_model._meta
+    quote = connections[user_model.objects.db].ops.quote_name
+    pk = quote(meta.pk.column)
+    is_active = quote(meta.get_field("is_active").column)
+    return f"SELECT {pk}, {is_active} FROM {quote(meta.db_table)} WHERE {pk} = %s"
 
 
 class LeanJWTAuthentication(JWTAuthentication):
@@ -23,9 +35,6 @@ class LeanJWTAuthentication(JWTAuthentication):
     `get_user` does with the settings in use (CHECK_USER_IS_ACTIVE on,
     CHECK_REVOKE_TOKEN off): a token without a user id, and the token of a
     deleted or deactivated user.
-
-    A view that needs more with the user overrides `read_user` to read it in
-    the same query (carts.api.authentication.CartJWTAuthentication).
     """
 
     def get_user(self, validated_token):
@@ -35,18 +44,13 @@ class LeanJWTAuthentication(JWTAuthentication):
             raise InvalidToken(
                 _("Token contained no recognizable user identification")
             ) from None
-        found = self.read_user(user_id)
+        database = self.user_model.objects.db
+        with connections[database].cursor() as cursor:
+            cursor.execute(user_sql(), [user_id])
+            found = cursor.fetchone()
         if found is None:
             raise AuthenticationFailed(_("User not found"), code="user_not_found")
         user_id, is_active = found
         if not is_active:
             raise AuthenticationFailed(_("User is inactive"), code="user_inactive")
-        return self.user_model.from_db(
-            self.user_model.objects.db, ["id", "is_active"], [user_id, True]
-        )
-
-    def read_user(self, user_id):
-        """Return the user's (id, is_active), or None when there is no such user."""
-        with connections[self.user_model.objects.db].cursor() as cursor:
-            cursor.execute(USER_SQL, [user_id])
-            return cursor.fetchone()
+        return self.user_model.from_db(database, ["id", "is_active"], [user_id, True])

@@ -1,7 +1,7 @@
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connections, models
+from django.db import models
 from django.db.models import Prefetch, Q
 
 MAX_LINE_QUANTITY = 1000
@@ -27,54 +27,6 @@ class CartQuerySet(models.QuerySet):
         )
 
 
-# Written out rather than built with values(): building and compiling that
-# four-table query took twice the CPU of running it, the most of a cart read.
-USER_CART_LINES_SQL = """
-    SELECT account.id, account.is_active, cart.id, cart.updated_at,
-        item.id, item.quantity, product.id, product.slug, product.name,
-        product.price, product.image, product.stock, product.is_active
-    FROM accounts_user AS account
-    LEFT JOIN carts_cart AS cart ON cart.user_id = account.id
-    LEFT JOIN carts_cartitem AS item ON item.cart_id = cart.id
-    LEFT JOIN catalog_product AS product ON product.id = item.product_id
-    WHERE account.id = %s
-    ORDER BY item.created_at, item.id
-"""
-USER_CART_LINES_FIELDS = (
-    "user_id",
-    "user_is_active",
-    "cart_id",
-    "cart_updated_at",
-    "item_id",
-    "quantity",
-    "product_id",
-    "product_slug",
-    "product_name",
-    "product_price",
-    "product_image",
-    "product_stock",
-    "product_is_active",
-)
-
-
-class CartManager(models.Manager.from_queryset(CartQuerySet)):
-    def lines_of_user(self, user_id) -> list[dict]:
-        """Read a user joined to their cart, its lines and their products.
-
-        One dict per line (keys: USER_CART_LINES_FIELDS) in the lines'
-        order; one with the line fields None for an empty cart, with the
-        cart fields None too when the user has no cart yet; none when there
-        is no such user. All a cart's read representation needs, and the
-        user's `is_active`, in one query.
-        """
-        with connections[self.db].cursor() as cursor:
-            cursor.execute(USER_CART_LINES_SQL, [user_id])
-            return [
-                dict(zip(USER_CART_LINES_FIELDS, row, strict=True))
-                for row in cursor.fetchall()
-            ]
-
-
 class Cart(models.Model):
     """A shopper's cart: one per account, or one per session before login.
 
@@ -93,7 +45,7 @@ class Cart(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = CartManager()
+    objects = CartQuerySet.as_manager()
 
     class Meta:
         indexes = [

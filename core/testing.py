@@ -1,10 +1,12 @@
 """Test helpers that every app's tests share."""
 
+import functools
 import threading
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.db import connection
+from drf_spectacular.generators import SchemaGenerator
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
@@ -76,3 +78,52 @@ def redis_url(db):
     if parts.scheme == "unix":
         return urlunsplit(parts._replace(query=f"db={db}"))
     return urlunsplit(parts._replace(path=f"/{db}"))
+
+
+@functools.cache
+def schema_components():
+    """The components of the API's OpenAPI schema, as drf-spectacular makes it."""
+    return SchemaGenerator().get_schema(request=None, public=True)["components"][
+        "schemas"
+    ]
+
+
+def assert_answer_matches(answer, expected, component):
+    """Assert that a written-out answer is the serializer's, field by field.
+
+    Walks the schema's `component`: at each object, the answer and the
+    serializer's `expected` data have exactly the documented fields, in one
+    order, and each field is equal, nested objects and lists alike.
+    """
+    _assert_same(answer, expected, {"$ref": f"#/components/schemas/{component}"}, "")
+
+
+def _resolve(schema):
+    while True:
+        if "$ref" in schema:
+            schema = schema_components()[schema["$ref"].rsplit("/", 1)[1]]
+        elif len(schema.get("allOf", ())) == 1:
+            schema = schema["allOf"][0]
+        else:
+            return schema
+
+
+def _assert_same(answer, expected, schema, path):
+    schema = _resolve(schema)
+    if "properties" in schema and answer is not None:
+        documented = list(schema["properties"])
+        assert sorted(answer) == sorted(documented), path
+        assert list(answer) == list(expected), path
+        for name in documented:
+            field = f"{path}.{name}" if path else name
+            _assert_same(
+                answer[name], expected[name], schema["properties"][name], field
+            )
+    elif schema.get("type") == "array" and answer is not None:
+        assert len(answer) == len(expected), path
+        for index, (item, expected_item) in enumerate(
+            zip(answer, expected, strict=True)
+        ):
+            _assert_same(item, expected_item, schema["items"], f"{path}[{index}]")
+    else:
+        assert answer == expected, path

@@ -1,13 +1,10 @@
-from decimal import Decimal
-
 from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from carts import services
-from carts.models import CENT, MAX_LINE_QUANTITY, Cart, CartItem
+from carts.models import MAX_LINE_QUANTITY, Cart, CartItem
 from catalog.models import Product
-from core.api import iso_datetime, money
 
 QUANTITY_HELP = f"A whole number from 1 to {MAX_LINE_QUANTITY}."
 
@@ -49,6 +46,7 @@ class CartWarningSerializer(serializers.Serializer):
     )
 
 
+# The schema of the cart's answer, which carts.queries writes out.
 class CartSerializer(serializers.ModelSerializer):
     """A cart priced at the catalog's current prices."""
 
@@ -82,67 +80,6 @@ class CartSerializer(serializers.ModelSerializer):
     @extend_schema_field(CartWarningSerializer(many=True))
     def get_warnings(self, cart) -> list[dict]:
         return CartWarningSerializer(services.cart_warnings(cart=cart), many=True).data
-
-
-def cart_representation(rows, *, request=None) -> dict:
-    """A cart as CartSerializer shows it, built from `lines_of_user()` rows.
-
-    The rows of one cart (at least one). CartSerializer's nested
-    ModelSerializers, the lines' prefetch and the products' model instances
-    were most of a cart read; this writes the same fields by hand, money as
-    DRF's DecimalField writes it. CartSerializer still gives the schema.
-    """
-    image_storage = Product._meta.get_field("image").storage
-    items, warnings = [], []
-    item_count, subtotal = 0, Decimal("0")
-    for row in rows:
-        if row["item_id"] is None:
-            continue  # the one row of an empty cart
-        quantity = row["quantity"]
-        stock = row["product_stock"]
-        unit_price = row["product_price"].quantize(CENT)
-        line_total = (unit_price * quantity).quantize(CENT)
-        item_count += quantity
-        subtotal += line_total
-        image = row["product_image"] or None
-        if image:
-            image = image_storage.url(image)
-            if request is not None:
-                image = request.build_absolute_uri(image)
-        items.append(
-            {
-                "id": row["item_id"],
-                "product": {
-                    "id": row["product_id"],
-                    "slug": row["product_slug"],
-                    "name": row["product_name"],
-                    "price": money(unit_price),
-                    "image": image,
-                    "in_stock": stock > 0,
-                },
-                "quantity": quantity,
-                "unit_price": money(unit_price),
-                "line_total": money(line_total),
-            }
-        )
-        warning = services.line_warning(
-            item_id=row["item_id"],
-            quantity=quantity,
-            is_active=row["product_is_active"],
-            stock=stock,
-        )
-        if warning is not None:
-            warnings.append(warning)
-    cart = rows[0]
-    return {
-        "id": cart["cart_id"],
-        "items": items,
-        "item_count": item_count,
-        "subtotal": money(subtotal),
-        "currency": settings.STORE_CURRENCY,
-        "warnings": warnings,
-        "updated_at": iso_datetime(cart["cart_updated_at"]),
-    }
 
 
 class AddItemSerializer(serializers.Serializer):

@@ -5,16 +5,14 @@ from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from accounts.authentication import LEAN_JWT_OR_SESSION_AUTH
-from carts import services
-from carts.api.authentication import CartJWTAuthentication
+from accounts.authentication import LEAN_JWT_OR_SESSION_AUTH, LeanJWTAuthentication
+from carts import queries, services
 from carts.api.serializers import (
     AddItemSerializer,
     CartSerializer,
     SetQuantitySerializer,
-    cart_representation,
 )
-from carts.models import Cart, CartItem
+from carts.models import CartItem
 from core.ratelimit import user_rate_limit
 
 INSUFFICIENT_STOCK = OpenApiResponse(
@@ -37,31 +35,18 @@ class CartMixin:
     throttle_classes = [user_rate_limit("RATELIMIT_CART_WRITE")]
     serializer_class = CartSerializer
 
-    def cart_response(self, rows=None, *, http_status=status.HTTP_200_OK):
-        # One query for the cart, its lines and their products, written out
-        # by hand (see cart_representation): the cart read's main cost.
-        if rows is None:
-            rows = Cart.objects.lines_of_user(self.request.user.pk)
-        if rows[0]["cart_id"] is None:
-            cart = services.get_user_cart(user=self.request.user)
-            rows = [
-                {
-                    "cart_id": cart.pk,
-                    "cart_updated_at": cart.updated_at,
-                    "item_id": None,
-                }
-            ]
-        return Response(
-            cart_representation(rows, request=self.request), status=http_status
+    def cart_response(self, *, http_status=status.HTTP_200_OK):
+        answer = queries.user_cart_representation(
+            self.request.user, request=self.request
         )
+        return Response(answer, status=http_status)
 
 
 class CartViewSet(CartMixin, viewsets.GenericViewSet):
     """The caller's cart: one per user, created empty on first use."""
 
-    # A bearer token's user is read with their cart, in the cart's one query
-    # (on DELETE too, where the lines go unused: one query, as the user was).
-    authentication_classes = [CartJWTAuthentication, SessionAuthentication]
+    # The token's user read with its id and is_active only.
+    authentication_classes = [LeanJWTAuthentication, SessionAuthentication]
 
     @extend_schema(
         summary="The caller's cart",
@@ -69,9 +54,6 @@ class CartViewSet(CartMixin, viewsets.GenericViewSet):
         auth=LEAN_JWT_OR_SESSION_AUTH,
     )
     def retrieve(self, request):
-        authenticator = request.successful_authenticator
-        if isinstance(authenticator, CartJWTAuthentication):
-            return self.cart_response(authenticator.cart_rows)
         return self.cart_response()
 
     @extend_schema(

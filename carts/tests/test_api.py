@@ -259,8 +259,8 @@ def test_get_costs_the_same_queries_whatever_the_number_of_lines(
     cart = CartFactory(user=shopper)
     CartItemFactory.create_batch(lines, cart=cart)
 
-    # The token's user joined to the cart, its lines and their products.
-    with django_assert_num_queries(1):
+    # The token's user, then the cart joined to its lines and their products.
+    with django_assert_num_queries(2):
         response = client.get(CART)
 
     assert len(response.json()["items"]) == lines
@@ -274,7 +274,7 @@ def test_get_with_a_session_login_shows_the_same_cart_as_with_a_token(
     session_client = APIClient()
     session_client.force_login(shopper)
 
-    # The session, its user, then the user joined to the cart and its lines.
+    # The session, its user, then the cart joined to its lines.
     with django_assert_num_queries(3):
         response = session_client.get(CART)
 
