@@ -1,11 +1,8 @@
-"""The cart's answer, read in one statement and written out by hand.
+"""The cart's answer: read in one hand-built statement and written out.
 
-The cart API's hot path. Building and compiling the ORM's query for a cart,
-its lines and their products took twice the CPU of running it, and
-CartSerializer's nested serializers over model instances were most of the
-rest; so the rows are read with SQL named through the models' `_meta` and
-CartSerializer's fields are written out. carts/tests/test_queries.py proves
-the answer equal to CartSerializer's, field by field.
+The cart API's hot path (bench/README.md says why): the statement names
+tables and columns through the models' `_meta`, and carts/tests/test_queries.py
+proves the answer equal to CartSerializer's, field by field.
 """
 
 import functools

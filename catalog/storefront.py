@@ -17,6 +17,7 @@ from catalog import cache
 from catalog.filters import ProductFilter
 from catalog.models import Category, Product
 
+PRODUCT_DETAIL_TEMPLATE = "catalog/product_detail.html"
 PAGE_SIZE = 12
 NEWEST_COUNT = 8
 # The product list's parameters that shoppers may set (the API's names);
@@ -109,6 +110,18 @@ def active_product(slug):
         (slug,),
         lambda: Product.objects.active().with_category().get(slug=slug),
     )
+
+
+def product_detail_context(product):
+    """The product page's context, for every view that shows the page.
+
+    The product (its category loaded with it) and its category's place in
+    the navigation; the carts app adds its refused `add_form` to it.
+    """
+    return {
+        "product": product,
+        "category": category_tree().by_slug.get(product.category.slug),
+    }
 
 
 def product_page(params, number):

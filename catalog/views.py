@@ -6,19 +6,16 @@ says so (the API answers 400 instead).
 """
 
 import copy
-import functools
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, QueryDict
-from django.middleware.csrf import get_token
 from django.utils.cache import patch_vary_headers
-from django.utils.crypto import salted_hmac
 from django.views.generic import DetailView, TemplateView
 
-from catalog import cache, storefront
+from catalog import queries, storefront
 from catalog.models import Product
 from catalog.storefront import FILTER_PARAMS
 
@@ -59,8 +56,8 @@ class CachedPageMixin:
     catalog, so it is rendered once per catalog version (the key holds the
     version, as every catalog entry does: a change to a product, a category
     or a stock figure is on the very next page; see catalog/cache.py) and
-    served from Redis afterwards, at the cost of an API read rather than a
-    template rendering.
+    served from Redis afterwards (`catalog.queries.cached_page`), at the
+    cost of an API read rather than a template rendering.
 
     The URL in the key is canonical: the path, and the query parameters the
     page reads (`cached_query_params`) as it reads them (the last value,
@@ -88,17 +85,12 @@ class CachedPageMixin:
         if not self._cacheable(request):
             return super().get(request, *args, **kwargs)
         self.request = self._canonical_request(request)
-        found = cache.read("pages:html", (self.request.build_absolute_uri(),))
-        if found.value is None:
-            content_type, body = rendered = self._render(*args, **kwargs)
-            if self.cache_this_page:
-                cache.store(found, rendered)
-        else:
-            content_type, body = found.value
-        placeholder = _csrf_placeholder()
-        if placeholder in body:
-            body = body.replace(placeholder, get_token(request).encode())
-        response = HttpResponse(body, content_type=content_type)
+        content_type, body = queries.cached_page(
+            self.request.build_absolute_uri(), lambda: self._render(*args, **kwargs)
+        )
+        response = HttpResponse(
+            queries.with_csrf_token(body, request), content_type=content_type
+        )
         # As the rendered page says it: a session would change the page.
         patch_vary_headers(response, ["Cookie"])
         return response
@@ -130,24 +122,14 @@ class CachedPageMixin:
         self.csrf_token_placeholder = True
         response = super().get(self.request, *args, **kwargs)
         response.render()
-        return response["Content-Type"], response.content
+        return response["Content-Type"], response.content, self.cache_this_page
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         if getattr(self, "csrf_token_placeholder", False):
             # The view's context comes before the context processors' csrf_token.
-            context["csrf_token"] = _csrf_placeholder().decode()
+            context["csrf_token"] = queries.csrf_placeholder().decode()
         return context
-
-
-@functools.cache
-def _csrf_placeholder():
-    """What stands for the CSRF token in a cached page: nothing a page could show."""
-    return (
-        salted_hmac("catalog.page-cache", "csrf-token", algorithm="sha256")
-        .hexdigest()
-        .encode()
-    )
 
 
 class HomeView(CachedPageMixin, TemplateView):
@@ -223,8 +205,7 @@ class CategoryView(ProductListView):
 class ProductDetailView(CachedPageMixin, DetailView):
     """An active product; inactive and unknown ones are 404."""
 
-    template_name = "catalog/product_detail.html"
-    context_object_name = "product"
+    template_name = storefront.PRODUCT_DETAIL_TEMPLATE
 
     def get_object(self, queryset=None):
         try:
@@ -234,7 +215,5 @@ class ProductDetailView(CachedPageMixin, DetailView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["category"] = storefront.category_tree().by_slug.get(
-            self.object.category.slug
-        )
+        context.update(storefront.product_detail_context(self.object))
         return context

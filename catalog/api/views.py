@@ -1,4 +1,3 @@
-import hashlib
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
@@ -8,14 +7,13 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import status, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from accounts.permissions import IsStaffOrReadOnly, is_staff
-from catalog import cache, services
+from catalog import cache, queries, services
 from catalog.api.serializers import (
     CategorySerializer,
     ProductSerializer,
@@ -28,11 +26,6 @@ from core.parsers import JSONParser
 
 # Accept headers that the API's one renderer (JSON) satisfies as they are.
 JSON_ACCEPTS = frozenset({"", "*/*", "application/json"})
-
-
-def entity_tag(body):
-    """A strong ETag of a response body: it changes whenever a byte does."""
-    return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
 
 
 def public_response(request, tagged):
@@ -122,7 +115,7 @@ class PublicCacheMixin:
     def dispatch(self, request, *args, **kwargs):
         action = self.action_map.get(request.method.lower())
         name = self.public_cache.get(action)
-        if name and request.method == "GET" and self._without_credentials(request):
+        if name and request.method == "GET" and self.without_credentials(request):
             params = self._public_params(Request(request), action, kwargs)
             found = None if params is None else cache.read(name, params)
             if found is None or found.value is None:
@@ -139,13 +132,18 @@ class PublicCacheMixin:
         return super().dispatch(request, *args, **kwargs)
 
     @staticmethod
-    def _without_credentials(request):
+    def without_credentials(request):
+        """Whether the request carries no credentials at all and asks for JSON.
+
+        Credentials are an Authorization header, a session cookie, or those
+        that DRF's test client forces (`force_authenticate`): a DRF Request
+        given no authenticators of its own holds the forced one.
+        """
         return (
             "HTTP_AUTHORIZATION" not in request.META
             and settings.SESSION_COOKIE_NAME not in request.COOKIES
-            # DRF's own test clients authenticate this way (force_authenticate).
-            and not hasattr(request, "_force_auth_user")
             and request.META.get("HTTP_ACCEPT", "") in JSON_ACCEPTS
+            and not Request(request, authenticators=()).authenticators
         )
 
     def public_query(self, request, action):
@@ -193,11 +191,7 @@ class PublicCacheMixin:
                 return read()  # a malformed page or page size: DRF's 400
             found = cache.read(self.public_cache[self.action], params)
 
-        def build():
-            body = JSONRenderer().render(read().data)
-            return entity_tag(body), body
-
-        return public_response(request, cache.fill(found, build))
+        return public_response(request, queries.public_json(found, lambda: read().data))
 
 
 @extend_schema_view(
@@ -282,16 +276,19 @@ class ProductViewSet(PublicCacheMixin, viewsets.ModelViewSet):
             return queryset
         return super().filter_queryset(queryset)
 
+    # Every product answer is catalog.queries' product, which
+    # ProductSerializer documents.
     def list(self, request, *args, **kwargs):
-        return self.cached_read(
-            request, lambda: super(ProductViewSet, self).list(request)
-        )
+        return self.cached_read(request, self.read_list)
 
     def retrieve(self, request, *args, **kwargs):
         return self.cached_read(
-            request,
-            lambda: super(ProductViewSet, self).retrieve(request, *args, **kwargs),
+            request, lambda: Response(self._read(self.get_object()))
         )
+
+    def read_list(self):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response([self._read(product) for product in page])
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
@@ -313,4 +310,4 @@ class ProductViewSet(PublicCacheMixin, viewsets.ModelViewSet):
         return Response(self._read(product))
 
     def _read(self, product):
-        return ProductSerializer(product, context=self.get_serializer_context()).data
+        return queries.product_representation(product, request=self.request)

@@ -1,0 +1,100 @@
+"""The catalog's fast paths: the product answer written out, answers kept as bytes.
+
+The API's public reads and the anonymous visitors' pages are kept in Redis
+as the bytes they answer with (catalog/cache.py says why they cannot go
+stale); catalog/tests/test_queries.py proves each answer equal to its
+serializer's, field by field.
+"""
+
+import functools
+import hashlib
+
+from django.conf import settings
+from django.middleware.csrf import get_token
+from django.utils.crypto import salted_hmac
+from rest_framework.renderers import JSONRenderer
+
+from catalog import cache
+from core.api import iso_datetime, money
+
+
+def product_representation(product, *, request=None) -> dict:
+    """A product as ProductSerializer shows it (its category loaded with it)."""
+    image = None
+    if product.image:
+        image = product.image.url
+        if request is not None:
+            image = request.build_absolute_uri(image)
+    category = product.category
+    return {
+        "id": product.pk,
+        "sku": product.sku,
+        "name": product.name,
+        "slug": product.slug,
+        "description": product.description,
+        "price": money(product.price),
+        "currency": settings.STORE_CURRENCY,
+        "stock": product.stock,
+        "in_stock": product.stock > 0,
+        "category": {"id": category.pk, "name": category.name, "slug": category.slug},
+        "image": image,
+        "is_active": product.is_active,
+        "created_at": iso_datetime(product.created_at),
+        "updated_at": iso_datetime(product.updated_at),
+    }
+
+
+def entity_tag(body) -> str:
+    """A strong ETag of a response body: it changes whenever a byte does."""
+    return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
+
+
+def public_json(found, answer) -> tuple[str, bytes]:
+    """Return the (ETag, JSON body) that `found` holds, else build and store it.
+
+    `found` is the cache.Read of the answer's entry; `answer()` gives the
+    data to render when it holds none (its exceptions pass through, and
+    nothing is stored).
+    """
+
+    def build():
+        body = JSONRenderer().render(answer())
+        return entity_tag(body), body
+
+    return cache.fill(found, build)
+
+
+def cached_page(url, render) -> tuple[str, bytes]:
+    """Return the catalog page at `url` as (content type, body), rendered once.
+
+    Once per catalog version: `render()` gives (content type, body, whether
+    the page is the answer of `url` itself), and only such a page is stored.
+    The body holds `csrf_placeholder()` where the visitor's token goes
+    (`with_csrf_token`).
+    """
+    found = cache.read("pages:html", (url,))
+    if found.value is not None:
+        return found.value
+    content_type, body, storable = render()
+    if storable:
+        cache.store(found, (content_type, body))
+    return content_type, body
+
+
+@functools.cache
+def csrf_placeholder() -> bytes:
+    """What stands for the CSRF token in a cached page: nothing a page could show."""
+    return (
+        salted_hmac("catalog.page-cache", "csrf-token", algorithm="sha256")
+        .hexdigest()
+        .encode()
+    )
+
+
+def with_csrf_token(body, request) -> bytes:
+    """The cached page's body with the visitor's own CSRF token in its forms."""
+    placeholder = csrf_placeholder()
+    if placeholder not in body:
+        return body
+    # As Django's {% csrf_token %} does, this sets the token's cookie.
+    return body.replace(placeholder, get_token(request).encode())
