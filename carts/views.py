@@ -3,7 +3,9 @@
 Thin adapters over carts.services, for anonymous shoppers (a session cart,
 carts/session.py) and logged-in ones (the account's cart) alike. Every
 action ends with a message; a refused one shows its error beside the field
-that caused it, with what was typed kept.
+that caused it, with what was typed kept: its page again, as Django's
+TemplateResponse of that page's template and context (the product page's
+from catalog.storefront), never by running another view.
 """
 
 from dataclasses import dataclass
@@ -11,20 +13,22 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
+from django.template.response import TemplateResponse
 from django.views.generic import TemplateView, View
 
 from carts import services
 from carts.forms import AddItemForm, SetQuantityForm
 from carts.models import CartItem
 from carts.session import current_cart
+from catalog import storefront
 from catalog.exceptions import InsufficientStock
 from catalog.models import Product
-from catalog.views import ProductDetailView
-from core import ratelimit
+from core import pages, ratelimit
 
 # The API's cart endpoints count under the same name, so a shopper's cart
 # writes share one counter whichever interface makes them.
 CART_WRITE_LIMIT = "RATELIMIT_CART_WRITE"
+CART_TEMPLATE = "carts/cart_detail.html"
 LINE_GONE = "That item is no longer in your cart."
 
 
@@ -58,64 +62,60 @@ def shortage_text(product, error, *, adding=0):
     return f"{text}."
 
 
-def add_service_errors(form, error, fallback=None):
-    """Put a service's ValidationError beside the form's fields."""
-    for field, errors in error.message_dict.items():
-        target = field if field in form.fields else fallback
-        for message in errors:
-            form.add_error(target, message)
+def cart_page_context(request, *, line_forms=None):
+    """The cart page's context: its lines with their forms and warnings, totals.
+
+    `line_forms` maps a line's id to a refused form, shown with its errors.
+    """
+    cart = current_cart(request, with_lines=True)
+    items = list(cart.items.all()) if cart is not None else []
+    warnings = {}
+    if cart is not None:
+        warnings = {
+            warning["item"]: warning_text(warning)
+            for warning in services.cart_warnings(cart=cart)
+        }
+    line_forms = line_forms or {}
+    lines = [
+        Line(
+            item=item,
+            form=line_forms.get(item.pk)
+            or SetQuantityForm(initial={"quantity": item.quantity}, item=item),
+            warning=warnings.get(item.pk, ""),
+        )
+        for item in items
+    ]
+    return {
+        "cart": cart,
+        "lines": lines,
+        "has_warnings": bool(warnings),
+        "subtotal": cart.subtotal if cart is not None else None,
+        # The header's count, known here without another query.
+        "cart_count": sum(item.quantity for item in items),
+    }
 
 
 class CartView(TemplateView):
     """The cart: lines with Quantity, Update and Remove; totals; Checkout."""
 
-    template_name = "carts/cart_detail.html"
+    template_name = CART_TEMPLATE
 
-    def get_context_data(self, *, line_forms=None, **kwargs):
+    def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        cart = current_cart(self.request, with_lines=True)
-        items = list(cart.items.all()) if cart is not None else []
-        warnings = {}
-        if cart is not None:
-            warnings = {
-                warning["item"]: warning_text(warning)
-                for warning in services.cart_warnings(cart=cart)
-            }
-        line_forms = line_forms or {}
-        lines = [
-            Line(
-                item=item,
-                form=line_forms.get(item.pk)
-                or SetQuantityForm(initial={"quantity": item.quantity}, item=item),
-                warning=warnings.get(item.pk, ""),
-            )
-            for item in items
-        ]
-        context.update(
-            cart=cart,
-            lines=lines,
-            has_warnings=bool(warnings),
-            subtotal=cart.subtotal if cart is not None else None,
-            # The header's count, known here without another query.
-            cart_count=sum(item.quantity for item in items),
-        )
+        context.update(cart_page_context(self.request))
         return context
 
 
-def render_cart(request, *, status, line_forms=None):
-    view = CartView()
-    view.setup(request)
-    return view.render_to_response(
-        view.get_context_data(line_forms=line_forms), status=status
-    )
+def render_cart(request, *, status=200, line_forms=None):
+    """The cart page again, with a refused line's form or a message."""
+    context = cart_page_context(request, line_forms=line_forms)
+    return TemplateResponse(request, CART_TEMPLATE, context, status=status)
 
 
 def render_throttled(request, error):
     """Refuse a cart change past the rate limit: the cart page, 429."""
-    messages.error(request, f"{error} Please try again in {error.retry_after} seconds.")
-    response = render_cart(request, status=429)
-    response["Retry-After"] = str(error.retry_after)
-    return response
+    messages.error(request, pages.retry_message(error))
+    return pages.mark_throttled(render_cart(request), error.retry_after)
 
 
 def limit_cart_writes(request):
@@ -150,7 +150,7 @@ class AddItemView(CartWriteView):
         form.is_valid()
         product_id = form.cleaned_data.get("product")
         product = (
-            Product.objects.active().filter(pk=product_id).first()
+            Product.objects.active().with_category().filter(pk=product_id).first()
             if product_id is not None
             else None
         )
@@ -170,7 +170,7 @@ class AddItemView(CartWriteView):
             if "product" in error.message_dict:
                 messages.error(request, f"{product.name} is no longer for sale.")
                 return redirect("carts:detail")
-            add_service_errors(form, error)
+            pages.add_service_errors(form, error)
             return self.product_page(request, product, form, status=400)
         messages.success(
             request,
@@ -180,11 +180,10 @@ class AddItemView(CartWriteView):
 
     def product_page(self, request, product, form, *, status):
         """The product page again, the error beside its Quantity field."""
-        view = ProductDetailView()
-        view.setup(request, slug=product.slug)
-        view.object = view.get_object()
-        context = view.get_context_data(object=view.object, add_form=form)
-        return view.render_to_response(context, status=status)
+        context = {**storefront.product_detail_context(product), "add_form": form}
+        return TemplateResponse(
+            request, storefront.PRODUCT_DETAIL_TEMPLATE, context, status=status
+        )
 
 
 class LineView(CartWriteView):
@@ -228,7 +227,7 @@ class UpdateLineView(LineView):
                         f"{item.product.name} is no longer for sale: remove it.",
                     )
                 else:
-                    add_service_errors(form, error, fallback="quantity")
+                    pages.add_service_errors(form, error, fallback="quantity")
             else:
                 messages.success(
                     request, f"{item.product.name}: your cart now holds {quantity}."

@@ -349,7 +349,7 @@ class UserViewSet(
             raise
         if isinstance(request.successful_authenticator, SessionAuthentication):
             # Keep the browser that changed it logged in.
-            update_session_auth_hash(request._request, user)
+            update_session_auth_hash(request, user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -371,5 +371,5 @@ class UserViewSet(
     def logout_all(self, request):
         user = services.sign_out_everywhere(user=request.user)
         if isinstance(request.successful_authenticator, SessionAuthentication):
-            update_session_auth_hash(request._request, user)
+            update_session_auth_hash(request, user)
         return Response(status=status.HTTP_204_NO_CONTENT)
