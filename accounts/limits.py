@@ -20,6 +20,7 @@ from core.ratelimit import (
     get_limit_usage,
     ip_key,
     limit_request,
+    limit_user,
 )
 
 REGISTER_BY_IP = "accounts.register"
@@ -105,3 +106,16 @@ def record_failed_login(request, email):
         get_limit_usage(
             request, group=group, setting="RATELIMIT_LOGIN", key=key, increment=True
         )
+
+
+def limit_email_change(request, user):
+    """Count an e-mail change by `user` (page and API together), then check its login.
+
+    Each change sends an e-mail, so it is limited per user; and a wrong
+    current password counts as a failed login, so a stolen session or access
+    token does not become a way to guess the password.
+    """
+    limit_user(
+        request, "RATELIMIT_EMAIL_CHANGE", message="Too many email address changes."
+    )
+    check_login(request, user.email)

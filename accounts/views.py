@@ -33,7 +33,6 @@ logger = logging.getLogger(__name__)
 
 PASSWORD_RESET_GROUP = "accounts.password_reset"
 # One counter per user with the API's (accounts.api.views).
-EMAIL_CHANGE_GROUP = "accounts.email_change"
 
 
 class LoginView(auth_views.LoginView):
@@ -237,16 +236,7 @@ class AccountView(LoginRequiredMixin, TemplateView):
         request = self.request
         user = request.user
         if services.is_email_change(user=user, email=data["email"]):
-            ratelimit.limit_request(
-                request,
-                group=EMAIL_CHANGE_GROUP,
-                setting="RATELIMIT_EMAIL_CHANGE",
-                key=ratelimit.user_key,
-                message="Too many email address changes.",
-            )
-            # Wrong current passwords count as failed logins, as on the
-            # password form.
-            limits.check_login(request, user.email)
+            limits.limit_email_change(request, user)
         change = services.update_profile(user=user, **data)
         if change.pending_email:
             return (

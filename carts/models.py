@@ -4,8 +4,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Prefetch, Q
 
+from core.money import CENT
+
 MAX_LINE_QUANTITY = 1000
-CENT = Decimal("0.01")
 
 
 class CartQuerySet(models.QuerySet):

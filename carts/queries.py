@@ -14,9 +14,10 @@ from django.conf import settings
 from django.db import connections
 
 from carts import services
-from carts.models import CENT, Cart, CartItem
+from carts.models import Cart, CartItem
 from catalog.models import Product
 from core.api import iso_datetime, money
+from core.money import CENT
 
 
 @dataclass(frozen=True)

@@ -119,12 +119,8 @@ def render_throttled(request, error):
 
 
 def limit_cart_writes(request):
-    ratelimit.limit_request(
-        request,
-        group=CART_WRITE_LIMIT,
-        setting=CART_WRITE_LIMIT,
-        key=ratelimit.user_key,
-        message="Too many changes to your cart.",
+    ratelimit.limit_user(
+        request, CART_WRITE_LIMIT, message="Too many changes to your cart."
     )
 
 

@@ -142,6 +142,17 @@ def limit_request(request, *, group, setting, key=ip_key, message=None):
         )
 
 
+def limit_user(request, setting, *, message):
+    """Count this request against the user's limit in `setting` (per IP when anonymous).
+
+    Views that name the same setting share one counter per user, as the API's
+    `user_rate_limit` throttles do.
+    """
+    limit_request(
+        request, group=setting, setting=setting, key=user_key, message=message
+    )
+
+
 class UserRateLimitThrottle(BaseThrottle):
     setting = None
     methods = UNSAFE

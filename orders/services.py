@@ -34,6 +34,7 @@ from catalog import services as catalog_services
 from catalog.exceptions import InsufficientStock
 from catalog.models import StockMovement
 from core import metrics
+from core.money import CENT
 from orders import emails, events
 from orders.addresses import (
     CONTROL_MESSAGE,
@@ -60,7 +61,6 @@ logger = logging.getLogger(__name__)
 Status = Order.Status
 StockReason = StockMovement.Reason
 
-CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 # The largest amount the order's Decimal(10, 2) columns hold.
 MAX_AMOUNT = Decimal("99999999.99")

@@ -81,12 +81,8 @@ class CheckoutView(LoginRequiredMixin, TemplateView):
         form = CheckoutForm(request.POST, saved_address=self.saved_address())
         key = request.POST.get("idempotency_key", "")
         try:
-            ratelimit.limit_request(
-                request,
-                group=CHECKOUT_LIMIT,
-                setting=CHECKOUT_LIMIT,
-                key=ratelimit.user_key,
-                message="Too many checkouts in a short time.",
+            ratelimit.limit_user(
+                request, CHECKOUT_LIMIT, message="Too many checkouts in a short time."
             )
         except ratelimit.RateLimitExceeded as error:
             render = partial(self.render_page, cart, key=key)

@@ -32,7 +32,6 @@ from accounts.api.serializers import (
 )
 from accounts.models import User
 from accounts.permissions import IsStaffOrSelfReadOnly
-from core import ratelimit
 
 
 class RegisterView(APIView):
@@ -184,7 +183,6 @@ RANKS = (
     "`PATCH me/` with `current_password`. Groups and permissions are managed "
     "in the admin."
 )
-EMAIL_CHANGE_GROUP = "accounts.email_change"
 
 
 @extend_schema_view(
@@ -291,16 +289,7 @@ class UserViewSet(
         serializer.is_valid(raise_exception=True)
         fields = serializer.validated_data
         if services.is_email_change(user=user, email=fields.get("email")):
-            ratelimit.limit_request(
-                request,
-                group=EMAIL_CHANGE_GROUP,
-                setting="RATELIMIT_EMAIL_CHANGE",
-                key=ratelimit.user_key,
-                message="Too many email address changes. Please wait before "
-                "trying again.",
-            )
-            # A stolen access token must not become a way to guess the password.
-            limits.check_login(request, user.email)
+            limits.limit_email_change(request, user)
         try:
             change = services.update_profile(user=user, **fields)
         except DjangoValidationError as error:
