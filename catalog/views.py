@@ -50,30 +50,10 @@ def page_number(value):
 class CachedPageMixin:
     """Serve the page to visitors without a session as HTML cached in Redis.
 
-    A catalog page shows a visitor without a session cookie (and without a
-    message waiting in a cookie) nothing of their own: no account, an empty
-    cart, no messages. For them the page is a function of its URL and the
-    catalog, so it is rendered once per catalog version (the key holds the
-    version, as every catalog entry does: a change to a product, a category
-    or a stock figure is on the very next page; see catalog/cache.py) and
-    served from Redis afterwards (`catalog.queries.cached_page`), at the
-    cost of an API read rather than a template rendering.
-
-    The URL in the key is canonical: the path, and the query parameters the
-    page reads (`cached_query_params`) as it reads them (the last value,
-    stripped, empty ones and page 1 left out) in one order. The page is
-    rendered as the page of that URL, so that its links (the login link's
-    `next` among them) are the same for every URL that shares the entry:
-    made-up parameters and other spellings of a query cannot fill Redis.
-    Nor can made-up values: a page that is not its URL's own answer (a
-    filter value left out as bad, a page number past the end shown as the
-    last page) is rendered but not stored (`cache_this_page`).
-
-    The one part of such a page that is the visitor's own is the CSRF token
-    of its forms (Add to cart): the page is cached with a placeholder, and
-    each visitor's own token (with its cookie, as Django's {% csrf_token %}
-    sets it) replaces it. Everybody else (a session, a message, another
-    method) gets the page rendered as before.
+    Without a session the page is a function of its canonical URL and the
+    catalog, so it is rendered once per catalog version; only the CSRF token
+    is the visitor's own. docs/catalog-cache.md ("Cached pages") says why
+    this is safe and what is left out of the key.
     """
 
     # The query parameters the page reads; any other changes nothing on it.

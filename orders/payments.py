@@ -1,42 +1,8 @@
 """Payment gateways: one small interface, chosen by the PAYMENT_GATEWAY setting.
 
-`orders.services.pay_order` is the only caller. It validates the input with
-`validate()`, records the attempt, calls `charge()` for the order's total
-with no lock held, then records the answer on the attempt; only an approved
-charge of the full total marks the order paid.
-
-The built-in `TestCardGateway` (the default) needs no network and follows
-the common test-card convention, so clients and tests can exercise every
-path:
-
-- a number that fails the Luhn check (or is not 12 to 19 digits) → 400
-  `validation_error` on `card_number`, before any charge is attempted;
-- 4242 4242 4242 4242 → approved;
-- 4000 0000 0000 0002 → declined (402 `payment_declined`);
-- 4000 0000 0000 0119 → a gateway error (recorded as `error`, answered as
-  402 `payment_declined`: nothing was charged);
-- any other Luhn-valid number → approved, as Stripe's and Braintree's test
-  modes approve their other test cards.
-
-Spaces and hyphens in a card number are ignored. Only the last four digits
-are ever stored; the number is never logged.
-
-No real gateway ships with the store. One is a subclass of PaymentGateway,
-named by PAYMENT_GATEWAY as a dotted path, that implements:
-
-- `name`, stored on each Payment, and `methods`, the `payment_method`
-  values it accepts;
-- `validate()`: the input's shape, checked before anything is charged. A
-  card number should never reach this server: the shopper's browser hands
-  the card to the gateway's own form and sends its token instead, in
-  `card_number`'s place;
-- `charge()`: one call to the gateway's API for `amount` in `currency`,
-  with the order number (`reference`) on the charge so that its records
-  can be matched with the store's, and a network timeout well within a
-  request's (GUNICORN_TIMEOUT). It answers approved, declined (the card was
-  refused) or error (nothing was charged); an exception it raises is
-  recorded as an error too;
-- `card_last4()`: the last four digits the gateway reports, or "".
+`orders.services.pay_order` is the only caller. `TestCardGateway`, the
+default, follows the common test-card convention and needs no network; what
+a real gateway implements, and the test cards, are in docs/orders.md.
 """
 
 from dataclasses import dataclass

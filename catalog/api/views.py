@@ -85,25 +85,9 @@ class PublicQueryPagination(PageNumberPagination):
 class PublicCacheMixin:
     """Serve the public's reads as JSON bytes cached in Redis, with an ETag.
 
-    Staff see inactive products and their writes must show at once, so they
-    always read the database. The key holds the host (image and page links
-    are absolute URLs) and the query parameters the answer depends on, in
-    canonical form (`public_query`): any other parameter is left out, so
-    made-up query strings share one entry rather than filling Redis with
-    one each. The catalog version stored with each entry keeps it from
-    outliving a change (see catalog/cache.py). Each
-    entry is (ETag, body): a client that sends the ETag back in
-    If-None-Match gets 304 Not Modified while the body is unchanged, and the
-    new body (with its new tag) as soon as it is not.
-
-    A request that carries no credentials at all (no Authorization header,
-    no session cookie), asks for JSON and finds its entry is answered before
-    DRF's dispatch: it could only be anonymous, which these views let read
-    without throttling, so authentication, permissions and content
-    negotiation would not change the answer, and skipping them roughly
-    halves its cost. When it finds none, DRF's path builds the entry from
-    that same read (one Redis round trip for the read, one to store). Every
-    other request goes through DRF as before.
+    Staff always read the database. A request with no credentials that finds
+    its entry is answered before DRF's dispatch; docs/catalog-cache.md
+    ("Cached API answers") says why that is safe and what the key holds.
     """
 
     pagination_class = PublicQueryPagination
