@@ -72,7 +72,7 @@ class AdminLoginForm(LoginForm, AdminAuthenticationForm):
             raise self.get_invalid_login_error()
         # django-otp keeps the device in the session when Django logs the
         # user in: the session is then verified.
-        user.otp_device = device
+        user.otp_device = device  # type: ignore[attr-defined]  # django-otp's own attribute
         return cleaned_data
 
 

@@ -2,26 +2,38 @@ import functools
 
 from django.contrib.auth import get_user_model
 from django.db import connections
-from django.utils.translation import gettext_lazy as _
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
 from rest_framework_simplejwt.settings import api_settings
+
+from accounts.models import User
 
 # The OpenAPI security of a view that takes LeanJWTAuthentication and the
 # session: the schemes simplejwt's JWTAuthentication and the session give
 # the other endpoints, as drf-spectacular cannot tell that a subclass takes
 # the same bearer token.
-LEAN_JWT_OR_SESSION_AUTH = [{"jwtAuth": []}, {"cookieAuth": []}]
+LEAN_JWT_OR_SESSION_AUTH: list[dict[str, list[str]]] = [
+    {"jwtAuth": []},
+    {"cookieAuth": []},
+]
 
 
 @functools.cache
-def user_sql():
+def user_sql() -> str:
     """The statement reading a user's id and is_active, named through the model."""
     user_model = get_user_model()
     meta = user_model._meta
     quote = connections[user_model.objects.db].ops.quote_name
-    pk = quote(meta.pk.column)
-    is_active = quote(meta.get_field("is_active").column)
+    pk_column = meta.pk.column
+    is_active_column = meta.get_field("is_active").column
+    # Concrete fields, so each has its column.
+    assert pk_column is not None
+    assert is_active_column is not None
+    pk = quote(pk_column)
+    is_active = quote(is_active_column)
     return f"SELECT {pk}, {is_active} FROM {quote(meta.db_table)} WHERE {pk} = %s"
 
 
@@ -54,3 +66,15 @@ class LeanJWTAuthentication(JWTAuthentication):
         if not is_active:
             raise AuthenticationFailed(_("User is inactive"), code="user_inactive")
         return self.user_model.from_db(database, ["id", "is_active"], [user_id, True])
+
+
+class AuthenticatedHttpRequest(HttpRequest):
+    """A page's request once LoginRequiredMixin let it in: its user is a User."""
+
+    user: User
+
+
+class AuthenticatedRequest(Request):
+    """An API request once a permission let only a user in: its user is a User."""
+
+    user: User

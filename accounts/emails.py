@@ -9,6 +9,7 @@ CELERY_BROKER_URL they run in the sending process.
 """
 
 import logging
+from typing import Any
 
 from celery import shared_task
 from django.conf import settings
@@ -25,7 +26,7 @@ logger = logging.getLogger(__name__)
 TEMPLATES = "accounts/emails"
 
 
-def _message(*, name, to, context):
+def _message(*, name: str, to: str, context: dict[str, Any]) -> EmailMessage:
     context = {
         "store_name": settings.STORE_NAME,
         "login_url": settings.STORE_URL + reverse("login"),
@@ -79,7 +80,7 @@ def email_in_use(owner: User) -> EmailMessage:
     return _message(name="email_in_use", to=owner.email, context={"email": owner.email})
 
 
-def _user(user_id):
+def _user(user_id: int) -> User | None:
     user = User.objects.filter(pk=user_id).first()
     if user is None:
         logger.warning("User %s is gone: no e-mail sent", user_id)
@@ -87,21 +88,21 @@ def _user(user_id):
 
 
 @shared_task(**mail.RETRY)
-def send_password_changed_notice(user_id):
+def send_password_changed_notice(user_id: int) -> None:
     """Tell the user, at their address, that their password changed."""
     if user := _user(user_id):
         mail.send(password_changed(user), template="password_changed")
 
 
 @shared_task(**mail.RETRY)
-def send_email_changed_notice(user_id, old_email):
+def send_email_changed_notice(user_id: int, old_email: str) -> None:
     """Tell the address the account had that it moved to another."""
     if user := _user(user_id):
         mail.send(email_changed(user, old_email=old_email), template="email_changed")
 
 
 @shared_task(**mail.RETRY)
-def send_email_change_link(user_id, email):
+def send_email_change_link(user_id: int, email: str) -> None:
     """Send the link that moves the account to `email` once opened.
 
     The link is made here rather than queued, so that no broker holds it.
@@ -114,7 +115,7 @@ def send_email_change_link(user_id, email):
 
 
 @shared_task(**mail.RETRY)
-def send_email_in_use_notice(owner_id):
+def send_email_in_use_notice(owner_id: int) -> None:
     """Tell an address's owner that another account asked to use it."""
     if owner := _user(owner_id):
         mail.send(email_in_use(owner), template="email_in_use")

@@ -1,3 +1,6 @@
+from collections.abc import Iterator
+from typing import Any
+
 from django.conf import settings
 from django.contrib.auth.models import (
     AbstractBaseUser,
@@ -12,15 +15,17 @@ from django.utils.crypto import salted_hmac
 from core.text import PrintableTextValidator, normalize_text_fields
 
 
-def normalize_email(email):
+def normalize_email(email: str | None) -> str:
     """Emails are compared and stored lower-cased, as the contract says."""
     return (email or "").strip().lower()
 
 
-class UserManager(BaseUserManager):
+class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
-    def create_user(self, email, password=None, **extra_fields):
+    def create_user(
+        self, email: str, password: str | None = None, **extra_fields: Any
+    ) -> "User":
         if not email:
             raise ValueError("An email address is required.")
         user = self.model(email=normalize_email(email), **extra_fields)
@@ -28,14 +33,16 @@ class UserManager(BaseUserManager):
         user.save(using=self._db)
         return user
 
-    def create_superuser(self, email, password=None, **extra_fields):
+    def create_superuser(
+        self, email: str, password: str | None = None, **extra_fields: Any
+    ) -> "User":
         extra_fields.setdefault("is_staff", True)
         extra_fields.setdefault("is_superuser", True)
         if not extra_fields["is_staff"] or not extra_fields["is_superuser"]:
             raise ValueError("A superuser must have is_staff and is_superuser.")
         return self.create_user(email, password, **extra_fields)
 
-    def get_by_natural_key(self, email):
+    def get_by_natural_key(self, email: str | None) -> "User":
         return self.get(email=normalize_email(email))
 
 
@@ -90,25 +97,25 @@ class User(AbstractBaseUser, PermissionsMixin):
             models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci")
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.email
 
-    def save(self, *args, **kwargs):
+    def save(self, **kwargs: Any) -> None:
         self.email = normalize_email(self.email)
         normalize_text_fields(self)
-        super().save(*args, **kwargs)
+        super().save(**kwargs)
 
-    def clean(self):
+    def clean(self) -> None:
         super().clean()
         self.email = normalize_email(self.email)
 
-    def get_full_name(self):
+    def get_full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
 
-    def get_short_name(self):
+    def get_short_name(self) -> str:
         return self.first_name
 
-    def get_session_auth_hash(self):
+    def get_session_auth_hash(self) -> str:
         """Django's hash of the password, bound to the session generation too.
 
         A page session stores this hash at login and ends once it no longer
@@ -120,14 +127,14 @@ class User(AbstractBaseUser, PermissionsMixin):
             return super().get_session_auth_hash()
         return self._generation_hash(secret=None)
 
-    def get_session_auth_fallback_hash(self):
+    def get_session_auth_fallback_hash(self) -> Iterator[str]:
         if not self.session_generation:
             yield from super().get_session_auth_fallback_hash()
             return
         for secret in settings.SECRET_KEY_FALLBACKS:
             yield self._generation_hash(secret=secret)
 
-    def _generation_hash(self, *, secret):
+    def _generation_hash(self, *, secret: str | bytes | None) -> str:
         return salted_hmac(
             "accounts.User.get_session_auth_hash",
             f"{self.password}\n{self.session_generation}",

@@ -40,14 +40,14 @@ PRIVILEGE_FIELDS = frozenset({"is_staff", "is_superuser", "groups", "user_permis
 CREDENTIAL_FIELDS = frozenset({"email", "password"})
 
 
-def _email_taken(email, *, exclude=None):
+def _email_taken(email: str, *, exclude: User | None = None) -> bool:
     users = User.objects.filter(email__iexact=email)
     if exclude is not None:
         users = users.exclude(pk=exclude.pk)
     return users.exists()
 
 
-def _password_errors(password, user):
+def _password_errors(password: str, user: User) -> list[ValidationError]:
     try:
         password_validation.validate_password(password, user)
     except ValidationError as error:
@@ -55,19 +55,21 @@ def _password_errors(password, user):
     return []
 
 
-def _save_keeping_email_unique(user, **save_kwargs):
+def _save_keeping_email_unique(
+    user: User, *, update_fields: Iterable[str] | None = None
+) -> None:
     # The check before only gives the common case a friendly message; the
     # database's case-insensitive unique index decides under concurrency.
     try:
         with transaction.atomic():
-            user.save(**save_kwargs)
+            user.save(update_fields=update_fields)
     except IntegrityError:
         raise ValidationError(
             {"email": [ValidationError(EMAIL_TAKEN, code="unique")]}
         ) from None
 
 
-def _check_current_password(user, password):
+def _check_current_password(user: User, password: str | None) -> None:
     if not password:
         error = ValidationError(PASSWORD_NEEDED, code="required")
     elif not user.check_password(password):
@@ -148,10 +150,11 @@ def update_user(
     """
     # Locked: the rank checked is the rank the change is made to.
     user = User.objects.select_for_update().get(pk=user.pk)
+    new_email = None if email is None else normalize_email(email)
     values = {
         "first_name": first_name,
         "last_name": last_name,
-        "email": None if email is None else normalize_email(email),
+        "email": new_email,
         "is_active": is_active,
         "is_staff": is_staff,
         "is_superuser": is_superuser,
@@ -162,7 +165,11 @@ def update_user(
         if value is not None and getattr(user, field) != value
     ]
     check_user_change(actor=changed_by, target=user, fields=changed)
-    if "email" in changed and _email_taken(values["email"], exclude=user):
+    if (
+        new_email is not None
+        and "email" in changed
+        and _email_taken(new_email, exclude=user)
+    ):
         raise ValidationError({"email": [ValidationError(EMAIL_TAKEN, code="unique")]})
     old_email = user.email
     for field in changed:
@@ -256,7 +263,7 @@ def confirm_email_change(*, token: str) -> User:
     return user
 
 
-def _email_changed(user, *, old_email):
+def _email_changed(user: User, *, old_email: str) -> None:
     # The page sessions end by the raised session generation.
     blacklist_refresh_tokens(user=user)
     transaction.on_commit(
@@ -324,7 +331,7 @@ def revoke_refresh_token(*, user: User, token: str) -> None:
     Raises TokenError when the token is malformed, expired, already revoked
     or was issued to someone else.
     """
-    refresh = RefreshToken(token)
+    refresh = RefreshToken(token)  # type: ignore[arg-type]  # simplejwt#787: hint says Token, takes str
     if str(refresh.get(jwt_settings.USER_ID_CLAIM)) != str(user.pk):
         raise TokenError("Token was not issued to this user")
     refresh.blacklist()

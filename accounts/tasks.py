@@ -13,7 +13,7 @@ from accounts.forms import PasswordResetForm
 
 
 @shared_task
-def send_password_reset(email, domain, use_https):
+def send_password_reset(email: str, domain: str, use_https: bool) -> None:
     """E-mail a password-reset link to the account with this address, if any.
 
     The reset page sends this only once its answer has gone

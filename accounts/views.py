@@ -18,6 +18,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView, TemplateView, View
 
 from accounts import limits, services, tasks
+from accounts.authentication import AuthenticatedHttpRequest
 from accounts.forms import (
     LoginForm,
     PasswordChangeForm,
@@ -190,12 +191,13 @@ class AccountView(LoginRequiredMixin, TemplateView):
     the page answers the same whether or not it belongs to an account.
     """
 
+    request: AuthenticatedHttpRequest
     template_name = "accounts/account.html"
     # The form this view's POST reads, its name on the page, and the
     # service's field names that the form names otherwise.
-    form_class = ProfileForm
+    form_class: type[ProfileForm | PasswordChangeForm] = ProfileForm
     form_name = "profile_form"
-    field_names = {}
+    field_names: dict[str, str] = {}
 
     def get_context_data(self, **kwargs):
         user = self.request.user

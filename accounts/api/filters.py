@@ -37,7 +37,7 @@ class UserFilter(filters.FilterSet):
 
     class Meta:
         model = User
-        fields = []
+        fields: list[str] = []
 
     def filter_search(self, queryset, name, value):
         return queryset.filter(

@@ -30,6 +30,7 @@ from accounts.api.serializers import (
     StaffUserUpdateSerializer,
     UserSerializer,
 )
+from accounts.authentication import AuthenticatedRequest
 from accounts.models import User
 from accounts.permissions import IsStaffOrSelfReadOnly
 
@@ -134,7 +135,8 @@ class TokenRefreshView(jwt_views.TokenRefreshView):
         if not isinstance(raw, str):
             return  # the serializer reports it
         try:
-            jti = UntypedToken(raw).get(jwt_settings.JTI_CLAIM)
+            token = UntypedToken(raw)  # type: ignore[arg-type]  # simplejwt#787: hint says Token, takes str
+            jti = token.get(jwt_settings.JTI_CLAIM)
         except TokenError:
             return  # likewise
         # order_by(): the model's default ordering joins the user table,
@@ -225,6 +227,7 @@ class UserViewSet(
     mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
+    request: AuthenticatedRequest
     queryset = User.objects.order_by("-date_joined", "-pk")
     serializer_class = UserSerializer
     permission_classes = [IsStaffOrSelfReadOnly]
