@@ -1,6 +1,8 @@
 """The API's conventions: problem+json errors and pagination."""
 
 import logging
+from datetime import datetime
+from decimal import Decimal
 from http import HTTPStatus
 
 from django.conf import settings
@@ -191,10 +193,13 @@ def exception_handler(exc, context):
         response = problem_response(
             request, exc.status_code, code, detail, errors=errors
         )
-        if getattr(exc, "auth_header", None):
-            response["WWW-Authenticate"] = exc.auth_header
-        if getattr(exc, "wait", None):
-            response["Retry-After"] = str(int(exc.wait))
+        # Where given: a 401's challenge (set by DRF's view), Throttled's wait.
+        auth_header = getattr(exc, "auth_header", None)
+        if auth_header:
+            response["WWW-Authenticate"] = auth_header
+        wait = getattr(exc, "wait", None)
+        if wait:
+            response["Retry-After"] = str(int(wait))
         return response
 
     database_problem = database_error_problem(request, exc)
@@ -210,12 +215,12 @@ def exception_handler(exc, context):
 # serializer fields; these write values exactly as those fields do.
 
 
-def money(value):
+def money(value: Decimal) -> str:
     """An amount as DRF's DecimalField writes it: a string with two places."""
     return f"{value.quantize(CENT):f}"
 
 
-def iso_datetime(value):
+def iso_datetime(value: datetime) -> str:
     """A datetime as DRF's DateTimeField writes it: ISO 8601, UTC as Z."""
     text = value.astimezone(timezone.get_current_timezone()).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text

@@ -20,7 +20,7 @@ class CoreConfig(AppConfig):
         # print it (`[%(process)d]`).
         logging.logThreads = False
         logging.logMultiprocessing = False
-        logging.logAsyncioTasks = False
+        logging.logAsyncioTasks = False  # type: ignore[attr-defined]  # in Python 3.12+, not yet in typeshed
         logging._srcfile = None
 
         # Every database connection, in web, worker and command processes,

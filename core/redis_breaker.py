@@ -85,11 +85,11 @@ class Breaker:
 
 
 _registry_lock = threading.Lock()
-_breakers = {}
+_breakers: dict[str, Breaker] = {}
 _openings = 0
 
 
-def breaker_for(server):
+def breaker_for(server: str) -> Breaker:
     """The process's breaker for one server (`host:port`, or a socket path)."""
     with _registry_lock:
         breaker = _breakers.get(server)
@@ -104,6 +104,6 @@ def _count_opening():
         _openings += 1
 
 
-def openings():
+def openings() -> int:
     """How many times a breaker of this process has opened since it started."""
     return _openings

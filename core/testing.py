@@ -2,6 +2,7 @@
 
 import functools
 import threading
+from collections.abc import Callable, Sequence
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from django.conf import settings
@@ -25,16 +26,18 @@ def assert_problem(response, status, code):
     return body
 
 
-def race(workers, *, timeout=60):
+def race(
+    workers: Sequence[Callable[[], object]], *, timeout: float = 60
+) -> list[object]:
     """Run each callable in its own thread, all starting together.
 
     Returns each callable's result, or the exception it raised, in order.
     Each thread closes its own database connection when done.
     """
     barrier = threading.Barrier(len(workers))
-    results = [None] * len(workers)
+    results: list[object] = [None] * len(workers)
 
-    def run(index, work):
+    def run(index: int, work: Callable[[], object]) -> None:
         try:
             barrier.wait()
             results[index] = work()

@@ -56,7 +56,7 @@ class SuiteServers:
         if self.redis is not None:
             self.redis.stop()
             self.redis = None
-        if self.started_database:
+        if self.database is not None and self.started_database:
             self.database.stop()
             self.started_database = False
 

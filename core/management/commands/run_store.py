@@ -4,6 +4,7 @@ import signal
 import subprocess
 import sys
 import time
+from types import FrameType
 
 from django.conf import settings
 from django.core.management import call_command
@@ -60,7 +61,7 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from None
         finally:
             connections.close_all()
-            if started_database:
+            if database is not None and started_database:
                 self.stdout.write("Stopping the embedded PostgreSQL…")
                 database.stop()
         self.stdout.write("The store has stopped.")
@@ -75,7 +76,7 @@ class Command(BaseCommand):
         )
         return started
 
-    def _serve(self, addrport):
+    def _serve(self, addrport: str) -> None:
         """Run the development server until it stops or this process is told to.
 
         The server runs in a process group of its own, and a Ctrl-C (or a
@@ -84,19 +85,19 @@ class Command(BaseCommand):
         and this process stops the database after them. A second one kills
         the server.
         """
-        server = None
-        asked = []
+        server: subprocess.Popen[bytes] | None = None
+        asked: list[int] = []
 
-        def pass_on():
+        def pass_on(started: subprocess.Popen[bytes]) -> None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(
-                    server.pid, signal.SIGINT if len(asked) == 1 else signal.SIGKILL
+                    started.pid, signal.SIGINT if len(asked) == 1 else signal.SIGKILL
                 )
 
-        def stop_server(signum, frame):
+        def stop_server(signum: int, frame: FrameType | None) -> None:
             asked.append(signum)
             if server is not None:
-                pass_on()
+                pass_on(server)
 
         previous = {
             signum: signal.signal(signum, stop_server)
@@ -116,7 +117,7 @@ class Command(BaseCommand):
                 process_group=0,
             )
             if asked:
-                pass_on()
+                pass_on(server)
             server.wait()
         finally:
             for signum, handler in previous.items():
