@@ -6,14 +6,26 @@ names, addresses and order contents into the logs.
 """
 
 import logging
+from collections.abc import Iterable
 from smtplib import SMTPException
+from typing import TypedDict
+
+from django.core.mail import EmailMessage
 
 logger = logging.getLogger("core.mail")
+
+
+class RetryOptions(TypedDict):
+    autoretry_for: tuple[type[Exception], ...]
+    retry_backoff: int
+    retry_backoff_max: int
+    max_retries: int
+
 
 # For the Celery tasks that send e-mails: mail servers fail for a while, so
 # an e-mail is tried again later (after about 1, 2, 4… minutes), at most five
 # times.
-RETRY = {
+RETRY: RetryOptions = {
     "autoretry_for": (SMTPException, OSError),
     "retry_backoff": 60,
     "retry_backoff_max": 30 * 60,
@@ -29,7 +41,9 @@ def mask_address(address: str) -> str:
     return f"{local[:1]}***@{domain}"
 
 
-def log_email(*, template: str, recipients, order_number: str | None = None):
+def log_email(
+    *, template: str, recipients: Iterable[str], order_number: str | None = None
+) -> None:
     masked = ", ".join(mask_address(address) for address in recipients)
     logger.info(
         "E-mail %s to %s%s",
@@ -40,7 +54,9 @@ def log_email(*, template: str, recipients, order_number: str | None = None):
     )
 
 
-def send(message, *, template: str, order_number: str | None = None):
+def send(
+    message: EmailMessage, *, template: str, order_number: str | None = None
+) -> None:
     """Send an e-mail, then log its line. A failure raises and logs nothing."""
     message.send()
     log_email(template=template, recipients=message.to, order_number=order_number)
