@@ -37,7 +37,7 @@ PHONE_PATTERN = re.compile(r"\+?[0-9 ().-]+")
 PHONE_DIGITS = (5, 20)
 
 
-def clean_shipping_address(data) -> dict:
+def clean_shipping_address(data: object) -> dict[str, str]:
     """Return the address with every field, stripped, its spaces single, in NFC.
 
     Raises ValidationError with messages per field (`full_name`,
@@ -47,8 +47,8 @@ def clean_shipping_address(data) -> dict:
         raise ValidationError(
             {"shipping_address": "Give the address as an object of fields."}
         )
-    address = {}
-    errors = {}
+    address: dict[str, str] = {}
+    errors: dict[str, list[str]] = {}
     for field, (required, longest) in FIELDS.items():
         value = data.get(field)
         if value is None:
@@ -70,7 +70,7 @@ def clean_shipping_address(data) -> dict:
     return address
 
 
-def _check_formats(address, errors):
+def _check_formats(address: dict[str, str], errors: dict[str, list[str]]) -> None:
     country = address.get("country", "").upper()
     if "country" not in errors and country:
         if country in COUNTRY_CODES:

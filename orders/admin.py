@@ -26,20 +26,25 @@ class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 class OrderItemInline(ReadOnlyInline):
     model = OrderItem
-    fields = ["product", "sku", "name", "unit_price", "quantity", "line_total"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "product",
+        "sku",
+        "name",
+        "unit_price",
+        "quantity",
+        "line_total",
+    )
 
 
 class StatusChangeInline(ReadOnlyInline):
     model = OrderStatusChange
-    fields = ["status", "at", "by", "note"]
-    readonly_fields = fields
+    fields = readonly_fields = ("status", "at", "by", "note")
     verbose_name_plural = "status history"
 
 
 class PaymentInline(ReadOnlyInline):
     model = Payment
-    fields = [
+    fields = readonly_fields = (
         "created_at",
         "outcome",
         "amount",
@@ -49,8 +54,7 @@ class PaymentInline(ReadOnlyInline):
         "card_last4",
         "by",
         "message",
-    ]
-    readonly_fields = fields
+    )
 
 
 @admin.register(Order)
@@ -61,7 +65,7 @@ class OrderAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     search_fields = ["number", "user__email"]
     list_per_page = 50
-    fields = [
+    fields = readonly_fields = (
         "number",
         "user",
         "status",
@@ -73,8 +77,7 @@ class OrderAdmin(admin.ModelAdmin):
         "note",
         "created_at",
         "updated_at",
-    ]
-    readonly_fields = fields
+    )
     inlines = [OrderItemInline, StatusChangeInline, PaymentInline]
     actions = ["mark_paid", "mark_shipped", "mark_delivered", "cancel", "export_csv"]
 

@@ -7,6 +7,7 @@ they run in the sending process.
 """
 
 import logging
+from typing import Any
 
 from celery import shared_task
 from django.conf import settings
@@ -20,7 +21,7 @@ logger = logging.getLogger(__name__)
 
 TEMPLATES = "orders/emails"
 
-STATUS_HEADLINES = {
+STATUS_HEADLINES: dict[str, str] = {
     Order.Status.PAID: "we have received your payment",
     Order.Status.SHIPPED: "your order is on its way",
     Order.Status.DELIVERED: "your order has been delivered",
@@ -28,7 +29,9 @@ STATUS_HEADLINES = {
 }
 
 
-def _message(*, name, order, context):
+def _message(
+    *, name: str, order: Order, context: dict[str, Any]
+) -> EmailMultiAlternatives:
     context = {
         "order": order,
         "items": order.items.all(),
@@ -71,7 +74,7 @@ def status_change(change: OrderStatusChange) -> EmailMultiAlternatives:
 
 
 @shared_task(**mail.RETRY)
-def send_order_confirmation(order_id):
+def send_order_confirmation(order_id: int) -> None:
     """Email the customer the confirmation of their new order."""
     order = Order.objects.with_details().filter(pk=order_id).first()
     if order is None:
@@ -85,7 +88,7 @@ def send_order_confirmation(order_id):
 
 
 @shared_task(**mail.RETRY)
-def send_order_status_email(status_change_id):
+def send_order_status_email(status_change_id: int) -> None:
     """Email the customer that their order's status changed."""
     change = (
         OrderStatusChange.objects.select_related("order__user")

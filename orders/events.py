@@ -13,18 +13,22 @@ read when it is called: schedule it with `transaction.on_commit(...)`.
 """
 
 import logging
+from collections.abc import Callable
 from functools import partial
 
+from accounts.models import User
 from catalog.exceptions import InsufficientStock
+from orders.exceptions import PriceChanged
+from orders.models import Order, Payment
 
 logger = logging.getLogger("shopswift.events")
 
 
-def _log(event, message, **fields):
+def _log(event: str, message: str, **fields: object) -> None:
     logger.info(message, extra={"event": event, **fields})
 
 
-def order_placed(order, *, items, lines):
+def order_placed(order: Order, *, items: int, lines: int) -> Callable[[], None]:
     return partial(
         _log,
         "order_placed",
@@ -39,9 +43,16 @@ def order_placed(order, *, items, lines):
     )
 
 
-def status_changed(order, *, previous, by, note, payment=None):
+def status_changed(
+    order: Order,
+    *,
+    previous: str,
+    by: User | None,
+    note: str,
+    payment: Payment | None = None,
+) -> Callable[[], None]:
     """The event of a move along the lifecycle: paid, cancelled, or another."""
-    fields = {
+    fields: dict[str, object] = {
         "order": order.number,
         "user_id": order.user_id,
         "previous_status": previous,
@@ -83,9 +94,11 @@ def status_changed(order, *, previous, by, note, payment=None):
     )
 
 
-def checkout_conflict(user, refusal):
+def checkout_conflict(
+    user: User, refusal: InsufficientStock | PriceChanged
+) -> Callable[[], None]:
     """A checkout refused: too little stock, or a total that changed."""
-    fields = {"user_id": user.pk, "reason": refusal.code}
+    fields: dict[str, object] = {"user_id": user.pk, "reason": refusal.code}
     if isinstance(refusal, InsufficientStock):
         products = [
             {
@@ -116,7 +129,7 @@ def checkout_conflict(user, refusal):
     )
 
 
-def payment_declined(order, payment):
+def payment_declined(order: Order, payment: Payment) -> Callable[[], None]:
     return partial(
         _log,
         "payment_declined",

@@ -1,5 +1,7 @@
 """The orders' refusals, shown by the API as the contract's problem+json."""
 
+from decimal import Decimal
+
 from core.exceptions import ShopError
 
 
@@ -19,7 +21,15 @@ class PriceChanged(ShopError):
     status = 409
     code = "price_changed"
 
-    def __init__(self, *, expected_total, subtotal, shipping_cost, total, currency):
+    def __init__(
+        self,
+        *,
+        expected_total: Decimal,
+        subtotal: Decimal,
+        shipping_cost: Decimal,
+        total: Decimal,
+        currency: str,
+    ) -> None:
         super().__init__(
             f"The order total is now {total} {currency}, not {expected_total}.",
             extra={
@@ -38,7 +48,7 @@ class InvalidTransition(ShopError):
     status = 409
     code = "invalid_transition"
 
-    def __init__(self, detail, *, status):
+    def __init__(self, detail: str, *, status: str) -> None:
         super().__init__(detail, extra={"order_status": status})
 
 
@@ -49,5 +59,5 @@ class PaymentDeclined(ShopError):
     code = "payment_declined"
     default_detail = "The payment was declined. Try another card."
 
-    def __init__(self, detail=None, *, outcome):
+    def __init__(self, detail: str | None = None, *, outcome: str) -> None:
         super().__init__(detail, extra={"outcome": outcome})

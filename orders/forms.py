@@ -6,7 +6,9 @@ errors the views put beside the fields.
 """
 
 import re
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -25,7 +27,13 @@ TYPED_WITH_SAVED = (
 KEY_PATTERN = re.compile(rf"[\x21-\x7e]{{1,{IDEMPOTENCY_KEY_MAX_LENGTH}}}")
 
 
-def address_field(name, label, autocomplete, help_text="", input_type="text"):
+def address_field(
+    name: str,
+    label: str,
+    autocomplete: str,
+    help_text: str = "",
+    input_type: str = "text",
+) -> forms.CharField:
     """A field of the shipping address; its label is the contract's."""
     required, longest = FIELDS[name]
     return forms.CharField(
@@ -39,7 +47,7 @@ def address_field(name, label, autocomplete, help_text="", input_type="text"):
     )
 
 
-def format_address(address):
+def format_address(address: Mapping[str, str]) -> str:
     """A saved address on one line: name, street, town, country."""
     town = " ".join(
         part for part in (address.get("postal_code"), address.get("city")) if part
@@ -85,27 +93,32 @@ class CheckoutForm(forms.Form):
     expected_total = forms.CharField(required=False, widget=forms.HiddenInput)
     idempotency_key = forms.CharField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args, saved_address=None, **kwargs):
+    def __init__(
+        self, *args: Any, saved_address: dict[str, str] | None = None, **kwargs: Any
+    ) -> None:
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.saved_address = saved_address
         if saved_address is None:
             del self.fields["address"]
             return
-        self.fields["address"].choices = [
+        address = self.fields["address"]
+        assert isinstance(address, forms.ChoiceField)  # as the class declares it
+        address.choices = [
             (SAVED, format_address(saved_address)),
             (NEW, "A new address (fill in below)"),
         ]
-        self.fields["address"].initial = SAVED
+        address.initial = SAVED
         for name in FIELDS:
             self.fields[name].required = False
 
     @property
-    def address_fields(self):
+    def address_fields(self) -> list[forms.BoundField]:
         return [self[name] for name in FIELDS]
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         # Saved only when chosen: a page sent before the shopper's first
         # order (a double submit of it) offered no choice and typed one.
         if self.saved_address is not None and data.get("address") == SAVED:
@@ -121,7 +134,7 @@ class CheckoutForm(forms.Form):
         tampered = [
             name
             for name in ("expected_total", "idempotency_key")
-            if self._errors.pop(name, None)
+            if self.errors.pop(name, None)
         ]
         total = data.get("expected_total")
         data["expected_total"] = self._clean_amount(total)
@@ -134,7 +147,7 @@ class CheckoutForm(forms.Form):
             self.add_error(None, OUT_OF_DATE)
         return data
 
-    def _clean_typed_address(self, data):
+    def _clean_typed_address(self, data: dict[str, Any]) -> None:
         typed = {name: data.get(name, "") for name in FIELDS}
         try:
             data["shipping_address"] = clean_shipping_address(typed)
@@ -144,7 +157,7 @@ class CheckoutForm(forms.Form):
                 if name not in self.errors:
                     self.add_error(name if name in self.fields else None, messages)
 
-    def _clean_amount(self, value):
+    def _clean_amount(self, value: str | None) -> Decimal | None:
         """The amount as a Decimal; None when empty or not a usable amount."""
         if not value:
             return None

@@ -1,10 +1,14 @@
 import secrets
+from datetime import datetime
 from decimal import Decimal
+from typing import Self
 
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
+
+from accounts.models import User
 
 # Crockford's base32 alphabet: no I, L, O or U, so a number read aloud or
 # copied by hand cannot be mistaken for another.
@@ -12,7 +16,7 @@ NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 NUMBER_PREFIX = "SW"
 
 
-def generate_order_number():
+def generate_order_number() -> str:
     """Return a random reference such as SW-7K3M-Q9XD (40 bits of randomness).
 
     Numbers are drawn with `secrets`, so knowing one order's number tells
@@ -22,25 +26,25 @@ def generate_order_number():
     return f"{NUMBER_PREFIX}-{code[:4]}-{code[4:]}"
 
 
-class OrderQuerySet(models.QuerySet):
-    def for_user(self, user):
+class OrderQuerySet(models.QuerySet["Order"]):
+    def for_user(self, user: User) -> Self:
         """The orders the user placed."""
         return self.filter(user=user)
 
-    def visible_to(self, user):
+    def visible_to(self, user: User) -> Self:
         """Every order for staff, their own for anyone else."""
         if user.is_staff:
             return self.all()
         return self.for_user(user)
 
-    def with_details(self):
+    def with_details(self) -> Self:
         """Orders with their customer, lines and status history (three queries)."""
         return self.select_related("user").prefetch_related("items", "history")
 
-    def pending(self):
+    def pending(self) -> Self:
         return self.filter(status=Order.Status.PENDING)
 
-    def unpaid_since(self, moment):
+    def unpaid_since(self, moment: datetime) -> Self:
         """Pending orders placed before `moment`, oldest first."""
         return self.pending().filter(created_at__lt=moment).order_by("created_at", "pk")
 
@@ -121,14 +125,14 @@ class Order(models.Model):
             models.Index(fields=["-created_at", "-id"], name="orders_order_newest_idx"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.number
 
-    def get_absolute_url(self):
+    def get_absolute_url(self) -> str:
         return reverse("orders:detail", args=[self.number])
 
     @property
-    def is_pending(self):
+    def is_pending(self) -> bool:
         return self.status == self.Status.PENDING
 
 
@@ -167,7 +171,7 @@ class OrderItem(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.quantity} x {self.sku}"
 
 
@@ -191,7 +195,7 @@ class OrderStatusChange(models.Model):
         ordering = ["at", "id"]
         verbose_name = "status change"
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.order_id} → {self.status}"
 
 
@@ -236,9 +240,9 @@ class Payment(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.get_outcome_display()} {self.amount} {self.currency}"
 
     @property
-    def approved(self):
+    def approved(self) -> bool:
         return self.outcome == self.Outcome.APPROVED

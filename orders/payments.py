@@ -25,7 +25,7 @@ class ChargeResult:
     message: str = ""  # why, in words a shopper may read
 
     @property
-    def approved(self):
+    def approved(self) -> bool:
         return self.outcome == APPROVED
 
 
@@ -52,7 +52,7 @@ class PaymentGateway:
         """The card's last four digits, the only part of it ever stored."""
         return card_number[-4:] if card_number.isdigit() else ""
 
-    def check_method(self, payment_method):
+    def check_method(self, payment_method: str) -> None:
         if payment_method not in self.methods:
             choices = ", ".join(f'"{method}"' for method in self.methods)
             raise ValidationError(

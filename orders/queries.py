@@ -5,11 +5,50 @@ orders/tests/test_queries.py proves it equal to OrderSerializer's, field by
 field.
 """
 
+from collections.abc import Iterable
+from typing import TypedDict
+
 from core.api import iso_datetime, money
 from orders.addresses import FIELDS
+from orders.models import Order, OrderItem, OrderStatusChange
 
 
-def order_representation(order, *, items=None, history=None) -> dict:
+class OrderItemRepresentation(TypedDict):
+    product: int | None
+    sku: str
+    name: str
+    unit_price: str
+    quantity: int
+    line_total: str
+
+
+class StatusChangeRepresentation(TypedDict):
+    status: str
+    at: str
+
+
+class OrderRepresentation(TypedDict):
+    id: int
+    number: str
+    status: str
+    items: list[OrderItemRepresentation]
+    subtotal: str
+    shipping_cost: str
+    total: str
+    currency: str
+    shipping_address: dict[str, str]
+    note: str
+    created_at: str
+    updated_at: str
+    status_history: list[StatusChangeRepresentation]
+
+
+def order_representation(
+    order: Order,
+    *,
+    items: Iterable[OrderItem] | None = None,
+    history: Iterable[OrderStatusChange] | None = None,
+) -> OrderRepresentation:
     """The order as OrderSerializer shows it.
 
     `items` and `history` are the order's own (as Order.objects.with_details()

@@ -17,9 +17,9 @@ Locks, always taken in this order so that no two of these can deadlock:
 """
 
 import logging
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import partial
 from typing import Self
@@ -29,6 +29,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.models import User
 from carts import services as cart_services
 from catalog import services as catalog_services
 from catalog.exceptions import InsufficientStock
@@ -76,7 +77,7 @@ PAYMENT_ANSWER_TIMEOUT = timedelta(minutes=5)
 
 # The lifecycle. Staff may make every move listed; a customer may only
 # cancel their own pending order (and pay it, through pay_order).
-TRANSITIONS = {
+TRANSITIONS: dict[str, tuple[str, ...]] = {
     Status.PENDING: (Status.PAID, Status.CANCELLED),
     Status.PAID: (Status.SHIPPED, Status.CANCELLED),
     Status.SHIPPED: (Status.DELIVERED,),
@@ -133,8 +134,8 @@ class PlacedOrder:
 
 def place_order(
     *,
-    user,
-    shipping_address: dict,
+    user: User,
+    shipping_address: dict[str, str],
     note: str = "",
     expected_total: Decimal | None = None,
     idempotency_key: str = "",
@@ -201,7 +202,15 @@ REFUSALS = (InsufficientStock, PriceChanged, ValidationError, IntegrityError)
 # place_order with a new transaction, which costs less than a SAVEPOINT and a
 # RELEASE on every checkout for a clash that 40 random bits make rare.
 @transaction.atomic
-def _place_order(*, number, user, address, note, expected_total, key):
+def _place_order(
+    *,
+    number: str,
+    user: User,
+    address: dict[str, str],
+    note: str,
+    expected_total: Decimal | None,
+    key: str,
+) -> PlacedOrder:
     # The cart's row lock serialises this customer's checkouts: a retry that
     # raced its original waits here, then finds the cart it emptied.
     lines = cart_services.lock_lines_for_checkout(user=user)
@@ -228,9 +237,10 @@ def _place_order(*, number, user, address, note, expected_total, key):
     # The products as take_stock left them, still locked: the prices are the
     # ones in force at the moment the stock was sold.
     products = {movement.product_id: movement.product for movement in movements}
-    items = []
+    items: list[OrderItem] = []
     for line in lines:
         product = products[line.product_id]
+        assert product is not None  # a movement just made names its product
         items.append(
             OrderItem(
                 product=product,
@@ -287,22 +297,22 @@ def _place_order(*, number, user, address, note, expected_total, key):
     return PlacedOrder(order, items, history, created=True)
 
 
-def _order_for_key(user, key):
+def _order_for_key(user: User, key: str) -> Order | None:
     return Order.objects.filter(user=user, idempotency_key=key).first()
 
 
-def _clean_address(data):
+def _clean_address(data: dict[str, str]) -> dict[str, str]:
     try:
         return clean_shipping_address(data)
     except ValidationError as error:
-        errors = {}
+        errors: dict[str, list[str]] = {}
         for field, messages in error.message_dict.items():
             name = field if field == "shipping_address" else f"shipping_address.{field}"
             errors[name] = messages
         raise ValidationError(errors) from None
 
 
-def _clean_note(note):
+def _clean_note(note: str) -> str:
     note = (note or "").strip()
     if len(note) > NOTE_MAX_LENGTH:
         raise ValidationError({"note": f"Use at most {NOTE_MAX_LENGTH} characters."})
@@ -312,7 +322,7 @@ def _clean_note(note):
     return note
 
 
-def _clean_idempotency_key(key):
+def _clean_idempotency_key(key: str) -> str:
     key = key or ""
     if len(key) > IDEMPOTENCY_KEY_MAX_LENGTH or not (
         key.isascii() and key.isprintable()
@@ -326,7 +336,7 @@ def _clean_idempotency_key(key):
     return key.strip()
 
 
-def _clean_expected_total(value):
+def _clean_expected_total(value: Decimal | None) -> Decimal | None:
     if value is None:
         return None
     try:
@@ -341,7 +351,7 @@ def _clean_expected_total(value):
 # --- The lifecycle --------------------------------------------------------------------
 
 
-def allowed_transitions(*, order: Order, user) -> tuple[str, ...]:
+def allowed_transitions(*, order: Order, user: User) -> tuple[str, ...]:
     """The statuses this user may move the order to now (payment aside)."""
     if user.is_staff:
         return TRANSITIONS[order.status]
@@ -351,7 +361,7 @@ def allowed_transitions(*, order: Order, user) -> tuple[str, ...]:
 
 
 @transaction.atomic
-def cancel_order(*, order: Order, user, note: str = "") -> Order:
+def cancel_order(*, order: Order, user: User, note: str = "") -> Order:
     """Cancel an order and put its stock back, exactly once.
 
     The customer may cancel their own pending order; staff may also cancel a
@@ -376,7 +386,7 @@ def cancel_order(*, order: Order, user, note: str = "") -> Order:
 
 
 @transaction.atomic
-def mark_order_paid(*, order: Order, user, note: str = "") -> Order:
+def mark_order_paid(*, order: Order, user: User, note: str = "") -> Order:
     """Staff: record a payment received outside the gateway (a bank transfer).
 
     The order becomes paid by a manual approved payment of its full total,
@@ -408,7 +418,9 @@ def mark_order_paid(*, order: Order, user, note: str = "") -> Order:
     return locked
 
 
-def change_order_status(*, order: Order, status: str, user, note: str = "") -> Order:
+def change_order_status(
+    *, order: Order, status: str, user: User, note: str = ""
+) -> Order:
     """Staff: move an order along the lifecycle (the API's PATCH, the admin).
 
     Paid records a manual payment (mark_order_paid); cancelled restores the
@@ -429,7 +441,10 @@ def change_order_status(*, order: Order, status: str, user, note: str = "") -> O
 
 
 def expire_unpaid_orders(
-    *, now=None, dry_run: bool = False, on_expired=None
+    *,
+    now: datetime | None = None,
+    dry_run: bool = False,
+    on_expired: Callable[[Order], object] | None = None,
 ) -> list[Order]:
     """Cancel the pending orders older than ORDER_PAYMENT_TIMEOUT_MINUTES.
 
@@ -469,22 +484,22 @@ def expire_unpaid_orders(
     return expired
 
 
-def _lock(order):
+def _lock(order: Order) -> Order:
     """Lock the order's row and return it as it is now."""
     return Order.objects.select_for_update().get(pk=order.pk)
 
 
-def _check_staff(user):
+def _check_staff(user: User) -> None:
     if not user.is_staff:
         raise PermissionDenied("Only staff can change an order's status.")
 
 
-def _check_owner(order, user):
+def _check_owner(order: Order, user: User) -> None:
     if order.user_id != user.pk:
         raise PermissionDenied("This is not your order.")
 
 
-def _payment_in_flight(order):
+def _payment_in_flight(order: Order) -> bool:
     """Whether a payment of this locked order awaits the gateway's answer."""
     return order.payments.filter(
         outcome=Payment.Outcome.PROCESSING,
@@ -492,7 +507,7 @@ def _payment_in_flight(order):
     ).exists()
 
 
-def _check_not_being_paid(order):
+def _check_not_being_paid(order: Order) -> None:
     if _payment_in_flight(order):
         raise InvalidTransition(
             f"A payment of order {order.number} is being processed: try again "
@@ -501,7 +516,7 @@ def _check_not_being_paid(order):
         )
 
 
-def _check_move(order, status):
+def _check_move(order: Order, status: str) -> None:
     if status not in TRANSITIONS[order.status]:
         raise InvalidTransition(
             f"Order {order.number} is {order.status}: it cannot become {status}.",
@@ -510,14 +525,14 @@ def _check_move(order, status):
 
 
 def _move(
-    order,
-    status,
+    order: Order,
+    status: str,
     *,
-    by,
-    note="",
-    stock_reason=StockReason.CANCELLATION,
-    payment=None,
-):
+    by: User | None,
+    note: str = "",
+    stock_reason: str = StockReason.CANCELLATION,
+    payment: Payment | None = None,
+) -> OrderStatusChange:
     """Change a locked order's status, record it, and restore stock on cancel."""
     _check_move(order, status)
     previous = order.status
@@ -551,7 +566,9 @@ def _move(
 # --- Payments -------------------------------------------------------------------------
 
 
-def pay_order(*, order: Order, user, payment_method: str, card_number: str) -> Order:
+def pay_order(
+    *, order: Order, user: User, payment_method: str, card_number: str
+) -> Order:
     """Charge the order's total through the configured gateway.
 
     Only the customer who placed the order may pay it, and only while it is
@@ -591,7 +608,9 @@ def pay_order(*, order: Order, user, payment_method: str, card_number: str) -> O
 
 
 @transaction.atomic
-def _start_payment(*, order, user, gateway: PaymentGateway, card: str) -> Payment:
+def _start_payment(
+    *, order: Order, user: User, gateway: PaymentGateway, card: str
+) -> Payment:
     """Record an attempt at paying the order, once the order may be paid now."""
     locked = _lock(order)
     _check_owner(locked, user)
@@ -615,7 +634,7 @@ def _start_payment(*, order, user, gateway: PaymentGateway, card: str) -> Paymen
     )
 
 
-def _finish_payment(*, attempt: Payment, result: ChargeResult, user) -> Order:
+def _finish_payment(*, attempt: Payment, result: ChargeResult, user: User) -> Order:
     """Record the gateway's answer on the attempt; mark the order paid if approved."""
     with transaction.atomic():
         locked = _lock(attempt.order)

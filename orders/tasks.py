@@ -14,7 +14,7 @@ logger = logging.getLogger(__name__)
 
 
 @shared_task
-def expire_unpaid_orders():
+def expire_unpaid_orders() -> int:
     """Cancel the unpaid orders past the payment timeout (Celery beat)."""
     expired = services.expire_unpaid_orders()
     if expired:

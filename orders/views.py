@@ -18,6 +18,7 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.views.generic import TemplateView, View
 
+from accounts.authentication import AuthenticatedHttpRequest
 from carts import services as cart_services
 from carts.models import Cart
 from catalog.exceptions import InsufficientStock
@@ -66,6 +67,7 @@ def shortage_lines(error, items):
 class CheckoutView(LoginRequiredMixin, TemplateView):
     """The address form, the order summary and `Place order`."""
 
+    request: AuthenticatedHttpRequest
     template_name = "orders/order_form.html"
 
     def get(self, request, *args, **kwargs):
@@ -188,6 +190,7 @@ def visible_order(request, number):
 class OrderDetailView(LoginRequiredMixin, TemplateView):
     """An order: lines, totals, status and history; Pay now while pending."""
 
+    request: AuthenticatedHttpRequest
     template_name = "orders/order_detail.html"
 
     def get(self, request, number):
@@ -269,6 +272,7 @@ class CancelView(LoginRequiredMixin, View):
 class OrderHistoryView(LoginRequiredMixin, TemplateView):
     """The customer's orders, newest first, a page at a time."""
 
+    request: AuthenticatedHttpRequest
     template_name = "orders/order_list.html"
 
     def get_context_data(self, **kwargs):

@@ -18,4 +18,4 @@ class OrderFilter(filters.FilterSet):
 
     class Meta:
         model = Order
-        fields = []
+        fields: list[str] = []

@@ -1,6 +1,7 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from catalog.models import Product
 from orders import services
 from orders.addresses import FIELDS, clean_shipping_address
 from orders.models import Order, OrderItem, OrderStatusChange
@@ -81,7 +82,7 @@ class StatusUpdateSerializer(serializers.Serializer):
 
 
 class OrderItemSerializer(serializers.ModelSerializer):
-    product = serializers.PrimaryKeyRelatedField(
+    product = serializers.PrimaryKeyRelatedField[Product](
         read_only=True,
         allow_null=True,
         help_text="The product's id, or null once the product is deleted.",

@@ -12,7 +12,11 @@ from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from accounts.authentication import LEAN_JWT_OR_SESSION_AUTH, LeanJWTAuthentication
+from accounts.authentication import (
+    LEAN_JWT_OR_SESSION_AUTH,
+    AuthenticatedRequest,
+    LeanJWTAuthentication,
+)
 from accounts.permissions import IsStaff
 from core.ratelimit import user_rate_limit
 from orders import services
@@ -45,19 +49,19 @@ TRANSITION_CONFLICT = OpenApiResponse(
 
 @extend_schema_view(
     list=extend_schema(
-        auth=LEAN_JWT_OR_SESSION_AUTH,
+        auth=LEAN_JWT_OR_SESSION_AUTH,  # type: ignore[arg-type]  # drf-spectacular hints str, takes dicts
         summary="List orders, newest first",
         description="A customer sees their own orders; staff see every order "
         "and may filter by `status` and `user`.",
     ),
     retrieve=extend_schema(
-        auth=LEAN_JWT_OR_SESSION_AUTH,
+        auth=LEAN_JWT_OR_SESSION_AUTH,  # type: ignore[arg-type]  # drf-spectacular hints str, takes dicts
         summary="An order",
         description="The customer's own order, or any for staff; another "
         "customer's order is 404.",
     ),
     create=extend_schema(
-        auth=LEAN_JWT_OR_SESSION_AUTH,
+        auth=LEAN_JWT_OR_SESSION_AUTH,  # type: ignore[arg-type]  # drf-spectacular hints str, takes dicts
         summary="Check out the cart",
         description="Places an order for everything in the caller's cart, "
         "takes its stock and empties the cart, all or nothing. Shipping is a "
@@ -91,7 +95,7 @@ TRANSITION_CONFLICT = OpenApiResponse(
         },
     ),
     partial_update=extend_schema(
-        auth=LEAN_JWT_OR_SESSION_AUTH,
+        auth=LEAN_JWT_OR_SESSION_AUTH,  # type: ignore[arg-type]  # drf-spectacular hints str, takes dicts
         summary="Change an order's status (staff)",
         description="Only `status`, along pending → paid/cancelled, paid → "
         "shipped/cancelled, shipped → delivered. Marking an order paid records "
@@ -102,6 +106,7 @@ TRANSITION_CONFLICT = OpenApiResponse(
     ),
 )
 class OrderViewSet(viewsets.GenericViewSet):
+    request: AuthenticatedRequest
     serializer_class = OrderSerializer
     # The token's user read with its id and is_active only.
     authentication_classes = [LeanJWTAuthentication, SessionAuthentication]
@@ -125,6 +130,7 @@ class OrderViewSet(viewsets.GenericViewSet):
     # Every answer is orders.queries' order, which OrderSerializer documents.
     def list(self, request):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        assert page is not None  # every list of the API is paged (settings)
         return self.get_paginated_response(
             [order_representation(order) for order in page]
         )
@@ -159,7 +165,7 @@ class OrderViewSet(viewsets.GenericViewSet):
         return self._answer(order)
 
     @extend_schema(
-        auth=LEAN_JWT_OR_SESSION_AUTH,
+        auth=LEAN_JWT_OR_SESSION_AUTH,  # type: ignore[arg-type]  # drf-spectacular hints str, takes dicts
         summary="Cancel an order",
         description="The customer while it is pending; staff while it is "
         "pending or paid. The stock goes back.",
@@ -172,7 +178,7 @@ class OrderViewSet(viewsets.GenericViewSet):
         return self._answer(order)
 
     @extend_schema(
-        auth=LEAN_JWT_OR_SESSION_AUTH,
+        auth=LEAN_JWT_OR_SESSION_AUTH,  # type: ignore[arg-type]  # drf-spectacular hints str, takes dicts
         summary="Pay for an order",
         description="The customer who placed it, while it is pending, through "
         "the configured gateway. Every attempt is recorded; the order becomes "
