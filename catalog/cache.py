@@ -11,6 +11,7 @@ import hashlib
 import logging
 import threading
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -31,20 +32,20 @@ _missed_bumps = 0
 _replaced_after = (0, 0)
 
 
-def _log_unavailable(error, message, *args):
+def _log_unavailable(error: Exception, message: str, *args: object) -> None:
     # A command the breaker kept from Redis: the breaker logged the outage.
     if not isinstance(error, redis_breaker.CircuitOpen):
         logger.error(message, *args, exc_info=error)
 
 
-def _new_version():
+def _new_version() -> str | None:
     # Another process may add one at the same moment: whichever landed first
     # is the version.
     cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=None)
     return cache.get(VERSION_KEY)
 
 
-def bump():
+def bump() -> None:
     """Replace the version now, so that no entry stored before is served."""
     global _missed_bumps
     try:
@@ -60,12 +61,12 @@ def bump():
         )
 
 
-def invalidate():
+def invalidate() -> None:
     """Stop serving every cached catalog entry once the current transaction commits."""
     transaction.on_commit(bump)
 
 
-def _replace_version_if_owed():
+def _replace_version_if_owed() -> None:
     """Replace the version if this process missed a bump or saw Redis unreachable.
 
     Either since it last replaced the version (docs/catalog-cache.md).
@@ -78,14 +79,14 @@ def _replace_version_if_owed():
         _replaced_after = owed
 
 
-def make_key(name, params=()):
+def make_key(name: str, params: Iterable[object] = ()) -> str:
     """Key of one cached answer: the kind of answer and its inputs."""
     digest = hashlib.sha256(repr(tuple(params)).encode()).hexdigest()[:32]
     return f"catalog:{name}:{digest}"
 
 
 @dataclass(frozen=True)
-class Read:
+class Read[T]:
     """What one read of the cache found, and where a build of it is stored.
 
     `value` is None when there is no entry of the current version; `version`
@@ -95,10 +96,10 @@ class Read:
     name: str
     key: str
     version: str | None
-    value: object = None
+    value: T | None = None
 
 
-def read(name, params):
+def read[T](name: str, params: Iterable[object]) -> Read[T]:
     """Read the entry for (name, params) and the current version: one round trip."""
     key = make_key(name, params)
     try:
@@ -116,7 +117,7 @@ def read(name, params):
     return Read(name, key, version)
 
 
-def store(found, value):
+def store[T](found: Read[T], value: T) -> None:
     """Store `value` as the entry `found` (a Read) looked for, under its version."""
     if found.version is None:
         return
@@ -132,7 +133,7 @@ def store(found, value):
         )
 
 
-def fill(found, build):
+def fill[T](found: Read[T], build: Callable[[], T]) -> T:
     """Return what `found` (a Read) holds, else build it and store it under its version.
 
     `build` is called (and its result returned) when there was no entry or
@@ -145,6 +146,6 @@ def fill(found, build):
     return value
 
 
-def cached(name, params, build):
+def cached[T](name: str, params: Iterable[object], build: Callable[[], T]) -> T:
     """Return the cached value for (name, params), else build and cache it."""
     return fill(read(name, params), build)

@@ -1,3 +1,4 @@
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 from core.exceptions import ShopError
@@ -25,7 +26,7 @@ class InsufficientStock(ShopError):
     status = 409
     code = "insufficient_stock"
 
-    def __init__(self, shortages):
+    def __init__(self, shortages: Iterable[Shortage]) -> None:
         self.shortages = list(shortages)
         messages = {
             f"products.{line.product_id}": [self._message(line)]
@@ -42,16 +43,16 @@ class InsufficientStock(ShopError):
         )
 
     @property
-    def product_id(self):
+    def product_id(self) -> int:
         """The first short product (the only one for a single-product change)."""
         return self.shortages[0].product_id
 
     @property
-    def available(self):
+    def available(self) -> int:
         return self.shortages[0].available
 
     @staticmethod
-    def _message(line):
+    def _message(line: Shortage) -> str:
         if not line.is_active:
             return f"{line.sku} is no longer for sale."
         return (
@@ -66,7 +67,7 @@ class RowError:
     line: int
     message: str
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"line {self.line}: {self.message}"
 
 
@@ -75,7 +76,7 @@ class ImportRejected(ShopError):
 
     code = "import_rejected"
 
-    def __init__(self, errors):
+    def __init__(self, errors: Iterable[RowError]) -> None:
         self.row_errors = sorted(errors)
         count = len(self.row_errors)
         super().__init__(

@@ -1,8 +1,11 @@
 from collections import defaultdict
+from collections.abc import Collection, Iterable
 from decimal import Decimal
+from typing import Any, Self
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.core.validators import FileExtensionValidator, MinValueValidator
 from django.db import IntegrityError, models, transaction
 from django.db.models import Count, Q
@@ -18,7 +21,7 @@ CATEGORY_CYCLE_MESSAGE = "A category cannot sit inside itself or its own subcate
 IMAGE_EXTENSIONS = ["jpg", "jpeg", "png", "webp", "gif"]
 
 
-def validate_image_size(image):
+def validate_image_size(image: File) -> None:
     limit = settings.CATALOG_IMAGE_MAX_BYTES
     if image.size > limit:
         raise ValidationError(
@@ -28,40 +31,62 @@ def validate_image_size(image):
         )
 
 
-class InvalidatingQuerySet(models.QuerySet):
+class InvalidatingQuerySet[M: models.Model](models.QuerySet[M]):
     """A QuerySet whose bulk writes invalidate the catalog cache on commit.
 
     Model.save() and delete() do the same on the models, so no write path
     that Django offers can leave a cached page stale (see catalog/cache.py).
     """
 
-    def update(self, **kwargs):
+    def update(self, **kwargs: Any) -> int:
         rows = super().update(**kwargs)
         if rows:
             cache.invalidate()
         return rows
 
-    update.alters_data = True
-
-    def delete(self):
+    def delete(self) -> tuple[int, dict[str, int]]:
         deleted = super().delete()
         if deleted[0]:
             cache.invalidate()
         return deleted
 
-    delete.alters_data = True
-
-    def bulk_create(self, *args, **kwargs):
-        objects = super().bulk_create(*args, **kwargs)
+    def bulk_create(
+        self,
+        objs: Iterable[M],
+        batch_size: int | None = None,
+        ignore_conflicts: bool = False,
+        update_conflicts: bool = False,
+        update_fields: Collection[str] | None = None,
+        unique_fields: Collection[str] | None = None,
+    ) -> list[M]:
+        objects = super().bulk_create(
+            objs,
+            batch_size=batch_size,
+            ignore_conflicts=ignore_conflicts,
+            update_conflicts=update_conflicts,
+            update_fields=update_fields,
+            unique_fields=unique_fields,
+        )
         if objects:
             cache.invalidate()
         return objects
 
-    def bulk_update(self, *args, **kwargs):
-        rows = super().bulk_update(*args, **kwargs)
+    def bulk_update(
+        self, objs: Iterable[M], fields: Iterable[str], batch_size: int | None = None
+    ) -> int:
+        rows = super().bulk_update(objs, fields, batch_size=batch_size)
         if rows:
             cache.invalidate()
         return rows
+
+
+def slug_max_length(model: type[models.Model]) -> int:
+    """The longest slug that the model's `slug` field holds."""
+    field = model._meta.get_field("slug")
+    # A SlugField always has a max_length (50 unless given).
+    assert isinstance(field, models.SlugField)
+    assert field.max_length is not None
+    return field.max_length
 
 
 class SluggedModel(models.Model):
@@ -73,7 +98,11 @@ class SluggedModel(models.Model):
     # Attempts at a derived slug when a concurrent save takes the same one.
     SLUG_ATTEMPTS = 5
 
-    def save(self, **kwargs):
+    # Each model declares the two fields, with its own lengths.
+    name: str
+    slug: str
+
+    def save(self, **kwargs: Any) -> None:
         if self.slug:
             super().save(**kwargs)
             cache.invalidate()
@@ -84,7 +113,8 @@ class SluggedModel(models.Model):
                 with transaction.atomic():
                     super().save(**kwargs)
             except IntegrityError:
-                taken = type(self).objects.filter(slug=self.slug).exists()
+                others = type(self)._default_manager
+                taken = others.filter(slug=self.slug).exists()  # type: ignore[misc]  # abstract model: the plugin sees no slug field
                 self.slug = ""
                 if not taken or attempt == self.SLUG_ATTEMPTS - 1:
                     raise
@@ -92,20 +122,20 @@ class SluggedModel(models.Model):
                 cache.invalidate()
                 return
 
-    def delete(self, **kwargs):
-        result = super().delete(**kwargs)
+    def delete(
+        self, using: str | None = None, keep_parents: bool = False
+    ) -> tuple[int, dict[str, int]]:
+        result = super().delete(using=using, keep_parents=keep_parents)
         cache.invalidate()
         return result
 
-    def _free_slug(self):
-        max_length = self._meta.get_field("slug").max_length
-        base = slugify(self.name)[: max_length - 8].strip("-") or self._meta.model_name
-        taken = set(
-            type(self)
-            .objects.filter(slug__startswith=base)
-            .exclude(pk=self.pk)
-            .values_list("slug", flat=True)
-        )
+    def _free_slug(self) -> str:
+        cut = slug_max_length(type(self)) - 8
+        # Else the model's name, as its _meta.model_name.
+        base = slugify(self.name)[:cut].strip("-") or type(self).__name__.lower()
+        others = type(self)._default_manager.exclude(pk=self.pk)
+        similar = others.filter(slug__startswith=base).values_list("slug", flat=True)  # type: ignore[misc]  # as in save()
+        taken = set(similar)
         if base not in taken:
             return base
         suffix = 2
@@ -114,16 +144,16 @@ class SluggedModel(models.Model):
         return f"{base}-{suffix}"
 
 
-class CategoryQuerySet(InvalidatingQuerySet):
-    def with_parent(self):
+class CategoryQuerySet(InvalidatingQuerySet["Category"]):
+    def with_parent(self) -> Self:
         return self.select_related("parent")
 
-    def subtree_ids(self, category_id):
+    def subtree_ids(self, category_id: int) -> set[int]:
         """Return the ids of a category and all its descendants (one query)."""
         rows = self.model.objects.order_by().values_list("pk", "parent_id")
         return _subtree(_children_of(rows), category_id)
 
-    def subtree_ids_by_slug(self):
+    def subtree_ids_by_slug(self) -> dict[str, set[int]]:
         """Map each category's slug to the ids of it and its descendants (one query)."""
         rows = list(
             self.model.objects.order_by().values_list("pk", "parent_id", "slug")
@@ -131,7 +161,7 @@ class CategoryQuerySet(InvalidatingQuerySet):
         children = _children_of((pk, parent_id) for pk, parent_id, _ in rows)
         return {slug: _subtree(children, pk) for pk, _, slug in rows}
 
-    def active_product_counts(self):
+    def active_product_counts(self) -> dict[int, int]:
         """Map each category id to the active products in its subtree (one query).
 
         The tree is small next to the products, so it is rolled up here
@@ -142,15 +172,15 @@ class CategoryQuerySet(InvalidatingQuerySet):
                 direct=Count("products", filter=Q(products__is_active=True))
             ).values_list("pk", "parent_id", "direct")
         )
-        parent_of = {}
-        totals = {}
+        parent_of: dict[int, int | None] = {}
+        totals: dict[int, int] = {}
         for pk, parent_id, _ in rows:
             parent_of[pk] = parent_id
             totals[pk] = 0
         for pk, _, direct in rows:
             # Add each category's own products to it and every ancestor.
             seen = set()
-            node = pk
+            node: int | None = pk
             while node is not None and node not in seen:
                 seen.add(node)
                 totals[node] += direct
@@ -158,15 +188,19 @@ class CategoryQuerySet(InvalidatingQuerySet):
         return totals
 
 
-def _children_of(rows):
+def _children_of(
+    rows: Iterable[tuple[int, int | None]],
+) -> defaultdict[int | None, list[int]]:
     """Map each (pk, parent_id) row's parent to the ids of its children."""
-    children = defaultdict(list)
+    children: defaultdict[int | None, list[int]] = defaultdict(list)
     for pk, parent_id in rows:
         children[parent_id].append(pk)
     return children
 
 
-def _subtree(children, category_id):
+def _subtree(
+    children: defaultdict[int | None, list[int]], category_id: int
+) -> set[int]:
     found = {category_id}
     stack = [category_id]
     while stack:
@@ -203,17 +237,17 @@ class Category(SluggedModel):
         ordering = ["position", "name", "id"]
         verbose_name_plural = "categories"
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
-    def save(self, **kwargs):
+    def save(self, **kwargs: Any) -> None:
         normalize_text_fields(self)
         super().save(**kwargs)
 
-    def get_absolute_url(self):
+    def get_absolute_url(self) -> str:
         return reverse("catalog:category", args=[self.slug])
 
-    def clean(self):
+    def clean(self) -> None:
         super().clean()
         if (
             self.parent_id is not None
@@ -223,21 +257,21 @@ class Category(SluggedModel):
             raise ValidationError({"parent": CATEGORY_CYCLE_MESSAGE})
 
 
-class ProductQuerySet(InvalidatingQuerySet):
-    def active(self):
+class ProductQuerySet(InvalidatingQuerySet["Product"]):
+    def active(self) -> Self:
         return self.filter(is_active=True)
 
-    def in_stock(self):
+    def in_stock(self) -> Self:
         return self.filter(stock__gt=0)
 
-    def out_of_stock(self):
+    def out_of_stock(self) -> Self:
         return self.filter(stock=0)
 
-    def low_in_stock(self, threshold):
+    def low_in_stock(self, threshold: int) -> Self:
         """Products that are still in stock but at or below `threshold` units."""
         return self.filter(stock__gt=0, stock__lte=threshold)
 
-    def with_category(self):
+    def with_category(self) -> Self:
         return self.select_related("category")
 
 
@@ -313,10 +347,10 @@ class Product(SluggedModel):
             # 0007) instead of writing a new entry into every index.
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.name} ({self.sku})"
 
-    def save(self, **kwargs):
+    def save(self, **kwargs: Any) -> None:
         normalize_text_fields(self)
         # Stock changes go through catalog.services with a movement row. An
         # ordinary save of a loaded row must not write back a stock figure
@@ -341,29 +375,40 @@ class Product(SluggedModel):
         super().save(**kwargs)
         self._note_saved_values()
 
-    def get_absolute_url(self):
+    def get_absolute_url(self) -> str:
         return reverse("catalog:product-detail", args=[self.slug])
 
     @classmethod
-    def from_db(cls, db, field_names, values, **kwargs):
+    def from_db(
+        cls,
+        db: str | None,
+        field_names: Collection[str],
+        values: Collection[Any],
+        **kwargs: Any,
+    ) -> Self:
         product = super().from_db(db, field_names, values, **kwargs)
         # As _note_saved_values(), for the values as the database gives them.
         product._saved_stock = product.__dict__.get("stock")
         product._saved_image = product.__dict__.get("image")
         return product
 
-    def refresh_from_db(self, *args, **kwargs):
-        super().refresh_from_db(*args, **kwargs)
+    def refresh_from_db(
+        self,
+        using: str | None = None,
+        fields: Iterable[str] | None = None,
+        from_queryset: models.QuerySet[Self] | None = None,
+    ) -> None:
+        super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
         self._note_saved_values()
 
-    def clean_fields(self, exclude=None):
+    def clean_fields(self, exclude: Collection[str] | None = None) -> None:
         # The stored image passed the checks when it was uploaded; checking it
         # again would ask the storage for its size on every edit.
         if not self._state.adding and self.image.name == self._saved_image:
             exclude = {*(exclude or ()), "image"}
         super().clean_fields(exclude=exclude)
 
-    def _note_saved_values(self):
+    def _note_saved_values(self) -> None:
         """Note the stock and the image name that the row now holds."""
         self._saved_stock = self.__dict__.get("stock")
         image = self.__dict__.get("image")
@@ -371,7 +416,7 @@ class Product(SluggedModel):
         self._saved_image = getattr(image, "name", image)
 
     @property
-    def in_stock(self):
+    def in_stock(self) -> bool:
         return self.stock > 0
 
 
@@ -425,5 +470,5 @@ class StockMovement(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.quantity:+d} {self.sku} ({self.get_reason_display()})"

@@ -8,17 +8,46 @@ serializer's, field by field.
 
 import functools
 import hashlib
+from collections.abc import Callable
+from typing import TypedDict
 
 from django.conf import settings
+from django.http import HttpRequest
 from django.middleware.csrf import get_token
 from django.utils.crypto import salted_hmac
 from rest_framework.renderers import JSONRenderer
 
 from catalog import cache
+from catalog.models import Product
 from core.api import iso_datetime, money
 
 
-def product_representation(product, *, request=None) -> dict:
+class ProductCategoryRepresentation(TypedDict):
+    id: int
+    name: str
+    slug: str
+
+
+class ProductRepresentation(TypedDict):
+    id: int
+    sku: str
+    name: str
+    slug: str
+    description: str
+    price: str
+    currency: str
+    stock: int
+    in_stock: bool
+    category: ProductCategoryRepresentation
+    image: str | None
+    is_active: bool
+    created_at: str
+    updated_at: str
+
+
+def product_representation(
+    product: Product, *, request: HttpRequest | None = None
+) -> ProductRepresentation:
     """A product as ProductSerializer shows it (its category loaded with it)."""
     image = None
     if product.image:
@@ -44,12 +73,14 @@ def product_representation(product, *, request=None) -> dict:
     }
 
 
-def entity_tag(body) -> str:
+def entity_tag(body: bytes) -> str:
     """A strong ETag of a response body: it changes whenever a byte does."""
     return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
 
 
-def public_json(found, answer) -> tuple[str, bytes]:
+def public_json(
+    found: cache.Read[tuple[str, bytes]], answer: Callable[[], object]
+) -> tuple[str, bytes]:
     """Return the (ETag, JSON body) that `found` holds, else build and store it.
 
     `found` is the cache.Read of the answer's entry; `answer()` gives the
@@ -57,14 +88,16 @@ def public_json(found, answer) -> tuple[str, bytes]:
     nothing is stored).
     """
 
-    def build():
+    def build() -> tuple[str, bytes]:
         body = JSONRenderer().render(answer())
         return entity_tag(body), body
 
     return cache.fill(found, build)
 
 
-def cached_page(url, render) -> tuple[str, bytes]:
+def cached_page(
+    url: str, render: Callable[[], tuple[str, bytes, bool]]
+) -> tuple[str, bytes]:
     """Return the catalog page at `url` as (content type, body), rendered once.
 
     Once per catalog version: `render()` gives (content type, body, whether
@@ -72,7 +105,7 @@ def cached_page(url, render) -> tuple[str, bytes]:
     The body holds `csrf_placeholder()` where the visitor's token goes
     (`with_csrf_token`).
     """
-    found = cache.read("pages:html", (url,))
+    found: cache.Read[tuple[str, bytes]] = cache.read("pages:html", (url,))
     if found.value is not None:
         return found.value
     content_type, body, storable = render()
@@ -91,7 +124,7 @@ def csrf_placeholder() -> bytes:
     )
 
 
-def with_csrf_token(body, request) -> bytes:
+def with_csrf_token(body: bytes, request: HttpRequest) -> bytes:
     """The cached page's body with the visitor's own CSRF token in its forms."""
     placeholder = csrf_placeholder()
     if placeholder not in body:

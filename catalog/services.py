@@ -17,31 +17,43 @@ managers, invalidate it themselves, once per change or import.
 import dataclasses
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
+from typing import Any, TypedDict, Unpack
 
 from django.core.exceptions import ValidationError
-from django.db import connections, router, transaction
+from django.core.files import File
+from django.db import connections, models, router, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from accounts.models import User
 from catalog import cache
 from catalog.exceptions import ImportRejected, InsufficientStock, RowError, Shortage
-from catalog.models import Category, Product, StockMovement
+from catalog.models import Category, Product, StockMovement, slug_max_length
+from catalog.product_csv import ProductRow
 
 logger = logging.getLogger(__name__)
 
 Reason = StockMovement.Reason
 
-PRODUCT_FIELDS = {
-    "sku",
-    "name",
-    "slug",
-    "description",
-    "price",
-    "is_active",
-    "category",
-    "image",
-}
+
+class ProductChanges(TypedDict, total=False):
+    """What update_product may change: the product's fields and its stock."""
+
+    sku: str
+    name: str
+    slug: str
+    description: str
+    price: Decimal
+    is_active: bool
+    category: Category
+    image: "File[bytes] | str | None"
+    stock: int
+
+
+# The fields set as given; a new stock figure is recorded as an adjustment.
+PRODUCT_FIELDS = ProductChanges.__optional_keys__ - {"stock"}
 
 
 # --- Products -----------------------------------------------------------------
@@ -53,13 +65,13 @@ def create_product(
     sku: str,
     name: str,
     category: Category,
-    price,
+    price: Decimal,
     description: str = "",
     slug: str = "",
     stock: int = 0,
     is_active: bool = True,
-    image=None,
-    user=None,
+    image: "File[bytes] | str | None" = None,
+    user: User | None = None,
     reason: str = Reason.INITIAL,
     reference: str = "",
 ) -> Product:
@@ -92,7 +104,9 @@ def create_product(
 
 
 @transaction.atomic
-def update_product(*, product: Product, user=None, **changes) -> Product:
+def update_product(
+    *, product: Product, user: User | None = None, **changes: Unpack[ProductChanges]
+) -> Product:
     """Change a product's fields; a new `stock` figure becomes an adjustment."""
     stock = changes.pop("stock", None)
     unknown = set(changes) - PRODUCT_FIELDS
@@ -107,7 +121,7 @@ def update_product(*, product: Product, user=None, **changes) -> Product:
     return product
 
 
-def set_products_active(*, products, is_active: bool) -> int:
+def set_products_active(*, products: models.QuerySet[Product], is_active: bool) -> int:
     """Activate or deactivate many products at once; return how many."""
     return products.update(is_active=is_active, updated_at=timezone.now())
 
@@ -122,7 +136,7 @@ def adjust_stock(
     quantity: int,
     reason: str = Reason.ADJUSTMENT,
     reference: str = "",
-    user=None,
+    user: User | None = None,
 ) -> Product:
     """Add (positive) or remove (negative) units; never below zero."""
     if not isinstance(quantity, int) or quantity == 0:
@@ -147,7 +161,7 @@ def set_stock(
     stock: int,
     reason: str = Reason.ADJUSTMENT,
     reference: str = "",
-    user=None,
+    user: User | None = None,
 ) -> Product:
     """Set the stock on hand to a counted figure, recording the difference."""
     if not isinstance(stock, int) or stock < 0:
@@ -173,7 +187,7 @@ def take_stock(
     lines: Iterable[tuple[int, int]],
     reason: str = Reason.SALE,
     reference: str = "",
-    user=None,
+    user: User | None = None,
     require_active: bool = True,
 ) -> list[StockMovement]:
     """Take units of several products at once: all lines, or none.
@@ -203,7 +217,7 @@ def return_stock(
     lines: Iterable[tuple[int, int]],
     reason: str = Reason.CANCELLATION,
     reference: str = "",
-    user=None,
+    user: User | None = None,
 ) -> list[StockMovement]:
     """Put units back (a cancelled order, an expired reservation).
 
@@ -220,8 +234,8 @@ def return_stock(
     return movements
 
 
-def _positive_totals(lines):
-    totals = defaultdict(int)
+def _positive_totals(lines: Iterable[tuple[int, int]]) -> dict[int, int]:
+    totals: defaultdict[int, int] = defaultdict(int)
     for product_id, quantity in lines:
         if not isinstance(quantity, int) or quantity <= 0:
             raise ValidationError({"quantity": "Quantities must be whole numbers ≥ 1."})
@@ -234,7 +248,14 @@ def _positive_totals(lines):
 # calling this inside its own transaction saves a SAVEPOINT and a RELEASE, and
 # a caller that catches the shortage keeps a usable transaction.
 @transaction.atomic(savepoint=False)
-def _change(*, changes, reason, reference, user, require_active):
+def _change(
+    *,
+    changes: dict[int, int],
+    reason: str,
+    reference: str,
+    user: User | None,
+    require_active: bool,
+) -> tuple[list[StockMovement], list[Shortage]]:
     """Apply signed stock changes {product_id: units}, all or none.
 
     Returns (movements, []) once applied, or ([], shortages) with nothing
@@ -251,7 +272,7 @@ def _change(*, changes, reason, reference, user, require_active):
         .order_by("pk")
         .values_list("pk", "sku", "stock", "is_active")
     }
-    shortages = []
+    shortages: list[Shortage] = []
     for product_id in sorted(changes):
         quantity = changes[product_id]
         if quantity >= 0:
@@ -301,7 +322,7 @@ CHANGED_PRODUCT_FIELDS = (
 )
 
 
-def _apply_changes(changes):
+def _apply_changes(changes: dict[int, int]) -> list[Product]:
     """Add {product_id: units} to the stock of locked rows; return them after.
 
     One `UPDATE ... FROM (VALUES ...) RETURNING` for every product, where
@@ -312,10 +333,8 @@ def _apply_changes(changes):
     connection = connections[router.db_for_write(Product)]
     quote = connection.ops.quote_name
     table = quote(Product._meta.db_table)
-    column = {
-        name: quote(Product._meta.get_field(name).column)
-        for name in CHANGED_PRODUCT_FIELDS
-    }
+    by_attname = {field.attname: field for field in Product._meta.concrete_fields}
+    column = {name: quote(_column(by_attname[name])) for name in CHANGED_PRODUCT_FIELDS}
     returning = ", ".join(f"{table}.{column[name]}" for name in CHANGED_PRODUCT_FIELDS)
     # Accepted bandit B608: only column and table names from the model's own
     # metadata are formatted in; every value is bound.
@@ -326,7 +345,7 @@ def _apply_changes(changes):
         + f") AS v (id, units) WHERE {table}.{column['id']} = v.id "
         f"RETURNING {returning}"
     )
-    params = [timezone.now()]
+    params: list[object] = [timezone.now()]
     for product_id, units in changes.items():
         params += [product_id, units]
     products = Product.objects.raw(statement, params, using=connection.alias)
@@ -337,6 +356,12 @@ def _apply_changes(changes):
 
 # The fields an import compares and writes, by their attribute names.
 IMPORT_FIELDS = ("name", "slug", "description", "price", "is_active", "category_id")
+
+# A product's field values by attribute name, as QuerySet.values() gives them.
+type FieldValues = dict[str, Any]
+# A row to write: the row, the product's values before (None for a new
+# product), its values after, and the names of those that change.
+type PlannedRow = tuple[ProductRow, FieldValues | None, FieldValues, tuple[str, ...]]
 
 
 @dataclasses.dataclass
@@ -357,13 +382,13 @@ class ImportResult:
 @transaction.atomic
 def import_products(
     *,
-    rows,
+    rows: Iterable[ProductRow],
     create_categories: bool = False,
     dry_run: bool = False,
     reference: str = "",
-    user=None,
+    user: User | None = None,
     batch_size: int = 1000,
-    progress=None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ImportResult:
     """Create or update products from import rows, matched by SKU, all or nothing.
 
@@ -381,9 +406,11 @@ def import_products(
     current = _products_by_sku(
         [row.sku for row in rows], lock=not dry_run, batch_size=batch_size
     )
-    category_ids = dict(Category.objects.values_list("slug", "pk"))
-    errors = []
-    new_categories = []
+    category_ids: dict[str, int | str] = dict(
+        Category.objects.values_list("slug", "pk")
+    )
+    errors: list[RowError] = []
+    new_categories: list[str] = []
     for row in rows:
         if row.category in category_ids or row.category in new_categories:
             continue
@@ -412,9 +439,9 @@ def import_products(
         # Stand-ins, unequal to any existing category, for the comparison.
         category_ids.update((slug, f"new:{slug}") for slug in new_categories)
 
-    plan = []
+    plan: list[PlannedRow] = []
     for row in rows:
-        target = {
+        target: FieldValues = {
             "name": row.name,
             "slug": slugs[row.line],
             "price": row.price,
@@ -459,13 +486,15 @@ def import_products(
     return result
 
 
-def _column_names(fields):
+def _column_names(fields: Iterable[str]) -> tuple[str, ...]:
     return tuple(name.removesuffix("_id") for name in fields)
 
 
-def _products_by_sku(skus, *, lock, batch_size):
+def _products_by_sku(
+    skus: Sequence[str], *, lock: bool, batch_size: int
+) -> dict[str, FieldValues]:
     """The products with these SKUs, as {sku: values}, locked in id order."""
-    ids = []
+    ids: list[int] = []
     for start in range(0, len(skus), batch_size):
         chunk = skus[start : start + batch_size]
         ids.extend(Product.objects.filter(sku__in=chunk).values_list("pk", flat=True))
@@ -473,30 +502,37 @@ def _products_by_sku(skus, *, lock, batch_size):
     products = Product.objects.order_by("pk")
     if lock:
         products = products.select_for_update()
-    found = {}
+    found: dict[str, FieldValues] = {}
     for start in range(0, len(ids), batch_size):
-        chunk = ids[start : start + batch_size]
-        for values in products.filter(pk__in=chunk).values(
+        batch = ids[start : start + batch_size]
+        for values in products.filter(pk__in=batch).values(
             "pk", "sku", "stock", *IMPORT_FIELDS
         ):
             found[values["sku"]] = values
     return found
 
 
-def _import_slugs(rows, current, errors, batch_size):
+def _import_slugs(
+    rows: Sequence[ProductRow],
+    current: dict[str, FieldValues],
+    errors: list[RowError],
+    batch_size: int,
+) -> dict[int, str]:
     """Each row's slug, {line: slug}; appends an error per slug already taken.
 
     A slug another product holds now is refused even if the file moves that
     product to another slug: the database checks each row as it changes.
     """
     asked = sorted({row.slug for row in rows if row.slug})
-    holders = {}
+    holders: dict[str, str] = {}
     for start in range(0, len(asked), batch_size):
         chunk = asked[start : start + batch_size]
         holders.update(
             Product.objects.filter(slug__in=chunk).values_list("slug", "sku")
         )
-    slugs, claimed, derive = {}, {}, []
+    slugs: dict[int, str] = {}
+    claimed: dict[str, int] = {}
+    derive: list[ProductRow] = []
     for row in rows:
         before = current.get(row.sku)
         if not row.slug:
@@ -522,7 +558,7 @@ def _import_slugs(rows, current, errors, batch_size):
             slugs[row.line] = row.slug
     if derive:
         taken = set(Product.objects.values_list("slug", flat=True)) | set(claimed)
-        longest = Product._meta.get_field("slug").max_length
+        longest = slug_max_length(Product)
         for row in derive:
             # As SluggedModel derives one: the name, then -2, -3…
             base = slugify(row.name)[: longest - 8].strip("-") or "product"
@@ -534,13 +570,18 @@ def _import_slugs(rows, current, errors, batch_size):
     return slugs
 
 
-def _write_import_batch(plan, reference, user):
+def _write_import_batch(
+    plan: Sequence[PlannedRow], reference: str, user: User | None
+) -> None:
     """Write one batch of an import: three statements whatever its size."""
     now = timezone.now()
-    new_products, updated_rows, fields, movements = [], [], set(), []
+    new_products: list[Product] = []
+    updated_rows: list[FieldValues] = []
+    fields: set[str] = set()
+    movements: list[StockMovement] = []
     for row, before, target, changed in plan:
         if before is None:
-            defaults = {"description": "", "is_active": True, "stock": 0}
+            defaults: FieldValues = {"description": "", "is_active": True, "stock": 0}
             new_products.append(Product(sku=row.sku, **{**defaults, **target}))
             continue
         # Every field is given: the update writes the batch's changed fields
@@ -580,7 +621,9 @@ def _write_import_batch(plan, reference, user):
     StockMovement.objects.bulk_create(movements)
 
 
-def _update_rows(model, rows, fields):
+def _update_rows(
+    model: type[models.Model], rows: Sequence[FieldValues], fields: Sequence[str]
+) -> None:
     """Write `fields` (attribute names) of many rows, {"pk": …, field: …}, at once.
 
     One PostgreSQL `WITH v AS (VALUES …) UPDATE … FROM v` statement per
@@ -589,10 +632,11 @@ def _update_rows(model, rows, fields):
     """
     connection = connections[router.db_for_write(model)]
     meta = model._meta
-    columns = [meta.pk, *(meta.get_field(name) for name in fields)]
+    by_attname = {field.attname: field for field in meta.concrete_fields}
+    columns = [meta.pk, *(by_attname[name] for name in fields)]
     quote = connection.ops.quote_name
     table = quote(meta.db_table)
-    names = [quote(column.column) for column in columns]
+    names = [quote(_column(column)) for column in columns]
     assignments = ", ".join(f"{name} = v.{name}" for name in names[1:])
     row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
     per_statement = connection.ops.bulk_batch_size(columns, rows)
@@ -619,3 +663,9 @@ def _update_rows(model, rows, fields):
                 f"WHERE {table}.{names[0]} = v.{names[0]}"
             )
             cursor.execute(statement, params)
+
+
+def _column(field: "models.Field[Any, Any]") -> str:
+    # Every concrete field has its column.
+    assert field.column is not None
+    return field.column
