@@ -103,7 +103,6 @@ class ProductAdminForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk is None:
             self.fields["stock_change"].label = "Initial stock"
-            self.fields["stock_change"].min_value = 0
             self.fields["stock_change"].help_text = "Units on hand to start with."
             del self.fields["stock_reason"]
 

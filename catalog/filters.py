@@ -19,7 +19,7 @@ MAX_SEARCH_WORDS = 10
 TRUE_FALSE = [("true", "true"), ("false", "false")]
 
 
-def category_subtrees():
+def category_subtrees() -> dict[str, set[int]]:
     """Map each category's slug to the ids of it and its subcategories.
 
     Cached under the catalog version, so that a filtered list reads no
@@ -41,7 +41,7 @@ class CategorySlugField(forms.CharField):
 
     def to_python(self, value):
         slug = super().to_python(value)
-        if slug in self.empty_values:
+        if not slug:
             return None
         subtree = category_subtrees().get(slug)
         if subtree is None:
@@ -101,7 +101,7 @@ class ProductFilter(django_filters.FilterSet):
 
     class Meta:
         model = Product
-        fields = []
+        fields: list[str] = []
 
     def get_form_class(self):
         # django-filter builds the form class, and every field with it, for

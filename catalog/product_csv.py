@@ -96,7 +96,7 @@ def read_products(
     reader = csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""), strict=True)
     rows, errors = [], []
     header = None
-    first_line_of = {}
+    first_line_of: dict[str, int] = {}
     end_of_previous = 0
     try:
         for cells in reader:

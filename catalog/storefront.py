@@ -36,13 +36,13 @@ class CategoryNode:
     parent: "CategoryNode | None" = field(default=None, repr=False, compare=False)
     children: list["CategoryNode"] = field(default_factory=list)
 
-    def get_absolute_url(self):
+    def get_absolute_url(self) -> str:
         return reverse("catalog:category", args=[self.slug])
 
     @property
-    def ancestors(self):
+    def ancestors(self) -> list["CategoryNode"]:
         """The categories above this one, the top-level one first."""
-        chain = []
+        chain: list[CategoryNode] = []
         node = self.parent
         while node is not None:
             chain.append(node)
@@ -68,12 +68,12 @@ class ProductPage:
     errors: dict[str, list[str]]
 
 
-def category_tree():
+def category_tree() -> CategoryTree:
     """Return every category as a tree, ordered as the admin orders them."""
     return cache.cached("pages:categories", (), _build_category_tree)
 
 
-def _build_category_tree():
+def _build_category_tree() -> CategoryTree:
     counts = Category.objects.active_product_counts()
     rows = list(
         Category.objects.values_list("pk", "parent_id", "name", "slug", "description")
@@ -82,7 +82,7 @@ def _build_category_tree():
         pk: CategoryNode(name, slug, description, counts.get(pk, 0))
         for pk, _, name, slug, description in rows
     }
-    roots = []
+    roots: list[CategoryNode] = []
     for pk, parent_id, *_ in rows:
         node = nodes[pk]
         if parent_id is None:
@@ -93,7 +93,7 @@ def _build_category_tree():
     return CategoryTree(roots, {node.slug: node for node in nodes.values()})
 
 
-def newest_products():
+def newest_products() -> list[Product]:
     """Return the newest active products, for the home page."""
     return cache.cached(
         "pages:newest",
@@ -102,7 +102,7 @@ def newest_products():
     )
 
 
-def active_product(slug):
+def active_product(slug: str) -> Product:
     """Return the active product with this slug, or raise Product.DoesNotExist."""
     # Raising inside the build leaves a missing product uncached.
     return cache.cached(
@@ -112,7 +112,7 @@ def active_product(slug):
     )
 
 
-def product_detail_context(product):
+def product_detail_context(product: Product) -> dict[str, object]:
     """The product page's context, for every view that shows the page.
 
     The product (its category loaded with it) and its category's place in
@@ -124,7 +124,7 @@ def product_detail_context(product):
     }
 
 
-def product_page(params, number):
+def product_page(params: dict[str, str], number: int) -> ProductPage:
     """Return page `number` of the active products that match `params`.
 
     `params` maps the names in FILTER_PARAMS to the query's strings (others
@@ -136,7 +136,9 @@ def product_page(params, number):
         for name, value in params.items()
         if name in FILTER_PARAMS and value.strip()
     }
-    found = cache.read("pages:products", (sorted(params.items()), number))
+    found: cache.Read[ProductPage] = cache.read(
+        "pages:products", (sorted(params.items()), number)
+    )
     if found.value is not None:
         return found.value
     page = _build_product_page(params, number)
@@ -147,7 +149,7 @@ def product_page(params, number):
     return page
 
 
-def _build_product_page(params, number):
+def _build_product_page(params: dict[str, str], number: int) -> ProductPage:
     filterset = ProductFilter(params, queryset=Product.objects.active().with_category())
     # An invalid field is missing from the form's cleaned data, so the
     # FilterSet's queryset applies the valid ones only.

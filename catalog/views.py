@@ -6,18 +6,27 @@ says so (the API answers 400 instead).
 """
 
 import copy
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse, QueryDict
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.template.response import SimpleTemplateResponse
 from django.utils.cache import patch_vary_headers
 from django.views.generic import DetailView, TemplateView
 
 from catalog import queries, storefront
 from catalog.models import Product
-from catalog.storefront import FILTER_PARAMS
+from catalog.storefront import FILTER_PARAMS, CategoryNode, CategoryTree
+
+if TYPE_CHECKING:
+    # What the mixin's methods extend: a TemplateView's or a DetailView's.
+    PageView = TemplateView
+else:
+    PageView = object
 
 SORT_OPTIONS = [
     ("", "Newest first"),
@@ -38,16 +47,18 @@ IGNORED_PARAMETER = {
 }
 
 
-def page_number(value):
+def page_number(value: str | None) -> int:
     """The page asked for, or the first page when it is not a positive number."""
+    if value is None:
+        return 1
     try:
         number = int(value)
-    except (TypeError, ValueError):
+    except ValueError:
         return 1
     return max(number, 1)
 
 
-class CachedPageMixin:
+class CachedPageMixin(PageView):
     """Serve the page to visitors without a session as HTML cached in Redis.
 
     Without a session the page is a function of its canonical URL and the
@@ -57,11 +68,11 @@ class CachedPageMixin:
     """
 
     # The query parameters the page reads; any other changes nothing on it.
-    cached_query_params = ()
+    cached_query_params: tuple[str, ...] = ()
     # Cleared by a view whose page is not the answer of its canonical URL.
     cache_this_page = True
 
-    def get(self, request, *args, **kwargs):
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not self._cacheable(request):
             return super().get(request, *args, **kwargs)
         self.request = self._canonical_request(request)
@@ -75,16 +86,16 @@ class CachedPageMixin:
         patch_vary_headers(response, ["Cookie"])
         return response
 
-    def _cacheable(self, request):
+    def _cacheable(self, request: HttpRequest) -> bool:
         cookies = request.COOKIES
         return (
             settings.SESSION_COOKIE_NAME not in cookies
             and CookieStorage.cookie_name not in cookies
         )
 
-    def _canonical_request(self, request):
+    def _canonical_request(self, request: HttpRequest) -> HttpRequest:
         """The request as it would be at its canonical URL (see the class)."""
-        params = {}
+        params: dict[str, str] = {}
         for name in sorted(self.cached_query_params):
             value = request.GET.get(name, "").strip()
             if name == "page":
@@ -98,13 +109,15 @@ class CachedPageMixin:
         canonical.META = {**request.META, "QUERY_STRING": query}
         return canonical
 
-    def _render(self, *args, **kwargs):
+    def _render(self, *args: Any, **kwargs: Any) -> tuple[str, bytes, bool]:
         self.csrf_token_placeholder = True
         response = super().get(self.request, *args, **kwargs)
+        # The page of a template: its view's response_class.
+        assert isinstance(response, SimpleTemplateResponse)
         response.render()
         return response["Content-Type"], response.content, self.cache_this_page
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         if getattr(self, "csrf_token_placeholder", False):
             # The view's context comes before the context processors' csrf_token.
@@ -115,7 +128,7 @@ class CachedPageMixin:
 class HomeView(CachedPageMixin, TemplateView):
     template_name = "home.html"
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context["categories"] = storefront.category_tree().roots
         context["newest_products"] = storefront.newest_products()
@@ -126,12 +139,12 @@ class ProductListView(CachedPageMixin, TemplateView):
     """Every active product, filtered, sorted and paginated by the query."""
 
     template_name = "catalog/product_list.html"
-    cached_query_params = (*FILTER_PARAMS, "page")
+    cached_query_params: tuple[str, ...] = (*FILTER_PARAMS, "page")
 
-    def get_category(self, tree):
+    def get_category(self, tree: CategoryTree) -> CategoryNode | None:
         """The category that the path names: none here, see CategoryView."""
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         tree = storefront.category_tree()
         category = self.get_category(tree)
@@ -175,7 +188,7 @@ class CategoryView(ProductListView):
         name for name in ProductListView.cached_query_params if name != "category"
     )
 
-    def get_category(self, tree):
+    def get_category(self, tree: CategoryTree) -> CategoryNode:
         try:
             return tree.by_slug[self.kwargs["slug"]]
         except KeyError:
@@ -187,13 +200,13 @@ class ProductDetailView(CachedPageMixin, DetailView):
 
     template_name = storefront.PRODUCT_DETAIL_TEMPLATE
 
-    def get_object(self, queryset=None):
+    def get_object(self, queryset: QuerySet[Product] | None = None) -> Product:
         try:
             return storefront.active_product(self.kwargs["slug"])
         except Product.DoesNotExist:
             raise Http404("No such product.") from None
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context.update(storefront.product_detail_context(self.object))
         return context

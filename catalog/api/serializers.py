@@ -9,7 +9,7 @@ from catalog.models import CATEGORY_CYCLE_MESSAGE, Category, Product
 class CategorySerializer(serializers.ModelSerializer):
     """A category; `parent` is written and shown as the parent's slug."""
 
-    parent = serializers.SlugRelatedField(
+    parent = serializers.SlugRelatedField(  # type: ignore[assignment]  # a declared field, not Field.parent: the metaclass takes it
         slug_field="slug",
         queryset=Category.objects.all(),
         allow_null=True,

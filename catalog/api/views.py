@@ -1,7 +1,9 @@
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.cache import get_conditional_response, patch_vary_headers
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
@@ -27,8 +29,17 @@ from core.parsers import JSONParser
 # Accept headers that the API's one renderer (JSON) satisfies as they are.
 JSON_ACCEPTS = frozenset({"", "*/*", "application/json"})
 
+if TYPE_CHECKING:
+    # What the mixin's methods extend: a model viewset's.
+    PublicReadViewSet = viewsets.GenericViewSet
+else:
+    PublicReadViewSet = object
 
-def public_response(request, tagged):
+# The query parameters an answer depends on: sorted (name, [values]) pairs.
+type PublicQuery = list[tuple[str, list[str]]]
+
+
+def public_response(request: HttpRequest, tagged: tuple[str, bytes]) -> HttpResponse:
     """The JSON response for a cached (etag, body), or 304 when the client has it.
 
     Vary: Cookie, as the DRF path says it (a staff session reads the
@@ -37,7 +48,7 @@ def public_response(request, tagged):
     etag, body = tagged
     response = HttpResponse(body, content_type="application/json")
     response["ETag"] = etag
-    response = get_conditional_response(request, etag=etag, response=response)
+    response = get_conditional_response(request, etag=etag, response=response)  # type: ignore[assignment]  # given a response, never None
     patch_vary_headers(response, ["Cookie"])
     return response
 
@@ -66,14 +77,17 @@ class PublicQueryPagination(PageNumberPagination):
         return super().paginate_queryset(queryset, request, view)
 
     # DRF's links, from base_url rather than the request's own URL.
-    def get_next_link(self):
+    def get_next_link(self) -> str | None:
+        # Asked for once paginate_queryset() has set the page.
+        assert self.page is not None
         if not self.page.has_next():
             return None
         return replace_query_param(
             self.base_url, self.page_query_param, self.page.next_page_number()
         )
 
-    def get_previous_link(self):
+    def get_previous_link(self) -> str | None:
+        assert self.page is not None  # as in get_next_link()
         if not self.page.has_previous():
             return None
         number = self.page.previous_page_number()
@@ -82,7 +96,7 @@ class PublicQueryPagination(PageNumberPagination):
         return replace_query_param(self.base_url, self.page_query_param, number)
 
 
-class PublicCacheMixin:
+class PublicCacheMixin(PublicReadViewSet):
     """Serve the public's reads as JSON bytes cached in Redis, with an ETag.
 
     Staff always read the database. A request with no credentials that finds
@@ -92,16 +106,25 @@ class PublicCacheMixin:
 
     pagination_class = PublicQueryPagination
     # The read actions served from the cache, and the name of their entries.
-    public_cache = {}
+    public_cache: ClassVar[dict[str, str]] = {}
     # The cache read of a request without credentials that found no entry.
-    public_read = None
+    public_read: cache.Read[tuple[str, bytes]] | None = None
 
-    def dispatch(self, request, *args, **kwargs):
-        action = self.action_map.get(request.method.lower())
-        name = self.public_cache.get(action)
-        if name and request.method == "GET" and self.without_credentials(request):
+    def dispatch(
+        self, request: HttpRequest, *args: Any, **kwargs: Any
+    ) -> HttpResponseBase:
+        action = self.action_map.get("get")
+        if (
+            request.method == "GET"
+            and action in self.public_cache
+            and self.without_credentials(request)
+        ):
             params = self._public_params(Request(request), action, kwargs)
-            found = None if params is None else cache.read(name, params)
+            found: cache.Read[tuple[str, bytes]] | None = (
+                None
+                if params is None
+                else cache.read(self.public_cache[action], params)
+            )
             if found is None or found.value is None:
                 # DRF's path builds it (or answers the 400), without reading
                 # the cache again.
@@ -116,7 +139,7 @@ class PublicCacheMixin:
         return super().dispatch(request, *args, **kwargs)
 
     @staticmethod
-    def without_credentials(request):
+    def without_credentials(request: HttpRequest) -> bool:
         """Whether the request carries no credentials at all and asks for JSON.
 
         Credentials are an Authorization header, a session cookie, or those
@@ -130,7 +153,7 @@ class PublicCacheMixin:
             and not Request(request, authenticators=()).authenticators
         )
 
-    def public_query(self, request, action):
+    def public_query(self, request: Request, action: str) -> PublicQuery:
         """The query parameters that the answer of `action` depends on, canonical.
 
         Sorted (name, [values]) pairs: DRF's `format` on every read, and on
@@ -148,6 +171,7 @@ class PublicCacheMixin:
         params = [(name, query.getlist(name)) for name in names if name in query]
         if action == "list":
             paginator = self.paginator
+            assert isinstance(paginator, PublicQueryPagination)
             if paginator.page_size_query_param in query:
                 size = paginator.get_page_size(request)
                 params.append((paginator.page_size_query_param, [str(size)]))
@@ -156,7 +180,9 @@ class PublicCacheMixin:
             params.append((paginator.page_query_param, [str(number)]))
         return sorted(params)
 
-    def _public_params(self, request, action, kwargs):
+    def _public_params(
+        self, request: Request, action: str, kwargs: dict[str, Any]
+    ) -> tuple[object, str, PublicQuery] | None:
         """The cache key's inputs, or None for a malformed page or page size."""
         try:
             query = self.public_query(request, action)
@@ -165,7 +191,9 @@ class PublicCacheMixin:
         # Hashed into the key, so that a client cannot choose key names.
         return (kwargs.get(self.lookup_field), request.build_absolute_uri("/"), query)
 
-    def cached_read(self, request, read):
+    def cached_read(
+        self, request: Request, read: Callable[[], Response]
+    ) -> HttpResponse:
         if is_staff(request.user):
             return read()
         found = self.public_read
@@ -198,8 +226,8 @@ class CategoryViewSet(PublicCacheMixin, viewsets.ModelViewSet):
     lookup_field = "slug"
     public_cache = {"list": "api:categories", "retrieve": "api:category"}
 
-    def get_serializer_context(self):
-        context = super().get_serializer_context()
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = dict(super().get_serializer_context())
         if self.action in {"list", "retrieve"}:
             # One query for every category's count, whatever the page size.
             context["product_counts"] = Category.objects.active_product_counts()
@@ -272,6 +300,7 @@ class ProductViewSet(PublicCacheMixin, viewsets.ModelViewSet):
 
     def read_list(self):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        assert page is not None  # PublicQueryPagination pages every list
         return self.get_paginated_response([self._read(product) for product in page])
 
     def create(self, request, *args, **kwargs):

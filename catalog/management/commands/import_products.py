@@ -97,9 +97,9 @@ class Command(BaseCommand):
                 f"({str(error).strip()}); nothing was imported. Run it again."
             ) from None
         if errors:
-            for error in sorted(errors):
-                self.stderr.write(str(error))
-            count = len({error.line for error in errors})
+            for row_error in sorted(errors):
+                self.stderr.write(str(row_error))
+            count = len({row_error.line for row_error in errors})
             raise CommandError(
                 f"{count} row{'s' if count != 1 else ''} of {name} cannot be "
                 "imported (listed above); nothing was imported."
