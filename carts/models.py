@@ -1,23 +1,28 @@
+from datetime import datetime
 from decimal import Decimal
+from typing import Self
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Prefetch, Q
 
+from accounts.models import User
 from core.money import CENT
 
 MAX_LINE_QUANTITY = 1000
+# The order of a cart's lines, as added; carts/queries.py's statement keeps it.
+LINE_ORDERING = ["created_at", "id"]
 
 
-class CartQuerySet(models.QuerySet):
-    def anonymous(self):
+class CartQuerySet(models.QuerySet["Cart"]):
+    def anonymous(self) -> Self:
         return self.filter(user__isnull=True)
 
-    def stale(self, *, updated_before):
+    def stale(self, *, updated_before: datetime) -> Self:
         """Anonymous carts nobody has changed since `updated_before`."""
         return self.anonymous().filter(updated_at__lt=updated_before)
 
-    def with_lines(self):
+    def with_lines(self) -> Self:
         """Carts with their lines and the lines' products, in two queries.
 
         Reading a cart (its items, totals and warnings) then costs the same
@@ -58,7 +63,7 @@ class Cart(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         owner = self.user or "anonymous"
         return f"Cart {self.pk} of {owner}"
 
@@ -66,22 +71,22 @@ class Cart(models.Model):
     # cart loaded with Cart.objects.with_lines().
 
     @property
-    def item_count(self):
+    def item_count(self) -> int:
         """Units in the cart: the sum of the lines' quantities."""
         return sum(item.quantity for item in self.items.all())
 
     @property
-    def subtotal(self):
+    def subtotal(self) -> Decimal:
         """The lines' totals at the catalog's current prices."""
         total = sum((item.line_total for item in self.items.all()), Decimal("0"))
         return total.quantize(CENT)
 
 
-class CartItemQuerySet(models.QuerySet):
-    def with_product(self):
+class CartItemQuerySet(models.QuerySet["CartItem"]):
+    def with_product(self) -> Self:
         return self.select_related("product", "product__category")
 
-    def for_user(self, user):
+    def for_user(self, user: User) -> Self:
         """The lines of the user's own cart."""
         return self.filter(cart__user=user)
 
@@ -100,7 +105,7 @@ class CartItem(models.Model):
     objects = CartItemQuerySet.as_manager()
 
     class Meta:
-        ordering = ["created_at", "id"]
+        ordering = LINE_ORDERING
         constraints = [
             # One line per product, so stock is checked against the whole
             # quantity the cart holds of it.
@@ -113,14 +118,14 @@ class CartItem(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.quantity} of product {self.product_id}"
 
     @property
-    def unit_price(self):
+    def unit_price(self) -> Decimal:
         """The product's price in the catalog now."""
         return self.product.price.quantize(CENT)
 
     @property
-    def line_total(self):
+    def line_total(self) -> Decimal:
         return (self.unit_price * self.quantity).quantize(CENT)

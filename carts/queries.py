@@ -9,12 +9,16 @@ import functools
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import TypedDict
 
 from django.conf import settings
 from django.db import connections
+from django.db.models import Field, Model
+from django.http import HttpRequest
 
+from accounts.models import User
 from carts import services
-from carts.models import Cart, CartItem
+from carts.models import LINE_ORDERING, Cart, CartItem
 from catalog.models import Product
 from core.api import iso_datetime, money
 from core.money import CENT
@@ -44,6 +48,33 @@ class CartLines:
     lines: list[CartLine]
 
 
+class CartProductRepresentation(TypedDict):
+    id: int
+    slug: str
+    name: str
+    price: str
+    image: str | None
+    in_stock: bool
+
+
+class CartItemRepresentation(TypedDict):
+    id: int
+    product: CartProductRepresentation
+    quantity: int
+    unit_price: str
+    line_total: str
+
+
+class CartRepresentation(TypedDict):
+    id: int
+    items: list[CartItemRepresentation]
+    item_count: int
+    subtotal: str
+    currency: str
+    warnings: list[services.CartWarning]
+    updated_at: str
+
+
 # The columns read, in the order of CartLines' and CartLine's fields.
 CART_COLUMNS = ((Cart, "id"), (Cart, "updated_at"))
 LINE_COLUMNS = (
@@ -60,21 +91,25 @@ LINE_COLUMNS = (
 
 
 @functools.cache
-def cart_lines_sql():
+def cart_lines_sql() -> str:
     """The statement reading a user's cart, its lines and their products."""
     quote = connections[Cart.objects.db].ops.quote_name
 
-    def table(model):
+    def table(model: type[Model]) -> str:
         return quote(model._meta.db_table)
 
-    def column(model, name):
-        return f"{table(model)}.{quote(model._meta.get_field(name).column)}"
+    def column(model: type[Model], name: str) -> str:
+        field = model._meta.get_field(name)
+        # Concrete fields, a foreign key's too: each has its column.
+        assert isinstance(field, Field)
+        assert field.column is not None
+        return f"{table(model)}.{quote(field.column)}"
 
     columns = ", ".join(column(*named) for named in CART_COLUMNS + LINE_COLUMNS)
     order = ", ".join(
         column(CartItem, name.removeprefix("-"))
         + (" DESC" if name.startswith("-") else "")
-        for name in CartItem._meta.ordering
+        for name in LINE_ORDERING
     )
     return (
         f"SELECT {columns} FROM {table(Cart)}"
@@ -86,7 +121,7 @@ def cart_lines_sql():
     )
 
 
-def read_cart(user_id) -> CartLines | None:
+def read_cart(user_id: int) -> CartLines | None:
     """Read the user's cart with its lines and their products, or None if none."""
     with connections[Cart.objects.db].cursor() as cursor:
         cursor.execute(cart_lines_sql(), [user_id])
@@ -102,7 +137,9 @@ def read_cart(user_id) -> CartLines | None:
     return CartLines(cart_id, updated_at, lines)
 
 
-def user_cart_representation(user, *, request=None) -> dict:
+def user_cart_representation(
+    user: User, *, request: HttpRequest | None = None
+) -> CartRepresentation:
     """The user's cart as CartSerializer shows it, created empty on first use."""
     cart = read_cart(user.pk)
     if cart is None:
@@ -111,10 +148,13 @@ def user_cart_representation(user, *, request=None) -> dict:
     return cart_representation(cart, request=request)
 
 
-def cart_representation(cart: CartLines, *, request=None) -> dict:
+def cart_representation(
+    cart: CartLines, *, request: HttpRequest | None = None
+) -> CartRepresentation:
     """A cart as CartSerializer shows it, money as DRF's DecimalField writes it."""
-    image_storage = Product._meta.get_field("image").storage
-    items, warnings = [], []
+    image_storage = Product.image.field.storage
+    items: list[CartItemRepresentation] = []
+    warnings: list[services.CartWarning] = []
     item_count, subtotal = 0, Decimal("0")
     for line in cart.lines:
         unit_price = line.price.quantize(CENT)

@@ -14,11 +14,13 @@ lines the stock can no longer meet; the checkout takes the stock.
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal, TypedDict
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import User
 from carts.models import MAX_LINE_QUANTITY, Cart, CartItem
 from catalog.exceptions import InsufficientStock, Shortage
 from catalog.models import Product
@@ -30,7 +32,7 @@ QUANTITY_NOT_WHOLE = "Enter a whole number of at least 1."
 # --- Finding carts -----------------------------------------------------------------
 
 
-def get_user_cart(*, user) -> Cart:
+def get_user_cart(*, user: User) -> Cart:
     """Return the user's cart, created empty on first use."""
     cart, _ = Cart.objects.get_or_create(user=user)
     return cart
@@ -41,7 +43,7 @@ def create_session_cart() -> Cart:
     return Cart.objects.create()
 
 
-def get_session_cart(*, cart_id) -> Cart | None:
+def get_session_cart(*, cart_id: int | str) -> Cart | None:
     """Return the anonymous cart with this id, or None when there is none.
 
     None also for a cart since deleted (merged at login, or cleared as
@@ -130,7 +132,7 @@ class CheckoutLine:
     quantity: int
 
 
-def lock_lines_for_checkout(*, user) -> list[CheckoutLine]:
+def lock_lines_for_checkout(*, user: User) -> list[CheckoutLine]:
     """Lock the user's cart and its lines until the transaction ends.
 
     For a checkout, inside its transaction: the cart is marked as changed
@@ -163,15 +165,21 @@ def remove_checked_out_lines(*, lines: Iterable[CheckoutLine]) -> None:
     CartItem.objects.filter(pk__in=[line.item_id for line in lines]).delete()
 
 
-def cart_warnings(*, cart: Cart) -> list[dict]:
+class CartWarning(TypedDict):
+    """What would stop a checkout of one line now."""
+
+    item: int  # the line's id
+    code: Literal["insufficient_stock", "inactive"]
+    available: int  # units for sale: none of an inactive product
+
+
+def cart_warnings(*, cart: Cart) -> list[CartWarning]:
     """List, per line, what would stop a checkout now (empty when nothing would).
 
-    Each warning is `{"item": line id, "code": "insufficient_stock" |
-    "inactive", "available": units for sale}`; an inactive product has none.
     Reads `cart.items.all()`, so it costs no query on a cart loaded with
     `Cart.objects.with_lines()`.
     """
-    warnings = []
+    warnings: list[CartWarning] = []
     for item in cart.items.all():
         product = item.product
         warning = line_warning(
@@ -187,7 +195,7 @@ def cart_warnings(*, cart: Cart) -> list[dict]:
 
 def line_warning(
     *, item_id: int, quantity: int, is_active: bool, stock: int
-) -> dict | None:
+) -> CartWarning | None:
     """What would stop a checkout of one line now, as `cart_warnings` lists it."""
     if not is_active:
         return {"item": item_id, "code": "inactive", "available": 0}
@@ -237,7 +245,7 @@ class MergeResult:
     capped: tuple[MergedLine, ...] = ()
     dropped: tuple[DroppedLine, ...] = ()
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         return bool(self.added or self.capped or self.dropped)
 
 
@@ -269,7 +277,10 @@ def merge_carts(*, source: Cart, target: Cart) -> MergeResult:
     source, target = locked[source.pk], locked[target.pk]
 
     held = dict(target.items.values_list("product_id", "quantity"))
-    added, capped, dropped, lines = [], [], [], []
+    added: list[MergedLine] = []
+    capped: list[MergedLine] = []
+    dropped: list[DroppedLine] = []
+    lines: list[CartItem] = []
     for item in source.items.select_related("product").order_by("created_at", "pk"):
         product = item.product
         if not product.is_active or product.stock == 0:
@@ -324,7 +335,7 @@ def delete_stale_carts(
 # --- Helpers --------------------------------------------------------------------------
 
 
-def _lock(cart_id) -> Cart:
+def _lock(cart_id: int) -> Cart:
     """Lock the cart's row until the transaction ends; return it fresh."""
     return Cart.objects.select_for_update().get(pk=cart_id)
 
@@ -333,7 +344,7 @@ def _touch(cart: Cart) -> None:
     cart.save(update_fields=["updated_at"])
 
 
-def _check_quantity(quantity) -> None:
+def _check_quantity(quantity: int) -> None:
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
         raise ValidationError({"quantity": QUANTITY_NOT_WHOLE}, code="invalid")
 
