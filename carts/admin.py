@@ -9,7 +9,7 @@ from core.admin import ReadOnlyAdminMixin
 
 class CartItemInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = CartItem
-    fields = ["product", "quantity", "unit_price", "line_total", "updated_at"]
+    fields = ("product", "quantity", "unit_price", "line_total", "updated_at")
     readonly_fields = fields
     extra = 0
 
@@ -47,7 +47,7 @@ class CartAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = [AnonymousFilter, "updated_at"]
     search_fields = ["user__email"]
     ordering = ["-updated_at"]
-    fields = ["user", "created_at", "updated_at"]
+    fields = ("user", "created_at", "updated_at")
     readonly_fields = fields
     inlines = [CartItemInline]
 

@@ -7,7 +7,10 @@ data), so the login receiver (carts/receivers.py) still finds the id and
 merges that cart into the account's.
 """
 
+from typing import Literal, overload
+
 from django.db.models import Sum
+from django.http import HttpRequest
 
 from carts import services
 from carts.models import Cart, CartItem
@@ -15,7 +18,7 @@ from carts.models import Cart, CartItem
 SESSION_KEY = "carts.cart_id"
 
 
-def session_cart_id(request):
+def session_cart_id(request: HttpRequest) -> int | None:
     """The id of the session's cart as a whole number, or None."""
     session = getattr(request, "session", None)
     if session is None:
@@ -28,7 +31,17 @@ def session_cart_id(request):
     return None
 
 
-def current_cart(request, *, create=False, with_lines=False) -> Cart | None:
+@overload
+def current_cart(
+    request: HttpRequest, *, create: Literal[True], with_lines: bool = False
+) -> Cart: ...
+@overload
+def current_cart(
+    request: HttpRequest, *, create: bool = False, with_lines: bool = False
+) -> Cart | None: ...
+def current_cart(
+    request: HttpRequest, *, create: bool = False, with_lines: bool = False
+) -> Cart | None:
     """The request's cart: the account's when logged in, else the session's.
 
     With `create`, a cart is made when there is none (an account's on first
@@ -53,12 +66,12 @@ def current_cart(request, *, create=False, with_lines=False) -> Cart | None:
     return cart
 
 
-def forget_session_cart(request):
+def forget_session_cart(request: HttpRequest) -> None:
     """Drop the session's cart id (after a merge)."""
     request.session.pop(SESSION_KEY, None)
 
 
-def cart_units(request) -> int:
+def cart_units(request: HttpRequest) -> int:
     """Units in the request's cart, in one query (none without a cart)."""
     user = request.user
     if user.is_authenticated:

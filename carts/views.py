@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.views.generic import TemplateView, View
@@ -200,11 +201,15 @@ class LineView(CartWriteView):
             return redirect("carts:detail")
         return self.change(request, item)
 
+    def change(self, request: HttpRequest, item: CartItem) -> HttpResponse:
+        """Act on the shopper's line, which exists; each view says how."""
+        raise NotImplementedError
+
 
 class UpdateLineView(LineView):
     """A line's `Update`: the new quantity, or the cart again with the error."""
 
-    def change(self, request, item):
+    def change(self, request: HttpRequest, item: CartItem) -> HttpResponse:
         form = SetQuantityForm(request.POST, item=item)
         if form.is_valid():
             quantity = form.cleaned_data["quantity"]
@@ -235,7 +240,7 @@ class UpdateLineView(LineView):
 class RemoveLineView(LineView):
     """A line's `Remove`."""
 
-    def change(self, request, item):
+    def change(self, request: HttpRequest, item: CartItem) -> HttpResponse:
         services.remove_item(item=item)
         messages.success(request, f"Removed {item.product.name} from your cart.")
         return redirect("carts:detail")

@@ -79,7 +79,7 @@ class CartSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(CartWarningSerializer(many=True))
     def get_warnings(self, cart) -> list[dict]:
-        return CartWarningSerializer(services.cart_warnings(cart=cart), many=True).data
+        return CartWarningSerializer(services.cart_warnings(cart=cart), many=True).data  # type: ignore[return-value]  # many=True: a ListSerializer, whose data is a list
 
 
 class AddItemSerializer(serializers.Serializer):

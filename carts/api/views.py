@@ -1,3 +1,5 @@
+from typing import TYPE_CHECKING
+
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.authentication import SessionAuthentication
@@ -5,7 +7,11 @@ from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from accounts.authentication import LEAN_JWT_OR_SESSION_AUTH, LeanJWTAuthentication
+from accounts.authentication import (
+    LEAN_JWT_OR_SESSION_AUTH,
+    AuthenticatedRequest,
+    LeanJWTAuthentication,
+)
 from carts import queries, services
 from carts.api.serializers import (
     AddItemSerializer,
@@ -26,16 +32,23 @@ VALIDATION = OpenApiResponse(
     "number from 1 to 1000 (also when the line's total would pass 1000)."
 )
 
+if TYPE_CHECKING:
+    # What the mixin's methods extend: a viewset's.
+    CartViewSetBase = viewsets.GenericViewSet
+else:
+    CartViewSetBase = object
 
-class CartMixin:
+
+class CartMixin(CartViewSetBase):
     """The caller's own cart, priced live, read in a fixed number of queries."""
 
+    request: AuthenticatedRequest
     permission_classes = [IsAuthenticated]
     # One counter per user for every cart write (RATELIMIT_CART_WRITE).
     throttle_classes = [user_rate_limit("RATELIMIT_CART_WRITE")]
     serializer_class = CartSerializer
 
-    def cart_response(self, *, http_status=status.HTTP_200_OK):
+    def cart_response(self, *, http_status: int = status.HTTP_200_OK) -> Response:
         answer = queries.user_cart_representation(
             self.request.user, request=self.request
         )
@@ -51,13 +64,15 @@ class CartViewSet(CartMixin, viewsets.GenericViewSet):
     @extend_schema(
         summary="The caller's cart",
         responses={200: CartSerializer},
-        auth=LEAN_JWT_OR_SESSION_AUTH,
+        auth=LEAN_JWT_OR_SESSION_AUTH,  # type: ignore[arg-type]  # drf-spectacular hints str, takes dicts
     )
     def retrieve(self, request):
         return self.cart_response()
 
     @extend_schema(
-        summary="Empty the cart", responses={204: None}, auth=LEAN_JWT_OR_SESSION_AUTH
+        summary="Empty the cart",
+        responses={204: None},
+        auth=LEAN_JWT_OR_SESSION_AUTH,  # type: ignore[arg-type]  # drf-spectacular hints str, takes dicts
     )
     def clear(self, request):
         services.clear_cart(cart=services.get_user_cart(user=request.user))
