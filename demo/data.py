@@ -244,7 +244,7 @@ def ensure_user(*, email, password, first_name, last_name, staff=False):
     """
     user = User.objects.filter(email=email).first()
     created = user is None
-    if created:
+    if user is None:
         user = User.objects.create_user(
             email, password, first_name=first_name, last_name=last_name
         )
