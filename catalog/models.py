@@ -113,8 +113,7 @@ class SluggedModel(models.Model):
                 with transaction.atomic():
                     super().save(**kwargs)
             except IntegrityError:
-                others = type(self)._default_manager
-                taken = others.filter(slug=self.slug).exists()  # type: ignore[misc]  # abstract model: the plugin sees no slug field
+                taken = type(self)._default_manager.filter(slug=self.slug).exists()  # type: ignore[misc]  # abstract model: the plugin sees no slug field
                 self.slug = ""
                 if not taken or attempt == self.SLUG_ATTEMPTS - 1:
                     raise
