@@ -109,9 +109,7 @@ def checkout_conflict(
             }
             for line in refusal.shortages
         ]
-        skus = ", ".join(
-            product["sku"] or str(product["product_id"]) for product in products
-        )
+        skus = ", ".join(line.sku or str(line.product_id) for line in refusal.shortages)
         return partial(
             _log,
             "checkout_conflict",
