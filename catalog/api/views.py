@@ -119,7 +119,7 @@ class PublicCacheMixin(PublicReadViewSet):
             and action in self.public_cache
             and self.without_credentials(request)
         ):
-            params = self._public_params(Request(request), action, kwargs)
+            params = self._public_params(request, action, kwargs)
             found: cache.Read[tuple[str, bytes]] | None = (
                 None
                 if params is None
@@ -151,7 +151,7 @@ class PublicCacheMixin(PublicReadViewSet):
             and request.META.get("HTTP_ACCEPT", "") in JSON_ACCEPTS
         )
 
-    def public_query(self, request: Request, action: str) -> PublicQuery:
+    def public_query(self, request: HttpRequest | Request, action: str) -> PublicQuery:
         """The query parameters that the answer of `action` depends on, canonical.
 
         Sorted (name, [values]) pairs: DRF's `format` on every read, and on
@@ -161,6 +161,13 @@ class PublicCacheMixin(PublicReadViewSet):
         same pairs get the same answer. Raises ValidationError for a page or
         page size that is not a positive whole number.
         """
+        if not request.GET:
+            # The most common read: nothing to parse, the first page.
+            if action == "list":
+                return [(self.pagination_class.page_query_param, ["1"])]
+            return []
+        if not isinstance(request, Request):
+            request = Request(request)
         names = {api_settings.URL_FORMAT_OVERRIDE}
         filterset_class = getattr(self, "filterset_class", None)
         if action == "list" and filterset_class is not None:
@@ -179,7 +186,7 @@ class PublicCacheMixin(PublicReadViewSet):
         return sorted(params)
 
     def _public_params(
-        self, request: Request, action: str, kwargs: dict[str, Any]
+        self, request: HttpRequest | Request, action: str, kwargs: dict[str, Any]
     ) -> tuple[object, str, PublicQuery] | None:
         """The cache key's inputs, or None for a malformed page or page size."""
         try:
