@@ -84,9 +84,7 @@ class Cart(models.Model):
 
 class CartItemQuerySet(models.QuerySet["CartItem"]):
     def with_product(self) -> Self:
-        return self.select_related("product", "product__category").prefetch_related(
-            "product__images"
-        )
+        return self.select_related("product", "product__category")
 
     def for_user(self, user: User) -> Self:
         """The lines of the user's own cart."""
