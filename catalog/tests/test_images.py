@@ -4,6 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from PIL import Image
+from sorl.thumbnail import default as thumbnails
 
 from catalog import images
 from catalog.models import Product, ProductImage
@@ -105,22 +106,43 @@ def test_a_transparent_png_is_on_white_in_jpeg(media_root):
         assert picture.getpixel((10, 10)) == (255, 255, 255)
 
 
-def test_renditions_are_made_once_and_never_again_on_reads(
-    client, api_client, media_root
-):
-    product = ProductFactory(name="Pan")
-    images.add_image(product=product, image=image_file("pan.png", size=(900, 900)))
+def test_making_renditions_again_finds_those_made(media_root):
+    image = images.add_image(
+        product=ProductFactory(), image=image_file("pan.png", size=(900, 900))
+    )
     before = modification_times(media_root)
 
-    client.get("/products/")
-    client.get("/products/pan/")
-    api_client.get("/api/v1/products/")
-    api_client.get("/api/v1/products/pan/")
-    # Made again for the same file: sorl-thumbnail finds those it made.
-    image = ProductImage.objects.get()
-    assert images.make_renditions(image) == image.renditions
+    again = images.make_renditions(image)
 
+    assert again == image.renditions
     assert modification_times(media_root) == before
+
+
+def test_reads_never_make_a_rendition(client, api_client, media_root):
+    product = ProductFactory(name="Pan")
+    image = images.add_image(
+        product=product, image=image_file("pan.png", size=(900, 900))
+    )
+    # Gone from the storage and from sorl-thumbnail's notes: a read that
+    # asked for a rendition would make it again.
+    for name in made_files(image):
+        (media_root / name).unlink()
+    thumbnails.kvstore.clear()
+
+    pages = [client.get("/products/"), client.get("/products/pan/")]
+    answers = [
+        api_client.get("/api/v1/products/").json()["results"][0],
+        api_client.get("/api/v1/products/pan/").json(),
+    ]
+
+    assert list((media_root / "products" / "renditions").rglob("*.*")) == []
+    thumbnail = image.renditions["thumbnail"]["jpeg"][0]["name"]
+    medium = image.renditions["medium"]["webp"][0]["name"]
+    assert f"/media/{thumbnail}" in pages[0].content.decode()
+    assert f"/media/{medium}" in pages[1].content.decode()
+    assert {answer["images"][0]["medium"] for answer in answers} == {
+        f"http://testserver/media/{medium}"
+    }
 
 
 def test_a_changed_alt_text_or_position_keeps_the_renditions(media_root):
