@@ -93,6 +93,7 @@ def save_image(*, image: ProductImage) -> ProductImage:
     return image
 
 
+@transaction.atomic
 def replace_main_image(*, product: Product, image: "File[bytes] | str | None") -> None:
     """Replace the product's first picture with `image`, or remove it for None."""
     main = product.images.first()
@@ -114,20 +115,6 @@ def remove_image(*, image: ProductImage) -> None:
     image.delete()
     _delete_on_commit(image.image.name or "")
     _touch(image.product_id)
-
-
-@transaction.atomic
-def reorder_images(*, product: Product, image_ids: list[int]) -> None:
-    """Put the product's pictures in the order of `image_ids` (positions 0, 1, …)."""
-    images = {image.pk: image for image in product.images.all()}
-    if sorted(image_ids) != sorted(images):
-        raise ValidationError(
-            {"images": "Name each of the product's pictures once, and no other."}
-        )
-    for position, pk in enumerate(image_ids):
-        images[pk].position = position
-    ProductImage.objects.bulk_update(images.values(), ["position"])
-    _touch(product.pk)
 
 
 @dataclass(frozen=True)

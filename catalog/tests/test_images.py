@@ -207,32 +207,16 @@ def test_a_picture_added_at_a_position_goes_before_those_there(media_root):
     assert list(product.images.all()) == [front, first, second]
 
 
-def test_reorder_puts_the_pictures_in_the_given_order(media_root):
+def test_a_picture_moved_to_the_front_is_the_products_first(media_root):
     product = ProductFactory()
     first = images.add_image(product=product, image=image_file("a.png"))
     second = images.add_image(product=product, image=image_file("b.png"))
 
-    images.reorder_images(product=product, image_ids=[second.pk, first.pk])
+    first.position = 2
+    images.save_image(image=first)
 
     assert list(product.images.all()) == [second, first]
     assert Product.objects.with_images().get().first_image == second
-
-
-@pytest.mark.parametrize(
-    "ids", [[], ["first"], ["first", "first"], ["first", "second", "other"]]
-)
-def test_reorder_refuses_a_list_that_is_not_the_products_pictures(media_root, ids):
-    product = ProductFactory()
-    first = images.add_image(product=product, image=image_file("a.png"))
-    second = images.add_image(product=product, image=image_file("b.png"))
-    other = images.add_image(product=ProductFactory(), image=image_file("c.png"))
-    named = {"first": first.pk, "second": second.pk, "other": other.pk}
-
-    with pytest.raises(ValidationError) as refused:
-        images.reorder_images(product=product, image_ids=[named[i] for i in ids])
-
-    assert list(refused.value.message_dict) == ["images"]
-    assert list(product.images.all()) == [first, second]
 
 
 def test_removing_a_picture_deletes_its_files_once_committed(
