@@ -30,6 +30,7 @@ DENSITIES = (1, 2)
 # The format of the renditions' URLs in the API: every platform an app still
 # ships to decodes WebP, at about two thirds of the bytes of the JPEG.
 API_FORMAT = "webp"
+UNREADABLE = "The image could not be read."
 
 
 class StoredRendition(TypedDict):
@@ -147,14 +148,38 @@ def make_missing_renditions() -> MadeRenditions:
 
 
 def make_renditions(image: ProductImage) -> Renditions:
-    """Make (or find, if made before) every rendition of the image's file."""
+    """Make (or find, if made before) every rendition of the image's file.
+
+    Never wider than the original: the copies that this makes of one width
+    (a small original's 2x, or its medium) are one file, made once.
+    """
+    source_width = _width(image)
+    made: dict[tuple[int, str], StoredRendition] = {}
+
+    def copy(width: int, image_format: str) -> StoredRendition:
+        width = min(width, source_width)
+        if (width, image_format) not in made:
+            made[width, image_format] = _thumbnail(image, width, image_format)
+        return made[width, image_format]
+
     return {
         rendition: {
-            key: [_thumbnail(image, width * density, form) for density in DENSITIES]
+            key: [copy(width * density, form) for density in DENSITIES]
             for key, form in FORMATS.items()
         }
         for rendition, width in settings.CATALOG_IMAGE_RENDITIONS.items()
     }
+
+
+def _width(image: ProductImage) -> int:
+    """The original's width in pixels, read from its header."""
+    try:
+        width = image.image.width
+    except (OSError, ValueError):
+        width = None
+    if not width:
+        raise ValidationError({"image": UNREADABLE})
+    return width
 
 
 def _thumbnail(image: ProductImage, width: int, image_format: str) -> StoredRendition:
@@ -162,7 +187,7 @@ def _thumbnail(image: ProductImage, width: int, image_format: str) -> StoredRend
     # or on the storage) rather than making it again.
     made = get_thumbnail(image.image, str(width), format=image_format)
     if not made.exists():
-        raise ValidationError({"image": "The image could not be read."})
+        raise ValidationError({"image": UNREADABLE})
     return {"name": made.name, "width": made.width, "height": made.height}
 
 

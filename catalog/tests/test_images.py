@@ -64,7 +64,9 @@ def test_renditions_have_their_widths_at_1x_and_2x_in_webp_and_jpeg(media_root):
 
 
 def test_renditions_lie_beside_the_original_on_the_storage(media_root):
-    image = images.add_image(product=ProductFactory(), image=image_file("mug.png"))
+    image = images.add_image(
+        product=ProductFactory(), image=image_file("mug.png", size=(2000, 1000))
+    )
 
     names = made_files(image)
 
@@ -72,6 +74,21 @@ def test_renditions_lie_beside_the_original_on_the_storage(media_root):
     assert all(name.startswith("products/renditions/") for name in names)
     assert all((media_root / name).is_file() for name in names)
     assert (media_root / image.image.name).is_file()
+
+
+def test_the_copies_of_a_small_original_at_one_width_are_one_file(media_root):
+    image = images.add_image(
+        product=ProductFactory(), image=image_file("mug.png", size=(500, 250))
+    )
+
+    webp = [made["name"] for made in image.renditions["medium"]["webp"]]
+    jpeg = [made["name"] for made in image.renditions["medium"]["jpeg"]]
+
+    # The thumbnail's 2x, the medium and its 2x: the original's 500 px.
+    assert webp == [image.renditions["thumbnail"]["webp"][1]["name"]] * 2
+    assert jpeg == [image.renditions["thumbnail"]["jpeg"][1]["name"]] * 2
+    assert opened(media_root, webp[0]) == ("WEBP", (500, 250))
+    assert len(set(made_files(image))) == 4
 
 
 def test_rendition_widths_come_from_the_settings(media_root, settings):
