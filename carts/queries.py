@@ -19,7 +19,7 @@ from django.http import HttpRequest
 from accounts.models import User
 from carts import services
 from carts.models import LINE_ORDERING, Cart, CartItem
-from catalog.models import Product
+from catalog.models import IMAGE_ORDERING, Product, ProductImage
 from core.api import iso_datetime, money
 from core.money import CENT
 
@@ -34,9 +34,10 @@ class CartLine:
     slug: str
     name: str
     price: Decimal
-    image: str
     stock: int
     is_active: bool
+    # The name of the product's first picture's file, or None.
+    image: str | None
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,6 @@ LINE_COLUMNS = (
     (Product, "slug"),
     (Product, "name"),
     (Product, "price"),
-    (Product, "image"),
     (Product, "stock"),
     (Product, "is_active"),
 )
@@ -106,6 +106,13 @@ def cart_lines_sql() -> str:
         return f"{table(model)}.{quote(field.column)}"
 
     columns = ", ".join(column(*named) for named in CART_COLUMNS + LINE_COLUMNS)
+    image_order = ", ".join(column(ProductImage, name) for name in IMAGE_ORDERING)
+    # The product's first picture, as its `images` are ordered.
+    first_image = (
+        f"(SELECT {column(ProductImage, 'image')} FROM {table(ProductImage)}"
+        f" WHERE {column(ProductImage, 'product')} = {column(Product, 'id')}"
+        f" ORDER BY {image_order} LIMIT 1)"
+    )
     order = ", ".join(
         column(CartItem, name.removeprefix("-"))
         + (" DESC" if name.startswith("-") else "")
@@ -114,7 +121,7 @@ def cart_lines_sql() -> str:
     # Accepted bandit B608: only table and column names from the models'
     # metadata are formatted in; the user id is bound.
     return (
-        f"SELECT {columns} FROM {table(Cart)}"  # nosec B608
+        f"SELECT {columns}, {first_image} FROM {table(Cart)}"  # nosec B608
         f" LEFT JOIN {table(CartItem)}"
         f" ON {column(CartItem, 'cart')} = {column(Cart, 'id')}"
         f" LEFT JOIN {table(Product)}"
@@ -154,7 +161,7 @@ def cart_representation(
     cart: CartLines, *, request: HttpRequest | None = None
 ) -> CartRepresentation:
     """A cart as CartSerializer shows it, money as DRF's DecimalField writes it."""
-    image_storage = Product.image.field.storage
+    image_storage = ProductImage._meta.get_field("image").storage
     items: list[CartItemRepresentation] = []
     warnings: list[services.CartWarning] = []
     item_count, subtotal = 0, Decimal("0")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import prefetch_related_objects
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -70,6 +71,8 @@ def cart_page_context(request, *, line_forms=None):
     """
     cart = current_cart(request, with_lines=True)
     items = list(cart.items.all()) if cart is not None else []
+    # Each line shows its product's first picture: all read in one query.
+    prefetch_related_objects([item.product for item in items], "images")
     warnings = {}
     if cart is not None:
         warnings = {

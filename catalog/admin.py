@@ -8,9 +8,9 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
-from catalog import services
+from catalog import images, services
 from catalog.exceptions import InsufficientStock
-from catalog.models import Category, Product, StockMovement
+from catalog.models import Category, Product, ProductImage, StockMovement
 from core.admin import ReadOnlyAdminMixin
 
 Reason = StockMovement.Reason
@@ -96,8 +96,9 @@ class ProductAdminForm(forms.ModelForm):
 
     class Meta:
         model = Product
-        # What a product's edit may change; the fieldsets lay them out.
-        fields = sorted(services.PRODUCT_FIELDS)
+        # What a product's edit may change; the fieldsets lay them out (its
+        # pictures in their inline).
+        fields = sorted(services.PRODUCT_FIELDS - {"image"})
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -129,9 +130,29 @@ class StockMovementLinkMixin:
         return format_html('<a href="{}?{}">View the stock ledger</a>', url, query)
 
 
+class ProductImageInline(admin.TabularInline):
+    """A product's pictures: upload, alt text, order, and a preview."""
+
+    model = ProductImage
+    fields = ["preview", "image", "alt_text", "position"]
+    readonly_fields = ["preview"]
+    extra = 1
+
+    @admin.display(description="preview")
+    def preview(self, image):
+        made = images.renditions(image, "thumbnail", "jpeg") if image.pk else []
+        if not made:
+            return "-"
+        # A width attribute, not a style: the site's CSP refuses inline styles.
+        return format_html(
+            '<img src="{}" alt="{}" width="120">', made[0].url, image.alt_text
+        )
+
+
 @admin.register(Product)
 class ProductAdmin(StockMovementLinkMixin, admin.ModelAdmin):
     form = ProductAdminForm
+    inlines = [ProductImageInline]
     list_display = [
         "sku",
         "name",
@@ -151,7 +172,6 @@ class ProductAdmin(StockMovementLinkMixin, admin.ModelAdmin):
     readonly_fields = [
         "stock",
         "movements_link",
-        "image_preview",
         "created_at",
         "updated_at",
     ]
@@ -170,7 +190,6 @@ class ProductAdmin(StockMovementLinkMixin, admin.ModelAdmin):
                 ]
             },
         ),
-        ("Image", {"fields": ["image", "image_preview"]}),
         (None, {"fields": ["created_at", "updated_at"]}),
     ]
     actions = ["activate", "deactivate"]
@@ -187,17 +206,18 @@ class ProductAdmin(StockMovementLinkMixin, admin.ModelAdmin):
 
     @staticmethod
     def _new_fields(fields):
-        hidden = {"stock", "stock_reason", "movements_link", "image_preview"}
+        hidden = {"stock", "stock_reason", "movements_link"}
         return [field for field in fields if field not in hidden]
 
-    @admin.display(description="preview")
-    def image_preview(self, product):
-        if not product.image:
-            return "No image"
-        # A width attribute, not a style: the site's CSP refuses inline styles.
-        return format_html(
-            '<img src="{}" alt="{}" width="240">', product.image.url, product.name
-        )
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not ProductImage:
+            super().save_formset(request, form, formset, change)
+            return
+        # Through catalog.images, which makes a new picture's renditions.
+        for image in formset.save(commit=False):
+            images.save_image(image=image)
+        for image in formset.deleted_objects:
+            images.remove_image(image=image)
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)

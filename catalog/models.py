@@ -19,6 +19,8 @@ from core.text import PrintableTextValidator, normalize_text_fields
 
 CATEGORY_CYCLE_MESSAGE = "A category cannot sit inside itself or its own subcategories."
 IMAGE_EXTENSIONS = ["jpg", "jpeg", "png", "webp", "gif"]
+# A product's pictures, first (its main picture) to last.
+IMAGE_ORDERING = ["position", "id"]
 
 
 def validate_image_size(image: File) -> None:
@@ -273,6 +275,9 @@ class ProductQuerySet(InvalidatingQuerySet["Product"]):
     def with_category(self) -> Self:
         return self.select_related("category")
 
+    def with_images(self) -> Self:
+        return self.prefetch_related("images")
+
 
 class Product(SluggedModel):
     sku = models.CharField(
@@ -297,14 +302,6 @@ class Product(SluggedModel):
     )
     category = models.ForeignKey(
         Category, on_delete=models.PROTECT, related_name="products"
-    )
-    image = models.ImageField(
-        upload_to="products/%Y/%m/",
-        blank=True,
-        validators=[
-            FileExtensionValidator(allowed_extensions=IMAGE_EXTENSIONS),
-            validate_image_size,
-        ],
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -388,7 +385,6 @@ class Product(SluggedModel):
         product = super().from_db(db, field_names, values, **kwargs)
         # As _note_saved_values(), for the values as the database gives them.
         product._saved_stock = product.__dict__.get("stock")
-        product._saved_image = product.__dict__.get("image")
         return product
 
     def refresh_from_db(
@@ -400,23 +396,18 @@ class Product(SluggedModel):
         super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
         self._note_saved_values()
 
-    def clean_fields(self, exclude: Collection[str] | None = None) -> None:
-        # The stored image passed the checks when it was uploaded; checking it
-        # again would ask the storage for its size on every edit.
-        if not self._state.adding and self.image.name == self._saved_image:
-            exclude = {*(exclude or ()), "image"}
-        super().clean_fields(exclude=exclude)
-
     def _note_saved_values(self) -> None:
-        """Note the stock and the image name that the row now holds."""
+        """Note the stock that the row now holds."""
         self._saved_stock = self.__dict__.get("stock")
-        image = self.__dict__.get("image")
-        # A name as loaded, or the file it became once read or saved.
-        self._saved_image = getattr(image, "name", image)
 
     @property
     def in_stock(self) -> bool:
         return self.stock > 0
+
+    @property
+    def first_image(self) -> "ProductImage | None":
+        """The product's main picture: its first image (prefetch `images`)."""
+        return next(iter(self.images.all()), None)
 
 
 class StockMovement(models.Model):
@@ -471,3 +462,84 @@ class StockMovement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity:+d} {self.sku} ({self.get_reason_display()})"
+
+
+class ProductImage(models.Model):
+    """A picture of a product; the first by position is its main picture.
+
+    Its renditions (smaller copies in WebP and JPEG) are made once, when the
+    image is saved through catalog.images, and `renditions` names them.
+    """
+
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="images"
+    )
+    image = models.ImageField(
+        upload_to="products/%Y/%m/",
+        validators=[
+            FileExtensionValidator(allowed_extensions=IMAGE_EXTENSIONS),
+            validate_image_size,
+        ],
+    )
+    alt_text = models.CharField(
+        "alt text",
+        max_length=250,
+        blank=True,
+        validators=[PrintableTextValidator()],
+        help_text="What the picture shows, for those who cannot see it "
+        "(the product's name when left empty).",
+    )
+    position = models.PositiveIntegerField(
+        default=0,
+        help_text="Pictures are shown by position; the first is the main one.",
+    )
+    # {rendition: {format: [1x, 2x]}}, each {"name", "width", "height"}.
+    renditions = models.JSONField(default=dict, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = InvalidatingQuerySet["ProductImage"].as_manager()
+
+    class Meta:
+        ordering = IMAGE_ORDERING
+        indexes = [
+            models.Index(
+                fields=["product", "position", "id"],
+                name="catalog_productimage_order_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.alt_text or str(self.image)
+
+    def save(self, **kwargs: Any) -> None:
+        normalize_text_fields(self)
+        super().save(**kwargs)
+        self._saved_image = self.image.name
+        cache.invalidate()
+
+    def delete(
+        self, using: str | None = None, keep_parents: bool = False
+    ) -> tuple[int, dict[str, int]]:
+        result = super().delete(using=using, keep_parents=keep_parents)
+        cache.invalidate()
+        return result
+
+    @classmethod
+    def from_db(
+        cls,
+        db: str | None,
+        field_names: Collection[str],
+        values: Collection[Any],
+        **kwargs: Any,
+    ) -> Self:
+        image = super().from_db(db, field_names, values, **kwargs)
+        image._saved_image = image.__dict__.get("image")
+        return image
+
+    def clean_fields(self, exclude: Collection[str] | None = None) -> None:
+        # The stored image passed the checks when it was uploaded; checking it
+        # again would ask the storage for its size on every edit.
+        if not self._state.adding and self.image.name == self._saved_image:
+            exclude = {*(exclude or ()), "image"}
+        super().clean_fields(exclude=exclude)

@@ -17,7 +17,7 @@ from django.middleware.csrf import get_token
 from django.utils.crypto import salted_hmac
 from rest_framework.renderers import JSONRenderer
 
-from catalog import cache
+from catalog import cache, images
 from catalog.models import Product
 from core.api import iso_datetime, money
 
@@ -26,6 +26,13 @@ class ProductCategoryRepresentation(TypedDict):
     id: int
     name: str
     slug: str
+
+
+class ProductImageRepresentation(TypedDict):
+    url: str
+    alt: str
+    thumbnail: str
+    medium: str
 
 
 class ProductRepresentation(TypedDict):
@@ -40,6 +47,7 @@ class ProductRepresentation(TypedDict):
     in_stock: bool
     category: ProductCategoryRepresentation
     image: str | None
+    images: list[ProductImageRepresentation]
     is_active: bool
     created_at: str
     updated_at: str
@@ -48,12 +56,20 @@ class ProductRepresentation(TypedDict):
 def product_representation(
     product: Product, *, request: HttpRequest | None = None
 ) -> ProductRepresentation:
-    """A product as ProductSerializer shows it (its category loaded with it)."""
-    image = None
-    if product.image:
-        image = product.image.url
-        if request is not None:
-            image = request.build_absolute_uri(image)
+    """A product as ProductSerializer shows it (its category and images loaded)."""
+
+    def absolute(url: str) -> str:
+        return url if request is None else request.build_absolute_uri(url)
+
+    pictures: list[ProductImageRepresentation] = [
+        {
+            "url": absolute(image.image.url),
+            "alt": image.alt_text,
+            "thumbnail": absolute(images.rendition_url(image, "thumbnail")),
+            "medium": absolute(images.rendition_url(image, "medium")),
+        }
+        for image in product.images.all()
+    ]
     category = product.category
     return {
         "id": product.pk,
@@ -66,7 +82,8 @@ def product_representation(
         "stock": product.stock,
         "in_stock": product.stock > 0,
         "category": {"id": category.pk, "name": category.name, "slug": category.slug},
-        "image": image,
+        "image": pictures[0]["url"] if pictures else None,
+        "images": pictures,
         "is_active": product.is_active,
         "created_at": iso_datetime(product.created_at),
         "updated_at": iso_datetime(product.updated_at),

@@ -28,7 +28,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import User
-from catalog import cache
+from catalog import cache, images
 from catalog.exceptions import ImportRejected, InsufficientStock, RowError, Shortage
 from catalog.models import Category, Product, StockMovement, slug_max_length
 from catalog.product_csv import ProductRow
@@ -48,6 +48,7 @@ class ProductChanges(TypedDict, total=False):
     price: Decimal
     is_active: bool
     category: Category
+    # The first picture: a new file replaces it, None removes it.
     image: "File[bytes] | str | None"
     stock: int
 
@@ -87,9 +88,10 @@ def create_product(
         description=description,
         stock=stock,
         is_active=is_active,
-        image=image or "",
     )
     product.save()
+    if image:
+        images.add_image(product=product, image=image)
     if stock:
         StockMovement.objects.create(
             product=product,
@@ -109,13 +111,16 @@ def update_product(
 ) -> Product:
     """Change a product's fields; a new `stock` figure becomes an adjustment."""
     stock = changes.pop("stock", None)
+    has_image, image = "image" in changes, changes.pop("image", None) or None
     unknown = set(changes) - PRODUCT_FIELDS
     if unknown:
         raise TypeError(f"update_product() cannot change {', '.join(sorted(unknown))}")
     for field, value in changes.items():
-        setattr(product, field, value if field != "image" else value or "")
+        setattr(product, field, value)
     if changes:
         product.save(update_fields=[*changes, "updated_at"])
+    if has_image:
+        images.replace_main_image(product=product, image=image)
     if stock is not None:
         set_stock(product=product, stock=stock, user=user)
     return product

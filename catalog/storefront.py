@@ -98,7 +98,9 @@ def newest_products() -> list[Product]:
     return cache.cached(
         "pages:newest",
         (),
-        lambda: list(Product.objects.active().with_category()[:NEWEST_COUNT]),
+        lambda: list(
+            Product.objects.active().with_category().with_images()[:NEWEST_COUNT]
+        ),
     )
 
 
@@ -108,7 +110,7 @@ def active_product(slug: str) -> Product:
     return cache.cached(
         "pages:product",
         (slug,),
-        lambda: Product.objects.active().with_category().get(slug=slug),
+        lambda: Product.objects.active().with_category().with_images().get(slug=slug),
     )
 
 
@@ -150,7 +152,9 @@ def product_page(params: dict[str, str], number: int) -> ProductPage:
 
 
 def _build_product_page(params: dict[str, str], number: int) -> ProductPage:
-    filterset = ProductFilter(params, queryset=Product.objects.active().with_category())
+    filterset = ProductFilter(
+        params, queryset=Product.objects.active().with_category().with_images()
+    )
     # An invalid field is missing from the form's cleaned data, so the
     # FilterSet's queryset applies the valid ones only.
     errors = {name: list(messages) for name, messages in filterset.errors.items()}

@@ -176,6 +176,8 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # Product image renditions (catalog/images.py); its table notes those made.
+    "sorl.thumbnail",
     "core",
     "accounts",
     "catalog",
@@ -398,6 +400,20 @@ CATALOG_CACHE_SECONDS = env_int("CATALOG_CACHE_SECONDS", 300)
 # Products with this many units or fewer are "low stock" in the admin.
 CATALOG_LOW_STOCK = env_int("CATALOG_LOW_STOCK", 5)
 CATALOG_IMAGE_MAX_BYTES = env_int("CATALOG_IMAGE_MAX_MB", 5) * 1024 * 1024
+# The renditions of each product image (catalog/images.py), made once when
+# the image is saved, in WebP and JPEG: each one's width in pixels at 1x (a
+# 2x twice as wide is made too; an image is never enlarged).
+CATALOG_IMAGE_RENDITIONS = {
+    "thumbnail": env_int("CATALOG_IMAGE_THUMBNAIL_WIDTH", 320),
+    "medium": env_int("CATALOG_IMAGE_MEDIUM_WIDTH", 800),
+}
+# sorl-thumbnail, which makes them: beside the originals on the default
+# storage, never enlarged, EXIF orientation applied, a transparent image
+# on white in JPEG.
+THUMBNAIL_PREFIX = "products/renditions/"
+THUMBNAIL_UPSCALE = False
+THUMBNAIL_FLATTEN = True
+THUMBNAIL_QUALITY = env_int("CATALOG_IMAGE_QUALITY", 85)
 
 # --- Orders ------------------------------------------------------------------------
 

@@ -13,11 +13,22 @@ class CartProductSerializer(serializers.ModelSerializer):
     """The product of a line, as the catalog shows it now."""
 
     in_stock = serializers.BooleanField(read_only=True)
+    image = serializers.SerializerMethodField(
+        help_text="The product's first picture's URL, or null."
+    )
 
     class Meta:
         model = Product
         fields = ["id", "slug", "name", "price", "image", "in_stock"]
         read_only_fields = fields
+
+    def get_image(self, product) -> str | None:
+        first = product.first_image
+        if first is None:
+            return None
+        request = self.context.get("request")
+        url = first.image.url
+        return url if request is None else request.build_absolute_uri(url)
 
 
 class CartItemSerializer(serializers.ModelSerializer):

@@ -11,7 +11,7 @@ from carts.models import Cart, CartItem
 from carts.queries import CartLine, CartLines
 from carts.tests.factories import CartFactory, CartItemFactory
 from catalog import services as catalog_services
-from catalog.models import Product
+from catalog.models import ProductImage
 from catalog.tests.factories import ProductFactory
 from core.testing import assert_answer_matches
 
@@ -31,7 +31,9 @@ def test_the_cart_answer_is_cart_serializers_for_lines_and_warnings():
     shopper = UserFactory()
     cart = services.get_user_cart(user=shopper)
     pictured = ProductFactory(price=Decimal("3.50"), stock=5)
-    Product.objects.filter(pk=pictured.pk).update(image="products/mug.png")
+    # Its first picture is the cart's: by position, whatever the order added.
+    ProductImage.objects.create(product=pictured, image="products/side.png", position=1)
+    ProductImage.objects.create(product=pictured, image="products/mug.png", position=0)
     short, retired = ProductFactory(stock=5), ProductFactory(price=Decimal("0.10"))
     services.add_item(cart=cart, product=pictured, quantity=2)
     services.add_item(cart=cart, product=short, quantity=4)
@@ -79,6 +81,7 @@ def test_read_cart_reads_the_cart_its_lines_and_their_products_in_order(
         slug="mug", name="Mug", price=Decimal("3.50"), stock=4, is_active=False
     )
     tea = ProductFactory(slug="tea", name="Tea", price=Decimal("0.10"), stock=0)
+    ProductImage.objects.create(product=mug, image="mug.png")
     later = CartItemFactory(cart=cart, product=mug, quantity=2)
     earlier = CartItemFactory(cart=cart, product=tea, quantity=1)
     CartItem.objects.filter(pk=earlier.pk).update(
@@ -94,8 +97,12 @@ def test_read_cart_reads_the_cart_its_lines_and_their_products_in_order(
         cart_id=cart.pk,
         updated_at=cart.updated_at,
         lines=[
-            CartLine(earlier.pk, 1, tea.pk, "tea", "Tea", Decimal("0.10"), "", 0, True),
-            CartLine(later.pk, 2, mug.pk, "mug", "Mug", Decimal("3.50"), "", 4, False),
+            CartLine(
+                earlier.pk, 1, tea.pk, "tea", "Tea", Decimal("0.10"), 0, True, None
+            ),
+            CartLine(
+                later.pk, 2, mug.pk, "mug", "Mug", Decimal("3.50"), 4, False, "mug.png"
+            ),
         ],
     )
 

@@ -15,8 +15,10 @@ from carts.context_processors import cart as cart_context
 from carts.models import Cart, CartItem
 from carts.session import SESSION_KEY
 from carts.tests.factories import CartFactory, CartItemFactory
+from catalog import images
 from catalog import services as catalog_services
-from catalog.tests.factories import ProductFactory
+from catalog.models import ProductImage
+from catalog.tests.factories import ProductFactory, image_file
 
 pytestmark = pytest.mark.django_db
 
@@ -204,18 +206,43 @@ def test_the_cart_warns_about_lines_the_stock_no_longer_covers(client, mug):
     )
 
 
+def test_a_line_shows_its_products_thumbnail(client, shopper, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    mug = product("Blue mug")
+    image = images.add_image(product=mug, image=image_file("mug.png", size=(400, 400)))
+    CartItemFactory(cart=CartFactory(user=shopper), product=mug)
+    client.force_login(shopper)
+    webp = [f"/media/{made['name']}" for made in image.renditions["thumbnail"]["webp"]]
+    jpeg = [f"/media/{made['name']}" for made in image.renditions["thumbnail"]["jpeg"]]
+
+    response = client.get(CART)
+
+    assertContains(
+        response,
+        f"""<picture>
+          <source type="image/webp" sizes="4.5rem"
+            srcset="{webp[0]} 320w, {webp[1]} 400w">
+          <img src="{jpeg[0]}" sizes="4.5rem" srcset="{jpeg[0]} 320w, {jpeg[1]} 400w"
+            width="320" height="320" alt="Blue mug">
+        </picture>""",
+        html=True,
+    )
+
+
 def test_the_cart_page_reads_a_fixed_number_of_queries(
     client, shopper, django_assert_num_queries
 ):
     cart = CartFactory(user=shopper)
     for number in range(5):
-        CartItemFactory(cart=cart, product=product(f"Mug {number}"))
+        mug = product(f"Mug {number}")
+        ProductImage.objects.create(product=mug, image=f"products/mug-{number}.png")
+        CartItemFactory(cart=cart, product=mug)
     client.force_login(shopper)
     client.get(CART)  # the category menu is cached from here on
 
-    # The session, the user, the cart, its lines with their products; the
-    # header's count comes from the lines.
-    with django_assert_num_queries(4):
+    # The session, the user, the cart, its lines with their products, their
+    # pictures; the header's count comes from the lines.
+    with django_assert_num_queries(5):
         response = client.get(CART)
 
     assert header_count(response) == 5
@@ -227,7 +254,8 @@ def test_an_anonymous_cart_page_reads_the_session_the_cart_and_its_lines(
     add(client, mug, 1)
     client.get(CART)
 
-    with django_assert_num_queries(3):
+    # The session, the cart, its lines with their products, their pictures.
+    with django_assert_num_queries(4):
         client.get(CART)
 
 

@@ -1,9 +1,18 @@
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.validators import FileExtensionValidator
 from rest_framework import serializers
 
-from catalog.models import CATEGORY_CYCLE_MESSAGE, Category, Product
+from catalog import images
+from catalog.models import (
+    CATEGORY_CYCLE_MESSAGE,
+    IMAGE_EXTENSIONS,
+    Category,
+    Product,
+    ProductImage,
+    validate_image_size,
+)
 
 
 class CategorySerializer(serializers.ModelSerializer):
@@ -53,6 +62,34 @@ class ProductCategorySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class ProductImageSerializer(serializers.ModelSerializer):
+    """A picture of a product: the original (for zoom) and its renditions."""
+
+    url = serializers.ImageField(source="image", read_only=True)
+    alt = serializers.CharField(source="alt_text", read_only=True)
+    thumbnail = serializers.SerializerMethodField(
+        help_text="The card's copy (WebP), as wide as CATALOG_IMAGE_RENDITIONS says."
+    )
+    medium = serializers.SerializerMethodField(
+        help_text="The product page's copy (WebP)."
+    )
+
+    class Meta:
+        model = ProductImage
+        fields = ["url", "alt", "thumbnail", "medium"]
+        read_only_fields = fields
+
+    def get_thumbnail(self, image) -> str:
+        return self.absolute(images.rendition_url(image, "thumbnail"))
+
+    def get_medium(self, image) -> str:
+        return self.absolute(images.rendition_url(image, "medium"))
+
+    def absolute(self, url: str) -> str:
+        request = self.context.get("request")
+        return url if request is None else request.build_absolute_uri(url)
+
+
 # The schema of the product's answer, which catalog.queries writes out.
 class ProductSerializer(serializers.ModelSerializer):
     """A product as clients read it."""
@@ -60,6 +97,10 @@ class ProductSerializer(serializers.ModelSerializer):
     currency = serializers.SerializerMethodField()
     in_stock = serializers.SerializerMethodField()
     category = ProductCategorySerializer(read_only=True)
+    image = serializers.SerializerMethodField(
+        help_text="The first picture's URL (its original), or null."
+    )
+    images = ProductImageSerializer(many=True, read_only=True)
 
     class Meta:
         model = Product
@@ -75,6 +116,7 @@ class ProductSerializer(serializers.ModelSerializer):
             "in_stock",
             "category",
             "image",
+            "images",
             "is_active",
             "created_at",
             "updated_at",
@@ -86,6 +128,14 @@ class ProductSerializer(serializers.ModelSerializer):
 
     def get_in_stock(self, product) -> bool:
         return product.stock > 0
+
+    def get_image(self, product) -> str | None:
+        first = product.first_image
+        if first is None:
+            return None
+        request = self.context.get("request")
+        url = first.image.url
+        return url if request is None else request.build_absolute_uri(url)
 
 
 class ProductWriteSerializer(serializers.ModelSerializer):
@@ -106,6 +156,15 @@ class ProductWriteSerializer(serializers.ModelSerializer):
     )
     stock = serializers.IntegerField(
         min_value=0, max_value=2_147_483_647, required=False
+    )
+    image = serializers.ImageField(
+        required=False,
+        allow_null=True,
+        validators=[
+            FileExtensionValidator(allowed_extensions=IMAGE_EXTENSIONS),
+            validate_image_size,
+        ],
+        help_text="The first picture: a new file replaces it, null removes it.",
     )
 
     class Meta:
@@ -128,5 +187,4 @@ class ProductWriteSerializer(serializers.ModelSerializer):
                 "help_text": "Derived from the name when absent (suffixed to "
                 "stay unique); an explicit slug that is taken is refused.",
             },
-            "image": {"allow_null": True},
         }

@@ -264,8 +264,9 @@ class CategoryViewSet(PublicCacheMixin, viewsets.ModelViewSet):
 class ProductViewSet(PublicCacheMixin, viewsets.ModelViewSet):
     """Products. Anyone reads active products; staff read all and write.
 
-    Writes name the category by slug and may upload `image` as
-    multipart/form-data. A changed `stock` is recorded as a stock adjustment.
+    Writes name the category by slug and may upload `image`, the first
+    picture, as multipart/form-data. A changed `stock` is recorded as a stock
+    adjustment.
     """
 
     serializer_class = ProductSerializer
@@ -276,7 +277,7 @@ class ProductViewSet(PublicCacheMixin, viewsets.ModelViewSet):
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     def get_queryset(self):
-        products = Product.objects.with_category()
+        products = Product.objects.with_category().with_images()
         if not is_staff(self.request.user):
             products = products.active()
         return products

@@ -2,7 +2,7 @@ from django import template
 from django.conf import settings
 from django.template.defaulttags import querystring
 
-from catalog import storefront
+from catalog import images, storefront
 
 register = template.Library()
 
@@ -17,6 +17,17 @@ def stock_state(product):
     else:
         state, label = "in", "In stock"
     return {"state": state, "label": label}
+
+
+@register.inclusion_tag("catalog/includes/picture.html")
+def product_picture(image, rendition, sizes, loading=""):
+    """A product image's rendition as a <picture>: WebP, else JPEG; 1x and 2x."""
+    return {
+        "picture": images.picture(image, rendition),
+        "alt": image.alt_text,
+        "sizes": sizes,
+        "loading": loading,
+    }
 
 
 @register.inclusion_tag("includes/category_menu.html", takes_context=True)

@@ -47,3 +47,22 @@ def image_file(name="photo.png", image_format="PNG", size=(8, 8)):
     buffer = io.BytesIO()
     Image.new("RGB", size, "red").save(buffer, image_format)
     return SimpleUploadedFile(name, buffer.getvalue(), f"image/{image_format.lower()}")
+
+
+def image_inline_form(*images, initial=0):
+    """The product admin's pictures inline, as the browser posts it.
+
+    Each of `images` is one picture's fields (image, alt_text, position, id,
+    DELETE); the first `initial` are the product's pictures already.
+    """
+    form = {
+        "images-TOTAL_FORMS": str(len(images)),
+        "images-INITIAL_FORMS": str(initial),
+        "images-MIN_NUM_FORMS": "0",
+        "images-MAX_NUM_FORMS": "1000",
+    }
+    for number, fields in enumerate(images):
+        form.update(
+            {f"images-{number}-{name}": value for name, value in fields.items()}
+        )
+    return form

@@ -4,8 +4,15 @@ import pytest
 from django.contrib.auth.models import Permission
 
 from accounts.tests.factories import StaffFactory, UserFactory
+from catalog import images
 from catalog.models import Category, Product, StockMovement
-from catalog.tests.factories import CategoryFactory, ProductFactory, image_file
+from catalog.tests.factories import (
+    CategoryFactory,
+    ProductFactory,
+    image_file,
+    image_inline_form,
+)
+from core.text import CONTROL_MESSAGE
 
 pytestmark = pytest.mark.django_db
 
@@ -18,9 +25,20 @@ def change_url(product):
     return f"{PRODUCTS}{product.pk}/change/"
 
 
-def product_form(product, **changes):
-    """The change form as the browser would post it back, with changes."""
+def product_form(product, *pictures, **changes):
+    """The change form as the browser would post it back, with changes.
+
+    `pictures` are the inline's forms: the product's pictures as they are
+    unless given.
+    """
+    if not pictures:
+        pictures = [
+            {"id": image.pk, "alt_text": image.alt_text, "position": image.position}
+            for image in product.images.all()
+        ]
+    initial = product.images.count()
     form = {
+        **image_inline_form(*pictures, initial=initial),
         "sku": product.sku,
         "name": product.name,
         "slug": product.slug,
@@ -219,7 +237,9 @@ def test_the_change_form_opens_with_stock_read_only_and_an_adjustment_field(
     assert "stock" not in form.fields
     assert {"stock_change", "stock_reason", "stock_reference"} <= set(form.fields)
     html = response.content.decode()
-    assert f'<img src="/media/{product.image.name}"' in html
+    preview = product.images.get().renditions["thumbnail"]["jpeg"][0]["name"]
+    assert f'<img src="/media/{preview}" alt="{product.name}" width="120">' in html
+    assert 'name="images-0-alt_text"' in html
     assert f"/admin/catalog/stockmovement/?product__id__exact={product.pk}" in html
 
 
@@ -304,14 +324,19 @@ def test_staff_add_a_product_with_initial_stock_and_a_derived_slug(
             "is_active": "on",
             "stock_change": "6",
             "stock_reference": "opening count",
-            "image": image_file("mug.png"),
+            **image_inline_form(
+                {"image": image_file("mug.png"), "alt_text": "", "position": "0"}
+            ),
         },
     )
 
     assert response.status_code == 302
     product = Product.objects.get()
     assert (product.slug, product.stock) == ("blue-mug", 6)
-    assert product.image.name.endswith(".png")
+    image = product.images.get()
+    assert image.image.name.endswith(".png")
+    assert image.alt_text == "Blue Mug"
+    assert image.renditions["thumbnail"]["webp"][0]["name"].endswith(".webp")
     movement = StockMovement.objects.get(product=product)
     assert (movement.quantity, movement.reason, movement.reference) == (
         6,
@@ -325,12 +350,111 @@ def test_the_add_form_refuses_a_zero_price(catalog_staff_client):
 
     response = catalog_staff_client.post(
         f"{PRODUCTS}add/",
-        {"sku": "X", "name": "X", "category": category.pk, "price": "0"},
+        {
+            "sku": "X",
+            "name": "X",
+            "category": category.pk,
+            "price": "0",
+            **image_inline_form(),
+        },
     )
 
     assert response.status_code == 200
     assert "price" in response.context["adminform"].form.errors
     assert not Product.objects.exists()
+
+
+# --- Pictures inline ----------------------------------------------------------
+
+
+def test_staff_add_pictures_in_the_inline_with_their_renditions(
+    catalog_staff_client, media_root
+):
+    product = ProductFactory(name="Pan")
+
+    response = catalog_staff_client.post(
+        change_url(product),
+        product_form(
+            product,
+            {"image": image_file("top.png"), "alt_text": "From above", "position": "1"},
+            {"image": image_file("side.png"), "alt_text": "", "position": "0"},
+        ),
+    )
+
+    assert response.status_code == 302
+    assert [(image.alt_text, image.position) for image in product.images.all()] == [
+        ("Pan", 0),
+        ("From above", 1),
+    ]
+    for image in product.images.all():
+        for rendition in images.renditions(image, "medium", "jpeg"):
+            assert rendition.url.startswith("/media/products/renditions/")
+
+
+def test_staff_reorder_retext_and_remove_pictures_in_the_inline(
+    catalog_staff_client, media_root, django_capture_on_commit_callbacks
+):
+    product = ProductFactory(name="Pan")
+    first = images.add_image(product=product, image=image_file("a.png"))
+    second = images.add_image(product=product, image=image_file("b.png"))
+    third = images.add_image(product=product, image=image_file("c.png"))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = catalog_staff_client.post(
+            change_url(product),
+            product_form(
+                product,
+                {"id": first.pk, "alt_text": "Now last", "position": "5"},
+                {"id": second.pk, "alt_text": "Pan", "position": "0", "DELETE": "on"},
+                {"id": third.pk, "alt_text": "Pan", "position": "1"},
+            ),
+        )
+
+    assert response.status_code == 302
+    assert [(image.pk, image.alt_text) for image in product.images.all()] == [
+        (third.pk, "Pan"),
+        (first.pk, "Now last"),
+    ]
+    assert not (media_root / second.image.name).exists()
+
+
+def test_the_inline_refuses_a_file_that_is_not_an_image(
+    catalog_staff_client, media_root
+):
+    product = ProductFactory()
+
+    response = catalog_staff_client.post(
+        change_url(product),
+        product_form(
+            product,
+            {"image": image_file("notes.txt"), "alt_text": "", "position": "0"},
+        ),
+    )
+
+    assert response.status_code == 200
+    errors = response.context["inline_admin_formsets"][0].formset.errors
+    assert list(errors[0]) == ["image"]
+    assert not product.images.exists()
+
+
+def test_the_inline_refuses_a_control_character_in_the_alt_text(
+    catalog_staff_client, media_root
+):
+    product = ProductFactory()
+    image = images.add_image(product=product, image=image_file("a.png"))
+
+    response = catalog_staff_client.post(
+        change_url(product),
+        product_form(
+            product, {"id": image.pk, "alt_text": "A\u202emug", "position": "0"}
+        ),
+    )
+
+    assert response.status_code == 200
+    errors = response.context["inline_admin_formsets"][0].formset.errors
+    assert errors[0]["alt_text"] == [CONTROL_MESSAGE]
+    image.refresh_from_db()
+    assert image.alt_text == product.name
 
 
 def test_stock_movements_of_one_product_are_listed_read_only(catalog_staff_client):

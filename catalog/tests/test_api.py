@@ -3,6 +3,7 @@ from decimal import Decimal
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from catalog import images
 from catalog.models import Category, Product, StockMovement
 from catalog.tests.factories import CategoryFactory, ProductFactory, image_file
 from core.testing import assert_problem
@@ -215,6 +216,7 @@ def test_product_list_shows_the_contract_fields(api_client, settings):
             "in_stock": True,
             "category": {"id": category.pk, "name": "Kitchen", "slug": "kitchen"},
             "image": None,
+            "images": [],
             "is_active": True,
             "created_at": product.created_at.isoformat().replace("+00:00", "Z"),
             "updated_at": product.updated_at.isoformat().replace("+00:00", "Z"),
@@ -260,14 +262,29 @@ def test_staff_see_inactive_products(staff_client):
     assert detail.json()["is_active"] is False
 
 
-def test_product_image_url_is_absolute(api_client, media_root):
-    ProductFactory(name="Blue Mug", image=image_file("mug.png"))
+def test_product_images_are_absolute_urls_in_order(api_client, media_root):
+    product = ProductFactory(name="Blue Mug", image=image_file("mug.png"))
+    side = images.add_image(
+        product=product, image=image_file("side.jpg", "JPEG"), alt_text="Its side"
+    )
+    main = product.images.first()
 
     response = api_client.get(PRODUCTS)
 
-    image = response.json()["results"][0]["image"]
-    assert image.startswith("http://testserver/media/products/")
-    assert image.endswith(".png")
+    answer = response.json()["results"][0]
+    media = "http://testserver/media/"
+    assert answer["image"] == media + main.image.name
+    assert answer["images"] == [
+        {
+            "url": media + picture.image.name,
+            "alt": alt,
+            "thumbnail": media + picture.renditions["thumbnail"]["webp"][0]["name"],
+            "medium": media + picture.renditions["medium"]["webp"][0]["name"],
+        }
+        for picture, alt in [(main, "Blue Mug"), (side, "Its side")]
+    ]
+    assert answer["image"].endswith(".png")
+    assert answer["images"][1]["thumbnail"].endswith(".webp")
 
 
 # --- Products: writing --------------------------------------------------------
@@ -444,9 +461,62 @@ def test_staff_upload_a_product_image_as_multipart(staff_client, media_root):
     )
 
     assert response.status_code == 201, response.content
-    assert response.json()["image"].startswith("http://testserver/media/products/")
     product = Product.objects.get()
-    assert (media_root / product.image.name).is_file()
+    image = product.images.get()
+    assert (image.alt_text, image.position) == (product.name, 0)
+    assert (media_root / image.image.name).is_file()
+    answer = response.json()
+    assert answer["image"] == f"http://testserver/media/{image.image.name}"
+    assert answer["images"][0]["url"] == answer["image"]
+    assert answer["images"][0]["medium"].endswith(".webp")
+
+
+def test_staff_replace_the_first_image_and_keep_the_others(
+    staff_client, media_root, django_capture_on_commit_callbacks
+):
+    product = ProductFactory(image=image_file("old.png"))
+    old = product.images.get()
+    side = images.add_image(product=product, image=image_file("side.png"))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.patch(
+            product_url(product),
+            {"image": image_file("new.jpg", "JPEG")},
+            format="multipart",
+        )
+
+    assert response.status_code == 200, response.content
+    first, second = product.images.all()
+    assert (first.pk, second.pk) == (old.pk, side.pk)
+    assert first.image.name.endswith("new.jpg")
+    assert not (media_root / old.image.name).exists()
+    answer = response.json()
+    assert [picture["url"] for picture in answer["images"]] == [
+        f"http://testserver/media/{first.image.name}",
+        f"http://testserver/media/{side.image.name}",
+    ]
+
+
+def test_staff_remove_the_first_image_with_null(staff_client, media_root):
+    product = ProductFactory(image=image_file("old.png"))
+    side = images.add_image(product=product, image=image_file("side.png"))
+
+    response = staff_client.patch(product_url(product), {"image": None}, format="json")
+
+    assert response.status_code == 200, response.content
+    assert list(product.images.all()) == [side]
+    assert response.json()["image"] == f"http://testserver/media/{side.image.name}"
+
+
+def test_a_change_without_image_keeps_the_images(staff_client, media_root):
+    product = ProductFactory(image=image_file("mug.png"))
+    image = product.images.get()
+
+    response = staff_client.patch(product_url(product), {"name": "New"}, format="json")
+
+    assert response.status_code == 200, response.content
+    assert list(product.images.all()) == [image]
+    assert len(response.json()["images"]) == 1
 
 
 @pytest.mark.parametrize(

@@ -17,10 +17,15 @@ from django.http import QueryDict
 from prometheus_client import REGISTRY
 
 from accounts.tests.otp import log_in_to_the_admin
-from catalog import cache, services
+from catalog import cache, images, services
 from catalog.filters import ProductFilter
-from catalog.models import Category, Product
-from catalog.tests.factories import CategoryFactory, ProductFactory
+from catalog.models import Category, Product, ProductImage
+from catalog.tests.factories import (
+    CategoryFactory,
+    ProductFactory,
+    image_file,
+    image_inline_form,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -95,8 +100,9 @@ def test_staff_reads_bypass_the_cache(
     ProductFactory()
     api_client.get(PRODUCTS)
 
-    # The token's user, the count and the page: the database, not the cache.
-    with django_assert_num_queries(3):
+    # The token's user, the count, the page and its pictures: the database,
+    # not the cache.
+    with django_assert_num_queries(4):
         response = staff_client.get(PRODUCTS)
 
     assert response.json()["count"] == 1
@@ -266,6 +272,7 @@ def test_a_price_changed_in_the_admin_form_shows_in_the_next_read(
         "price": "8.00",
         "is_active": "on",
         "stock_reason": "adjustment",
+        **image_inline_form(),
     }
 
     with committed():
@@ -276,6 +283,36 @@ def test_a_price_changed_in_the_admin_form_shows_in_the_next_read(
     assert response.status_code == 302
     detail, listed = public_view(api_client, product)
     assert (detail["price"], listed["price"]) == ("8.00", "8.00")
+
+
+def test_pictures_added_removed_and_reordered_show_in_the_next_read(
+    api_client, committed, media_root
+):
+    product = ProductFactory()
+    public_view(api_client, product)
+
+    with committed():
+        first = images.add_image(product=product, image=image_file("a.png"))
+        second = images.add_image(product=product, image=image_file("b.png"))
+    detail, listed = public_view(api_client, product)
+    assert [picture["url"] for picture in detail["images"]] == [
+        f"http://testserver/media/{first.image.name}",
+        f"http://testserver/media/{second.image.name}",
+    ]
+    assert listed["images"] == detail["images"]
+
+    with committed():
+        first.position = 2
+        images.save_image(image=first)
+    detail, listed = public_view(api_client, product)
+    assert listed["image"] == f"http://testserver/media/{second.image.name}"
+
+    with committed():
+        images.remove_image(image=second)
+    detail, listed = public_view(api_client, product)
+    assert [picture["url"] for picture in listed["images"]] == [
+        f"http://testserver/media/{first.image.name}"
+    ]
 
 
 def test_a_price_changed_in_the_admin_list_shows_in_the_next_read(
@@ -523,14 +560,25 @@ def test_a_format_is_part_of_the_key(api_client):
 # --- Query budgets ------------------------------------------------------------
 
 
+def pictured(product):
+    """The product with two pictures (their names alone: no file is read)."""
+    for position in range(2):
+        ProductImage.objects.create(
+            product=product, image=f"products/{product.sku}-{position}.png"
+        )
+    return product
+
+
 @pytest.mark.parametrize("page_size", [5, 30])
-def test_product_list_costs_two_queries_whatever_the_page_size(
+def test_product_list_costs_three_queries_whatever_the_page_size(
     api_client, django_assert_num_queries, page_size
 ):
     for category in CategoryFactory.create_batch(3):
-        ProductFactory.create_batch(10, category=category)
+        for product in ProductFactory.create_batch(10, category=category):
+            pictured(product)
 
-    with django_assert_num_queries(2):  # count, page (with categories)
+    # count, page (with categories), the page's pictures
+    with django_assert_num_queries(3):
         uncached = api_client.get(PRODUCTS, {"page_size": page_size})
     with django_assert_num_queries(0):
         cached = api_client.get(PRODUCTS, {"page_size": page_size})
@@ -540,38 +588,40 @@ def test_product_list_costs_two_queries_whatever_the_page_size(
 
 
 @pytest.mark.parametrize("page_size", [5, 30])
-def test_staff_product_list_costs_three_queries_whatever_the_page_size(
+def test_staff_product_list_costs_four_queries_whatever_the_page_size(
     staff_client, django_assert_num_queries, page_size
 ):
-    ProductFactory.create_batch(30)
+    for product in ProductFactory.create_batch(30):
+        pictured(product)
 
-    # The token's user, the count and the page.
-    with django_assert_num_queries(3):
+    # The token's user, the count, the page and its pictures.
+    with django_assert_num_queries(4):
         response = staff_client.get(PRODUCTS, {"page_size": page_size})
 
     assert len(response.json()["results"]) == page_size
 
 
-def test_filtered_product_list_costs_three_queries(
+def test_filtered_product_list_costs_four_queries(
     api_client, django_assert_num_queries
 ):
     root = CategoryFactory(name="Root")
     for child in CategoryFactory.create_batch(3, parent=root):
         ProductFactory.create_batch(5, category=child)
 
-    # the category tree (then cached, see test_filters.py), count, page
-    with django_assert_num_queries(3):
+    # the category tree (then cached, see test_filters.py), count, page, and
+    # the page's pictures
+    with django_assert_num_queries(4):
         response = api_client.get(PRODUCTS, {"category": "root", "search": "product"})
 
     assert response.json()["count"] == 15
 
 
-def test_product_detail_costs_one_query_then_none(
+def test_product_detail_costs_two_queries_then_none(
     api_client, django_assert_num_queries
 ):
-    product = ProductFactory()
+    product = pictured(ProductFactory())
 
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(2):  # the product, its pictures
         uncached = api_client.get(product_url(product))
     with django_assert_num_queries(0):
         cached = api_client.get(product_url(product))

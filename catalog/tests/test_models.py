@@ -6,7 +6,7 @@ from django.db import IntegrityError, transaction
 
 from catalog import services
 from catalog.models import Category, Product
-from catalog.tests.factories import CategoryFactory, ProductFactory, image_file
+from catalog.tests.factories import CategoryFactory, ProductFactory
 from core.text import CONTROL_MESSAGE
 
 pytestmark = pytest.mark.django_db
@@ -211,27 +211,3 @@ def test_product_queryset_methods_select_by_state():
     assert set(Product.objects.out_of_stock()) == {empty}
     assert set(Product.objects.low_in_stock(5)) == {active}
     assert inactive not in Product.objects.active()
-
-
-def test_full_clean_refuses_a_new_image_above_the_size_limit(media_root, settings):
-    product = ProductFactory(image=image_file("small.png"))
-    settings.CATALOG_IMAGE_MAX_BYTES = 100
-    product.image = image_file("large.png", size=(64, 64))
-
-    with pytest.raises(ValidationError) as refused:
-        product.full_clean()
-
-    assert list(refused.value.message_dict) == ["image"]
-    assert refused.value.error_dict["image"][0].code == "file_too_large"
-
-
-def test_full_clean_leaves_the_stored_image_unchecked(media_root, settings):
-    product = ProductFactory(image=image_file("mug.png"))
-    (media_root / product.image.name).unlink()
-    settings.CATALOG_IMAGE_MAX_BYTES = 1
-    loaded = Product.objects.get(pk=product.pk)
-
-    product.full_clean()
-    loaded.full_clean()
-
-    assert loaded.image.name == product.image.name

@@ -10,17 +10,17 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIRequestFactory
 
-from catalog import queries
+from catalog import images, queries
 from catalog.api.serializers import CategorySerializer, ProductSerializer
-from catalog.models import Category, Product
-from catalog.tests.factories import CategoryFactory, ProductFactory
+from catalog.models import Category, Product, ProductImage
+from catalog.tests.factories import CategoryFactory, ProductFactory, image_file
 from core.testing import assert_answer_matches
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def mug():
+def mug(media_root):
     kitchen = CategoryFactory(name="Kitchen", description="Pots and pans.")
     mug = ProductFactory(
         name="Blue Mug",
@@ -29,8 +29,13 @@ def mug():
         stock=0,
         category=CategoryFactory(name="Mugs", parent=kitchen),
     )
-    Product.objects.filter(pk=mug.pk).update(image="products/mug.png")
-    return Product.objects.with_category().get(pk=mug.pk)
+    # Its main picture with renditions, and one from before them (migration
+    # 0010): the API shows the original in place of its renditions.
+    images.add_image(
+        product=mug, image=image_file("mug.png", size=(900, 600)), alt_text="A mug"
+    )
+    ProductImage.objects.create(product=mug, image="products/old.png", position=5)
+    return Product.objects.with_category().with_images().get(pk=mug.pk)
 
 
 def serialized(product):
@@ -51,20 +56,32 @@ def test_the_product_answer_is_product_serializers(mug):
     answer = queries.product_representation(mug, request=request)
 
     assert_answer_matches(answer, serialized(mug), "Product")
+    main = mug.images.all()[0]
     assert (answer["image"], answer["in_stock"]) == (
-        "http://testserver/media/products/mug.png",
+        f"http://testserver/media/{main.image.name}",
         False,
     )
+    assert answer["images"][1] == {
+        "url": "http://testserver/media/products/old.png",
+        "alt": "",
+        "thumbnail": "http://testserver/media/products/old.png",
+        "medium": "http://testserver/media/products/old.png",
+    }
+    assert answer["images"][0]["thumbnail"].endswith(".webp")
 
 
 def test_an_inactive_product_without_an_image_answers_as_product_serializer():
     product = ProductFactory(is_active=False)
-    product = Product.objects.with_category().get(pk=product.pk)
+    product = Product.objects.with_category().with_images().get(pk=product.pk)
 
     answer = queries.product_representation(product)
 
     assert_answer_matches(answer, ProductSerializer(product).data, "Product")
-    assert (answer["image"], answer["is_active"]) == (None, False)
+    assert (answer["image"], answer["images"], answer["is_active"]) == (
+        None,
+        [],
+        False,
+    )
 
 
 def test_the_product_detail_is_product_serializers(mug):
@@ -75,7 +92,7 @@ def test_the_product_detail_is_product_serializers(mug):
 
 def test_each_product_list_item_is_product_serializers(mug):
     other = ProductFactory(name="Teapot")
-    other = Product.objects.with_category().get(pk=other.pk)
+    other = Product.objects.with_category().with_images().get(pk=other.pk)
 
     results = twice("/api/v1/products/?ordering=name")["results"]
 

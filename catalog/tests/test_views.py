@@ -7,7 +7,8 @@ import pytest
 from pytest_django.asserts import assertContains, assertNotContains
 
 from accounts.tests.factories import UserFactory
-from catalog import services
+from catalog import images, services
+from catalog.models import ProductImage
 from catalog.storefront import PAGE_SIZE
 from catalog.tests.factories import CategoryFactory, ProductFactory, image_file
 
@@ -90,8 +91,8 @@ def test_home_reads_the_database_once_then_the_cache(
 ):
     make_product("Pan", category=kitchen)
 
-    # The category tree (2 queries) and the newest products (1).
-    with django_assert_num_queries(3):
+    # The category tree (2 queries), the newest products and their pictures.
+    with django_assert_num_queries(4):
         client.get("/")
     with django_assert_num_queries(0):
         response = client.get("/")
@@ -161,16 +162,48 @@ def test_product_card_without_image_shows_the_placeholder(client, kitchen):
     )
 
 
-def test_product_card_with_image_shows_it(client, kitchen, media_root):
-    make_product("Pan", category=kitchen, image=image_file("pan.png"))
+def test_product_card_shows_its_thumbnail_in_webp_and_jpeg_at_1x_and_2x(
+    client, kitchen, media_root
+):
+    pan = make_product("Pan", category=kitchen)
+    images.add_image(
+        product=pan, image=image_file("pan.png", size=(1000, 800)), alt_text="A pan"
+    )
+    made = pan.images.get().renditions["thumbnail"]
+    webp, jpeg = made["webp"], made["jpeg"]
 
     response = client.get(PRODUCTS)
 
-    assert re.search(
-        r'<img src="/media/products/\d{4}/\d{2}/pan(_\w+)?\.png" alt=""',
-        response.content.decode(),
+    sizes = "(min-width: 48rem) 16rem, 50vw"
+    assertContains(
+        response,
+        f"""<picture>
+          <source type="image/webp" sizes="{sizes}"
+            srcset="/media/{webp[0]["name"]} 320w, /media/{webp[1]["name"]} 640w">
+          <img src="/media/{jpeg[0]["name"]}" sizes="{sizes}"
+            srcset="/media/{jpeg[0]["name"]} 320w, /media/{jpeg[1]["name"]} 640w"
+            width="320" height="256" alt="A pan" loading="lazy">
+        </picture>""",
+        html=True,
     )
     assertNotContains(response, "product-placeholder")
+
+
+def test_product_card_of_a_picture_without_renditions_shows_the_original(
+    client, kitchen
+):
+    pan = make_product("Pan", category=kitchen)
+    # As migration 0010 leaves it, until make_image_renditions runs.
+    ProductImage.objects.create(product=pan, image="products/pan.png", alt_text="Pan")
+
+    response = client.get(PRODUCTS)
+
+    assertContains(
+        response,
+        '<picture><img src="/media/products/pan.png" width="320" height="320" '
+        'alt="Pan" loading="lazy"></picture>',
+        html=True,
+    )
 
 
 def test_product_list_hides_inactive_products(client, kitchen):
@@ -380,8 +413,8 @@ def test_product_list_reads_the_database_then_the_cache(
 ):
     query = {"search": "mug", "ordering": "-price", "page": "2"}
 
-    # The category tree (2 queries), the count and the page (1 each).
-    with django_assert_num_queries(4):
+    # The category tree (2 queries), the count, the page and its pictures.
+    with django_assert_num_queries(5):
         client.get(PRODUCTS, query)
     with django_assert_num_queries(0):
         response = client.get(PRODUCTS, query)
@@ -393,7 +426,7 @@ def test_category_filter_costs_one_query_more_uncached(
     client, thirteen_mugs, django_assert_num_queries
 ):
     # Every category's subtree (cached until the catalog changes), then as above.
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         client.get("/categories/kitchen/", {"page": "2"})
     with django_assert_num_queries(0):
         client.get("/categories/kitchen/", {"page": "2"})
@@ -404,9 +437,10 @@ def test_query_budget_does_not_grow_with_the_page(
 ):
     subcategory = CategoryFactory(name="Pans", parent=kitchen)
     for number in range(PAGE_SIZE):
-        make_product(f"Pan {number}", category=[kitchen, subcategory][number % 2])
+        pan = make_product(f"Pan {number}", category=[kitchen, subcategory][number % 2])
+        ProductImage.objects.create(product=pan, image=f"products/pan-{number}.png")
 
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         response = client.get(PRODUCTS)
 
     assert len(card_names(response)) == PAGE_SIZE
@@ -583,14 +617,48 @@ def test_add_to_cart_form_posts_to_the_cart(client, kitchen):
     )
 
 
-def test_product_page_with_image_shows_it_named(client, kitchen, media_root):
-    make_product("Pan", category=kitchen, image=image_file("pan.png"))
+def test_product_page_shows_a_gallery_of_medium_pictures_linking_to_the_originals(
+    client, kitchen, media_root
+):
+    pan = make_product("Pan", category=kitchen)
+    # A small picture: never enlarged, so its 1x and 2x are one width.
+    small = images.add_image(
+        product=pan, image=image_file("side.png", size=(500, 500)), alt_text="Side"
+    )
+    main = images.add_image(
+        product=pan, image=image_file("pan.jpg", "JPEG", size=(2000, 1000)), position=0
+    )
+    made = {
+        picture: {
+            key: [f"/media/{rendition['name']}" for rendition in renditions]
+            for key, renditions in picture.renditions["medium"].items()
+        }
+        for picture in (main, small)
+    }
 
     response = client.get("/products/pan/")
 
-    assert re.search(
-        r'<img src="/media/products/\d{4}/\d{2}/pan(_\w+)?\.png" alt="Pan"',
-        response.content.decode(),
+    wide = "(min-width: 48rem) 50vw, 100vw"
+    narrow = "(min-width: 48rem) 25vw, 50vw"
+    main_webp, main_jpeg = made[main]["webp"], made[main]["jpeg"]
+    small_webp, small_jpeg = made[small]["webp"], made[small]["jpeg"]
+    assertContains(
+        response,
+        f"""<ul class="product-gallery" aria-label="Pictures">
+        <li><a href="/media/{main.image.name}"><picture>
+          <source type="image/webp" sizes="{wide}"
+            srcset="{main_webp[0]} 800w, {main_webp[1]} 1600w">
+          <img src="{main_jpeg[0]}" sizes="{wide}"
+            srcset="{main_jpeg[0]} 800w, {main_jpeg[1]} 1600w"
+            width="800" height="400" alt="Pan">
+        </picture></a></li>
+        <li><a href="/media/{small.image.name}"><picture>
+          <source type="image/webp" sizes="{narrow}" srcset="{small_webp[0]} 500w">
+          <img src="{small_jpeg[0]}" sizes="{narrow}" srcset="{small_jpeg[0]} 500w"
+            width="500" height="500" alt="Side" loading="lazy">
+        </picture></a></li>
+        </ul>""",
+        html=True,
     )
 
 
@@ -636,8 +704,8 @@ def test_product_page_reads_the_database_then_the_cache(
 ):
     make_product("Pan", category=kitchen)
 
-    # The product with its category (1 query) and the category tree (2).
-    with django_assert_num_queries(3):
+    # The product with its category, its pictures, and the category tree (2).
+    with django_assert_num_queries(4):
         client.get("/products/pan/")
     with django_assert_num_queries(0):
         response = client.get("/products/pan/")

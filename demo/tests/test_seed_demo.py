@@ -76,9 +76,14 @@ def test_seed_builds_a_store_with_categories_products_accounts_and_orders(
     assert {product.category.parent_id is not None for product in products} == {True}
     assert products.filter(is_active=False).count() == 0  # the first is number 71
     assert products.filter(stock__lte=5).exists()
-    for product in products:
-        assert product.image.name == f"products/demo/{product.sku.lower()}.png"
-        assert (media_root / product.image.name).stat().st_size < 10_000
+    for product in products.with_images():
+        picture = product.first_image
+        assert picture.image.name == f"products/demo/{product.sku.lower()}.png"
+        assert (media_root / picture.image.name).stat().st_size < 10_000
+        assert picture.alt_text == product.name
+        assert (
+            media_root / picture.renditions["thumbnail"]["webp"][0]["name"]
+        ).exists()
     beans = Product.objects.get(sku="BEA-0506")
     assert (beans.name, beans.description, beans.price, beans.category.slug) == (
         "Sumatra Mandheling Decaf Beans 250 g",

@@ -83,7 +83,13 @@ def test_product_pages_show_stock_and_add_to_cart(page, screenshot, store):
     expect(page.get_by_text("59.00\N{NO-BREAK SPACE}USD")).to_be_visible()
     expect(page.get_by_text("Only 3 left")).to_be_visible()
     expect(page.get_by_text("Seasoned and ready to cook.")).to_be_visible()
-    expect(page.get_by_role("img", name="Cast-iron pan")).to_be_visible()
+    picture = page.get_by_role("img", name="Cast-iron pan")
+    expect(picture).to_be_visible()
+    # Chromium takes the <picture>'s WebP rendition, and it loads (a broken
+    # picture has no natural width).
+    expect(picture).to_have_js_property("complete", True)
+    assert picture.evaluate("img => img.currentSrc").endswith(".webp")
+    assert picture.evaluate("img => img.naturalWidth") > 0
     expect(page.get_by_label("Quantity")).to_have_value("1")
     expect(page.get_by_label("Quantity")).to_have_attribute("max", "3")
     expect(page.get_by_role("button", name="Add to cart")).to_be_enabled()

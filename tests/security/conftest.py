@@ -12,7 +12,7 @@ from accounts.tests.clock import ratelimit_clock  # noqa: F401
 from accounts.tests.factories import StaffFactory, UserFactory
 from carts.models import Cart, CartItem
 from carts.services import get_user_cart
-from catalog.models import Category, Product, StockMovement
+from catalog.models import Category, Product, ProductImage, StockMovement
 from catalog.tests.factories import CategoryFactory, ProductFactory
 from orders.models import Order, OrderItem, OrderStatusChange, Payment
 from orders.tests.factories import OrderFactory
@@ -108,6 +108,9 @@ def database_state():
             Product.objects.values_list(
                 "sku", "name", "slug", "price", "stock", "is_active", "description"
             )
+        ),
+        "product_images": sorted(
+            ProductImage.objects.values_list("product_id", "image", "alt_text")
         ),
         "stock_movements": StockMovement.objects.count(),
         "carts": Cart.objects.count(),

@@ -14,6 +14,7 @@ from django.test import Client
 from accounts.models import User
 from accounts.tests.otp import log_in_to_the_admin
 from catalog.models import Category, Product
+from catalog.tests.factories import image_inline_form
 from core.testing import assert_problem
 from core.text import BIDI_CONTROLS, CONTROL_MESSAGE
 from orders.models import Order
@@ -349,6 +350,7 @@ def test_control_characters_in_a_product_in_the_admin_are_shown_beside_the_field
         "stock_change": "",
         "stock_reference": "",
         field: "New\u202e1-WEN",
+        **image_inline_form(),
     }
 
     response = admin_client.post("/admin/catalog/product/add/", form)
@@ -401,6 +403,7 @@ def test_a_decomposed_accent_in_the_admin_is_stored_composed(admin_client, store
         "is_active": "on",
         "stock_change": "",
         "stock_reference": "",
+        **image_inline_form(),
     }
 
     response = admin_client.post("/admin/catalog/product/add/", form)
