@@ -494,6 +494,8 @@ class StockMovement(models.Model):
 class SearchWord(models.Model):
     """A word of some product's name: what a mistyped search word is matched to.
 
+    Lower-cased and unstemmed, of three characters or more with a letter.
+
     Kept by the database's trigger on the products (docs/search.md): each
     word of a new or renamed product's name is added; `manage.py
     rebuild_search_index` drops the words no name holds any more.

@@ -80,8 +80,9 @@ def corrected_text(text: str) -> str | None:
 
     Closest by trigram similarity, above pg_trgm's similarity threshold
     (0.3 unless the database sets `pg_trgm.similarity_threshold`), among
-    the words of active products' names. Excluded words (`-word`), `or` and
-    quoted phrases keep their place. None when no word was replaced.
+    the words of active products' names. Excluded words (`-word`), `or`,
+    words of fewer than three characters or without a letter, and the
+    quotes of phrases keep their place. None when no word was replaced.
     """
     replaced = False
     parts: list[str] = []
@@ -93,6 +94,8 @@ def corrected_text(text: str) -> str | None:
             or found["minus"]
             or word == "or"
             or len(word) < MIN_CORRECTED_LENGTH
+            # A model number is no typo of another.
+            or not any(character.isalpha() for character in word)
             or _finds_products(word)
         ):
             continue
@@ -186,7 +189,8 @@ def rebuild_search_index() -> int:
             f"INSERT INTO {words} ({_column(SearchWord, 'word')}) "  # nosec B608
             f"SELECT DISTINCT lexeme "
             f"FROM {table}, unnest(to_tsvector('simple', {table}.{name})) "
-            f"WHERE char_length(lexeme) >= %s ON CONFLICT DO NOTHING",
+            f"WHERE char_length(lexeme) >= %s AND lexeme ~ '[[:alpha:]]' "
+            f"ON CONFLICT DO NOTHING",
             [MIN_CORRECTED_LENGTH],
         )
     cache.invalidate()

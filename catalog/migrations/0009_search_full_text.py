@@ -9,7 +9,8 @@ for another). A trigger on the categories refreshes the vectors of a
 renamed category's products.
 
 `catalog_searchword` holds the words of the products' names (the `simple`
-configuration: lower-cased, unstemmed), added by a trigger as names are
+configuration: lower-cased, unstemmed; of three characters or more, with a
+letter: a model number is no typo of another), added by a trigger as names are
 written; a mistyped search word is matched to them by trigram similarity
 (a GiST index: see SearchWord).
 
@@ -59,7 +60,7 @@ LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO catalog_searchword (word)
     SELECT lexeme FROM unnest(to_tsvector('simple', NEW.name))
-    WHERE char_length(lexeme) >= 3
+    WHERE char_length(lexeme) >= 3 AND lexeme ~ '[[:alpha:]]'
     ON CONFLICT DO NOTHING;
     RETURN NULL;
 END

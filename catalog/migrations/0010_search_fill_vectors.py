@@ -11,7 +11,7 @@ UPDATE catalog_product SET search_terms = search_terms;
 INSERT INTO catalog_searchword (word)
 SELECT DISTINCT lexeme
 FROM catalog_product, unnest(to_tsvector('simple', catalog_product.name))
-WHERE char_length(lexeme) >= 3
+WHERE char_length(lexeme) >= 3 AND lexeme ~ '[[:alpha:]]'
 ON CONFLICT DO NOTHING;
 """
 
