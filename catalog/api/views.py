@@ -184,10 +184,11 @@ class PublicCacheMixin(PublicReadViewSet):
 
         Sorted (name, [values]) pairs: DRF's `format` on every read, the
         action's FilterSet's declared filters with their values as given
-        (a malformed one is a 400, which is never stored), and on a list the
-        page number and the page size as the paginator reads them. Two queries with the
-        same pairs get the same answer. Raises ValidationError for a page or
-        page size that is not a positive whole number.
+        (a malformed one is a 400, which is never stored), and on a list
+        the page number and the page size as the paginator reads them. Two
+        queries with the same pairs get the same answer. Raises
+        ValidationError for a page or page size that is not a positive whole
+        number.
         """
         if not request.GET:
             # The most common read: nothing to parse, the first page.
@@ -310,7 +311,7 @@ class ProductViewSet(PublicCacheMixin, viewsets.ModelViewSet):
 
     @property
     def filterset_class(self) -> type[ProductFilter]:
-        # The facets take the list's filters but its ordering (and is_active).
+        # The facets take the list's filters, less its ordering and is_active.
         return self.public_filtersets.get(getattr(self, "action", ""), ProductFilter)
 
     def get_queryset(self):
