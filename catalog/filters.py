@@ -8,15 +8,15 @@ the parameter, the pages leave it out and say so.
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from drf_spectacular.utils import extend_schema_field
 
 from catalog import cache
 from catalog.models import Category, Product
+from catalog.search import SearchTerms, interpret, matching
 from core.filters import StableOrderingFilter
 
-MAX_SEARCH_WORDS = 10
 TRUE_FALSE = [("true", "true"), ("false", "false")]
+RELEVANCE = "relevance"
 
 
 def category_subtrees() -> dict[str, set[int]]:
@@ -64,6 +64,39 @@ class CategorySlugFilter(django_filters.Filter):
     field_class = CategorySlugField
 
 
+class SearchField(forms.CharField):
+    """A full-text search, cleaned to the SearchTerms to run (typos corrected)."""
+
+    def clean(self, value):
+        text = super().clean(value)
+        return interpret(text) if text else None
+
+
+class SearchFilter(django_filters.CharFilter):
+    field_class = SearchField
+
+
+class ProductOrderingFilter(StableOrderingFilter):
+    """The list's orderings, and `relevance` (the best match first) with a search."""
+
+    def build_choices(self, fields, labels):
+        return [*super().build_choices(fields, labels), (RELEVANCE, "Relevance")]
+
+    def get_ordering_value(self, param):
+        if param == RELEVANCE:
+            return "-search_rank"
+        return super().get_ordering_value(param)
+
+
+class ProductFilterForm(forms.Form):
+    def clean(self):
+        cleaned_data = super().clean()
+        ordering = self.cleaned_data.get("ordering") or ()
+        if RELEVANCE in ordering and not self.cleaned_data.get("search"):
+            self.add_error("ordering", "Sort by relevance only with a search.")
+        return cleaned_data
+
+
 class ProductFilter(django_filters.FilterSet):
     category = CategorySlugFilter(method="filter_category")
     min_price = django_filters.NumberFilter(
@@ -87,21 +120,25 @@ class ProductFilter(django_filters.FilterSet):
         help_text="Staff only (others see active products only): filter by the "
         "active flag.",
     )
-    search = django_filters.CharFilter(
+    search = SearchFilter(
         method="filter_search",
         max_length=100,
-        help_text="Words that must all appear in the name, description or SKU "
-        "(case-insensitive).",
+        help_text="Full-text search of the name and SKU, the category and the "
+        'options, and the description: words (stemmed), `"quoted phrases"`, '
+        "`-excluded` words, `or`. When it finds nothing, the words are matched "
+        "to the closest words of product names, and the list's `search` says so.",
     )
-    ordering = StableOrderingFilter(
+    ordering = ProductOrderingFilter(
         fields=["price", "name", "created_at"],
         tie_breaker="-id",
-        help_text="Sort key; `-` for descending. Default `-created_at`.",
+        help_text="Sort key; `-` for descending. Default `-created_at`, or "
+        "`relevance` with a search (accepted only with a search).",
     )
 
     class Meta:
         model = Product
         fields: list[str] = []
+        form = ProductFilterForm
 
     def get_form_class(self):
         # django-filter builds the form class, and every field with it, for
@@ -122,11 +159,17 @@ class ProductFilter(django_filters.FilterSet):
     def filter_is_active(self, queryset, name, value: str):
         return queryset.filter(is_active=value == "true")
 
-    def filter_search(self, queryset, name, value: str):
-        for word in value.split()[:MAX_SEARCH_WORDS]:
-            queryset = queryset.filter(
-                Q(name__icontains=word)
-                | Q(description__icontains=word)
-                | Q(sku__icontains=word)
-            )
-        return queryset
+    def filter_search(self, queryset, name, terms: SearchTerms):
+        return matching(queryset, terms.used)
+
+    def search_terms(self) -> SearchTerms | None:
+        """The search that was run, once the FilterSet is valid (None: none)."""
+        return self.form.cleaned_data.get("search")
+
+
+class ProductFacetFilter(ProductFilter):
+    """The list's filters that the facets take: counts are of active products."""
+
+    # None leaves the parent's filter out (django-filter's declared filters).
+    ordering = None  # type: ignore[assignment]
+    is_active = None

@@ -4,6 +4,8 @@ from decimal import Decimal
 from typing import Any, Self
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex, GistIndex
+from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.validators import FileExtensionValidator, MinValueValidator
@@ -279,6 +281,13 @@ class ProductQuerySet(InvalidatingQuerySet["Product"]):
         return self.prefetch_related("images")
 
 
+class ProductManager(models.Manager["Product"]):
+    def get_queryset(self) -> models.QuerySet["Product"]:
+        # The search vector is read by the database's search alone: rows
+        # loaded for a page, an API answer or the cache leave it behind.
+        return super().get_queryset().defer("search_vector")
+
+
 class Product(SluggedModel):
     sku = models.CharField(
         "SKU", max_length=64, unique=True, validators=[PrintableTextValidator()]
@@ -303,10 +312,18 @@ class Product(SluggedModel):
     category = models.ForeignKey(
         Category, on_delete=models.PROTECT, related_name="products"
     )
+    # More words the search finds the product by, weighted as its category's
+    # name: the catalog services write them (a variant's SKU and option
+    # values), never a form.
+    search_terms = models.TextField(blank=True, editable=False)
+    # Written by the database's trigger only (docs/search.md): the name and
+    # SKU, the category's name and search_terms, the description, weighted
+    # A, B and C in the store's SEARCH_CONFIG.
+    search_vector = SearchVectorField(null=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = ProductQuerySet.as_manager()
+    objects = ProductManager.from_queryset(ProductQuerySet)()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -337,6 +354,7 @@ class Product(SluggedModel):
                 condition=Q(is_active=True),
                 name="catalog_product_cat_price_idx",
             ),
+            GinIndex(fields=["search_vector"], name="catalog_product_search_idx"),
             # No index holds stock or updated_at, the columns that a sale
             # changes, so that PostgreSQL updates the row in place (a HOT
             # update, with the table's fillfactor leaving it room; migration
@@ -543,3 +561,31 @@ class ProductImage(models.Model):
         if not self._state.adding and self.image.name == self._saved_image:
             exclude = {*(exclude or ()), "image"}
         super().clean_fields(exclude=exclude)
+
+
+class SearchWord(models.Model):
+    """A word of some product's name: what a mistyped search word is matched to.
+
+    Lower-cased and unstemmed, of three characters or more with a letter.
+
+    Kept by the database's trigger on the products (docs/search.md): each
+    word of a new or renamed product's name is added; `manage.py
+    rebuild_search_index` drops the words no name holds any more.
+    """
+
+    word = models.CharField(max_length=200, primary_key=True)
+
+    class Meta:
+        indexes = [
+            # GiST rather than GIN: PostgreSQL prices the similarity operator
+            # as cheap and a GIN trigram scan as dear, so it read every word
+            # instead (82 ms for 30,000 words, where the GiST index takes 2).
+            GistIndex(
+                fields=["word"],
+                opclasses=["gist_trgm_ops"],
+                name="catalog_searchword_trgm_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.word

@@ -14,8 +14,10 @@ from django.core.paginator import Paginator
 from django.urls import reverse
 
 from catalog import cache
+from catalog.facets import ProductFacets, facets_of
 from catalog.filters import ProductFilter
 from catalog.models import Category, Product
+from catalog.search import SearchTerms
 
 PRODUCT_DETAIL_TEMPLATE = "catalog/product_detail.html"
 PAGE_SIZE = 12
@@ -66,6 +68,9 @@ class ProductPage:
     # The parameters that were applied, and those left out with the reasons.
     params: dict[str, str]
     errors: dict[str, list[str]]
+    # The search that was run (None: none), and the filters' counts.
+    search: SearchTerms | None
+    facets: ProductFacets
 
 
 def category_tree() -> CategoryTree:
@@ -166,4 +171,6 @@ def _build_product_page(params: dict[str, str], number: int) -> ProductPage:
         number=page.number,
         params={name: value for name, value in params.items() if name not in errors},
         errors=errors,
+        search=filterset.search_terms(),
+        facets=facets_of(filterset),
     )

@@ -6,6 +6,7 @@ says so (the API answers 400 instead).
 """
 
 import copy
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -19,8 +20,11 @@ from django.utils.cache import patch_vary_headers
 from django.views.generic import DetailView, TemplateView
 
 from catalog import queries, storefront
+from catalog.facets import PriceRange
 from catalog.models import Product
 from catalog.storefront import FILTER_PARAMS, CategoryNode, CategoryTree
+from core.api import money
+from core.money import CENT
 
 if TYPE_CHECKING:
     # What the mixin's methods extend: a TemplateView's or a DetailView's.
@@ -35,6 +39,12 @@ SORT_OPTIONS = [
     ("name", "Name: A to Z"),
     ("-name", "Name: Z to A"),
 ]
+# With a search, the best match comes first unless another order is asked for.
+SEARCH_SORT_OPTIONS = [
+    ("", "Relevance"),
+    ("-created_at", "Newest first"),
+    *SORT_OPTIONS[1:],
+]
 
 # What the shopper is told about a parameter that was left out.
 IGNORED_PARAMETER = {
@@ -45,6 +55,19 @@ IGNORED_PARAMETER = {
     "min_price": "The lowest price must be a number, so it was left out.",
     "max_price": "The highest price must be a number, so it was left out.",
 }
+
+
+def price_range_link(facet: PriceRange) -> dict[str, Any]:
+    """A price band of the facets with the filter's bounds the sidebar links to.
+
+    The filter's `max_price` is inclusive, the band's `max` is not: prices
+    have cents, so the link's range ends a cent below the band's `max`.
+    """
+    high = facet["max"]
+    return {
+        **facet,
+        "max_price": None if high is None else money(Decimal(high) - CENT),
+    }
 
 
 def page_number(value: str | None) -> int:
@@ -174,8 +197,16 @@ class ProductListView(CachedPageMixin, TemplateView):
             ),
             query=query,
             search=query.get("search", ""),
-            sort_options=SORT_OPTIONS,
+            search_terms=page.search,
+            sort_options=SEARCH_SORT_OPTIONS if page.search else SORT_OPTIONS,
             notices=[IGNORED_PARAMETER.get(name, name) for name in page.errors],
+            facets=page.facets,
+            category_counts={
+                facet["slug"]: facet["count"] for facet in page.facets["categories"]
+            },
+            price_ranges=[
+                price_range_link(facet) for facet in page.facets["price_ranges"]
+            ],
         )
         return context
 

@@ -74,6 +74,27 @@ def env_list(name, default=()):
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def env_price_bounds(name, default):
+    """Increasing amounts above 0, comma-separated, such as 10,25,50."""
+    items = env_list(name, default)
+    try:
+        bounds = [Decimal(item) for item in items]
+        valid = (
+            bool(bounds)
+            and all(bound.is_finite() and bound > 0 for bound in bounds)
+            and all(bound == bound.quantize(Decimal("0.01")) for bound in bounds)
+            and bounds == sorted(set(bounds))
+        )
+    except InvalidOperation:
+        valid = False
+    if not valid:
+        raise ImproperlyConfigured(
+            f"{name} must be increasing amounts above 0 such as 10,25,50 (at "
+            f"most two decimal places), not {','.join(items)!r}."
+        )
+    return [bound.quantize(Decimal("0.01")) for bound in bounds]
+
+
 # --- Mode and security -----------------------------------------------------
 
 DEBUG = env_bool("DJANGO_DEBUG", default=False)
@@ -167,6 +188,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # The product search's full-text and trigram fields, indexes and lookups.
+    "django.contrib.postgres",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "django_filters",
@@ -414,6 +437,20 @@ THUMBNAIL_PREFIX = "products/renditions/"
 THUMBNAIL_UPSCALE = False
 THUMBNAIL_FLATTEN = True
 THUMBNAIL_QUALITY = env_int("CATALOG_IMAGE_QUALITY", 85)
+# The product search's text-search configuration (its language: stemming and
+# stop words). The database's search trigger holds it too: after a change,
+# `manage.py rebuild_search_index` (docs/search.md).
+SEARCH_CONFIG = env_str("SEARCH_CONFIG", "english")
+if not re.fullmatch(r"[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?", SEARCH_CONFIG):
+    raise ImproperlyConfigured(
+        f"SEARCH_CONFIG must name a text-search configuration such as english, "
+        f"not {SEARCH_CONFIG!r}."
+    )
+# Where the price bands of the product facets start and end (each band from
+# one bound up to, not including, the next; the last is open-ended).
+CATALOG_PRICE_BANDS = env_price_bounds(
+    "CATALOG_PRICE_BANDS", ["10", "25", "50", "100", "250"]
+)
 
 # --- Orders ------------------------------------------------------------------------
 

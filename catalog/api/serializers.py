@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.validators import FileExtensionValidator
+from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
 from catalog import images
@@ -188,3 +189,54 @@ class ProductWriteSerializer(serializers.ModelSerializer):
                 "stay unique); an explicit slug that is taken is refused.",
             },
         }
+
+
+# The schema of the facets' answer, which catalog.facets writes out.
+class CategoryCountSerializer(serializers.Serializer):
+    slug = serializers.SlugField()
+    name = serializers.CharField()
+    count = serializers.IntegerField(
+        help_text="Active products in the category and its subcategories."
+    )
+
+
+class OptionCountSerializer(serializers.Serializer):
+    value = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class PriceRangeSerializer(serializers.Serializer):
+    min = serializers.DecimalField(max_digits=10, decimal_places=2)
+    max = serializers.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        allow_null=True,
+        help_text="Not included in the range; null for the last, open-ended one.",
+    )
+    count = serializers.IntegerField()
+
+
+class ProductFacetsSerializer(serializers.Serializer):
+    """Counts of the active products that match the list's other filters."""
+
+    count = serializers.IntegerField(help_text="Products the list would show.")
+    categories = CategoryCountSerializer(
+        many=True, help_text="Every category; its count leaves `category` out."
+    )
+    options = serializers.DictField(
+        child=OptionCountSerializer(many=True),
+        help_text="Per option name, the products per value of their variants.",
+    )
+    price_ranges = PriceRangeSerializer(
+        many=True,
+        help_text="The store's price bands; their counts leave `min_price` and "
+        "`max_price` out.",
+    )
+    in_stock = inline_serializer(
+        "StockCounts",
+        fields={
+            "true": serializers.IntegerField(),
+            "false": serializers.IntegerField(),
+        },
+        help_text="Products with and without stock; leaves `in_stock` out.",
+    )

@@ -5,8 +5,10 @@ from urllib.parse import urlencode, urlsplit
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.cache import get_conditional_response, patch_vary_headers
+from django_filters.utils import translate_validation
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
@@ -15,13 +17,14 @@ from rest_framework.settings import api_settings
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from accounts.permissions import IsStaffOrReadOnly, is_staff
-from catalog import cache, queries, services
+from catalog import cache, facets, queries, services
 from catalog.api.serializers import (
     CategorySerializer,
+    ProductFacetsSerializer,
     ProductSerializer,
     ProductWriteSerializer,
 )
-from catalog.filters import ProductFilter
+from catalog.filters import ProductFacetFilter, ProductFilter
 from catalog.models import Category, Product
 from core.api import PageNumberPagination
 from core.parsers import JSONParser
@@ -96,6 +99,29 @@ class PublicQueryPagination(PageNumberPagination):
         return replace_query_param(self.base_url, self.page_query_param, number)
 
 
+class ProductListPagination(PublicQueryPagination):
+    """The product list's pages, which say what a search searched for."""
+
+    def get_paginated_response_schema(self, schema):
+        response = super().get_paginated_response_schema(schema)
+        response["properties"]["search"] = {
+            "type": "object",
+            "description": "Present whenever `search` was given.",
+            "properties": {
+                "query": {"type": "string", "description": "The search as given."},
+                "corrected": {
+                    "type": "string",
+                    "nullable": True,
+                    "description": "The words searched for instead, when the "
+                    "search as given found nothing; null when it found products "
+                    "or nothing close enough was found.",
+                },
+            },
+            "required": ["query", "corrected"],
+        }
+        return response
+
+
 class PublicCacheMixin(PublicReadViewSet):
     """Serve the public's reads as JSON bytes cached in Redis, with an ETag.
 
@@ -107,6 +133,8 @@ class PublicCacheMixin(PublicReadViewSet):
     pagination_class = PublicQueryPagination
     # The read actions served from the cache, and the name of their entries.
     public_cache: ClassVar[dict[str, str]] = {}
+    # The FilterSet of each cached action that takes filters.
+    public_filtersets: ClassVar[dict[str, type[ProductFilter]]] = {}
     # The cache read of a request without credentials that found no entry.
     public_read: cache.Read[tuple[str, bytes]] | None = None
 
@@ -154,12 +182,13 @@ class PublicCacheMixin(PublicReadViewSet):
     def public_query(self, request: HttpRequest | Request, action: str) -> PublicQuery:
         """The query parameters that the answer of `action` depends on, canonical.
 
-        Sorted (name, [values]) pairs: DRF's `format` on every read, and on
-        a list the FilterSet's declared filters with their values as given
-        (a malformed one is a 400, which is never stored), the page number
-        and the page size as the paginator reads them. Two queries with the
-        same pairs get the same answer. Raises ValidationError for a page or
-        page size that is not a positive whole number.
+        Sorted (name, [values]) pairs: DRF's `format` on every read, the
+        action's FilterSet's declared filters with their values as given
+        (a malformed one is a 400, which is never stored), and on a list
+        the page number and the page size as the paginator reads them. Two
+        queries with the same pairs get the same answer. Raises
+        ValidationError for a page or page size that is not a positive whole
+        number.
         """
         if not request.GET:
             # The most common read: nothing to parse, the first page.
@@ -169,8 +198,8 @@ class PublicCacheMixin(PublicReadViewSet):
         if not isinstance(request, Request):
             request = Request(request)
         names = {api_settings.URL_FORMAT_OVERRIDE}
-        filterset_class = getattr(self, "filterset_class", None)
-        if action == "list" and filterset_class is not None:
+        filterset_class = self.public_filtersets.get(action)
+        if filterset_class is not None:
             names.update(filterset_class.base_filters)
         query = request.query_params
         params = [(name, query.getlist(name)) for name in names if name in query]
@@ -271,10 +300,20 @@ class ProductViewSet(PublicCacheMixin, viewsets.ModelViewSet):
 
     serializer_class = ProductSerializer
     permission_classes = [IsStaffOrReadOnly]
-    filterset_class = ProductFilter
     lookup_field = "slug"
-    public_cache = {"list": "api:products", "retrieve": "api:product"}
+    public_cache = {
+        "list": "api:products",
+        "retrieve": "api:product",
+        "facets": "api:facets",
+    }
+    public_filtersets = {"list": ProductFilter, "facets": ProductFacetFilter}
+    pagination_class = ProductListPagination
     parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    @property
+    def filterset_class(self) -> type[ProductFilter]:
+        # The facets take the list's filters, less its ordering and is_active.
+        return self.public_filtersets.get(getattr(self, "action", ""), ProductFilter)
 
     def get_queryset(self):
         products = Product.objects.with_category().with_images()
@@ -288,11 +327,10 @@ class ProductViewSet(PublicCacheMixin, viewsets.ModelViewSet):
         return ProductSerializer
 
     def filter_queryset(self, queryset):
-        # The query parameters filter the list; one product by its slug is
-        # found without validating a FilterSet (a fifth of its read).
-        if self.action != "list":
-            return queryset
-        return super().filter_queryset(queryset)
+        # The list and the facets filter through their FilterSets
+        # (read_list, catalog.facets); one product by its slug is found
+        # without validating a FilterSet (a fifth of its read).
+        return queryset
 
     # Every product answer is catalog.queries' product, which
     # ProductSerializer documents.
@@ -305,9 +343,35 @@ class ProductViewSet(PublicCacheMixin, viewsets.ModelViewSet):
         )
 
     def read_list(self):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        filterset = ProductFilter(
+            self.request.query_params, queryset=self.get_queryset()
+        )
+        if not filterset.is_valid():
+            raise translate_validation(filterset.errors)
+        page = self.paginate_queryset(filterset.qs)
         assert page is not None  # PublicQueryPagination pages every list
-        return self.get_paginated_response([self._read(product) for product in page])
+        response = self.get_paginated_response(
+            [self._read(product) for product in page]
+        )
+        terms = filterset.search_terms()
+        if terms is not None:
+            response.data["search"] = {
+                "query": terms.query,
+                "corrected": terms.corrected,
+            }
+        return response
+
+    @extend_schema(
+        filters=True,
+        responses={200: ProductFacetsSerializer},
+        description="How many active products each filter choice would list, "
+        "for the list's other filters: a facet does not filter itself.",
+    )
+    @action(detail=False, methods=["get"])
+    def facets(self, request):
+        return self.cached_read(
+            request, lambda: Response(facets.product_facets(request.query_params))
+        )
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)

@@ -51,3 +51,9 @@ def query_suffix(context, *args, **kwargs):
     """
     query = querystring(context, *args, **kwargs)
     return "" if query == "?" else query
+
+
+@register.filter
+def count_for(counts, slug):
+    """The count that a {slug: count} map of the facets holds for `slug` (or 0)."""
+    return counts.get(slug, 0)

@@ -90,19 +90,19 @@ def test_in_stock_other_than_true_or_false_is_400(api_client, value):
     assert list(body["errors"]) == ["in_stock"]
 
 
-def test_search_looks_in_name_description_and_sku_ignoring_case(api_client):
+def test_search_looks_for_words_in_name_description_and_sku_ignoring_case(
+    api_client,
+):
     make("MUG-1", name="Blue Mug", description="Stoneware", days_old=1)
     make("CUP-1", name="Tea cup", description="A blue glaze", days_old=2)
     make("BLU-9", name="Plate", description="Plain", days_old=3)
     make("POT-1", name="Pot", description="Cast iron", days_old=4)
 
-    assert skus(api_client.get(PRODUCTS, {"search": "BLU"})) == [
-        "MUG-1",
-        "CUP-1",
-        "BLU-9",
-    ]
+    # The name's match first, then the description's.
+    assert skus(api_client.get(PRODUCTS, {"search": "BLUE"})) == ["MUG-1", "CUP-1"]
     assert skus(api_client.get(PRODUCTS, {"search": "stoneWARE"})) == ["MUG-1"]
     assert skus(api_client.get(PRODUCTS, {"search": "pot-1"})) == ["POT-1"]
+    assert skus(api_client.get(PRODUCTS, {"search": "blu-9"})) == ["BLU-9"]
 
 
 def test_search_with_several_words_needs_all_of_them(api_client):
@@ -309,4 +309,5 @@ def test_the_schema_documents_every_product_filter(client):
         "created_at",
         "name",
         "price",
+        "relevance",
     ]

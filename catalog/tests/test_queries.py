@@ -7,14 +7,19 @@ as the cached bytes answer it before DRF's dispatch.
 from decimal import Decimal
 
 import pytest
+from django.http import QueryDict
 from django.test import Client
 from rest_framework.test import APIRequestFactory
 
-from catalog import images, queries
-from catalog.api.serializers import CategorySerializer, ProductSerializer
+from catalog import facets, images, queries
+from catalog.api.serializers import (
+    CategorySerializer,
+    ProductFacetsSerializer,
+    ProductSerializer,
+)
 from catalog.models import Category, Product, ProductImage
 from catalog.tests.factories import CategoryFactory, ProductFactory, image_file
-from core.testing import assert_answer_matches
+from core.testing import assert_answer_matches, schema_components
 
 pytestmark = pytest.mark.django_db
 
@@ -123,3 +128,28 @@ def test_each_category_list_item_is_category_serializers(mug):
     assert [item["name"] for item in results] == ["Kitchen", "Mugs"]
     for item, category in zip(results, categories, strict=True):
         assert_answer_matches(item, category_serialized(category), "Category")
+
+
+def test_a_searched_list_is_product_serializers_with_the_documented_search(mug):
+    ProductFactory(name="Teapot", description="Not a mug.")
+
+    body = twice("/api/v1/products/?search=mugg")
+
+    assert body["search"] == {"query": "mugg", "corrected": "mug"}
+    documented = schema_components()["PaginatedProductList"]["properties"]
+    assert sorted(body) == sorted(documented)
+    assert sorted(body["search"]) == sorted(documented["search"]["properties"])
+    # The name's match first; the search's rank is no field of the answer.
+    assert [item["name"] for item in body["results"]] == ["Blue Mug", "Teapot"]
+    assert_answer_matches(body["results"][0], serialized(mug), "Product")
+
+
+@pytest.mark.parametrize("query", ["", "?search=mug&in_stock=false&min_price=10"])
+def test_the_facets_are_product_facets_serializers(mug, query):
+    params = dict(QueryDict(query.lstrip("?")).items())
+
+    answer = twice(f"/api/v1/products/facets/{query}")
+
+    expected = ProductFacetsSerializer(facets.product_facets(params)).data
+    assert_answer_matches(answer, expected, "ProductFacets")
+    assert answer["count"] == 1

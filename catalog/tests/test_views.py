@@ -237,9 +237,77 @@ def test_search_matches_every_word_in_name_description_or_sku(client, kitchen):
 
     response = client.get(PRODUCTS, {"search": "BLUE mug"})
 
-    assert card_names(response) == ["Green cup", "Red mug", "Blue mug"]
+    # Most relevant first: both words in the name or the SKU, then one of
+    # them in the description only.
+    names = card_names(response)
+    assert sorted(names[:2]) == ["Blue mug", "Green cup"]
+    assert names[2:] == ["Red mug"]
     assertContains(response, "3 products matching “BLUE mug”")
     assertContains(response, 'name="search" value="BLUE mug"')
+
+
+def test_a_corrected_search_says_what_it_searched_for(client, kitchen):
+    make_product("Stoneware mugs", category=kitchen)
+
+    response = client.get(PRODUCTS, {"search": "muggs"})
+
+    assert card_names(response) == ["Stoneware mugs"]
+    assertContains(
+        response,
+        "Showing results for “mugs” (you searched for “muggs”):",
+    )
+    assertContains(response, 'name="search" value="muggs"')
+
+
+def test_a_search_sorts_by_relevance_first_and_offers_newest(client, kitchen):
+    make_product("Teapot", category=kitchen)
+
+    searched = client.get(PRODUCTS, {"search": "teapot"})
+    plain = client.get(PRODUCTS)
+
+    assert [label for _, label in searched.context["sort_options"]][:2] == [
+        "Relevance",
+        "Newest first",
+    ]
+    assertContains(searched, '<option value="-created_at">Newest first</option>')
+    assertNotContains(plain, "Relevance")
+
+
+def test_the_sidebar_counts_each_filter_choice_for_the_other_filters(client, kitchen):
+    mugs = kitchen.children.get()
+    make_product("Blue mug", category=mugs, price="9.99")
+    make_product("Red mug", category=mugs, price="12.00", stock=0)
+    make_product("Blue pot", category=kitchen, price="30.00")
+    make_product("Blue spade", category=CategoryFactory(name="Tools"), price="12.00")
+
+    response = client.get("/categories/kitchen/", {"search": "blue", "min_price": "5"})
+
+    sidebar = response.content.decode().split('<aside class="catalog-sidebar">')[1]
+    counts = dict(
+        re.findall(r'>([^<>]+)</a>\s*<span class="count">(\d+)</span>', sidebar)
+    )
+    # The categories leave the category out (the spade counts in Tools);
+    # the prices leave the price out; the stock leaves nothing else out.
+    assert counts == {
+        "Garden": "0",
+        "Kitchen": "2",
+        "Mugs": "1",
+        "Tools": "1",
+        "0.00\xa0USD to 9.99\xa0USD": "1",
+        "10.00\xa0USD to 24.99\xa0USD": "0",
+        "25.00\xa0USD to 49.99\xa0USD": "1",
+        "50.00\xa0USD to 99.99\xa0USD": "0",
+        "100.00\xa0USD to 249.99\xa0USD": "0",
+        "250.00\xa0USD and more": "0",
+        "In stock": "2",
+        "Out of stock": "0",
+    }
+    assert links(response, "10.00\xa0USD to 24.99\xa0USD") == [
+        "/categories/kitchen/?search=blue&min_price=10.00&max_price=24.99"
+    ]
+    assert links(response, "In stock") == [
+        "/categories/kitchen/?search=blue&min_price=5&in_stock=true"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -413,8 +481,11 @@ def test_product_list_reads_the_database_then_the_cache(
 ):
     query = {"search": "mug", "ordering": "-price", "page": "2"}
 
-    # The category tree (2 queries), the count, the page and its pictures.
-    with django_assert_num_queries(5):
+    # The category tree (2 queries), whether the search finds anything, the
+    # count, the page and its pictures (1 each), the facets: the categories'
+    # names (1, then cached), the stock and price counts (1), the category
+    # counts (1).
+    with django_assert_num_queries(9):
         client.get(PRODUCTS, query)
     with django_assert_num_queries(0):
         response = client.get(PRODUCTS, query)
@@ -425,8 +496,9 @@ def test_product_list_reads_the_database_then_the_cache(
 def test_category_filter_costs_one_query_more_uncached(
     client, thirteen_mugs, django_assert_num_queries
 ):
-    # Every category's subtree (cached until the catalog changes), then as above.
-    with django_assert_num_queries(6):
+    # Every category's subtree (cached until the catalog changes), then as
+    # above without a search.
+    with django_assert_num_queries(9):
         client.get("/categories/kitchen/", {"page": "2"})
     with django_assert_num_queries(0):
         client.get("/categories/kitchen/", {"page": "2"})
@@ -440,7 +512,9 @@ def test_query_budget_does_not_grow_with_the_page(
         pan = make_product(f"Pan {number}", category=[kitchen, subcategory][number % 2])
         ProductImage.objects.create(product=pan, image=f"products/pan-{number}.png")
 
-    with django_assert_num_queries(5):
+    # The category tree (2), the count, the page and its pictures, the
+    # facets (3).
+    with django_assert_num_queries(8):
         response = client.get(PRODUCTS)
 
     assert len(card_names(response)) == PAGE_SIZE
@@ -449,7 +523,7 @@ def test_query_budget_does_not_grow_with_the_page(
 def test_cached_list_shows_a_price_change_at_once(
     client, kitchen, django_capture_on_commit_callbacks
 ):
-    pan = make_product("Pan", category=kitchen, price="10.00")
+    pan = make_product("Pan", category=kitchen, price="11.00")
     client.get(PRODUCTS)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -458,7 +532,7 @@ def test_cached_list_shows_a_price_change_at_once(
     response = client.get(PRODUCTS)
 
     assertContains(response, "12.50\N{NO-BREAK SPACE}USD")
-    assertNotContains(response, "10.00\N{NO-BREAK SPACE}USD")
+    assertNotContains(response, "11.00\N{NO-BREAK SPACE}USD")
 
 
 def test_pages_are_read_from_the_database_when_redis_is_down(client, kitchen, settings):

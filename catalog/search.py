@@ -1,0 +1,206 @@
+"""The product search: PostgreSQL full text, ranked, with typo tolerance.
+
+The database keeps each product's `search_vector` and the vocabulary of
+the products' names (`SearchWord`) with triggers (migration 0009); this
+module asks them. docs/search.md says how the pieces fit.
+"""
+
+import re
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.postgres.lookups import TrigramSimilar
+from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramSimilarity
+from django.db import connection, transaction
+from django.db.models import Exists, F, Field, Model, OuterRef, QuerySet
+
+from catalog import cache
+from catalog.models import Product, SearchWord
+
+# The words of a search that are looked at for typos (a search is at most
+# 100 characters): each costs a query or two when nothing is found.
+MAX_CORRECTED_WORDS = 10
+# Shorter words have too few trigrams to be matched to another reliably.
+MIN_CORRECTED_LENGTH = 3
+# A word, and whether a "-" excludes it (websearch_to_tsquery's syntax).
+SEARCH_WORD = re.compile(r"(?P<minus>-?)(?P<word>[^\W_]+)")
+# The names of migration 0009's vector trigger and its function.
+VECTOR_TRIGGER = "catalog_product_search_vector"
+
+
+@dataclass(frozen=True)
+class SearchTerms:
+    """A search as given, and the words used instead when it found nothing.
+
+    `corrected` is None when the given words found products, or when no
+    product name holds a word close enough to the ones that found nothing.
+    """
+
+    query: str
+    corrected: str | None
+
+    @property
+    def used(self) -> str:
+        return self.corrected or self.query
+
+
+def search_query(text: str) -> SearchQuery:
+    """The websearch_to_tsquery of `text` in the store's language."""
+    return SearchQuery(text, config=settings.SEARCH_CONFIG, search_type="websearch")
+
+
+def matching(products: QuerySet[Product], text: str) -> QuerySet[Product]:
+    """The products that match `text`, most relevant first (`search_rank`).
+
+    Name and SKU weigh most, then the category and the search terms, then
+    the description (the weights the trigger gave them).
+    """
+    query = search_query(text)
+    return (
+        products.filter(search_vector=query)
+        .annotate(search_rank=SearchRank(F("search_vector"), query))
+        .order_by("-search_rank", "-id")
+    )
+
+
+def interpret(text: str) -> SearchTerms:
+    """The search to run for `text`: itself, or its typos corrected.
+
+    Words are corrected only when the search finds no active product at all
+    (whatever the other filters), so that the list, the facets and the
+    pages correct a search alike.
+    """
+    if matching(Product.objects.active(), text).exists():
+        return SearchTerms(text, None)
+    return SearchTerms(text, corrected_text(text))
+
+
+def corrected_text(text: str) -> str | None:
+    """`text` with each word that finds nothing replaced by the closest name word.
+
+    Closest by trigram similarity, above pg_trgm's similarity threshold
+    (0.3 unless the database sets `pg_trgm.similarity_threshold`), among
+    the words of active products' names. Excluded words (`-word`), `or`,
+    words of fewer than three characters or without a letter, and the
+    quotes of phrases keep their place. None when no word was replaced.
+    """
+    replaced = False
+    parts: list[str] = []
+    end = 0
+    for number, found in enumerate(SEARCH_WORD.finditer(text)):
+        word = found["word"].lower()
+        if (
+            number >= MAX_CORRECTED_WORDS
+            or found["minus"]
+            or word == "or"
+            or len(word) < MIN_CORRECTED_LENGTH
+            # A model number is no typo of another.
+            or not any(character.isalpha() for character in word)
+            or _finds_products(word)
+        ):
+            continue
+        closest = name_words_like(word).values_list("word", flat=True).first()
+        if closest is not None:
+            parts.extend((text[end : found.start("word")], closest))
+            end = found.end("word")
+            replaced = True
+    if not replaced:
+        return None
+    parts.append(text[end:])
+    return "".join(parts)
+
+
+def _finds_products(word: str) -> bool:
+    query = SearchQuery(word, config=settings.SEARCH_CONFIG, search_type="plain")
+    return Product.objects.active().filter(search_vector=query).exists()
+
+
+def name_words_like(word: str) -> QuerySet[SearchWord]:
+    """The name words similar to `word` that active products hold, closest first."""
+    in_active_products = Product.objects.active().filter(
+        search_vector=SearchQuery(
+            OuterRef("word"), config=settings.SEARCH_CONFIG, search_type="plain"
+        )
+    )
+    return (
+        SearchWord.objects.filter(TrigramSimilar(F("word"), word))
+        .filter(Exists(in_active_products))
+        .annotate(similarity=TrigramSimilarity("word", word))
+        .order_by("-similarity", "word")
+    )
+
+
+def trigger_config() -> str | None:
+    """The text-search configuration of the vector trigger (None: no trigger)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tgargs FROM pg_trigger "
+            "WHERE tgrelid = to_regclass(%s) AND tgname = %s",
+            [Product._meta.db_table, VECTOR_TRIGGER],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    # The arguments, each ended by a NUL byte.
+    return bytes(row[0]).split(b"\0")[0].decode()
+
+
+@transaction.atomic
+def rebuild_search_index() -> int:
+    """Write the vector trigger for SEARCH_CONFIG, then every vector and the vocabulary.
+
+    Returns the number of products whose vector was written again.
+    """
+    table = connection.ops.quote_name(Product._meta.db_table)
+    words = connection.ops.quote_name(SearchWord._meta.db_table)
+    watched = ", ".join(
+        _column(Product, name)
+        for name in (
+            "name",
+            "sku",
+            "category",
+            "search_terms",
+            "description",
+            "search_vector",
+        )
+    )
+    pk, terms, name = (
+        _column(Product, field) for field in ("id", "search_terms", "name")
+    )
+    # SEARCH_CONFIG is validated by the settings: a name that needs no quoting.
+    config = settings.SEARCH_CONFIG
+    # Accepted bandit B608 below: names from the models' metadata and the
+    # validated setting only are formatted in; the one value is bound.
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TRIGGER IF EXISTS {VECTOR_TRIGGER} ON {table}")
+        cursor.execute(
+            f"CREATE TRIGGER {VECTOR_TRIGGER} BEFORE INSERT OR UPDATE OF {watched} "
+            f"ON {table} FOR EACH ROW EXECUTE FUNCTION {VECTOR_TRIGGER}('{config}')"
+        )
+        # Locked in id order, as the stock service locks products.
+        cursor.execute(
+            f"UPDATE {table} SET {terms} = {terms} WHERE {pk} IN "  # nosec B608
+            f"(SELECT {pk} FROM {table} ORDER BY {pk} FOR UPDATE)"
+        )
+        rebuilt: int = cursor.rowcount
+        cursor.execute(f"DELETE FROM {words}")  # nosec B608
+        # A product written meanwhile may have added its words already.
+        cursor.execute(
+            f"INSERT INTO {words} ({_column(SearchWord, 'word')}) "  # nosec B608
+            f"SELECT DISTINCT lexeme "
+            f"FROM {table}, unnest(to_tsvector('simple', {table}.{name})) "
+            f"WHERE char_length(lexeme) >= %s AND lexeme ~ '[[:alpha:]]' "
+            f"ON CONFLICT DO NOTHING",
+            [MIN_CORRECTED_LENGTH],
+        )
+    cache.invalidate()
+    return rebuilt
+
+
+def _column(model: type[Model], name: str) -> str:
+    """The quoted column of a model's field."""
+    field = model._meta.get_field(name)
+    # Every field named here is a concrete one, with its column.
+    assert isinstance(field, Field)
+    assert field.column is not None
+    return connection.ops.quote_name(field.column)

@@ -1,0 +1,286 @@
+"""The product facets: counts proved against a brute-force count, errors, cache.
+
+The random catalog is built once per test from a fixed seed; the expected
+counts are worked out in Python from the rows alone, as the contract states
+them, never through the code under test.
+"""
+
+import random
+from decimal import Decimal
+
+import pytest
+
+from catalog.models import Category, Product
+from catalog.tests.factories import CategoryFactory, ProductFactory
+from core.testing import assert_problem
+
+pytestmark = pytest.mark.django_db
+
+FACETS = "/api/v1/products/facets/"
+PRODUCTS = "/api/v1/products/"
+# CATALOG_PRICE_BANDS' defaults, as the contract's reading documents them.
+BANDS = [
+    (Decimal("0.00"), Decimal("10.00")),
+    (Decimal("10.00"), Decimal("25.00")),
+    (Decimal("25.00"), Decimal("50.00")),
+    (Decimal("50.00"), Decimal("100.00")),
+    (Decimal("100.00"), Decimal("250.00")),
+    (Decimal("250.00"), None),
+]
+# Prices on and beside every band's edges.
+PRICES = ["0.01", "9.99", "10.00", "24.99", "25.00", "49.99", "75.00", "250.00", "999"]
+# Name words that no category name, SKU or description holds, and that stem
+# to themselves: a product matches a one-word search when its name has it.
+WORDS = ["teapot", "kettle", "blue", "green", "ceramic"]
+
+
+@pytest.fixture
+def catalog():
+    """About 60 products over a three-level category tree, chosen at random."""
+    chance = random.Random(17)
+    roots = [CategoryFactory(name=f"Shelf {letter}") for letter in "AB"]
+    children = [
+        CategoryFactory(name=f"Aisle {number}", parent=chance.choice(roots))
+        for number in range(3)
+    ]
+    leaves = [
+        CategoryFactory(name=f"Bay {number}", parent=chance.choice(children))
+        for number in range(3)
+    ]
+    categories = roots + children + leaves
+    for number in range(60):
+        ProductFactory(
+            sku=f"P-{number:03d}",
+            name=" ".join(chance.sample(WORDS, 2)),
+            description="Plain.",
+            price=Decimal(chance.choice(PRICES)),
+            stock=chance.choice([0, 0, 1, 7]),
+            is_active=chance.random() < 0.85,
+            category=chance.choice(categories),
+        )
+
+
+def subtrees():
+    parent_of = dict(Category.objects.values_list("pk", "parent_id"))
+
+    def ancestors_and_self(pk):
+        while pk is not None:
+            yield pk
+            pk = parent_of[pk]
+
+    tree = {pk: set() for pk in parent_of}
+    for pk in parent_of:
+        for above in ancestors_and_self(pk):
+            tree[above].add(pk)
+    return {slug: tree[pk] for pk, slug in Category.objects.values_list("pk", "slug")}
+
+
+def brute_force(params):
+    """The facets as the contract defines them, counted row by row in Python."""
+    trees = subtrees()
+    products = list(Product.objects.all())
+
+    def matches(product, leaving_out=()):
+        given = {
+            name: value for name, value in params.items() if name not in leaving_out
+        }
+        return (
+            product.is_active
+            and (
+                "category" not in given
+                or product.category_id in trees[given["category"]]
+            )
+            and (
+                "min_price" not in given or product.price >= Decimal(given["min_price"])
+            )
+            and (
+                "max_price" not in given or product.price <= Decimal(given["max_price"])
+            )
+            and (
+                "in_stock" not in given
+                or (product.stock > 0) == (given["in_stock"] == "true")
+            )
+            and ("search" not in given or given["search"] in product.name.split())
+        )
+
+    def count(condition, leaving_out=()):
+        return sum(
+            1
+            for product in products
+            if matches(product, leaving_out) and condition(product)
+        )
+
+    return {
+        "count": count(lambda product: True),
+        "categories": [
+            {
+                "slug": category.slug,
+                "name": category.name,
+                "count": count(
+                    lambda product, category=category: (
+                        product.category_id in trees[category.slug]
+                    ),
+                    {"category"},
+                ),
+            }
+            for category in Category.objects.all()
+        ],
+        "options": {},
+        "price_ranges": [
+            {
+                "min": str(low),
+                "max": None if high is None else str(high),
+                "count": count(
+                    lambda product, low=low, high=high: (
+                        product.price >= low and (high is None or product.price < high)
+                    ),
+                    {"min_price", "max_price"},
+                ),
+            }
+            for low, high in BANDS
+        ],
+        "in_stock": {
+            "true": count(lambda product: product.stock > 0, {"in_stock"}),
+            "false": count(lambda product: product.stock == 0, {"in_stock"}),
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"category": "shelf-a"},
+        {"category": "aisle-1"},
+        {"in_stock": "true"},
+        {"in_stock": "false", "category": "shelf-b"},
+        {"min_price": "10", "max_price": "49.99"},
+        {"min_price": "25.00"},
+        {"search": "teapot"},
+        {"search": "kettle", "in_stock": "true", "max_price": "100"},
+        {
+            "search": "blue",
+            "category": "shelf-a",
+            "in_stock": "false",
+            "min_price": "9.99",
+            "max_price": "250",
+        },
+    ],
+)
+def test_facet_counts_equal_a_brute_force_count(api_client, catalog, params):
+    expected = brute_force(params)
+
+    response = api_client.get(FACETS, params)
+
+    assert response.status_code == 200, response.content
+    assert response.json() == expected
+    # The list shows what the facets count.
+    assert api_client.get(PRODUCTS, params).json()["count"] == expected["count"]
+
+
+def test_the_catalog_holds_every_kind_of_product(catalog):
+    # What the brute-force test relies on: each case is present.
+    products = Product.objects.all()
+
+    assert products.filter(is_active=False).exists()
+    assert products.filter(stock=0, is_active=True).exists()
+    assert {str(price) for price in products.values_list("price", flat=True)} >= {
+        "10.00",
+        "250.00",
+    }
+
+
+def test_staff_get_the_active_products_counts_too(api_client, staff_client, catalog):
+    anonymous = api_client.get(FACETS, {"in_stock": "true"}).json()
+
+    staff = staff_client.get(FACETS, {"in_stock": "true", "is_active": "false"})
+
+    assert staff.status_code == 200
+    assert staff.json() == anonymous
+
+
+def test_ordering_and_paging_are_not_facet_parameters(
+    api_client, catalog, django_assert_num_queries
+):
+    plain = api_client.get(FACETS).json()
+
+    # Left out of the cache key too: the plain answer's entry serves it.
+    with django_assert_num_queries(0):
+        response = api_client.get(
+            FACETS, {"ordering": "bogus", "page": "9", "page_size": "x"}
+        )
+
+    assert response.status_code == 200
+    assert response.json() == plain
+
+
+def test_a_misspelled_search_counts_what_the_list_shows(api_client):
+    ProductFactory(name="Stoneware mugs", price=Decimal("12.00"))
+    ProductFactory(name="Plate", price=Decimal("12.00"))
+
+    facets = api_client.get(FACETS, {"search": "muggs"}).json()
+
+    assert facets["count"] == 1
+    assert facets["price_ranges"][1]["count"] == 1
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"min_price": "abc"}, "min_price"),
+        ({"max_price": "ten"}, "max_price"),
+        ({"in_stock": "maybe"}, "in_stock"),
+        ({"category": "no-such"}, "category"),
+        ({"search": "x" * 101}, "search"),
+    ],
+)
+def test_a_bad_parameter_is_400_naming_it(api_client, params, field):
+    response = api_client.get(FACETS, params)
+
+    body = assert_problem(response, 400, "validation_error")
+    assert list(body["errors"]) == [field]
+
+
+def test_facets_are_served_from_the_cache_until_the_catalog_changes(
+    api_client, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    product = ProductFactory(price=Decimal("12.00"))
+    api_client.get(FACETS)
+
+    with django_assert_num_queries(0):
+        cached = api_client.get(FACETS)
+    with django_capture_on_commit_callbacks(execute=True):
+        product.price = Decimal("30.00")
+        product.save()
+    changed = api_client.get(FACETS).json()
+
+    assert cached.json()["price_ranges"][1]["count"] == 1
+    assert changed["price_ranges"][1]["count"] == 0
+    assert changed["price_ranges"][2]["count"] == 1
+
+
+def test_facets_without_filters_cost_three_queries(
+    api_client, django_assert_num_queries
+):
+    ProductFactory.create_batch(3)
+
+    # The categories (then cached), the stock and price counts in one
+    # aggregate, the products per category.
+    with django_assert_num_queries(3):
+        response = api_client.get(FACETS)
+
+    assert response.json()["count"] == 3
+
+
+def test_a_filter_of_its_own_costs_its_facet_one_query(
+    api_client, django_assert_num_queries
+):
+    ProductFactory.create_batch(3)
+    api_client.get(FACETS)
+
+    # The stock counts leave in_stock out, the price ranges keep it: two
+    # aggregates; and the products per category.
+    with django_assert_num_queries(3):
+        response = api_client.get(FACETS, {"in_stock": "true"})
+
+    assert response.json()["count"] == 3
