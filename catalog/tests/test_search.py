@@ -320,6 +320,18 @@ def test_a_changed_search_config_warns_until_the_index_is_rebuilt(settings):
     assert "in 'simple'" in out.getvalue()
 
 
+def test_an_unknown_search_config_is_an_error_of_the_check(settings):
+    settings.SEARCH_CONFIG = "klingon"
+
+    messages = run_checks(databases=["default"])
+
+    assert [message.id for message in messages if message.id.startswith("catalog")] == [
+        "catalog.E001"
+    ]
+    # The check's failed cast left the transaction usable.
+    assert search.trigger_config() == "english"
+
+
 def test_the_search_check_reads_the_database_only_when_asked_to(settings):
     settings.SEARCH_CONFIG = "simple"
 
