@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.postgres.lookups import TrigramSimilar
 from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramSimilarity
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Exists, F, Field, Model, OuterRef, QuerySet
 
 from catalog import cache
@@ -128,6 +128,17 @@ def name_words_like(word: str) -> QuerySet[SearchWord]:
         .annotate(similarity=TrigramSimilarity("word", word))
         .order_by("-similarity", "word")
     )
+
+
+def config_exists(name: str) -> bool:
+    """Whether the database knows the text-search configuration `name`."""
+    try:
+        # A savepoint: the failed cast must not spoil the caller's transaction.
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT %s::regconfig", [name])
+    except DatabaseError:
+        return False
+    return True
 
 
 def trigger_config() -> str | None:

@@ -5,6 +5,7 @@ Through the API as clients meet it; the vectors are the database's own
 ordinary way and the search sees it at once.
 """
 
+import importlib
 from datetime import timedelta
 from decimal import Decimal
 from io import StringIO
@@ -12,6 +13,7 @@ from io import StringIO
 import pytest
 from django.core.checks import run_checks
 from django.core.management import call_command
+from django.db import connection
 from django.utils import timezone
 
 from catalog import search, services
@@ -198,6 +200,26 @@ def test_the_vector_cannot_be_written_by_hand():
     assert Product.objects.filter(search_vector=search.search_query("teapot"))
 
 
+def test_the_fill_migration_indexes_the_products_that_existed_before_it(api_client):
+    fill = importlib.import_module("catalog.migrations.0010_search_fill_vectors")
+    table = Product._meta.db_table
+    with connection.cursor() as cursor:
+        # The products as migration 0009 found them: no vector, no vocabulary
+        # (undone when the test's transaction rolls back).
+        cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
+        make("POT-1", "Teapot", description="Cast iron.")
+        # The deferred foreign key checks first: ALTER TABLE waits for none.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
+        assert Product._base_manager.get().search_vector is None
+        assert not SearchWord.objects.exists()
+
+        cursor.execute(fill.FILL)
+
+    assert found(api_client, "teapot iron") == ["POT-1"]
+    assert list(SearchWord.objects.values_list("word", flat=True)) == ["teapot"]
+
+
 def test_new_and_renamed_products_add_their_name_words_to_the_vocabulary(staff):
     product = make("POT", "Blue Teapot 2 X200 2044")
 
@@ -318,6 +340,18 @@ def test_a_changed_search_config_warns_until_the_index_is_rebuilt(settings):
     assert "catalog.W001" not in [message.id for message in after]
     assert search.trigger_config() == "simple"
     assert "in 'simple'" in out.getvalue()
+
+
+def test_an_unknown_search_config_is_an_error_of_the_check(settings):
+    settings.SEARCH_CONFIG = "klingon"
+
+    messages = run_checks(databases=["default"])
+
+    assert [message.id for message in messages if message.id.startswith("catalog")] == [
+        "catalog.E001"
+    ]
+    # The check's failed cast left the transaction usable.
+    assert search.trigger_config() == "english"
 
 
 def test_the_search_check_reads_the_database_only_when_asked_to(settings):
