@@ -201,7 +201,7 @@ def test_the_vector_cannot_be_written_by_hand():
 
 
 def test_the_fill_migration_indexes_the_products_that_existed_before_it(api_client):
-    fill = importlib.import_module("catalog.migrations.0010_search_fill_vectors")
+    fill = importlib.import_module("catalog.migrations.0013_search_fill_vectors")
     table = Product._meta.db_table
     with connection.cursor() as cursor:
         # The products as migration 0009 found them: no vector, no vocabulary
