@@ -140,12 +140,14 @@ class ProductImageInline(admin.TabularInline):
 
     @admin.display(description="preview")
     def preview(self, image):
-        made = images.renditions(image, "thumbnail", "jpeg") if image.pk else []
-        if not made:
+        if image.pk is None:
             return "-"
-        # A width attribute, not a style: the site's CSP refuses inline styles.
+        # The thumbnail, or the original before its renditions are made. A
+        # width attribute, not a style: the site's CSP refuses inline styles.
         return format_html(
-            '<img src="{}" alt="{}" width="120">', made[0].url, image.alt_text
+            '<img src="{}" alt="{}" width="120">',
+            images.picture(image, "thumbnail").src,
+            image.alt_text,
         )
 
 

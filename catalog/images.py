@@ -127,17 +127,16 @@ class MadeRenditions:
 
 
 def make_missing_renditions() -> MadeRenditions:
-    """Make the renditions of every image that lacks some.
+    """Make the renditions of every image whose renditions are not the settings'.
 
     For the images that came from before renditions (migration 0010), and
-    after a change of CATALOG_IMAGE_RENDITIONS' names.
+    after a change of CATALOG_IMAGE_RENDITIONS. Reads each original's header.
     """
     made, unreadable = 0, []
-    wanted = set(settings.CATALOG_IMAGE_RENDITIONS)
     for image in ProductImage.objects.order_by("pk").iterator():
-        if set(image.renditions) == wanted:
-            continue
         try:
+            if _current(image):
+                continue
             image.renditions = make_renditions(image)
         except ValidationError:
             unreadable.append(image)
@@ -145,6 +144,20 @@ def make_missing_renditions() -> MadeRenditions:
         image.save(update_fields=["renditions", "updated_at"])
         made += 1
     return MadeRenditions(made, unreadable)
+
+
+def _current(image: ProductImage) -> bool:
+    """Whether the image has each rendition of the settings, at their widths."""
+    wanted = settings.CATALOG_IMAGE_RENDITIONS
+    if set(image.renditions) != set(wanted):
+        return False
+    source_width = _width(image)
+    return all(
+        [made["width"] for made in image.renditions[rendition].get(key, [])]
+        == [min(width * density, source_width) for density in DENSITIES]
+        for rendition, width in wanted.items()
+        for key in FORMATS
+    )
 
 
 def make_renditions(image: ProductImage) -> Renditions:

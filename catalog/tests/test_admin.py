@@ -5,7 +5,7 @@ from django.contrib.auth.models import Permission
 
 from accounts.tests.factories import StaffFactory, UserFactory
 from catalog import images
-from catalog.models import Category, Product, StockMovement
+from catalog.models import Category, Product, ProductImage, StockMovement
 from catalog.tests.factories import (
     CategoryFactory,
     ProductFactory,
@@ -241,6 +241,19 @@ def test_the_change_form_opens_with_stock_read_only_and_an_adjustment_field(
     assert f'<img src="/media/{preview}" alt="{product.name}" width="120">' in html
     assert 'name="images-0-alt_text"' in html
     assert f"/admin/catalog/stockmovement/?product__id__exact={product.pk}" in html
+
+
+def test_the_inline_previews_a_picture_without_renditions_by_its_original(
+    catalog_staff_client,
+):
+    product = ProductFactory(name="Pan")
+    # As migration 0010 leaves it, until make_image_renditions runs.
+    ProductImage.objects.create(product=product, image="products/pan.png")
+
+    response = catalog_staff_client.get(change_url(product))
+
+    html = response.content.decode()
+    assert '<img src="/media/products/pan.png" alt="" width="120">' in html
 
 
 def test_staff_save_the_change_form(catalog_staff_client):

@@ -1,5 +1,7 @@
 """Product images: their writes, and renditions made once when they are saved."""
 
+from io import StringIO
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
@@ -316,6 +318,32 @@ def test_full_clean_leaves_the_stored_image_unchecked(media_root, settings):
     loaded.full_clean()
 
     assert loaded.image.name == image.image.name
+
+
+def test_make_image_renditions_remakes_those_of_other_widths(media_root, settings):
+    product = ProductFactory()
+    wide = images.add_image(
+        product=product, image=image_file("a.png", size=(2000, 1000))
+    )
+    narrow = images.add_image(
+        product=product, image=image_file("b.png", size=(300, 300))
+    )
+    settings.CATALOG_IMAGE_RENDITIONS = {"thumbnail": 200, "medium": 800}
+
+    call_command("make_image_renditions", stdout=StringIO())
+
+    wide.refresh_from_db()
+    narrow.refresh_from_db()
+    assert [made["width"] for made in wide.renditions["thumbnail"]["webp"]] == [
+        200,
+        400,
+    ]
+    assert [made["width"] for made in wide.renditions["medium"]["jpeg"]] == [800, 1600]
+    # Its 2x stays the original's 300 px: never wider than it.
+    assert [made["width"] for made in narrow.renditions["thumbnail"]["webp"]] == [
+        200,
+        300,
+    ]
 
 
 def test_make_image_renditions_names_the_images_it_cannot_read(media_root):

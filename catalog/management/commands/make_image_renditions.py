@@ -5,9 +5,10 @@ from catalog import images
 
 class Command(BaseCommand):
     help = (
-        "Make the renditions of every product image that lacks them: those "
-        "that migration 0010 moved from the products, or after a change of "
-        "CATALOG_IMAGE_RENDITIONS. Renditions made before are found, not made again."
+        "Make the renditions of every product image that lacks them (those "
+        "that migration 0010 moved from the products) or has them at other "
+        "widths than CATALOG_IMAGE_RENDITIONS. Renditions made before are found, "
+        "not made again."
     )
 
     def handle(self, *args, **options):
