@@ -97,7 +97,7 @@ class ProductAdminForm(forms.ModelForm):
     class Meta:
         model = Product
         # What a product's edit may change; the fieldsets lay them out.
-        fields = sorted(services.PRODUCT_FIELDS)
+        fields = sorted(services.PRODUCT_FIELDS | {"price"})
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -106,12 +106,25 @@ class ProductAdminForm(forms.ModelForm):
             self.fields["stock_change"].help_text = "Units on hand to start with."
             del self.fields["stock_reason"]
 
+    def variant_count(self):
+        if self.instance.pk is None:
+            return 0
+        return self.instance.variants.count()
+
+    def clean_price(self):
+        price = self.cleaned_data["price"]
+        if "price" in self.changed_data and self.variant_count() > 1:
+            raise forms.ValidationError(services.ONE_VARIANT_ONLY.format(field="price"))
+        return price
+
     def clean_stock_change(self):
         change = self.cleaned_data.get("stock_change")
         if change is None:
             return None
         if change < 0 and self.instance.pk is None:
             raise forms.ValidationError("Initial stock cannot be negative.")
+        if change and self.variant_count() > 1:
+            raise forms.ValidationError(services.ONE_VARIANT_ONLY.format(field="stock"))
         if self.instance.pk is not None and self.instance.stock + change < 0:
             raise forms.ValidationError(
                 f"Only {self.instance.stock} in stock: cannot remove {-change}."
@@ -200,17 +213,36 @@ class ProductAdmin(StockMovementLinkMixin, admin.ModelAdmin):
         )
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
+        # Through the services: the price and stock are the variants'.
         stock_change = form.cleaned_data.get("stock_change")
+        reference = form.cleaned_data.get("stock_reference", "")
+        if not change:
+            obj.save()
+            services.create_variant(
+                product=obj,
+                sku=obj.sku,
+                price=obj.price,
+                stock=stock_change or 0,
+                user=request.user,
+                reference=reference,
+            )
+            obj.refresh_from_db()
+            return
+        changes = {
+            name: form.cleaned_data[name]
+            for name in form.changed_data
+            if name in services.PRODUCT_FIELDS | {"price"}
+        }
+        services.update_product(product=obj, user=request.user, **changes)
         if not stock_change:
             return
         reason = form.cleaned_data.get("stock_reason") or Reason.ADJUSTMENT
         try:
             services.adjust_stock(
-                product=obj,
+                variant=obj.variants.get(),
                 quantity=stock_change,
-                reason=reason if change else Reason.INITIAL,
-                reference=form.cleaned_data.get("stock_reference", ""),
+                reason=reason,
+                reference=reference,
                 user=request.user,
             )
         except InsufficientStock as error:

@@ -20,7 +20,7 @@ from accounts.tests.otp import log_in_to_the_admin
 from catalog import cache, services
 from catalog.filters import ProductFilter
 from catalog.models import Category, Product
-from catalog.tests.factories import CategoryFactory, ProductFactory
+from catalog.tests.factories import CategoryFactory, ProductFactory, variant_of
 
 pytestmark = pytest.mark.django_db
 
@@ -333,7 +333,7 @@ def test_stock_taken_by_an_order_shows_in_the_next_read(api_client, committed):
     public_view(api_client, product)
 
     with committed():
-        services.take_stock(lines=[(product.pk, 3)], reference="ORD-1")
+        services.take_stock(lines=[(variant_of(product).pk, 3)], reference="ORD-1")
 
     detail, listed = public_view(api_client, product)
     assert (detail["in_stock"], listed["stock"]) == (False, 0)
@@ -341,11 +341,11 @@ def test_stock_taken_by_an_order_shows_in_the_next_read(api_client, committed):
 
 def test_stock_returned_by_a_cancellation_shows_in_the_next_read(api_client, committed):
     product = ProductFactory(stock=3)
-    services.take_stock(lines=[(product.pk, 3)])
+    services.take_stock(lines=[(variant_of(product).pk, 3)])
     public_view(api_client, product)
 
     with committed():
-        services.return_stock(lines=[(product.pk, 2)], reference="ORD-1")
+        services.return_stock(lines=[(variant_of(product).pk, 2)], reference="ORD-1")
 
     detail, listed = public_view(api_client, product)
     assert (detail["stock"], listed["stock"]) == (2, 2)
