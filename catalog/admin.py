@@ -5,12 +5,13 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import Count
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
 from catalog import services
 from catalog.exceptions import InsufficientStock
-from catalog.models import Category, Product, StockMovement
+from catalog.models import Category, Product, Sale, StockMovement
 from core.admin import ReadOnlyAdminMixin
 
 Reason = StockMovement.Reason
@@ -279,3 +280,60 @@ class StockMovementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["sku", "reference"]
     date_hierarchy = "created_at"
     list_per_page = 100
+
+
+@admin.register(Sale)
+class SaleAdmin(admin.ModelAdmin):
+    """Sales are written through catalog.services, which applies their prices."""
+
+    list_display = [
+        "name",
+        "kind",
+        "value",
+        "starts_at",
+        "ends_at",
+        "is_active",
+        "state",
+    ]
+    list_filter = ["is_active", "kind"]
+    search_fields = ["name"]
+    date_hierarchy = "starts_at"
+    autocomplete_fields = ["products", "categories"]
+    raw_id_fields = ["variants"]
+    fields = [
+        "name",
+        ("kind", "value"),
+        ("starts_at", "ends_at"),
+        "is_active",
+        "categories",
+        "products",
+        "variants",
+    ]
+
+    @admin.display(description="now")
+    def state(self, sale: Sale) -> str:
+        now = timezone.now()
+        if not sale.is_active:
+            return "switched off"
+        if now < sale.starts_at:
+            return "scheduled"
+        return "running" if now < sale.ends_at else "ended"
+
+    def save_model(self, request, obj, form, change):
+        # Saved with what it covers in save_related, through the service.
+        pass
+
+    def save_related(self, request, form, formsets, change):
+        services.save_sale(
+            sale=form.instance,
+            products=form.cleaned_data["products"],
+            variants=form.cleaned_data["variants"],
+            categories=form.cleaned_data["categories"],
+        )
+
+    def delete_model(self, request, obj):
+        services.delete_sale(sale=obj)
+
+    def delete_queryset(self, request, queryset):
+        for sale in queryset:
+            services.delete_sale(sale=sale)

@@ -1,5 +1,6 @@
 from collections import defaultdict
 from collections.abc import Collection, Iterable
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Self
 
@@ -13,6 +14,7 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import Count, F, Q
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.text import slugify
 
 from catalog import cache
@@ -244,7 +246,12 @@ class Category(SluggedModel):
 
     def save(self, **kwargs: Any) -> None:
         normalize_text_fields(self)
+        moved = not self._state.adding
         super().save(**kwargs)
+        if moved and Sale.categories.through.objects.exists():
+            # A move in the tree may take products into or out of a
+            # category's sale: the next read writes the sale prices again.
+            SalePriceState.objects.filter(pk=1).update(next_change_at=timezone.now())
 
     def get_absolute_url(self) -> str:
         return reverse("catalog:category", args=[self.slug])
@@ -509,6 +516,12 @@ class ProductVariant(LedgeredStockModel):
         blank=True,
         help_text='The struck-through "was" price; above the price when set.',
     )
+    # The price under the sale in force, None outside every sale: written by
+    # catalog.sales at each sale's start and end and after each price change,
+    # so that lists filter and order by the price shoppers pay.
+    sale_price = models.DecimalField(
+        max_digits=10, decimal_places=2, null=True, blank=True, editable=False
+    )
     is_active = models.BooleanField("active", default=True)
     position = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -643,3 +656,95 @@ class StockMovement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity:+d} {self.sku} ({self.get_reason_display()})"
+
+
+class SaleQuerySet(models.QuerySet["Sale"]):
+    def in_force(self, at: datetime) -> Self:
+        """Sales switched on whose window holds `at` (start included, end not)."""
+        return self.filter(is_active=True, starts_at__lte=at, ends_at__gt=at)
+
+
+class Sale(models.Model):
+    """A scheduled price cut on products, variants or whole categories.
+
+    Where several sales cover a variant, the lowest resulting price wins
+    (sales do not add up). A category's sale covers its subcategories.
+    """
+
+    class Kind(models.TextChoices):
+        PERCENTAGE = "percentage", "Percentage off"
+        FIXED = "fixed", "Fixed amount off"
+
+    name = models.CharField(max_length=120, validators=[PrintableTextValidator()])
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    value = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        help_text="Percent off (up to 99.99) or the amount off each unit's price.",
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField(help_text="The sale's prices end at this moment.")
+    is_active = models.BooleanField(
+        "active", default=True, help_text="Switch off to end the sale early."
+    )
+    products = models.ManyToManyField(Product, blank=True, related_name="sales")
+    variants = models.ManyToManyField(ProductVariant, blank=True, related_name="sales")
+    categories = models.ManyToManyField(
+        Category,
+        blank=True,
+        related_name="sales",
+        help_text="Every product of these categories and their subcategories.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = SaleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-starts_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")),
+                name="catalog_sale_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(value__gt=Decimal("0"))
+                & (~Q(kind="percentage") | Q(value__lt=Decimal("100"))),
+                name="catalog_sale_value_in_range",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["starts_at"], name="catalog_sale_starts_idx"),
+            models.Index(fields=["ends_at"], name="catalog_sale_ends_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        errors = {}
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            errors["ends_at"] = "The sale must end after it starts."
+        if self.value is not None:
+            if self.value <= 0:
+                errors["value"] = "The value must be above 0."
+            elif self.kind == self.Kind.PERCENTAGE and self.value >= 100:
+                errors["value"] = "A percentage must be below 100."
+        if errors:
+            raise ValidationError(errors)
+
+
+class SalePriceState(models.Model):
+    """When the variants' sale prices were last written, and when they go stale.
+
+    One row. `next_change_at` is the first start or end of a sale after that
+    write (None: no sale will start or end); a read at or after it writes
+    the sale prices again first (catalog.services.ensure_sale_prices).
+    """
+
+    refreshed_at = models.DateTimeField()
+    next_change_at = models.DateTimeField(null=True)
+
+    def __str__(self) -> str:
+        return f"sale prices written {self.refreshed_at}"

@@ -23,6 +23,7 @@ import dataclasses
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, NotRequired, TypedDict, Unpack
 
@@ -35,7 +36,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import User
-from catalog import cache
+from catalog import cache, sales
 from catalog.exceptions import (
     ImportRejected,
     InsufficientStock,
@@ -50,6 +51,8 @@ from catalog.models import (
     Product,
     ProductOption,
     ProductVariant,
+    Sale,
+    SalePriceState,
     StockMovement,
     slug_max_length,
 )
@@ -216,6 +219,9 @@ def update_product(
         setattr(product, field, value if field != "image" else value or "")
     if changes:
         product.save(update_fields=[*changes, "updated_at"])
+    if "category" in changes:
+        # Another category may be on sale.
+        _refresh_aggregates([product.pk])
     if option_types is not None:
         set_option_types(product=product, option_types=option_types)
     if variant_changes:
@@ -482,13 +488,17 @@ def _add_variant(
     return variant
 
 
-def _refresh_aggregates(product_ids: Iterable[int]) -> None:
+def _refresh_aggregates(product_ids: Iterable[int], *, reprice: bool = True) -> None:
     """Set each product's price and stock from its variants (rows locked).
 
-    The price is the lowest active variant's (the lowest of all when none
-    is active, as the column needs one); the stock, the active variants' sum.
+    The price is the lowest price paid for an active variant, its sale price
+    where it has one (the lowest of all when none is active, as the column
+    needs one); the stock, the active variants' sum. With `reprice`, the
+    variants' sale prices are written first, for prices that just changed.
     """
     ids = sorted(product_ids)
+    if reprice:
+        sales.write_sale_prices(at=timezone.now(), product_ids=ids)
     # Locked in id order, as the stock service locks them.
     list(
         Product.objects.select_for_update()
@@ -500,7 +510,8 @@ def _refresh_aggregates(product_ids: Iterable[int]) -> None:
     active = variants.filter(is_active=True)
 
     def lowest(of: models.QuerySet[ProductVariant]) -> Subquery:
-        return Subquery(of.values("product").annotate(low=Min("price")).values("low"))
+        paid = Coalesce("sale_price", "price")
+        return Subquery(of.values("product").annotate(low=Min(paid)).values("low"))
 
     # The base manager: the variant writes that call this invalidate the
     # catalog cache themselves (an import, once at its end).
@@ -514,6 +525,76 @@ def _refresh_aggregates(product_ids: Iterable[int]) -> None:
         ),
         updated_at=timezone.now(),
     )
+
+
+# --- Sales --------------------------------------------------------------------
+
+
+def ensure_sale_prices(*, now: datetime | None = None) -> datetime | None:
+    """Bring the sale prices up to date; return when they next go stale.
+
+    Every read that shows or charges a price calls this first. It costs one
+    primary-key read until a sale starts or ends; the first call at or after
+    that moment writes the sale prices again (catalog.sales) and the "from"
+    prices, and empties the catalog cache. None: no sale is scheduled.
+    """
+    now = now or timezone.now()
+    state = SalePriceState.objects.filter(pk=1).values_list("next_change_at").first()
+    if state is not None and (state[0] is None or now < state[0]):
+        return state[0]
+    # Due, or no row yet (a new or flushed database).
+    return _write_sale_prices(now=now, forced=False)
+
+
+def reprice_sales(*, now: datetime | None = None) -> datetime | None:
+    """Write every sale price now: after a sale was created, changed or deleted."""
+    return _write_sale_prices(now=now or timezone.now(), forced=True)
+
+
+@transaction.atomic
+def save_sale(
+    *,
+    sale: Sale,
+    products: Iterable[Product] | None = None,
+    variants: Iterable[ProductVariant] | None = None,
+    categories: Iterable[Category] | None = None,
+) -> Sale:
+    """Create or change a sale and what it covers; its prices apply at once."""
+    sale.full_clean(exclude=["products", "variants", "categories"])
+    sale.save()
+    if products is not None:
+        sale.products.set(products)
+    if variants is not None:
+        sale.variants.set(variants)
+    if categories is not None:
+        sale.categories.set(categories)
+    reprice_sales()
+    return sale
+
+
+@transaction.atomic
+def delete_sale(*, sale: Sale) -> None:
+    sale.delete()
+    reprice_sales()
+
+
+def _write_sale_prices(*, now: datetime, forced: bool) -> datetime | None:
+    with transaction.atomic():
+        state, created = SalePriceState.objects.select_for_update().get_or_create(
+            pk=1, defaults={"refreshed_at": now}
+        )
+        current = state.next_change_at is None or now < state.next_change_at
+        if not (forced or created) and current and state.refreshed_at <= now:
+            # Another process wrote them while this one waited for the lock.
+            return state.next_change_at
+        changed = sales.write_sale_prices(at=now)
+        if changed:
+            _refresh_aggregates(changed, reprice=False)
+        state.refreshed_at = now
+        state.next_change_at = sales.next_change_after(now)
+        state.save()
+        cache.invalidate()
+    return state.next_change_at
 
 
 # --- Stock --------------------------------------------------------------------
