@@ -5,12 +5,13 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import Count
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
 from catalog import images, services
 from catalog.exceptions import InsufficientStock
-from catalog.models import Category, Product, ProductImage, StockMovement
+from catalog.models import Category, Product, ProductImage, Sale, StockMovement
 from core.admin import ReadOnlyAdminMixin
 
 Reason = StockMovement.Reason
@@ -98,7 +99,7 @@ class ProductAdminForm(forms.ModelForm):
         model = Product
         # What a product's edit may change; the fieldsets lay them out (its
         # pictures in their inline).
-        fields = sorted(services.PRODUCT_FIELDS - {"image"})
+        fields = sorted((services.PRODUCT_FIELDS | {"price"}) - {"image"})
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -107,12 +108,25 @@ class ProductAdminForm(forms.ModelForm):
             self.fields["stock_change"].help_text = "Units on hand to start with."
             del self.fields["stock_reason"]
 
+    def variant_count(self):
+        if self.instance.pk is None:
+            return 0
+        return self.instance.variants.count()
+
+    def clean_price(self):
+        price = self.cleaned_data["price"]
+        if "price" in self.changed_data and self.variant_count() > 1:
+            raise forms.ValidationError(services.ONE_VARIANT_ONLY.format(field="price"))
+        return price
+
     def clean_stock_change(self):
         change = self.cleaned_data.get("stock_change")
         if change is None:
             return None
         if change < 0 and self.instance.pk is None:
             raise forms.ValidationError("Initial stock cannot be negative.")
+        if change and self.variant_count() > 1:
+            raise forms.ValidationError(services.ONE_VARIANT_ONLY.format(field="stock"))
         if self.instance.pk is not None and self.instance.stock + change < 0:
             raise forms.ValidationError(
                 f"Only {self.instance.stock} in stock: cannot remove {-change}."
@@ -222,17 +236,36 @@ class ProductAdmin(StockMovementLinkMixin, admin.ModelAdmin):
             images.remove_image(image=image)
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
+        # Through the services: the price and stock are the variants'.
         stock_change = form.cleaned_data.get("stock_change")
+        reference = form.cleaned_data.get("stock_reference", "")
+        if not change:
+            obj.save()
+            services.create_variant(
+                product=obj,
+                sku=obj.sku,
+                price=obj.price,
+                stock=stock_change or 0,
+                user=request.user,
+                reference=reference,
+            )
+            obj.refresh_from_db()
+            return
+        changes = {
+            name: form.cleaned_data[name]
+            for name in form.changed_data
+            if name in services.PRODUCT_FIELDS | {"price"}
+        }
+        services.update_product(product=obj, user=request.user, **changes)
         if not stock_change:
             return
         reason = form.cleaned_data.get("stock_reason") or Reason.ADJUSTMENT
         try:
             services.adjust_stock(
-                product=obj,
+                variant=obj.variants.get(),
                 quantity=stock_change,
-                reason=reason if change else Reason.INITIAL,
-                reference=form.cleaned_data.get("stock_reference", ""),
+                reason=reason,
+                reference=reference,
                 user=request.user,
             )
         except InsufficientStock as error:
@@ -269,3 +302,60 @@ class StockMovementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["sku", "reference"]
     date_hierarchy = "created_at"
     list_per_page = 100
+
+
+@admin.register(Sale)
+class SaleAdmin(admin.ModelAdmin):
+    """Sales are written through catalog.services, which applies their prices."""
+
+    list_display = [
+        "name",
+        "kind",
+        "value",
+        "starts_at",
+        "ends_at",
+        "is_active",
+        "state",
+    ]
+    list_filter = ["is_active", "kind"]
+    search_fields = ["name"]
+    date_hierarchy = "starts_at"
+    autocomplete_fields = ["products", "categories"]
+    raw_id_fields = ["variants"]
+    fields = [
+        "name",
+        ("kind", "value"),
+        ("starts_at", "ends_at"),
+        "is_active",
+        "categories",
+        "products",
+        "variants",
+    ]
+
+    @admin.display(description="now")
+    def state(self, sale: Sale) -> str:
+        now = timezone.now()
+        if not sale.is_active:
+            return "switched off"
+        if now < sale.starts_at:
+            return "scheduled"
+        return "running" if now < sale.ends_at else "ended"
+
+    def save_model(self, request, obj, form, change):
+        # Saved with what it covers in save_related, through the service.
+        pass
+
+    def save_related(self, request, form, formsets, change):
+        services.save_sale(
+            sale=form.instance,
+            products=form.cleaned_data["products"],
+            variants=form.cleaned_data["variants"],
+            categories=form.cleaned_data["categories"],
+        )
+
+    def delete_model(self, request, obj):
+        services.delete_sale(sale=obj)
+
+    def delete_queryset(self, request, queryset):
+        for sale in queryset:
+            services.delete_sale(sale=sale)

@@ -13,10 +13,12 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.utils import timezone
 
 from core import redis_breaker
 
@@ -117,35 +119,54 @@ def read[T](name: str, params: Iterable[object]) -> Read[T]:
     return Read(name, key, version)
 
 
-def store[T](found: Read[T], value: T) -> None:
-    """Store `value` as the entry `found` (a Read) looked for, under its version."""
+def store[T](found: Read[T], value: T, *, until: datetime | None = None) -> None:
+    """Store `value` as the entry `found` (a Read) looked for, under its version.
+
+    `until`: when the value stops being right by itself (a sale starts or
+    ends); the entry is not kept past it.
+    """
     if found.version is None:
         return
+    timeout: float = settings.CATALOG_CACHE_SECONDS
+    if until is not None:
+        timeout = min(timeout, (until - timezone.now()).total_seconds())
+        if timeout <= 0:
+            return
     try:
-        cache.set(
-            found.key,
-            (found.version, value),
-            timeout=settings.CATALOG_CACHE_SECONDS,
-        )
+        cache.set(found.key, (found.version, value), timeout=timeout)
     except Exception as error:
         _log_unavailable(
             error, "Catalog cache unavailable: storing %s failed", found.name
         )
 
 
-def fill[T](found: Read[T], build: Callable[[], T]) -> T:
+def fill[T](
+    found: Read[T],
+    build: Callable[[], T],
+    *,
+    valid_until: Callable[[], datetime | None] | None = None,
+) -> T:
     """Return what `found` (a Read) holds, else build it and store it under its version.
 
     `build` is called (and its result returned) when there was no entry or
     Redis is unreachable; exceptions from `build` pass through uncached.
+    `valid_until`, called first, brings what the value shows up to date and
+    says until when it stays right (see store()).
     """
     if found.value is not None:
         return found.value
+    until = valid_until() if valid_until is not None else None
     value = build()
-    store(found, value)
+    store(found, value, until=until)
     return value
 
 
-def cached[T](name: str, params: Iterable[object], build: Callable[[], T]) -> T:
+def cached[T](
+    name: str,
+    params: Iterable[object],
+    build: Callable[[], T],
+    *,
+    valid_until: Callable[[], datetime | None] | None = None,
+) -> T:
     """Return the cached value for (name, params), else build and cache it."""
-    return fill(read(name, params), build)
+    return fill(read(name, params), build, valid_until=valid_until)

@@ -12,8 +12,10 @@ class Shortage:
     sku: str
     requested: int
     available: int
-    # An inactive product is not for sale, whatever its stock.
+    # An inactive product or variant is not for sale, whatever its stock.
     is_active: bool = True
+    # The variant short of stock; its product is `product_id`.
+    variant_id: int | None = None
 
 
 class InsufficientStock(ShopError):
@@ -28,14 +30,16 @@ class InsufficientStock(ShopError):
 
     def __init__(self, shortages: Iterable[Shortage]) -> None:
         self.shortages = list(shortages)
-        messages = {
-            f"products.{line.product_id}": [self._message(line)]
-            for line in self.shortages
-        }
+        messages: dict[str, list[str]] = {}
+        for line in self.shortages:
+            # Two variants of one product are two messages under its key.
+            messages.setdefault(f"products.{line.product_id}", []).append(
+                self._message(line)
+            )
         if len(self.shortages) == 1:
             detail = self._message(self.shortages[0])
         else:
-            detail = f"{len(self.shortages)} products have too little stock."
+            detail = f"{len(self.shortages)} lines have too little stock."
         super().__init__(
             detail,
             errors=messages,
@@ -83,3 +87,10 @@ class ImportRejected(ShopError):
             f"{count} row{'s' if count != 1 else ''} cannot be imported; "
             "nothing was imported."
         )
+
+
+class LastVariant(ShopError):
+    """A product's only variant cannot be deleted: a product is sold as one."""
+
+    status = 409
+    code = "conflict"

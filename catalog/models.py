@@ -1,18 +1,21 @@
 from collections import defaultdict
 from collections.abc import Collection, Iterable
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Self
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, GistIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.validators import FileExtensionValidator, MinValueValidator
 from django.db import IntegrityError, models, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.text import slugify
 
 from catalog import cache
@@ -23,6 +26,7 @@ CATEGORY_CYCLE_MESSAGE = "A category cannot sit inside itself or its own subcate
 IMAGE_EXTENSIONS = ["jpg", "jpeg", "png", "webp", "gif"]
 # A product's pictures, first (its main picture) to last.
 IMAGE_ORDERING = ["position", "id"]
+VARIANT_OPTIONS_CONSTRAINT = "catalog_variant_options_per_product"
 
 
 def validate_image_size(image: File) -> None:
@@ -245,7 +249,12 @@ class Category(SluggedModel):
 
     def save(self, **kwargs: Any) -> None:
         normalize_text_fields(self)
+        moved = not self._state.adding
         super().save(**kwargs)
+        if moved and Sale.categories.through.objects.exists():
+            # A move in the tree may take products into or out of a
+            # category's sale: the next read writes the sale prices again.
+            SalePriceState.objects.filter(pk=1).update(next_change_at=timezone.now())
 
     def get_absolute_url(self) -> str:
         return reverse("catalog:category", args=[self.slug])
@@ -258,6 +267,66 @@ class Category(SluggedModel):
             and self.parent_id in Category.objects.subtree_ids(self.pk)
         ):
             raise ValidationError({"parent": CATEGORY_CYCLE_MESSAGE})
+
+
+class LedgeredStockModel(models.Model):
+    """A row whose `stock` changes only through catalog.services.
+
+    The stock service records a StockMovement with every change; save()
+    leaves the column alone on existing rows, so that an ordinary save of a
+    loaded row cannot write back a figure that a concurrent sale has since
+    changed, and a figure set by hand is refused rather than silently dropped.
+    """
+
+    stock = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+    def save(self, **kwargs: Any) -> None:
+        if not self._state.adding:
+            if "stock" in self.__dict__ and self.stock != self._saved_stock:
+                raise ValueError(
+                    f"{type(self).__name__}.stock changes only through "
+                    "catalog.services (adjust_stock, set_stock, take_stock, "
+                    "return_stock), which record a stock movement."
+                )
+            if kwargs.get("update_fields") is None:
+                deferred = self.get_deferred_fields()
+                kwargs["update_fields"] = [
+                    field.name
+                    for field in self._meta.concrete_fields
+                    if not field.primary_key
+                    and field.name != "stock"
+                    and field.attname not in deferred
+                ]
+        super().save(**kwargs)
+        self._note_saved_values()
+
+    @classmethod
+    def from_db(
+        cls,
+        db: str | None,
+        field_names: Collection[str],
+        values: Collection[Any],
+        **kwargs: Any,
+    ) -> Self:
+        row = super().from_db(db, field_names, values, **kwargs)
+        row._note_saved_values()
+        return row
+
+    def refresh_from_db(
+        self,
+        using: str | None = None,
+        fields: Iterable[str] | None = None,
+        from_queryset: models.QuerySet[Self] | None = None,
+    ) -> None:
+        super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
+        self._note_saved_values()
+
+    def _note_saved_values(self) -> None:
+        """Note the stock figure that the row now holds."""
+        self._saved_stock = self.__dict__.get("stock")
 
 
 class ProductQuerySet(InvalidatingQuerySet["Product"]):
@@ -288,7 +357,7 @@ class ProductManager(models.Manager["Product"]):
         return super().get_queryset().defer("search_vector")
 
 
-class Product(SluggedModel):
+class Product(LedgeredStockModel, SluggedModel):
     sku = models.CharField(
         "SKU", max_length=64, unique=True, validators=[PrintableTextValidator()]
     )
@@ -297,15 +366,16 @@ class Product(SluggedModel):
     description = models.TextField(
         blank=True, validators=[PrintableTextValidator(multiline=True)]
     )
+    # The "from" price: the lowest price of the active variants, kept by
+    # catalog.services in the transaction of every variant change, as `stock`
+    # is the sum of their stock. Columns rather than a join, so that every
+    # filter, ordering and index of the list works at 100,000 products.
     price = models.DecimalField(
         max_digits=10,
         decimal_places=2,
         # The form error beside the field; the check constraint backs it.
         validators=[MinValueValidator(CENT)],
     )
-    # Written only by catalog.services, which records a StockMovement with
-    # every change; save() leaves it alone on existing rows.
-    stock = models.PositiveIntegerField(default=0)
     is_active = models.BooleanField(
         "active", default=True, help_text="Only active products are for sale."
     )
@@ -366,57 +436,10 @@ class Product(SluggedModel):
 
     def save(self, **kwargs: Any) -> None:
         normalize_text_fields(self)
-        # Stock changes go through catalog.services with a movement row. An
-        # ordinary save of a loaded row must not write back a stock figure
-        # that a concurrent sale has since changed, and a stock figure set
-        # by hand is refused rather than silently dropped.
-        if not self._state.adding:
-            if "stock" in self.__dict__ and self.stock != self._saved_stock:
-                raise ValueError(
-                    "Product.stock changes only through catalog.services "
-                    "(adjust_stock, set_stock, take_stock, return_stock), which "
-                    "record a stock movement."
-                )
-            if kwargs.get("update_fields") is None:
-                deferred = self.get_deferred_fields()
-                kwargs["update_fields"] = [
-                    field.name
-                    for field in self._meta.concrete_fields
-                    if not field.primary_key
-                    and field.name != "stock"
-                    and field.attname not in deferred
-                ]
         super().save(**kwargs)
-        self._note_saved_values()
 
     def get_absolute_url(self) -> str:
         return reverse("catalog:product-detail", args=[self.slug])
-
-    @classmethod
-    def from_db(
-        cls,
-        db: str | None,
-        field_names: Collection[str],
-        values: Collection[Any],
-        **kwargs: Any,
-    ) -> Self:
-        product = super().from_db(db, field_names, values, **kwargs)
-        # As _note_saved_values(), for the values as the database gives them.
-        product._saved_stock = product.__dict__.get("stock")
-        return product
-
-    def refresh_from_db(
-        self,
-        using: str | None = None,
-        fields: Iterable[str] | None = None,
-        from_queryset: models.QuerySet[Self] | None = None,
-    ) -> None:
-        super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
-        self._note_saved_values()
-
-    def _note_saved_values(self) -> None:
-        """Note the stock that the row now holds."""
-        self._saved_stock = self.__dict__.get("stock")
 
     @property
     def in_stock(self) -> bool:
@@ -428,11 +451,160 @@ class Product(SluggedModel):
         return next(iter(self.images.all()), None)
 
 
-class StockMovement(models.Model):
-    """One change of a product's stock: the inventory's append-only ledger.
+class ProductOption(models.Model):
+    """One option type of a product (Size, Colour) and its values, in order."""
 
-    A product's stock always equals the sum of its movements
-    (`manage.py reconcile_stock` proves it).
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="option_types"
+    )
+    name = models.CharField(max_length=50, validators=[PrintableTextValidator()])
+    values = ArrayField(
+        models.CharField(max_length=50, validators=[PrintableTextValidator()]),
+        help_text="The values a variant may take, in the order they are shown.",
+    )
+    position = models.PositiveIntegerField(default=0)
+
+    objects = InvalidatingQuerySet["ProductOption"].as_manager()
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = "option type"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "name"], name="catalog_option_name_per_product"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}: {', '.join(self.values)}"
+
+    def save(self, **kwargs: Any) -> None:
+        normalize_text_fields(self)
+        super().save(**kwargs)
+        cache.invalidate()
+
+    def delete(
+        self, using: str | None = None, keep_parents: bool = False
+    ) -> tuple[int, dict[str, int]]:
+        result = super().delete(using=using, keep_parents=keep_parents)
+        cache.invalidate()
+        return result
+
+
+class ProductVariantQuerySet(InvalidatingQuerySet["ProductVariant"]):
+    def active(self) -> Self:
+        return self.filter(is_active=True)
+
+
+class ProductVariant(LedgeredStockModel):
+    """One purchasable version of a product, with its own SKU, price and stock.
+
+    `options` maps each of the product's option types to a value
+    ({"Size": "M"}); a product's default variant has none.
+    """
+
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="variants"
+    )
+    sku = models.CharField(
+        "SKU", max_length=64, unique=True, validators=[PrintableTextValidator()]
+    )
+    options = models.JSONField(default=dict, blank=True)
+    price = models.DecimalField(
+        max_digits=10, decimal_places=2, validators=[MinValueValidator(CENT)]
+    )
+    compare_at_price = models.DecimalField(
+        "compare-at price",
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text='The struck-through "was" price; above the price when set.',
+    )
+    # The price under the sale in force, None outside every sale: written by
+    # catalog.sales at each sale's start and end and after each price change,
+    # so that lists filter and order by the price shoppers pay.
+    sale_price = models.DecimalField(
+        max_digits=10, decimal_places=2, null=True, blank=True, editable=False
+    )
+    is_active = models.BooleanField("active", default=True)
+    position = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ProductVariantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(price__gt=Decimal("0")),
+                name="catalog_variant_price_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(stock__gte=0), name="catalog_variant_stock_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(compare_at_price__isnull=True)
+                | Q(compare_at_price__gt=F("price")),
+                name="catalog_variant_compare_at_above_price",
+            ),
+            # A combination of options names one variant of a product.
+            models.UniqueConstraint(
+                fields=["product", "options"], name=VARIANT_OPTIONS_CONSTRAINT
+            ),
+        ]
+        indexes = [
+            # A product's active variants in their order (product pages, the
+            # "from" price).
+            models.Index(
+                fields=["product", "position", "id"],
+                condition=Q(is_active=True),
+                name="catalog_variant_active_idx",
+            ),
+            # The list's `option` filter: options @> {"Size": "M"}.
+            GinIndex(
+                fields=["options"],
+                opclasses=["jsonb_path_ops"],
+                name="catalog_variant_options_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku} {options_text(self.options, sorted(self.options))}".rstrip()
+
+    def save(self, **kwargs: Any) -> None:
+        normalize_text_fields(self)
+        super().save(**kwargs)
+        cache.invalidate()
+
+    def delete(
+        self, using: str | None = None, keep_parents: bool = False
+    ) -> tuple[int, dict[str, int]]:
+        result = super().delete(using=using, keep_parents=keep_parents)
+        cache.invalidate()
+        return result
+
+    @property
+    def in_stock(self) -> bool:
+        return self.stock > 0
+
+
+def options_text(options: dict[str, str], names: Iterable[str]) -> str:
+    """Options as order lines record them, "Size: M, Colour: Red", in `names` order.
+
+    `names` are the product's option types in their order (a jsonb object
+    keeps no order of its own); options not among them are left out.
+    """
+    return ", ".join(f"{name}: {options[name]}" for name in names if name in options)
+
+
+class StockMovement(models.Model):
+    """One change of a variant's stock: the inventory's append-only ledger.
+
+    A variant's stock always equals the sum of its movements, and a
+    product's the sum of its active variants' (`manage.py reconcile_stock`
+    proves both).
     """
 
     class Reason(models.TextChoices):
@@ -452,10 +624,19 @@ class StockMovement(models.Model):
         null=True,
         related_name="stock_movements",
     )
+    # Kept as the product is: null once the variant is deleted.
+    variant = models.ForeignKey(
+        ProductVariant,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="stock_movements",
+    )
+    # The variant's SKU.
     sku = models.CharField("SKU", max_length=64)
     quantity = models.IntegerField(help_text="Units added (positive) or taken.")
     stock_after = models.PositiveIntegerField(
-        help_text="The product's stock right after this movement."
+        help_text="The variant's stock right after this movement."
     )
     reason = models.CharField(max_length=20, choices=Reason.choices)
     reference = models.CharField(
@@ -589,3 +770,95 @@ class SearchWord(models.Model):
 
     def __str__(self) -> str:
         return self.word
+
+
+class SaleQuerySet(models.QuerySet["Sale"]):
+    def in_force(self, at: datetime) -> Self:
+        """Sales switched on whose window holds `at` (start included, end not)."""
+        return self.filter(is_active=True, starts_at__lte=at, ends_at__gt=at)
+
+
+class Sale(models.Model):
+    """A scheduled price cut on products, variants or whole categories.
+
+    Where several sales cover a variant, the lowest resulting price wins
+    (sales do not add up). A category's sale covers its subcategories.
+    """
+
+    class Kind(models.TextChoices):
+        PERCENTAGE = "percentage", "Percentage off"
+        FIXED = "fixed", "Fixed amount off"
+
+    name = models.CharField(max_length=120, validators=[PrintableTextValidator()])
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    value = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        help_text="Percent off (up to 99.99) or the amount off each unit's price.",
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField(help_text="The sale's prices end at this moment.")
+    is_active = models.BooleanField(
+        "active", default=True, help_text="Switch off to end the sale early."
+    )
+    products = models.ManyToManyField(Product, blank=True, related_name="sales")
+    variants = models.ManyToManyField(ProductVariant, blank=True, related_name="sales")
+    categories = models.ManyToManyField(
+        Category,
+        blank=True,
+        related_name="sales",
+        help_text="Every product of these categories and their subcategories.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = SaleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-starts_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")),
+                name="catalog_sale_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(value__gt=Decimal("0"))
+                & (~Q(kind="percentage") | Q(value__lt=Decimal("100"))),
+                name="catalog_sale_value_in_range",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["starts_at"], name="catalog_sale_starts_idx"),
+            models.Index(fields=["ends_at"], name="catalog_sale_ends_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        errors = {}
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            errors["ends_at"] = "The sale must end after it starts."
+        if self.value is not None:
+            if self.value <= 0:
+                errors["value"] = "The value must be above 0."
+            elif self.kind == self.Kind.PERCENTAGE and self.value >= 100:
+                errors["value"] = "A percentage must be below 100."
+        if errors:
+            raise ValidationError(errors)
+
+
+class SalePriceState(models.Model):
+    """When the variants' sale prices were last written, and when they go stale.
+
+    One row. `next_change_at` is the first start or end of a sale after that
+    write (None: no sale will start or end); a read at or after it writes
+    the sale prices again first (catalog.services.ensure_sale_prices).
+    """
+
+    refreshed_at = models.DateTimeField()
+    next_change_at = models.DateTimeField(null=True)
+
+    def __str__(self) -> str:
+        return f"sale prices written {self.refreshed_at}"

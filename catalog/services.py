@@ -1,45 +1,109 @@
-"""The catalog's writes: products, and the one stock service.
+"""The catalog's writes: products, their variants, and the one stock service.
 
-Every change of a product's stock goes through this module, which writes an
+Every change of a variant's stock goes through this module, which writes an
 append-only StockMovement in the same transaction as the change, so that a
-product's stock always equals the sum of its movements. A change locks the
-products' rows first, in product id order, and checks the figures it then
-reads, so it cannot go below zero however many checkouts race; the
-database's check constraint refuses a negative figure from anywhere else.
+variant's stock always equals the sum of its movements. A product's `price`
+and `stock` are aggregates of its active variants (the lowest price, the
+sum of the stock), kept here in the transaction of every variant change.
 
-The catalog cache needs no call from here for products and categories: the
-catalog QuerySets' update() and the models' save() invalidate it after
-commit (see catalog/cache.py). The stock changes, written in one raw
-statement, and `import_products`, which writes through the plain base
-managers, invalidate it themselves, once per change or import.
+A stock change locks the variants' rows first, in id order, then their
+products' rows, in id order, and checks the figures it then reads, so it
+cannot go below zero however many checkouts race; the database's check
+constraints refuse a negative figure from anywhere else. Every variant edit
+locks in the same order, so none of them can deadlock with a sale.
+
+The catalog cache needs no call from here for products, variants and
+categories: the catalog QuerySets' update() and the models' save()
+invalidate it after commit (see catalog/cache.py). The stock changes,
+written in raw statements, and `import_products`, which writes through the
+plain base managers, invalidate it themselves, once per change or import.
 """
 
 import dataclasses
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal
-from typing import Any, TypedDict, Unpack
+from typing import Any, NotRequired, TypedDict, Unpack
 
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.db import connections, models, router, transaction
+from django.db import IntegrityError, connections, models, router, transaction
+from django.db.models import Min, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import User
-from catalog import cache, images
-from catalog.exceptions import ImportRejected, InsufficientStock, RowError, Shortage
-from catalog.models import Category, Product, StockMovement, slug_max_length
+from catalog import cache, images, sales
+from catalog.exceptions import (
+    ImportRejected,
+    InsufficientStock,
+    LastVariant,
+    RowError,
+    Shortage,
+)
+from catalog.models import (
+    VARIANT_OPTIONS_CONSTRAINT,
+    Category,
+    LedgeredStockModel,
+    Product,
+    ProductOption,
+    ProductVariant,
+    Sale,
+    SalePriceState,
+    StockMovement,
+    slug_max_length,
+)
 from catalog.product_csv import ProductRow
+from core.text import normalize
 
 logger = logging.getLogger(__name__)
 
 Reason = StockMovement.Reason
 
+ONE_VARIANT_ONLY = "This product has several variants: set the {field} on each variant."
+SKU_TAKEN = "A variant with this SKU already exists."
+
+
+class OptionType(TypedDict):
+    """An option type as the services take it: its name and ordered values."""
+
+    name: str
+    values: list[str]
+
+
+class NewVariant(TypedDict):
+    """A variant to create, as create_product and create_variant take it."""
+
+    sku: str
+    price: Decimal
+    options: NotRequired[dict[str, str]]
+    compare_at_price: NotRequired[Decimal | None]
+    stock: NotRequired[int]
+    is_active: NotRequired[bool]
+    position: NotRequired[int]
+
+
+class VariantChanges(TypedDict, total=False):
+    """What update_variant may change: the variant's fields and its stock."""
+
+    sku: str
+    options: dict[str, str]
+    price: Decimal
+    compare_at_price: Decimal | None
+    is_active: bool
+    position: int
+    stock: int
+
 
 class ProductChanges(TypedDict, total=False):
-    """What update_product may change: the product's fields and its stock."""
+    """What update_product may change: the product's fields and its stock.
+
+    `price` and `stock` are the single variant's (refused on a product with
+    several); `option_types` replaces the product's option types.
+    """
 
     sku: str
     name: str
@@ -51,10 +115,12 @@ class ProductChanges(TypedDict, total=False):
     # The first picture: a new file replaces it, None removes it.
     image: "File[bytes] | str | None"
     stock: int
+    option_types: list[OptionType]
 
 
-# The fields set as given; a new stock figure is recorded as an adjustment.
-PRODUCT_FIELDS = ProductChanges.__optional_keys__ - {"stock"}
+# The fields set on the product row as given.
+PRODUCT_FIELDS = ProductChanges.__optional_keys__ - {"stock", "price", "option_types"}
+VARIANT_FIELDS = VariantChanges.__optional_keys__ - {"stock"}
 
 
 # --- Products -----------------------------------------------------------------
@@ -66,42 +132,52 @@ def create_product(
     sku: str,
     name: str,
     category: Category,
-    price: Decimal,
+    price: Decimal | None = None,
     description: str = "",
     slug: str = "",
     stock: int = 0,
     is_active: bool = True,
     image: "File[bytes] | str | None" = None,
+    option_types: Sequence[OptionType] = (),
+    variants: Sequence[NewVariant] = (),
     user: User | None = None,
     reason: str = Reason.INITIAL,
     reference: str = "",
 ) -> Product:
-    """Create a product; its initial stock is recorded as its first movement."""
-    if stock < 0:
-        raise ValidationError({"stock": "Stock cannot be negative."})
+    """Create a product with its variants; each initial stock is a movement.
+
+    Without `variants`, the product gets one default variant (no options)
+    carrying its sku, `price` and `stock`.
+    """
+    if not variants:
+        if price is None:
+            raise ValidationError({"price": "Give the price (or the variants)."})
+        variants = [{"sku": sku, "price": price, "stock": stock}]
     product = Product(
         sku=sku,
         name=name,
         slug=slug,
         category=category,
-        price=price,
+        # Replaced by the variants' aggregates below.
+        price=variants[0]["price"],
         description=description,
-        stock=stock,
         is_active=is_active,
     )
     product.save()
     if image:
         images.add_image(product=product, image=image)
-    if stock:
-        StockMovement.objects.create(
-            product=product,
-            sku=product.sku,
-            quantity=stock,
-            stock_after=stock,
+    types = _save_option_types(product, option_types)
+    for position, variant in enumerate(variants):
+        _add_variant(
+            product,
+            types,
+            {"position": position, **variant},
+            user=user,
             reason=reason,
             reference=reference,
-            user=user,
         )
+    _refresh_aggregates([product.pk])
+    product.refresh_from_db(fields=["price", "stock", "updated_at"])
     return product
 
 
@@ -109,20 +185,54 @@ def create_product(
 def update_product(
     *, product: Product, user: User | None = None, **changes: Unpack[ProductChanges]
 ) -> Product:
-    """Change a product's fields; a new `stock` figure becomes an adjustment."""
-    stock = changes.pop("stock", None)
+    """Change a product's fields.
+
+    `price` and `stock` are written to the product's only variant (a new
+    stock figure becomes an adjustment); on a product with several variants
+    they are refused. A new `sku` moves the default variant's sku with it.
+    A new `image` replaces the first picture, None removes it.
+    """
+    variant_changes: VariantChanges = {}
+    if "price" in changes:
+        variant_changes["price"] = changes.pop("price")
+    if "stock" in changes:
+        variant_changes["stock"] = changes.pop("stock")
+    option_types = changes.pop("option_types", None)
     has_image, image = "image" in changes, changes.pop("image", None) or None
     unknown = set(changes) - PRODUCT_FIELDS
     if unknown:
         raise TypeError(f"update_product() cannot change {', '.join(sorted(unknown))}")
+    # Its variants' rows, then its own: the stock service's order.
+    variants = list(
+        ProductVariant.objects.select_for_update()
+        .filter(product=product)
+        .order_by("pk")
+    )
+    stored_sku = (
+        Product.objects.select_for_update()
+        .values_list("sku", flat=True)
+        .get(pk=product.pk)
+    )
+    if "sku" in changes and len(variants) == 1 and variants[0].sku == stored_sku:
+        # The default variant carries the product's own sku.
+        variant_changes["sku"] = changes["sku"]
+    if variant_changes.keys() & {"price", "stock"} and len(variants) != 1:
+        field = "price" if "price" in variant_changes else "stock"
+        raise ValidationError({field: ONE_VARIANT_ONLY.format(field=field)})
     for field, value in changes.items():
         setattr(product, field, value)
     if changes:
         product.save(update_fields=[*changes, "updated_at"])
     if has_image:
         images.replace_main_image(product=product, image=image)
-    if stock is not None:
-        set_stock(product=product, stock=stock, user=user)
+    if "category" in changes:
+        # Another category may be on sale.
+        _refresh_aggregates([product.pk])
+    if option_types is not None:
+        set_option_types(product=product, option_types=option_types)
+    if variant_changes:
+        update_variant(variant=variants[0], user=user, **variant_changes)
+        product.refresh_from_db(fields=["price", "stock", "updated_at"])
     return product
 
 
@@ -131,23 +241,385 @@ def set_products_active(*, products: models.QuerySet[Product], is_active: bool) 
     return products.update(is_active=is_active, updated_at=timezone.now())
 
 
+# --- Option types and variants --------------------------------------------------
+
+
+@transaction.atomic
+def set_option_types(
+    *, product: Product, option_types: Sequence[OptionType]
+) -> list[ProductOption]:
+    """Replace the product's option types; every variant must still fit them."""
+    product = _lock_product(product)
+    ProductOption.objects.filter(product=product).delete()
+    types = _save_option_types(product, option_types)
+    for variant in ProductVariant.objects.filter(product=product):
+        try:
+            _clean_options(variant.options, types)
+        except ValidationError:
+            raise ValidationError(
+                {
+                    "option_types": f"Variant {variant.sku} has the options "
+                    f"{variant.options}: change or delete it first."
+                }
+            ) from None
+    return types
+
+
+@transaction.atomic
+def create_variant(
+    *,
+    product: Product,
+    user: User | None = None,
+    reference: str = "",
+    **variant: Unpack[NewVariant],
+) -> ProductVariant:
+    """Add a variant to a product; its initial stock is its first movement."""
+    product = _lock_product(product)
+    types = list(ProductOption.objects.filter(product=product))
+    created = _add_variant(
+        product, types, variant, user=user, reason=Reason.INITIAL, reference=reference
+    )
+    _refresh_aggregates([product.pk])
+    return created
+
+
+@transaction.atomic
+def update_variant(
+    *,
+    variant: ProductVariant,
+    user: User | None = None,
+    **changes: Unpack[VariantChanges],
+) -> ProductVariant:
+    """Change a variant's fields; a new `stock` figure becomes an adjustment."""
+    stock = changes.pop("stock", None)
+    unknown = set(changes) - VARIANT_FIELDS
+    if unknown:
+        raise TypeError(f"update_variant() cannot change {', '.join(sorted(unknown))}")
+    # The variant's row, then its product's: the stock service's order.
+    locked = ProductVariant.objects.select_for_update().get(pk=variant.pk)
+    product = _lock_product(locked.product)
+    if "options" in changes:
+        types = list(ProductOption.objects.filter(product=product))
+        changes["options"] = _clean_options(changes["options"], types)
+    for field, value in changes.items():
+        setattr(locked, field, value)
+    _check_prices(locked)
+    if changes:
+        _save_variant(locked, update_fields=[*changes, "updated_at"])
+    if stock is not None:
+        set_stock(variant=locked, stock=stock, user=user)
+    _refresh_aggregates([product.pk])
+    locked.refresh_from_db()
+    return locked
+
+
+@transaction.atomic
+def delete_variant(*, variant: ProductVariant) -> None:
+    """Delete a variant; a product's last one is refused (LastVariant).
+
+    Its movements keep their sku and product; the order lines keep their
+    snapshot.
+    """
+    locked = ProductVariant.objects.select_for_update().get(pk=variant.pk)
+    product = _lock_product(locked.product)
+    if not ProductVariant.objects.filter(product=product).exclude(pk=locked.pk):
+        raise LastVariant(
+            "A product needs at least one variant: this is its last. Deactivate "
+            "or delete the product instead."
+        )
+    locked.delete()
+    _refresh_aggregates([product.pk])
+
+
+@transaction.atomic
+def set_variant_prices(
+    *,
+    variants: models.QuerySet[ProductVariant],
+    price: Decimal | None = None,
+    percent: Decimal | None = None,
+) -> int:
+    """Set many variants' price, or change it by a percentage; return how many.
+
+    A price at or above a variant's compare-at price clears the latter
+    (the "was" price must stay above the price).
+    """
+    if (price is None) == (percent is None):
+        raise TypeError("Give either price or percent.")
+    locked = list(variants.select_for_update().order_by("pk"))
+    for variant in locked:
+        new = price if price is not None else variant.price * (1 + percent / 100)  # type: ignore[operator]  # percent is set when price is not
+        variant.price = new.quantize(Decimal("0.01"))
+        if variant.price < Decimal("0.01"):
+            raise ValidationError(
+                {"price": f"{variant.sku} would cost less than 0.01."}
+            )
+        if (
+            variant.compare_at_price is not None
+            and variant.compare_at_price <= variant.price
+        ):
+            variant.compare_at_price = None
+    ProductVariant.objects.bulk_update(locked, ["price", "compare_at_price"])
+    _refresh_aggregates({variant.product_id for variant in locked})
+    return len(locked)
+
+
+def _lock_product(product: Product) -> Product:
+    """Lock the product's row until the transaction ends (after its variants')."""
+    Product.objects.select_for_update().filter(pk=product.pk).values_list("pk").get()
+    return product
+
+
+def _save_option_types(
+    product: Product, option_types: Sequence[OptionType]
+) -> list[ProductOption]:
+    names: set[str] = set()
+    types: list[ProductOption] = []
+    for position, option_type in enumerate(option_types):
+        name = normalize(option_type["name"]).strip()
+        values = [normalize(value).strip() for value in option_type["values"]]
+        if not name or name.casefold() in names:
+            raise ValidationError(
+                {"option_types": f"Option names must be given and distinct: {name!r}."}
+            )
+        if not values or "" in values or len(set(values)) != len(values):
+            raise ValidationError(
+                {"option_types": f"{name} needs distinct, non-empty values."}
+            )
+        names.add(name.casefold())
+        option = ProductOption(
+            product=product, name=name, values=values, position=position
+        )
+        option.full_clean(exclude=["product"])
+        option.save()
+        types.append(option)
+    return types
+
+
+def _clean_options(
+    options: Mapping[str, str], types: Sequence[ProductOption]
+) -> dict[str, str]:
+    """The options, in the product's option order, or ValidationError on `options`."""
+    if not isinstance(options, Mapping) or not all(
+        isinstance(value, str) for value in options.values()
+    ):
+        raise ValidationError({"options": "Give the options as {name: value}."})
+    given = {
+        normalize(name).strip(): normalize(value).strip()
+        for name, value in options.items()
+    }
+    expected = [option.name for option in types]
+    if set(given) != set(expected):
+        wanted = ", ".join(expected) or "none"
+        raise ValidationError(
+            {"options": f"Give exactly this product's options ({wanted})."}
+        )
+    for option in types:
+        if given[option.name] not in option.values:
+            raise ValidationError(
+                {
+                    "options": f"{option.name} must be one of: "
+                    f"{', '.join(option.values)}."
+                }
+            )
+    return {option.name: given[option.name] for option in types}
+
+
+def _check_prices(variant: ProductVariant) -> None:
+    if variant.price is None or variant.price < Decimal("0.01"):
+        raise ValidationError({"price": "The price must be at least 0.01."})
+    if (
+        variant.compare_at_price is not None
+        and variant.compare_at_price <= variant.price
+    ):
+        raise ValidationError(
+            {"compare_at_price": "The compare-at price must be above the price."}
+        )
+
+
+def _save_variant(variant: ProductVariant, **kwargs: Any) -> None:
+    """Save a variant; a taken sku or combination of options is a ValidationError."""
+    # The fields' own validators (a printable sku); the database checks the rest.
+    variant.clean_fields(exclude=["product", "options"])
+    try:
+        with transaction.atomic():
+            variant.save(**kwargs)
+    except IntegrityError as error:
+        constraint = getattr(
+            getattr(error.__cause__, "diag", None), "constraint_name", ""
+        )
+        if constraint == VARIANT_OPTIONS_CONSTRAINT:
+            raise ValidationError(
+                {"options": "Another variant of this product has these options."}
+            ) from None
+        raise ValidationError({"sku": SKU_TAKEN}) from None
+
+
+def _add_variant(
+    product: Product,
+    types: Sequence[ProductOption],
+    data: NewVariant,
+    *,
+    user: User | None,
+    reason: str,
+    reference: str,
+) -> ProductVariant:
+    stock = data.get("stock", 0)
+    if isinstance(stock, bool) or not isinstance(stock, int) or stock < 0:
+        raise ValidationError({"stock": "Stock cannot be negative."})
+    variant = ProductVariant(
+        product=product,
+        sku=normalize(data["sku"]),
+        options=_clean_options(data.get("options") or {}, types),
+        price=data["price"],
+        compare_at_price=data.get("compare_at_price"),
+        stock=stock,
+        is_active=data.get("is_active", True),
+        position=data.get("position", 0),
+    )
+    if not variant.sku.strip():
+        raise ValidationError({"sku": "Give the variant's SKU."})
+    _check_prices(variant)
+    _save_variant(variant)
+    if stock:
+        StockMovement.objects.create(
+            product=product,
+            variant=variant,
+            sku=variant.sku,
+            quantity=stock,
+            stock_after=stock,
+            reason=reason,
+            reference=reference,
+            user=user,
+        )
+    return variant
+
+
+def _refresh_aggregates(product_ids: Iterable[int], *, reprice: bool = True) -> None:
+    """Set each product's price and stock from its variants (rows locked).
+
+    The price is the lowest price paid for an active variant, its sale price
+    where it has one (the lowest of all when none is active, as the column
+    needs one); the stock, the active variants' sum. With `reprice`, the
+    variants' sale prices are written first, for prices that just changed.
+    """
+    ids = sorted(product_ids)
+    if reprice:
+        sales.write_sale_prices(at=timezone.now(), product_ids=ids)
+    # Locked in id order, as the stock service locks them.
+    list(
+        Product.objects.select_for_update()
+        .filter(pk__in=ids)
+        .order_by("pk")
+        .values_list("pk")
+    )
+    variants = ProductVariant.objects.filter(product=OuterRef("pk")).order_by()
+    active = variants.filter(is_active=True)
+
+    def lowest(of: models.QuerySet[ProductVariant]) -> Subquery:
+        paid = Coalesce("sale_price", "price")
+        return Subquery(of.values("product").annotate(low=Min(paid)).values("low"))
+
+    # The base manager: the variant writes that call this invalidate the
+    # catalog cache themselves (an import, once at its end).
+    Product._base_manager.filter(pk__in=ids).update(
+        price=Coalesce(lowest(active), lowest(variants)),
+        stock=Coalesce(
+            Subquery(
+                active.values("product").annotate(units=Sum("stock")).values("units")
+            ),
+            0,
+        ),
+        updated_at=timezone.now(),
+    )
+
+
+# --- Sales --------------------------------------------------------------------
+
+
+def ensure_sale_prices(*, now: datetime | None = None) -> datetime | None:
+    """Bring the sale prices up to date; return when they next go stale.
+
+    Every read that shows or charges a price calls this first. It costs one
+    primary-key read until a sale starts or ends; the first call at or after
+    that moment writes the sale prices again (catalog.sales) and the "from"
+    prices, and empties the catalog cache. None: no sale is scheduled.
+    """
+    now = now or timezone.now()
+    state = SalePriceState.objects.filter(pk=1).values_list("next_change_at").first()
+    if state is not None and (state[0] is None or now < state[0]):
+        return state[0]
+    # Due, or no row yet (a new or flushed database).
+    return _write_sale_prices(now=now, forced=False)
+
+
+def reprice_sales(*, now: datetime | None = None) -> datetime | None:
+    """Write every sale price now: after a sale was created, changed or deleted."""
+    return _write_sale_prices(now=now or timezone.now(), forced=True)
+
+
+@transaction.atomic
+def save_sale(
+    *,
+    sale: Sale,
+    products: Iterable[Product] | None = None,
+    variants: Iterable[ProductVariant] | None = None,
+    categories: Iterable[Category] | None = None,
+) -> Sale:
+    """Create or change a sale and what it covers; its prices apply at once."""
+    sale.full_clean(exclude=["products", "variants", "categories"])
+    sale.save()
+    if products is not None:
+        sale.products.set(products)
+    if variants is not None:
+        sale.variants.set(variants)
+    if categories is not None:
+        sale.categories.set(categories)
+    reprice_sales()
+    return sale
+
+
+@transaction.atomic
+def delete_sale(*, sale: Sale) -> None:
+    sale.delete()
+    reprice_sales()
+
+
+def _write_sale_prices(*, now: datetime, forced: bool) -> datetime | None:
+    with transaction.atomic():
+        state, created = SalePriceState.objects.select_for_update().get_or_create(
+            pk=1, defaults={"refreshed_at": now}
+        )
+        current = state.next_change_at is None or now < state.next_change_at
+        if not (forced or created) and current and state.refreshed_at <= now:
+            # Another process wrote them while this one waited for the lock.
+            return state.next_change_at
+        changed = sales.write_sale_prices(at=now)
+        if changed:
+            _refresh_aggregates(changed, reprice=False)
+        state.refreshed_at = now
+        state.next_change_at = sales.next_change_after(now)
+        state.save()
+        cache.invalidate()
+    return state.next_change_at
+
+
 # --- Stock --------------------------------------------------------------------
 
 
 @transaction.atomic
 def adjust_stock(
     *,
-    product: Product,
+    variant: ProductVariant,
     quantity: int,
     reason: str = Reason.ADJUSTMENT,
     reference: str = "",
     user: User | None = None,
-) -> Product:
+) -> ProductVariant:
     """Add (positive) or remove (negative) units; never below zero."""
     if not isinstance(quantity, int) or quantity == 0:
         raise ValidationError({"quantity": "Adjust stock by a non-zero whole number."})
     _, shortages = _change(
-        changes={product.pk: quantity},
+        changes={variant.pk: quantity},
         reason=reason,
         reference=reference,
         user=user,
@@ -155,36 +627,36 @@ def adjust_stock(
     )
     if shortages:
         raise InsufficientStock(shortages)
-    product.refresh_from_db(fields=["stock", "updated_at"])
-    return product
+    variant.refresh_from_db(fields=["stock", "updated_at"])
+    return variant
 
 
 @transaction.atomic
 def set_stock(
     *,
-    product: Product,
+    variant: ProductVariant,
     stock: int,
     reason: str = Reason.ADJUSTMENT,
     reference: str = "",
     user: User | None = None,
-) -> Product:
+) -> ProductVariant:
     """Set the stock on hand to a counted figure, recording the difference."""
-    if not isinstance(stock, int) or stock < 0:
+    if isinstance(stock, bool) or not isinstance(stock, int) or stock < 0:
         raise ValidationError({"stock": "Stock must be a whole number, 0 or more."})
     # Locked, so that no sale lands between reading the figure and writing
     # the difference.
-    current = Product.objects.select_for_update().values_list("stock", flat=True)
-    difference = stock - current.get(pk=product.pk)
+    current = ProductVariant.objects.select_for_update().values_list("stock", flat=True)
+    difference = stock - current.get(pk=variant.pk)
     if difference:
         _change(
-            changes={product.pk: difference},
+            changes={variant.pk: difference},
             reason=reason,
             reference=reference,
             user=user,
             require_active=False,
         )
-    product.refresh_from_db(fields=["stock", "updated_at"])
-    return product
+    variant.refresh_from_db(fields=["stock", "updated_at"])
+    return variant
 
 
 def take_stock(
@@ -195,14 +667,15 @@ def take_stock(
     user: User | None = None,
     require_active: bool = True,
 ) -> list[StockMovement]:
-    """Take units of several products at once: all lines, or none.
+    """Take units of several variants at once: all lines, or none.
 
-    `lines` are (product_id, quantity) pairs; a product named twice is taken
+    `lines` are (variant_id, quantity) pairs; a variant named twice is taken
     once for the sum. Raises InsufficientStock listing every line that the
-    stock on hand cannot cover (and, with `require_active`, every inactive
-    product), and then takes nothing. Returns the movements in product id
-    order, each with its `product` as the change left it: locked until the
-    transaction ends, so its price and name are those in force at the sale.
+    stock on hand cannot cover (and, with `require_active`, every variant
+    not for sale: inactive, or of an inactive product), and then takes
+    nothing. Returns the movements in variant id order, each with its
+    `variant` and `product` as the change left them: locked until the
+    transaction ends, so their prices and names are those of the sale.
     """
     totals = _positive_totals(lines)
     movements, shortages = _change(
@@ -224,9 +697,9 @@ def return_stock(
     reference: str = "",
     user: User | None = None,
 ) -> list[StockMovement]:
-    """Put units back (a cancelled order, an expired reservation).
+    """Put units of variants back (a cancelled order, an expired reservation).
 
-    Products deleted since are skipped: there is no stock left to restore.
+    Variants deleted since are skipped: there is no stock left to restore.
     """
     totals = _positive_totals(lines)
     movements, _ = _change(
@@ -241,10 +714,10 @@ def return_stock(
 
 def _positive_totals(lines: Iterable[tuple[int, int]]) -> dict[int, int]:
     totals: defaultdict[int, int] = defaultdict(int)
-    for product_id, quantity in lines:
+    for variant_id, quantity in lines:
         if not isinstance(quantity, int) or quantity <= 0:
             raise ValidationError({"quantity": "Quantities must be whole numbers ≥ 1."})
-        totals[product_id] += quantity
+        totals[variant_id] += quantity
     return dict(totals)
 
 
@@ -261,65 +734,100 @@ def _change(
     user: User | None,
     require_active: bool,
 ) -> tuple[list[StockMovement], list[Shortage]]:
-    """Apply signed stock changes {product_id: units}, all or none.
+    """Apply signed stock changes {variant_id: units}, all or none.
 
     Returns (movements, []) once applied, or ([], shortages) with nothing
-    changed when a removal finds too few units or, with `require_active`, an
-    inactive or missing product.
+    changed when a removal finds too few units or, with `require_active`, a
+    variant that is not for sale or missing.
     """
-    # Rows are locked in product id order: two transactions that share
-    # products wait for each other instead of deadlocking, and the figures
-    # read are the current ones until this transaction ends.
-    locked = {
-        pk: (sku, stock, is_active)
-        for pk, sku, stock, is_active in Product.objects.select_for_update()
+    # Variant rows, then product rows, each in id order: two transactions
+    # that share rows wait for each other instead of deadlocking, and the
+    # figures read are the current ones until this transaction ends.
+    rows = (
+        ProductVariant.objects.select_for_update()
         .filter(pk__in=changes)
         .order_by("pk")
-        .values_list("pk", "sku", "stock", "is_active")
+        .values_list("pk", "product_id", "sku", "stock", "is_active")
+    )
+    locked = {
+        pk: (product_id, sku, stock, active)
+        for pk, product_id, sku, stock, active in rows
     }
+    product_active = dict(
+        Product.objects.select_for_update()
+        .filter(pk__in={row[0] for row in locked.values()})
+        .order_by("pk")
+        .values_list("pk", "is_active")
+    )
     shortages: list[Shortage] = []
-    for product_id in sorted(changes):
-        quantity = changes[product_id]
+    for variant_id in sorted(changes):
+        quantity = changes[variant_id]
         if quantity >= 0:
-            if product_id not in locked:
+            if variant_id not in locked:
                 logger.warning(
-                    "Stock of product %s not restored (%s): it no longer exists",
-                    product_id,
+                    "Stock of variant %s not restored (%s): it no longer exists",
+                    variant_id,
                     reason,
                 )
             continue
-        sku, stock, is_active = locked.get(product_id, ("", 0, False))
-        if stock < -quantity or (require_active and not is_active):
-            # An inactive product has no units for sale.
-            available = stock if is_active else 0
+        product_id, sku, stock, is_active = locked.get(variant_id, (0, "", 0, False))
+        for_sale = is_active and product_active.get(product_id, False)
+        if stock < -quantity or (require_active and not for_sale):
+            # A variant not for sale has no units for sale.
+            available = stock if for_sale else 0
             shortages.append(
-                Shortage(product_id, sku, -quantity, available, is_active=is_active)
+                Shortage(
+                    product_id,
+                    sku,
+                    -quantity,
+                    available,
+                    is_active=for_sale,
+                    variant_id=variant_id,
+                )
             )
     if shortages:
         return [], shortages
-    products = _apply_changes({pk: changes[pk] for pk in sorted(locked)})
+    variants = _apply_changes(
+        ProductVariant,
+        CHANGED_VARIANT_FIELDS,
+        {pk: changes[pk] for pk in sorted(locked)},
+    )
+    # A product's stock counts its active variants only.
+    product_units = dict.fromkeys(sorted(product_active), 0)
+    for variant in variants:
+        if variant.is_active:
+            product_units[variant.product_id] += changes[variant.pk]
+    products = {
+        product.pk: product
+        for product in _apply_changes(Product, CHANGED_PRODUCT_FIELDS, product_units)
+    }
     cache.invalidate()
     movements = StockMovement.objects.bulk_create(
         StockMovement(
-            product=product,
-            sku=product.sku,
-            quantity=changes[product.pk],
-            stock_after=product.stock,
+            product=products[variant.product_id],
+            variant=variant,
+            sku=variant.sku,
+            quantity=changes[variant.pk],
+            stock_after=variant.stock,
             reason=reason,
             reference=reference,
             user=user,
         )
-        for product in products
+        for variant in variants
     )
+    for variant in variants:
+        variant.product = products[variant.product_id]
     return movements, []
 
 
-# What a stock change reads back of each product (the others stay deferred):
+# What a stock change reads back of each row (the others stay deferred):
 # what movements and order lines record.
-CHANGED_PRODUCT_FIELDS = (
+CHANGED_PRODUCT_FIELDS = ("id", "sku", "name", "stock", "is_active", "updated_at")
+CHANGED_VARIANT_FIELDS = (
     "id",
+    "product_id",
     "sku",
-    "name",
+    "options",
     "price",
     "stock",
     "is_active",
@@ -327,20 +835,23 @@ CHANGED_PRODUCT_FIELDS = (
 )
 
 
-def _apply_changes(changes: dict[int, int]) -> list[Product]:
-    """Add {product_id: units} to the stock of locked rows; return them after.
+def _apply_changes[M: LedgeredStockModel](
+    model: type[M], fields: Sequence[str], changes: dict[int, int]
+) -> list[M]:
+    """Add {id: units} to the stock of locked rows; return them after.
 
-    One `UPDATE ... FROM (VALUES ...) RETURNING` for every product, where
-    an update() per product costs a statement each and a read after.
+    One `UPDATE ... FROM (VALUES ...) RETURNING` for every row, where an
+    update() per row costs a statement each and a read after.
     """
     if not changes:
         return []
-    connection = connections[router.db_for_write(Product)]
+    connection = connections[router.db_for_write(model)]
     quote = connection.ops.quote_name
-    table = quote(Product._meta.db_table)
-    by_attname = {field.attname: field for field in Product._meta.concrete_fields}
-    column = {name: quote(_column(by_attname[name])) for name in CHANGED_PRODUCT_FIELDS}
-    returning = ", ".join(f"{table}.{column[name]}" for name in CHANGED_PRODUCT_FIELDS)
+    meta = model._meta
+    table = quote(meta.db_table)
+    by_attname = {field.attname: field for field in meta.concrete_fields}
+    column = {name: quote(_column(by_attname[name])) for name in fields}
+    returning = ", ".join(f"{table}.{column[name]}" for name in fields)
     # Accepted bandit B608: only column and table names from the model's own
     # metadata are formatted in; every value is bound.
     statement = (
@@ -351,10 +862,10 @@ def _apply_changes(changes: dict[int, int]) -> list[Product]:
         f"RETURNING {returning}"
     )
     params: list[object] = [timezone.now()]
-    for product_id, units in changes.items():
-        params += [product_id, units]
-    products = Product.objects.raw(statement, params, using=connection.alias)
-    return sorted(products, key=lambda product: product.pk)
+    for pk, units in changes.items():
+        params += [pk, units]
+    rows = model._base_manager.raw(statement, params, using=connection.alias)
+    return sorted(rows, key=lambda row: row.pk)
 
 
 # --- Imports ------------------------------------------------------------------
@@ -472,6 +983,15 @@ def import_products(
             if not changed:
                 result.unchanged += 1
                 continue
+            if before["variant"] is None and {"price", "stock"} & set(changed):
+                errors.append(
+                    RowError(
+                        row.line,
+                        f"product {row.sku} has several variants: its price and "
+                        "stock are theirs",
+                    )
+                )
+                continue
             result.updated += 1
             result.changes.append(
                 (row.line, row.sku, "updated", _column_names(changed))
@@ -479,6 +999,8 @@ def import_products(
             if "stock" in changed:
                 result.stock_movements += 1
         plan.append((row, before, target, changed))
+    if errors:
+        raise ImportRejected(errors)
     if dry_run:
         return result
 
@@ -498,21 +1020,37 @@ def _column_names(fields: Iterable[str]) -> tuple[str, ...]:
 def _products_by_sku(
     skus: Sequence[str], *, lock: bool, batch_size: int
 ) -> dict[str, FieldValues]:
-    """The products with these SKUs, as {sku: values}, locked in id order."""
+    """The products with these SKUs, as {sku: values}, locked in id order.
+
+    Each product's values hold `variant`, its only variant's id, or None
+    when it has several. Every variant of them is locked first, in id order,
+    then the products: the stock service's order.
+    """
     ids: list[int] = []
     for start in range(0, len(skus), batch_size):
         chunk = skus[start : start + batch_size]
         ids.extend(Product.objects.filter(sku__in=chunk).values_list("pk", flat=True))
     ids.sort()
+    variants = ProductVariant.objects.order_by("pk")
     products = Product.objects.order_by("pk")
     if lock:
+        variants = variants.select_for_update()
         products = products.select_for_update()
+    variants_of: defaultdict[int, list[int]] = defaultdict(list)
+    for start in range(0, len(ids), batch_size):
+        batch = ids[start : start + batch_size]
+        for pk, product_id in variants.filter(product_id__in=batch).values_list(
+            "pk", "product_id"
+        ):
+            variants_of[product_id].append(pk)
     found: dict[str, FieldValues] = {}
     for start in range(0, len(ids), batch_size):
         batch = ids[start : start + batch_size]
         for values in products.filter(pk__in=batch).values(
             "pk", "sku", "stock", *IMPORT_FIELDS
         ):
+            own = variants_of[values["pk"]]
+            values["variant"] = own[0] if len(own) == 1 else None
             found[values["sku"]] = values
     return found
 
@@ -578,11 +1116,17 @@ def _import_slugs(
 def _write_import_batch(
     plan: Sequence[PlannedRow], reference: str, user: User | None
 ) -> None:
-    """Write one batch of an import: three statements whatever its size."""
+    """Write one batch of an import: a few statements whatever its size.
+
+    A product's price and stock are its only variant's: a new product gets
+    a default variant, and an updated one's variant takes the new figures.
+    """
     now = timezone.now()
     new_products: list[Product] = []
     updated_rows: list[FieldValues] = []
+    updated_variants: list[FieldValues] = []
     fields: set[str] = set()
+    variant_fields: set[str] = set()
     movements: list[StockMovement] = []
     for row, before, target, changed in plan:
         if before is None:
@@ -592,11 +1136,23 @@ def _write_import_batch(
         # Every field is given: the update writes the batch's changed fields
         # of every row, so the unchanged ones must hold their current value.
         updated_rows.append({**before, **target, "updated_at": now})
-        fields.update(changed)
+        fields.update(set(changed) - {"price", "stock"})
+        if {"price", "stock"} & set(changed):
+            variant_fields.update({"price", "stock"} & set(changed))
+            updated_variants.append(
+                {
+                    "pk": before["variant"],
+                    "product_id": before["pk"],
+                    "price": target["price"],
+                    "stock": target.get("stock", before["stock"]),
+                    "updated_at": now,
+                }
+            )
         if "stock" in changed:
             movements.append(
                 StockMovement(
                     product_id=before["pk"],
+                    variant_id=before["variant"],
                     sku=row.sku,
                     quantity=target["stock"] - before["stock"],
                     stock_after=target["stock"],
@@ -608,20 +1164,33 @@ def _write_import_batch(
     # The base manager writes without scheduling a cache invalidation per
     # batch; import_products invalidates once at the end.
     Product._base_manager.bulk_create(new_products)
+    new_variants = ProductVariant._base_manager.bulk_create(
+        ProductVariant(
+            product=product, sku=product.sku, price=product.price, stock=product.stock
+        )
+        for product in new_products
+    )
+    if updated_variants:
+        _update_rows(
+            ProductVariant, updated_variants, [*sorted(variant_fields), "updated_at"]
+        )
     if updated_rows:
         _update_rows(Product, updated_rows, [*sorted(fields), "updated_at"])
+    if updated_variants:
+        _refresh_aggregates(row["product_id"] for row in updated_variants)
     movements.extend(
         StockMovement(
-            product_id=product.pk,
-            sku=product.sku,
-            quantity=product.stock,
-            stock_after=product.stock,
+            product_id=variant.product_id,
+            variant=variant,
+            sku=variant.sku,
+            quantity=variant.stock,
+            stock_after=variant.stock,
             reason=Reason.IMPORT,
             reference=reference,
             user=user,
         )
-        for product in new_products
-        if product.stock
+        for variant in new_variants
+        if variant.stock
     )
     StockMovement.objects.bulk_create(movements)
 

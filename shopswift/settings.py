@@ -188,7 +188,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    # The product search's full-text and trigram fields, indexes and lookups.
+    # The product search's full-text and trigram fields, indexes and lookups;
+    # ArrayField and GIN indexes (catalog options).
     "django.contrib.postgres",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",

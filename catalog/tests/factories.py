@@ -42,6 +42,36 @@ class ProductFactory(factory.django.DjangoModelFactory):
         return services.create_product(**kwargs)
 
 
+class SizedProductFactory(ProductFactory):
+    """A product with a Size option and one variant per size.
+
+    `variants` are (sku, size, price, stock) rows; by default S at 12.00
+    (3 units), M at 10.00 (none) and L at 14.00 (5 units).
+    """
+
+    sizes = ("S", "M", "L")
+    variants = factory.LazyAttribute(
+        lambda product: [
+            (f"{product.sku}-S", "S", Decimal("12.00"), 3),
+            (f"{product.sku}-M", "M", Decimal("10.00"), 0),
+            (f"{product.sku}-L", "L", Decimal("14.00"), 5),
+        ]
+    )
+
+    @classmethod
+    def _create(cls, model_class, *args, variants, **kwargs):
+        # The product's price and stock are its variants'.
+        del kwargs["price"], kwargs["stock"]
+        return services.create_product(
+            option_types=[{"name": "Size", "values": list(kwargs.pop("sizes"))}],
+            variants=[
+                {"sku": sku, "options": {"Size": size}, "price": price, "stock": stock}
+                for sku, size, price, stock in variants
+            ],
+            **kwargs,
+        )
+
+
 def image_file(name="photo.png", image_format="PNG", size=(8, 8)):
     """A small, real image file, as a browser would upload it."""
     buffer = io.BytesIO()
@@ -66,3 +96,8 @@ def image_inline_form(*images, initial=0):
             {f"images-{number}-{name}": value for name, value in fields.items()}
         )
     return form
+
+
+def variant_of(product):
+    """The product's one variant (the default variant of a factory's product)."""
+    return product.variants.get()

@@ -25,6 +25,7 @@ from catalog.tests.factories import (
     ProductFactory,
     image_file,
     image_inline_form,
+    variant_of,
 )
 
 pytestmark = pytest.mark.django_db
@@ -370,7 +371,7 @@ def test_stock_taken_by_an_order_shows_in_the_next_read(api_client, committed):
     public_view(api_client, product)
 
     with committed():
-        services.take_stock(lines=[(product.pk, 3)], reference="ORD-1")
+        services.take_stock(lines=[(variant_of(product).pk, 3)], reference="ORD-1")
 
     detail, listed = public_view(api_client, product)
     assert (detail["in_stock"], listed["stock"]) == (False, 0)
@@ -378,11 +379,11 @@ def test_stock_taken_by_an_order_shows_in_the_next_read(api_client, committed):
 
 def test_stock_returned_by_a_cancellation_shows_in_the_next_read(api_client, committed):
     product = ProductFactory(stock=3)
-    services.take_stock(lines=[(product.pk, 3)])
+    services.take_stock(lines=[(variant_of(product).pk, 3)])
     public_view(api_client, product)
 
     with committed():
-        services.return_stock(lines=[(product.pk, 2)], reference="ORD-1")
+        services.return_stock(lines=[(variant_of(product).pk, 2)], reference="ORD-1")
 
     detail, listed = public_view(api_client, product)
     assert (detail["stock"], listed["stock"]) == (2, 2)

@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from accounts.tests.factories import UserFactory
 from catalog import services
 from catalog.models import Product
-from catalog.tests.factories import CategoryFactory, ProductFactory
+from catalog.tests.factories import CategoryFactory, ProductFactory, variant_of
 
 pytestmark = pytest.mark.django_db
 
@@ -81,7 +81,7 @@ def test_a_sale_answers_the_new_stock_to_the_old_etag(api_client, committed):
     product = ProductFactory(stock=3)
     old = api_client.get(product_url(product))
     with committed():
-        services.take_stock(lines=[(product.pk, 1)])
+        services.take_stock(lines=[(variant_of(product).pk, 1)])
 
     response = api_client.get(product_url(product), HTTP_IF_NONE_MATCH=old["ETag"])
 

@@ -8,7 +8,7 @@ from django.core.management import call_command
 
 from catalog import services
 from catalog.models import Product, StockMovement
-from catalog.tests.factories import ProductFactory
+from catalog.tests.factories import ProductFactory, variant_of
 from core.testing import race
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -33,7 +33,7 @@ def test_a_sale_waits_for_an_import_that_has_read_its_stock(tmp_path, monkeypatc
 
     def sell():
         assert read.wait(10)
-        services.take_stock(lines=[(product.pk, 2)], reference="SW-1")
+        services.take_stock(lines=[(variant_of(product).pk, 2)], reference="SW-1")
         sold.set()
 
     def release_after_a_while():

@@ -94,7 +94,8 @@ def test_import_creates_products_with_their_stock_as_import_movements(tmp_path, 
     ]
     assert err == ""
     assert (
-        reconcile() == "Checked 2 products: stock matches the movements of every one."
+        reconcile() == "Stock matches the movements of every variant, and every "
+        "product the aggregates of its variants."
     )
 
 
@@ -137,7 +138,8 @@ def test_import_updates_products_by_sku_and_records_the_stock_difference(
         "1 stock movements."
     )
     assert (
-        reconcile() == "Checked 2 products: stock matches the movements of every one."
+        reconcile() == "Stock matches the movements of every variant, and every "
+        "product the aggregates of its variants."
     )
 
 
@@ -583,7 +585,8 @@ def test_writes_are_made_batch_by_batch(tmp_path, coffee):
         out, _ = run_import(path, "--batch-size", "2", "--progress-every", "2")
 
     inserts = [q["sql"] for q in queries if q["sql"].startswith("INSERT")]
-    assert len(inserts) == 6  # products and their movements, for 3 batches
+    # Products, their default variants and their movements, for 3 batches.
+    assert len(inserts) == 9
     assert out.splitlines()[2:4] == [
         "  wrote 2 of 5 products",
         "  wrote 4 of 5 products",

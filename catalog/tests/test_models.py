@@ -6,7 +6,11 @@ from django.db import IntegrityError, transaction
 
 from catalog import services
 from catalog.models import Category, Product
-from catalog.tests.factories import CategoryFactory, ProductFactory
+from catalog.tests.factories import (
+    CategoryFactory,
+    ProductFactory,
+    variant_of,
+)
 from core.text import CONTROL_MESSAGE
 
 pytestmark = pytest.mark.django_db
@@ -89,7 +93,7 @@ def test_setting_stock_by_hand_is_refused_so_the_ledger_stays_whole():
 
 def test_a_product_saves_again_after_the_stock_service_changed_it():
     product = ProductFactory(stock=10)
-    services.adjust_stock(product=product, quantity=-2)
+    services.adjust_stock(variant=variant_of(product), quantity=-2)
 
     product.name = "Renamed"
     product.save()

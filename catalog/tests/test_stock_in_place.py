@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 
 from catalog import services
-from catalog.tests.factories import ProductFactory
+from catalog.tests.factories import ProductFactory, variant_of
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +40,7 @@ def test_a_sale_updates_the_products_in_place():
     products = ProductFactory.create_batch(2, stock=10)
     before = product_updates()
 
-    services.take_stock(lines=[(product.pk, 1) for product in products])
+    services.take_stock(lines=[(variant_of(product).pk, 1) for product in products])
 
     assert since(before) == {"updates": 2, "in place": 2}
 
@@ -49,6 +49,6 @@ def test_a_restock_updates_the_product_in_place():
     product = ProductFactory(stock=1)
     before = product_updates()
 
-    services.adjust_stock(product=product, quantity=5)
+    services.adjust_stock(variant=variant_of(product), quantity=5)
 
     assert since(before) == {"updates": 1, "in place": 1}

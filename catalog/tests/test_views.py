@@ -10,7 +10,12 @@ from accounts.tests.factories import UserFactory
 from catalog import images, services
 from catalog.models import ProductImage
 from catalog.storefront import PAGE_SIZE
-from catalog.tests.factories import CategoryFactory, ProductFactory, image_file
+from catalog.tests.factories import (
+    CategoryFactory,
+    ProductFactory,
+    image_file,
+    variant_of,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -794,7 +799,7 @@ def test_product_page_shows_a_stock_change_at_once(
     client.get("/products/pan/")
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.take_stock(lines=[(pan.pk, 2)], reference="SW-TEST")
+        services.take_stock(lines=[(variant_of(pan).pk, 2)], reference="SW-TEST")
     response = client.get("/products/pan/")
 
     assertContains(response, '<p class="stock stock-out">Out of stock</p>', html=True)
