@@ -9,6 +9,7 @@ serializer's, field by field.
 import functools
 import hashlib
 from collections.abc import Callable
+from datetime import datetime
 from typing import TypedDict
 
 from django.conf import settings
@@ -17,7 +18,7 @@ from django.middleware.csrf import get_token
 from django.utils.crypto import salted_hmac
 from rest_framework.renderers import JSONRenderer
 
-from catalog import cache, images
+from catalog import cache, images, services
 from catalog.models import Product
 from core.api import iso_datetime, money
 
@@ -96,20 +97,24 @@ def entity_tag(body: bytes) -> str:
 
 
 def public_json(
-    found: cache.Read[tuple[str, bytes]], answer: Callable[[], object]
+    found: cache.Read[tuple[str, bytes]],
+    answer: Callable[[], object],
+    *,
+    valid_until: Callable[[], datetime | None] | None = None,
 ) -> tuple[str, bytes]:
     """Return the (ETag, JSON body) that `found` holds, else build and store it.
 
     `found` is the cache.Read of the answer's entry; `answer()` gives the
     data to render when it holds none (its exceptions pass through, and
-    nothing is stored).
+    nothing is stored). `valid_until`: as cache.fill's, for answers that
+    show prices.
     """
 
     def build() -> tuple[str, bytes]:
         body = JSONRenderer().render(answer())
         return entity_tag(body), body
 
-    return cache.fill(found, build)
+    return cache.fill(found, build, valid_until=valid_until)
 
 
 def cached_page(
@@ -125,9 +130,10 @@ def cached_page(
     found: cache.Read[tuple[str, bytes]] = cache.read("pages:html", (url,))
     if found.value is not None:
         return found.value
+    until = services.ensure_sale_prices()
     content_type, body, storable = render()
     if storable:
-        cache.store(found, (content_type, body))
+        cache.store(found, (content_type, body), until=until)
     return content_type, body
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from django.core.paginator import Paginator
 from django.urls import reverse
 
-from catalog import cache
+from catalog import cache, services
 from catalog.facets import ProductFacets, facets_of
 from catalog.filters import ProductFilter
 from catalog.models import Category, Product
@@ -106,6 +106,7 @@ def newest_products() -> list[Product]:
         lambda: list(
             Product.objects.active().with_category().with_images()[:NEWEST_COUNT]
         ),
+        valid_until=services.ensure_sale_prices,
     )
 
 
@@ -116,6 +117,7 @@ def active_product(slug: str) -> Product:
         "pages:product",
         (slug,),
         lambda: Product.objects.active().with_category().with_images().get(slug=slug),
+        valid_until=services.ensure_sale_prices,
     )
 
 
@@ -148,11 +150,12 @@ def product_page(params: dict[str, str], number: int) -> ProductPage:
     )
     if found.value is not None:
         return found.value
+    until = services.ensure_sale_prices()
     page = _build_product_page(params, number)
     # A bad value left out, or a page past the end shown as the last, is not
     # an answer of its own: stored, made-up values would fill Redis.
     if not page.errors and page.number == number:
-        cache.store(found, page)
+        cache.store(found, page, until=until)
     return page
 
 

@@ -137,6 +137,8 @@ class PublicCacheMixin(PublicReadViewSet):
     public_filtersets: ClassVar[dict[str, type[ProductFilter]]] = {}
     # The cache read of a request without credentials that found no entry.
     public_read: cache.Read[tuple[str, bytes]] | None = None
+    # Whether the answers show prices, which sales change by themselves.
+    shows_prices: ClassVar[bool] = False
 
     def dispatch(
         self, request: HttpRequest, *args: Any, **kwargs: Any
@@ -228,7 +230,10 @@ class PublicCacheMixin(PublicReadViewSet):
     def cached_read(
         self, request: Request, read: Callable[[], Response]
     ) -> HttpResponse:
+        ensure_prices = services.ensure_sale_prices if self.shows_prices else None
         if is_staff(request.user):
+            if ensure_prices is not None:
+                ensure_prices()
             return read()
         found = self.public_read
         if found is None:
@@ -237,7 +242,10 @@ class PublicCacheMixin(PublicReadViewSet):
                 return read()  # a malformed page or page size: DRF's 400
             found = cache.read(self.public_cache[self.action], params)
 
-        return public_response(request, queries.public_json(found, lambda: read().data))
+        answer = queries.public_json(
+            found, lambda: read().data, valid_until=ensure_prices
+        )
+        return public_response(request, answer)
 
 
 @extend_schema_view(
@@ -301,6 +309,7 @@ class ProductViewSet(PublicCacheMixin, viewsets.ModelViewSet):
     serializer_class = ProductSerializer
     permission_classes = [IsStaffOrReadOnly]
     lookup_field = "slug"
+    shows_prices = True
     public_cache = {
         "list": "api:products",
         "retrieve": "api:product",

@@ -103,7 +103,8 @@ def test_staff_reads_bypass_the_cache(
 
     # The token's user, the count, the page and its pictures: the database,
     # not the cache.
-    with django_assert_num_queries(4):
+    # ... and whether a sale started or ended since the prices were written (1).
+    with django_assert_num_queries(5):
         response = staff_client.get(PRODUCTS)
 
     assert response.json()["count"] == 1
@@ -571,7 +572,7 @@ def pictured(product):
 
 
 @pytest.mark.parametrize("page_size", [5, 30])
-def test_product_list_costs_three_queries_whatever_the_page_size(
+def test_product_list_costs_four_queries_whatever_the_page_size(
     api_client, django_assert_num_queries, page_size
 ):
     for category in CategoryFactory.create_batch(3):
@@ -579,7 +580,8 @@ def test_product_list_costs_three_queries_whatever_the_page_size(
             pictured(product)
 
     # count, page (with categories), the page's pictures
-    with django_assert_num_queries(3):
+    # ... and whether a sale started or ended since the prices were written (1).
+    with django_assert_num_queries(4):
         uncached = api_client.get(PRODUCTS, {"page_size": page_size})
     with django_assert_num_queries(0):
         cached = api_client.get(PRODUCTS, {"page_size": page_size})
@@ -589,22 +591,21 @@ def test_product_list_costs_three_queries_whatever_the_page_size(
 
 
 @pytest.mark.parametrize("page_size", [5, 30])
-def test_staff_product_list_costs_four_queries_whatever_the_page_size(
+def test_staff_product_list_costs_five_queries_whatever_the_page_size(
     staff_client, django_assert_num_queries, page_size
 ):
     for product in ProductFactory.create_batch(30):
         pictured(product)
 
     # The token's user, the count, the page and its pictures.
-    with django_assert_num_queries(4):
+    # ... and whether a sale started or ended since the prices were written (1).
+    with django_assert_num_queries(5):
         response = staff_client.get(PRODUCTS, {"page_size": page_size})
 
     assert len(response.json()["results"]) == page_size
 
 
-def test_filtered_product_list_costs_five_queries(
-    api_client, django_assert_num_queries
-):
+def test_filtered_product_list_costs_six_queries(api_client, django_assert_num_queries):
     root = CategoryFactory(name="Root")
     for child in CategoryFactory.create_batch(3, parent=root):
         ProductFactory.create_batch(5, category=child)
@@ -612,18 +613,20 @@ def test_filtered_product_list_costs_five_queries(
     # the category tree (then cached, see test_filters.py), whether the
     # search finds any product (else its typos are corrected), count, page,
     # and the page's pictures
-    with django_assert_num_queries(5):
+    # ... and whether a sale started or ended since the prices were written (1).
+    with django_assert_num_queries(6):
         response = api_client.get(PRODUCTS, {"category": "root", "search": "product"})
 
     assert response.json()["count"] == 15
 
 
-def test_product_detail_costs_two_queries_then_none(
+def test_product_detail_costs_three_queries_then_none(
     api_client, django_assert_num_queries
 ):
     product = pictured(ProductFactory())
 
-    with django_assert_num_queries(2):  # the product, its pictures
+    # ... and whether a sale started or ended since the prices were written (1).
+    with django_assert_num_queries(3):  # the product, its pictures
         uncached = api_client.get(product_url(product))
     with django_assert_num_queries(0):
         cached = api_client.get(product_url(product))

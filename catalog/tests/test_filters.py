@@ -48,11 +48,13 @@ def test_filtered_lists_read_the_categories_once_per_catalog_version(
     ProductFactory(sku="POT", category=kitchen)
     ProductFactory(sku="SPADE", category=garden)
 
-    # Every category's subtree, the count, the page, its pictures.
-    with django_assert_num_queries(4):
+    # Every category's subtree, whether a sale started or ended since the
+    # prices were written, the count, the page, its pictures.
+    with django_assert_num_queries(5):
         first = api_client.get(PRODUCTS, {"category": "kitchen"})
-    # Another filter, so not the cached page: the count, the page, its pictures.
-    with django_assert_num_queries(3):
+    # Another filter, so not the cached page: the sales' check, the count,
+    # the page, its pictures.
+    with django_assert_num_queries(4):
         second = api_client.get(PRODUCTS, {"category": "garden"})
 
     assert skus(first) == ["POT"]

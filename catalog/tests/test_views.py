@@ -97,7 +97,8 @@ def test_home_reads_the_database_once_then_the_cache(
     make_product("Pan", category=kitchen)
 
     # The category tree (2 queries), the newest products and their pictures.
-    with django_assert_num_queries(4):
+    # ... and, for the page and for its list, whether a sale started or ended (1 each).
+    with django_assert_num_queries(6):
         client.get("/")
     with django_assert_num_queries(0):
         response = client.get("/")
@@ -490,7 +491,8 @@ def test_product_list_reads_the_database_then_the_cache(
     # count, the page and its pictures (1 each), the facets: the categories'
     # names (1, then cached), the stock and price counts (1), the category
     # counts (1).
-    with django_assert_num_queries(9):
+    # ... and, for the page and for its list, whether a sale started or ended (1 each).
+    with django_assert_num_queries(11):
         client.get(PRODUCTS, query)
     with django_assert_num_queries(0):
         response = client.get(PRODUCTS, query)
@@ -503,7 +505,8 @@ def test_category_filter_costs_one_query_more_uncached(
 ):
     # Every category's subtree (cached until the catalog changes), then as
     # above without a search.
-    with django_assert_num_queries(9):
+    # ... and, for the page and for its list, whether a sale started or ended (1 each).
+    with django_assert_num_queries(11):
         client.get("/categories/kitchen/", {"page": "2"})
     with django_assert_num_queries(0):
         client.get("/categories/kitchen/", {"page": "2"})
@@ -519,7 +522,8 @@ def test_query_budget_does_not_grow_with_the_page(
 
     # The category tree (2), the count, the page and its pictures, the
     # facets (3).
-    with django_assert_num_queries(8):
+    # ... and, for the page and for its list, whether a sale started or ended (1 each).
+    with django_assert_num_queries(10):
         response = client.get(PRODUCTS)
 
     assert len(card_names(response)) == PAGE_SIZE
@@ -784,7 +788,8 @@ def test_product_page_reads_the_database_then_the_cache(
     make_product("Pan", category=kitchen)
 
     # The product with its category, its pictures, and the category tree (2).
-    with django_assert_num_queries(4):
+    # ... and, for the page and for its list, whether a sale started or ended (1 each).
+    with django_assert_num_queries(6):
         client.get("/products/pan/")
     with django_assert_num_queries(0):
         response = client.get("/products/pan/")
