@@ -114,6 +114,12 @@ class ProductFilter(django_filters.FilterSet):
         method="filter_in_stock",
         help_text="`true`: only products with stock; `false`: only those without.",
     )
+    on_sale = django_filters.ChoiceFilter(
+        choices=TRUE_FALSE,
+        method="filter_on_sale",
+        help_text="`true`: only products with an active variant on sale now; "
+        "`false`: only those without.",
+    )
     is_active = django_filters.ChoiceFilter(
         choices=TRUE_FALSE,
         method="filter_is_active",
@@ -155,6 +161,9 @@ class ProductFilter(django_filters.FilterSet):
 
     def filter_in_stock(self, queryset, name, value: str):
         return queryset.in_stock() if value == "true" else queryset.out_of_stock()
+
+    def filter_on_sale(self, queryset, name, value: str):
+        return queryset.on_sale() if value == "true" else queryset.not_on_sale()
 
     def filter_is_active(self, queryset, name, value: str):
         return queryset.filter(is_active=value == "true")

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.validators import FileExtensionValidator, MinValueValidator
 from django.db import IntegrityError, models, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, Exists, F, OuterRef, Q
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone
@@ -346,8 +346,21 @@ class ProductQuerySet(InvalidatingQuerySet["Product"]):
     def with_category(self) -> Self:
         return self.select_related("category")
 
+    def on_sale(self) -> Self:
+        """Products with an active variant that a sale in force lowers."""
+        return self.filter(Exists(_variants_on_sale()))
+
+    def not_on_sale(self) -> Self:
+        return self.filter(~Exists(_variants_on_sale()))
+
     def with_images(self) -> Self:
         return self.prefetch_related("images")
+
+
+def _variants_on_sale() -> "models.QuerySet[ProductVariant]":
+    return ProductVariant.objects.filter(
+        product=OuterRef("pk"), is_active=True, sale_price__isnull=False
+    )
 
 
 class ProductManager(models.Manager["Product"]):

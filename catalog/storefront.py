@@ -24,7 +24,15 @@ PAGE_SIZE = 12
 NEWEST_COUNT = 8
 # The product list's parameters that shoppers may set (the API's names);
 # `is_active` is for staff, and any other parameter is ignored.
-FILTER_PARAMS = ("category", "search", "ordering", "in_stock", "min_price", "max_price")
+FILTER_PARAMS = (
+    "category",
+    "search",
+    "ordering",
+    "in_stock",
+    "on_sale",
+    "min_price",
+    "max_price",
+)
 
 
 @dataclass

@@ -312,3 +312,63 @@ def test_a_miss_brings_the_sale_prices_up_to_date_before_building(
         )
 
     assert built == "5.00"
+
+
+# --- Through the API ----------------------------------------------------------------
+
+PRODUCTS = "/api/v1/products/"
+
+
+def listed(api_client, **params):
+    response = api_client.get(PRODUCTS, params)
+    assert response.status_code == 200, response.content
+    return {item["sku"]: item["price"] for item in response.json()["results"]}
+
+
+def test_the_list_shows_and_filters_by_the_price_paid_during_a_sale(api_client):
+    on_sale = ProductFactory(sku="ON-SALE", price=Decimal("10.00"))
+    ProductFactory(sku="FULL-PRICE", price=Decimal("8.00"))
+    make_sale(value="50", products=[on_sale])
+
+    assert listed(api_client) == {"ON-SALE": "5.00", "FULL-PRICE": "8.00"}
+    assert listed(api_client, max_price="6") == {"ON-SALE": "5.00"}
+    assert list(listed(api_client, ordering="price")) == ["ON-SALE", "FULL-PRICE"]
+
+
+def test_on_sale_filters_the_list(api_client):
+    on_sale = ProductFactory(sku="ON-SALE")
+    ProductFactory(sku="FULL-PRICE")
+    make_sale(products=[on_sale])
+
+    assert set(listed(api_client, on_sale="true")) == {"ON-SALE"}
+    assert set(listed(api_client, on_sale="false")) == {"FULL-PRICE"}
+
+
+def test_a_bad_on_sale_value_is_a_400_naming_it(api_client):
+    response = api_client.get(PRODUCTS, {"on_sale": "maybe"})
+
+    assert response.status_code == 400
+    assert "on_sale" in response.json()["errors"]
+
+
+def test_a_cached_list_is_not_served_past_a_sale_start(api_client):
+    product = ProductFactory(sku="SOON", price=Decimal("10.00"))
+    starts = timezone.now() + timedelta(milliseconds=500)
+    make_sale(value="50", starts=starts, products=[product])
+
+    assert listed(api_client) == {"SOON": "10.00"}
+    assert listed(api_client) == {"SOON": "10.00"}  # from the cache
+    time.sleep(max(0, (starts - timezone.now()).total_seconds()) + 0.05)
+    assert listed(api_client) == {"SOON": "5.00"}
+
+
+def test_a_cached_product_page_is_not_served_past_a_sale_end(client):
+    product = ProductFactory(price=Decimal("10.00"))
+    ends = timezone.now() + timedelta(milliseconds=500)
+    make_sale(value="50", ends=ends, products=[product])
+
+    assert "5.00" in client.get(product.get_absolute_url()).content.decode()
+    time.sleep(max(0, (ends - timezone.now()).total_seconds()) + 0.05)
+    page = client.get(product.get_absolute_url()).content.decode()
+    assert "5.00" not in page
+    assert "10.00" in page
