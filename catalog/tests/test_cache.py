@@ -21,6 +21,7 @@ from catalog import cache, services
 from catalog.filters import ProductFilter
 from catalog.models import Category, Product
 from catalog.tests.factories import CategoryFactory, ProductFactory, variant_of
+from catalog.tests.test_admin import inline_forms
 
 pytestmark = pytest.mark.django_db
 
@@ -95,8 +96,9 @@ def test_staff_reads_bypass_the_cache(
     ProductFactory()
     api_client.get(PRODUCTS)
 
-    # The token's user, the count and the page: the database, not the cache.
-    with django_assert_num_queries(3):
+    # The token's user, the count, the page, its variants and option types:
+    # the database, not the cache.
+    with django_assert_num_queries(5):
         response = staff_client.get(PRODUCTS)
 
     assert response.json()["count"] == 1
@@ -266,6 +268,7 @@ def test_a_price_changed_in_the_admin_form_shows_in_the_next_read(
         "price": "8.00",
         "is_active": "on",
         "stock_reason": "adjustment",
+        **inline_forms(product),
     }
 
     with committed():
@@ -524,13 +527,14 @@ def test_a_format_is_part_of_the_key(api_client):
 
 
 @pytest.mark.parametrize("page_size", [5, 30])
-def test_product_list_costs_two_queries_whatever_the_page_size(
+def test_product_list_costs_four_queries_whatever_the_page_size(
     api_client, django_assert_num_queries, page_size
 ):
     for category in CategoryFactory.create_batch(3):
         ProductFactory.create_batch(10, category=category)
 
-    with django_assert_num_queries(2):  # count, page (with categories)
+    # count, page (with categories), its variants, its option types
+    with django_assert_num_queries(4):
         uncached = api_client.get(PRODUCTS, {"page_size": page_size})
     with django_assert_num_queries(0):
         cached = api_client.get(PRODUCTS, {"page_size": page_size})
@@ -540,38 +544,40 @@ def test_product_list_costs_two_queries_whatever_the_page_size(
 
 
 @pytest.mark.parametrize("page_size", [5, 30])
-def test_staff_product_list_costs_three_queries_whatever_the_page_size(
+def test_staff_product_list_costs_five_queries_whatever_the_page_size(
     staff_client, django_assert_num_queries, page_size
 ):
     ProductFactory.create_batch(30)
 
-    # The token's user, the count and the page.
-    with django_assert_num_queries(3):
+    # The token's user, the count, the page, its variants and option types.
+    with django_assert_num_queries(5):
         response = staff_client.get(PRODUCTS, {"page_size": page_size})
 
     assert len(response.json()["results"]) == page_size
 
 
-def test_filtered_product_list_costs_three_queries(
+def test_filtered_product_list_costs_five_queries(
     api_client, django_assert_num_queries
 ):
     root = CategoryFactory(name="Root")
     for child in CategoryFactory.create_batch(3, parent=root):
         ProductFactory.create_batch(5, category=child)
 
-    # the category tree (then cached, see test_filters.py), count, page
-    with django_assert_num_queries(3):
+    # the category tree (then cached, see test_filters.py), count, page, its
+    # variants and option types
+    with django_assert_num_queries(5):
         response = api_client.get(PRODUCTS, {"category": "root", "search": "product"})
 
     assert response.json()["count"] == 15
 
 
-def test_product_detail_costs_one_query_then_none(
+def test_product_detail_costs_three_queries_then_none(
     api_client, django_assert_num_queries
 ):
     product = ProductFactory()
 
-    with django_assert_num_queries(1):
+    # The product, its variants, its option types.
+    with django_assert_num_queries(3):
         uncached = api_client.get(product_url(product))
     with django_assert_num_queries(0):
         cached = api_client.get(product_url(product))

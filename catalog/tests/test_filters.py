@@ -48,11 +48,12 @@ def test_filtered_lists_read_the_categories_once_per_catalog_version(
     ProductFactory(sku="POT", category=kitchen)
     ProductFactory(sku="SPADE", category=garden)
 
-    # Every category's subtree, the count, the page.
-    with django_assert_num_queries(3):
+    # Every category's subtree, the count, the page, its variants and option
+    # types.
+    with django_assert_num_queries(5):
         first = api_client.get(PRODUCTS, {"category": "kitchen"})
-    # Another filter, so not the cached page: the count and the page only.
-    with django_assert_num_queries(2):
+    # Another filter, so not the cached page: no category read.
+    with django_assert_num_queries(4):
         second = api_client.get(PRODUCTS, {"category": "garden"})
 
     assert skus(first) == ["POT"]

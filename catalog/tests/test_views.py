@@ -641,8 +641,9 @@ def test_product_page_reads_the_database_then_the_cache(
 ):
     make_product("Pan", category=kitchen)
 
-    # The product with its category (1 query) and the category tree (2).
-    with django_assert_num_queries(3):
+    # The product with its category, its variants and option types (3
+    # queries) and the category tree (2).
+    with django_assert_num_queries(5):
         client.get("/products/pan/")
     with django_assert_num_queries(0):
         response = client.get("/products/pan/")
