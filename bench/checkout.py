@@ -115,11 +115,15 @@ def seed(run, scenario, buyers, hot_stock):
         User(email=f"bench-{run}-{scenario}-{n}@example.com", password="!")
         for n in range(buyers)
     )
+    # Each product's one default variant, which the carts hold.
+    variant_of = {product.pk: product.variants.get() for product in products}
     items = []
     for user in users:
         cart = get_user_cart(user=user)
         chosen = products if scenario == "hot" else random.sample(products, 3)
-        items += [CartItem(cart=cart, product=p, quantity=1) for p in chosen]
+        items += [
+            CartItem(cart=cart, variant=variant_of[p.pk], quantity=1) for p in chosen
+        ]
     CartItem.objects.bulk_create(items)
     starting = {product.pk: product.stock for product in products}
     return [str(AccessToken.for_user(user)) for user in users], starting

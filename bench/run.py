@@ -481,7 +481,7 @@ def seed(args):
 
     from accounts.models import User
     from carts.models import Cart, CartItem
-    from catalog.models import Category, Product, StockMovement
+    from catalog.models import Category, Product, ProductVariant, StockMovement
 
     rng = random.Random(8)
     stock = 1000
@@ -525,9 +525,23 @@ def seed(args):
             )
             for n in range(1, args.rounds + 1)
         )
+        # Each product's one default variant, as the services would make it.
+        variant_of = {
+            variant.product_id: variant
+            for variant in ProductVariant.objects.bulk_create(
+                ProductVariant(
+                    product=product,
+                    sku=product.sku,
+                    price=product.price,
+                    stock=product.stock,
+                )
+                for product in products + hot_products
+            )
+        }
         StockMovement.objects.bulk_create(
             StockMovement(
                 product=product,
+                variant=variant_of[product.pk],
                 sku=product.sku,
                 quantity=product.stock,
                 stock_after=product.stock,
@@ -565,18 +579,23 @@ def seed(args):
         items = []
         for user in cart_users:
             items += [
-                CartItem(cart=carts[user.pk], product=product, quantity=1 + n)
+                CartItem(
+                    cart=carts[user.pk], variant=variant_of[product.pk], quantity=1 + n
+                )
                 for n, product in enumerate(rng.sample(products, 3))
             ]
         for pool in checkout_pools:
             for user in pool:
                 items += [
-                    CartItem(cart=carts[user.pk], product=product, quantity=1)
+                    CartItem(
+                        cart=carts[user.pk], variant=variant_of[product.pk], quantity=1
+                    )
                     for product in rng.sample(products, 2)
                 ]
         for pool, hot in zip(contention_pools, hot_products, strict=True):
             items += [
-                CartItem(cart=carts[user.pk], product=hot, quantity=1) for user in pool
+                CartItem(cart=carts[user.pk], variant=variant_of[hot.pk], quantity=1)
+                for user in pool
             ]
         CartItem.objects.bulk_create(items, batch_size=5000)
 

@@ -9,7 +9,14 @@ from core.admin import ReadOnlyAdminMixin
 
 class CartItemInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = CartItem
-    fields = ("product", "quantity", "unit_price", "line_total", "updated_at")
+    fields = (
+        "product",
+        "variant",
+        "quantity",
+        "unit_price",
+        "line_total",
+        "updated_at",
+    )
     readonly_fields = fields
     extra = 0
 
@@ -18,7 +25,7 @@ class CartItemInline(ReadOnlyAdminMixin, admin.TabularInline):
         return request.user.has_perm("carts.view_cart")
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("product")
+        return super().get_queryset(request).select_related("variant__product")
 
     @admin.display(description="unit price (now)")
     def unit_price(self, item):

@@ -33,6 +33,10 @@ class AddItemForm(forms.Form):
     product = forms.IntegerField(
         min_value=1, max_value=MAX_ID, widget=forms.HiddenInput
     )
+    # The chosen variant; left out for a product that has only one.
+    variant = forms.IntegerField(
+        min_value=1, max_value=MAX_ID, required=False, widget=forms.HiddenInput
+    )
     quantity = quantity_field()
 
 

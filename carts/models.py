@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Prefetch, Q
 
 from accounts.models import User
+from catalog.models import Product
 from core.money import CENT
 
 MAX_LINE_QUANTITY = 1000
@@ -23,7 +24,7 @@ class CartQuerySet(models.QuerySet["Cart"]):
         return self.anonymous().filter(updated_at__lt=updated_before)
 
     def with_lines(self) -> Self:
-        """Carts with their lines and the lines' products, in two queries.
+        """Carts with their lines, variants and products, in two queries.
 
         Reading a cart (its items, totals and warnings) then costs the same
         number of queries whatever its size.
@@ -84,7 +85,8 @@ class Cart(models.Model):
 
 class CartItemQuerySet(models.QuerySet["CartItem"]):
     def with_product(self) -> Self:
-        return self.select_related("product", "product__category")
+        """Lines with their variant, its product and the product's category."""
+        return self.select_related("variant__product__category")
 
     def for_user(self, user: User) -> Self:
         """The lines of the user's own cart."""
@@ -92,11 +94,11 @@ class CartItemQuerySet(models.QuerySet["CartItem"]):
 
 
 class CartItem(models.Model):
-    """One product in a cart; a product has at most one line per cart."""
+    """One variant of a product in a cart; a variant has at most one line per cart."""
 
     cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="items")
-    product = models.ForeignKey(
-        "catalog.Product", on_delete=models.CASCADE, related_name="cart_items"
+    variant = models.ForeignKey(
+        "catalog.ProductVariant", on_delete=models.CASCADE, related_name="cart_items"
     )
     quantity = models.PositiveIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
@@ -107,10 +109,10 @@ class CartItem(models.Model):
     class Meta:
         ordering = LINE_ORDERING
         constraints = [
-            # One line per product, so stock is checked against the whole
+            # One line per variant, so stock is checked against the whole
             # quantity the cart holds of it.
             models.UniqueConstraint(
-                fields=["cart", "product"], name="carts_item_one_line_per_product"
+                fields=["cart", "variant"], name="carts_item_one_line_per_variant"
             ),
             models.CheckConstraint(
                 condition=Q(quantity__gte=1) & Q(quantity__lte=MAX_LINE_QUANTITY),
@@ -119,12 +121,16 @@ class CartItem(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.quantity} of product {self.product_id}"
+        return f"{self.quantity} of variant {self.variant_id}"
+
+    @property
+    def product(self) -> "Product":
+        return self.variant.product
 
     @property
     def unit_price(self) -> Decimal:
-        """The product's price in the catalog now."""
-        return self.product.price.quantize(CENT)
+        """The variant's price in the catalog now."""
+        return self.variant.price.quantize(CENT)
 
     @property
     def line_total(self) -> Decimal:

@@ -6,6 +6,7 @@ proves the answer equal to CartSerializer's, field by field.
 """
 
 import functools
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -19,14 +20,14 @@ from django.http import HttpRequest
 from accounts.models import User
 from carts import services
 from carts.models import LINE_ORDERING, Cart, CartItem
-from catalog.models import IMAGE_ORDERING, Product, ProductImage
+from catalog.models import IMAGE_ORDERING, Product, ProductImage, ProductVariant
 from core.api import iso_datetime, money
 from core.money import CENT
 
 
 @dataclass(frozen=True)
 class CartLine:
-    """A line of a cart, with what its answer shows of the product."""
+    """A line of a cart, with what its answer shows of the product and variant."""
 
     item_id: int
     quantity: int
@@ -36,6 +37,12 @@ class CartLine:
     price: Decimal
     stock: int
     is_active: bool
+    variant_id: int
+    sku: str
+    options: dict[str, str]
+    variant_price: Decimal
+    variant_stock: int
+    variant_is_active: bool
     # The name of the product's first picture's file, or None.
     image: str | None
 
@@ -58,9 +65,16 @@ class CartProductRepresentation(TypedDict):
     in_stock: bool
 
 
+class CartVariantRepresentation(TypedDict):
+    id: int
+    sku: str
+    options: dict[str, str]
+
+
 class CartItemRepresentation(TypedDict):
     id: int
     product: CartProductRepresentation
+    variant: CartVariantRepresentation
     quantity: int
     unit_price: str
     line_total: str
@@ -87,12 +101,18 @@ LINE_COLUMNS = (
     (Product, "price"),
     (Product, "stock"),
     (Product, "is_active"),
+    (ProductVariant, "id"),
+    (ProductVariant, "sku"),
+    (ProductVariant, "options"),
+    (ProductVariant, "price"),
+    (ProductVariant, "stock"),
+    (ProductVariant, "is_active"),
 )
 
 
 @functools.cache
 def cart_lines_sql() -> str:
-    """The statement reading a user's cart, its lines and their products."""
+    """The statement reading a user's cart, its lines, variants and products."""
     quote = connections[Cart.objects.db].ops.quote_name
 
     def table(model: type[Model]) -> str:
@@ -125,8 +145,10 @@ def cart_lines_sql() -> str:
         f"SELECT {columns}, {first_image} FROM {table(Cart)}"  # nosec B608
         f" LEFT JOIN {table(CartItem)}"
         f" ON {column(CartItem, 'cart')} = {column(Cart, 'id')}"
+        f" LEFT JOIN {table(ProductVariant)}"
+        f" ON {column(ProductVariant, 'id')} = {column(CartItem, 'variant')}"
         f" LEFT JOIN {table(Product)}"
-        f" ON {column(Product, 'id')} = {column(CartItem, 'product')}"
+        f" ON {column(Product, 'id')} = {column(ProductVariant, 'product')}"
         f" WHERE {column(Cart, 'user')} = %s ORDER BY {order}"
     )
 
@@ -139,11 +161,16 @@ def read_cart(user_id: int) -> CartLines | None:
     if not rows:
         return None
     cart_id, updated_at = rows[0][: len(CART_COLUMNS)]
-    lines = [
-        CartLine(*row[len(CART_COLUMNS) :])
-        for row in rows
-        if row[len(CART_COLUMNS)] is not None  # the one row of an empty cart
-    ]
+    options_at = len(LINE_COLUMNS) - 4
+    lines = []
+    for row in rows:
+        line = list(row[len(CART_COLUMNS) :])
+        if line[0] is None:
+            continue  # the one row of an empty cart
+        # The jsonb column as Django's driver set-up hands it over: text.
+        if isinstance(line[options_at], str):
+            line[options_at] = json.loads(line[options_at])
+        lines.append(CartLine(*line))
     return CartLines(cart_id, updated_at, lines)
 
 
@@ -167,7 +194,7 @@ def cart_representation(
     warnings: list[services.CartWarning] = []
     item_count, subtotal = 0, Decimal("0")
     for line in cart.lines:
-        unit_price = line.price.quantize(CENT)
+        unit_price = line.variant_price.quantize(CENT)
         line_total = (unit_price * line.quantity).quantize(CENT)
         item_count += line.quantity
         subtotal += line_total
@@ -183,9 +210,14 @@ def cart_representation(
                     "id": line.product_id,
                     "slug": line.slug,
                     "name": line.name,
-                    "price": money(unit_price),
+                    "price": money(line.price),
                     "image": image,
                     "in_stock": line.stock > 0,
+                },
+                "variant": {
+                    "id": line.variant_id,
+                    "sku": line.sku,
+                    "options": line.options,
                 },
                 "quantity": line.quantity,
                 "unit_price": money(unit_price),
@@ -195,8 +227,8 @@ def cart_representation(
         warning = services.line_warning(
             item_id=line.item_id,
             quantity=line.quantity,
-            is_active=line.is_active,
-            stock=line.stock,
+            is_active=line.is_active and line.variant_is_active,
+            stock=line.variant_stock,
         )
         if warning is not None:
             warnings.append(warning)

@@ -48,7 +48,7 @@ def merge_messages(result):
         )
     for line in result.capped:
         name, kept, requested = line.product.name, line.kept, line.requested
-        if kept < line.product.stock:
+        if kept < line.variant.stock:
             why = f"a cart holds at most {MAX_LINE_QUANTITY} of one product"
         else:
             why = f"only {kept} in stock"

@@ -3,8 +3,8 @@
 Every write locks its cart's row first (`select_for_update`), so two writes
 to one cart (two tabs, a double click, a merge at login) run one after the
 other: each sees the line the other left, and quantities add up instead of
-one overwriting the other. The unique (cart, product) constraint backs the
-one-line-per-product rule in the database.
+one overwriting the other. The unique (cart, variant) constraint backs the
+one-line-per-variant rule in the database.
 
 A cart reserves no stock. Its quantities are checked against the stock on
 hand when they change, and `cart_warnings` tells, before checkout, which
@@ -23,9 +23,11 @@ from django.utils import timezone
 from accounts.models import User
 from carts.models import MAX_LINE_QUANTITY, Cart, CartItem
 from catalog.exceptions import InsufficientStock, Shortage
-from catalog.models import Product
+from catalog.models import Product, ProductVariant
 
 NOT_FOR_SALE = "This product is not for sale."
+VARIANT_NOT_FOR_SALE = "This variant is not for sale."
+CHOOSE_VARIANT = "This product comes in several variants: choose one."
 QUANTITY_NOT_WHOLE = "Enter a whole number of at least 1."
 
 
@@ -62,9 +64,23 @@ def get_session_cart(*, cart_id: int | str) -> Cart | None:
 # --- Changing lines ------------------------------------------------------------------
 
 
+def sold_variant(*, product: Product) -> ProductVariant:
+    """The variant a line of `product` stands for: its one active variant.
+
+    Raises ValidationError on `variant` when it has several (the shopper
+    must choose) and on `product` when it has none for sale.
+    """
+    variants = list(ProductVariant.objects.filter(product=product).active()[:2])
+    if not variants or not product.is_active:
+        raise ValidationError({"product": NOT_FOR_SALE}, code="inactive")
+    if len(variants) > 1:
+        raise ValidationError({"variant": CHOOSE_VARIANT}, code="required")
+    return variants[0]
+
+
 @transaction.atomic
-def add_item(*, cart: Cart, product: Product, quantity: int) -> CartItem:
-    """Add units of a product to the cart, on the product's one line.
+def add_item(*, cart: Cart, variant: ProductVariant, quantity: int) -> CartItem:
+    """Add units of a variant to the cart, on the variant's one line.
 
     The line's whole quantity (what it held plus `quantity`) is checked: at
     most 1000 and no more than the stock on hand (else InsufficientStock).
@@ -72,13 +88,13 @@ def add_item(*, cart: Cart, product: Product, quantity: int) -> CartItem:
     """
     _check_quantity(quantity)
     cart = _lock(cart.pk)
-    held = cart.items.filter(product=product).values_list("quantity", flat=True).first()
+    held = cart.items.filter(variant=variant).values_list("quantity", flat=True).first()
     total = (held or 0) + quantity
-    _check_line(product=product, quantity=total)
+    _check_line(variant=variant, quantity=total)
     # The cart's lock makes this read-then-write safe: no other write to
-    # this cart can add the same product in between.
+    # this cart can add the same variant in between.
     item, _ = CartItem.objects.update_or_create(
-        cart=cart, product=product, defaults={"quantity": total}
+        cart=cart, variant=variant, defaults={"quantity": total}
     )
     _touch(cart)
     return item
@@ -92,8 +108,8 @@ def set_item_quantity(*, item: CartItem, quantity: int) -> CartItem:
     """
     _check_quantity(quantity)
     cart = _lock(item.cart_id)
-    item = CartItem.objects.select_related("product").get(pk=item.pk, cart=cart)
-    _check_line(product=item.product, quantity=quantity)
+    item = CartItem.objects.select_related("variant").get(pk=item.pk, cart=cart)
+    _check_line(variant=item.variant, quantity=quantity)
     item.quantity = quantity
     item.save(update_fields=["quantity", "updated_at"])
     item.cart = cart
@@ -125,10 +141,10 @@ def clear_cart(*, cart: Cart) -> None:
 
 @dataclass(frozen=True)
 class CheckoutLine:
-    """A line of a cart being checked out: which product, and how many."""
+    """A line of a cart being checked out: which variant, and how many."""
 
     item_id: int
-    product_id: int
+    variant_id: int
     quantity: int
 
 
@@ -136,8 +152,8 @@ def lock_lines_for_checkout(*, user: User) -> list[CheckoutLine]:
     """Lock the user's cart and its lines until the transaction ends.
 
     For a checkout, inside its transaction: the cart is marked as changed
-    now and its lines come in product id order, the order the checkout
-    locks the products in. Empty when the user has no cart or an empty one.
+    now and its lines come in variant id order, the order the checkout
+    locks the variants in. Empty when the user has no cart or an empty one.
     """
     # The UPDATE that records the change takes the cart's row lock, as every
     # write to a cart does first, so no line is added or changed until the
@@ -147,12 +163,12 @@ def lock_lines_for_checkout(*, user: User) -> list[CheckoutLine]:
     lines = (
         CartItem.objects.select_for_update(of=("self",))
         .filter(cart__user=user)
-        .order_by("product_id")
-        .values_list("pk", "product_id", "quantity")
+        .order_by("variant_id")
+        .values_list("pk", "variant_id", "quantity")
     )
     return [
-        CheckoutLine(item_id=item_id, product_id=product_id, quantity=quantity)
-        for item_id, product_id, quantity in lines
+        CheckoutLine(item_id=item_id, variant_id=variant_id, quantity=quantity)
+        for item_id, variant_id, quantity in lines
     ]
 
 
@@ -170,7 +186,7 @@ class CartWarning(TypedDict):
 
     item: int  # the line's id
     code: Literal["insufficient_stock", "inactive"]
-    available: int  # units for sale: none of an inactive product
+    available: int  # units for sale: none of an inactive product or variant
 
 
 def cart_warnings(*, cart: Cart) -> list[CartWarning]:
@@ -181,12 +197,12 @@ def cart_warnings(*, cart: Cart) -> list[CartWarning]:
     """
     warnings: list[CartWarning] = []
     for item in cart.items.all():
-        product = item.product
+        variant = item.variant
         warning = line_warning(
             item_id=item.pk,
             quantity=item.quantity,
-            is_active=product.is_active,
-            stock=product.stock,
+            is_active=variant.is_active and variant.product.is_active,
+            stock=variant.stock,
         )
         if warning is not None:
             warnings.append(warning)
@@ -216,10 +232,14 @@ class MergedLine:
     (less than `requested` when capped at the stock on hand or at 1000).
     """
 
-    product: Product
+    variant: ProductVariant
     quantity: int
     requested: int
     kept: int
+
+    @property
+    def product(self) -> Product:
+        return self.variant.product
 
 
 @dataclass(frozen=True)
@@ -229,9 +249,13 @@ class DroppedLine:
     `reason` is "inactive" (no longer for sale) or "out_of_stock".
     """
 
-    product: Product
+    variant: ProductVariant
     quantity: int
     reason: str
+
+    @property
+    def product(self) -> Product:
+        return self.variant.product
 
 
 @dataclass(frozen=True)
@@ -253,10 +277,10 @@ class MergeResult:
 def merge_carts(*, source: Cart, target: Cart) -> MergeResult:
     """Move the lines of `source` (a session cart) into `target`, then delete it.
 
-    A product in both carts gets one line with the quantities added. Each
+    A variant in both carts gets one line with the quantities added. Each
     merged line is capped at the stock on hand (and at 1000); lines of
-    products no longer for sale or out of stock are dropped, and the
-    target's own line of such a product is left as it was. Returns what
+    variants no longer for sale or out of stock are dropped, and the
+    target's own line of such a variant is left as it was. Returns what
     changed, so the shopper can be told. A source that no longer exists
     (merged by a concurrent login) merges nothing.
     """
@@ -276,28 +300,29 @@ def merge_carts(*, source: Cart, target: Cart) -> MergeResult:
         return MergeResult()
     source, target = locked[source.pk], locked[target.pk]
 
-    held = dict(target.items.values_list("product_id", "quantity"))
+    held = dict(target.items.values_list("variant_id", "quantity"))
     added: list[MergedLine] = []
     capped: list[MergedLine] = []
     dropped: list[DroppedLine] = []
     lines: list[CartItem] = []
-    for item in source.items.select_related("product").order_by("created_at", "pk"):
-        product = item.product
-        if not product.is_active or product.stock == 0:
-            reason = "inactive" if not product.is_active else "out_of_stock"
-            dropped.append(DroppedLine(product, item.quantity, reason))
+    for item in source.items.with_product().order_by("created_at", "pk"):
+        variant = item.variant
+        for_sale = variant.is_active and variant.product.is_active
+        if not for_sale or variant.stock == 0:
+            reason = "inactive" if not for_sale else "out_of_stock"
+            dropped.append(DroppedLine(variant, item.quantity, reason))
             continue
-        requested = held.get(product.pk, 0) + item.quantity
-        kept = min(requested, product.stock, MAX_LINE_QUANTITY)
-        line = MergedLine(product, item.quantity, requested, kept)
+        requested = held.get(variant.pk, 0) + item.quantity
+        kept = min(requested, variant.stock, MAX_LINE_QUANTITY)
+        line = MergedLine(variant, item.quantity, requested, kept)
         (added if kept == requested else capped).append(line)
-        lines.append(CartItem(cart=target, product=product, quantity=kept))
+        lines.append(CartItem(cart=target, variant=variant, quantity=kept))
     if lines:
         # One statement: new lines inserted, lines already held updated.
         CartItem.objects.bulk_create(
             lines,
             update_conflicts=True,
-            unique_fields=["cart", "product"],
+            unique_fields=["cart", "variant"],
             update_fields=["quantity", "updated_at"],
         )
     source.delete()
@@ -349,16 +374,18 @@ def _check_quantity(quantity: int) -> None:
         raise ValidationError({"quantity": QUANTITY_NOT_WHOLE}, code="invalid")
 
 
-def _check_line(*, product: Product, quantity: int) -> None:
-    """Refuse a line quantity that the product cannot be sold in now."""
-    # Read afresh: the caller's product may be older than the last sale.
+def _check_line(*, variant: ProductVariant, quantity: int) -> None:
+    """Refuse a line quantity that the variant cannot be sold in now."""
+    # Read afresh: the caller's variant may be older than the last sale.
     live = (
-        Product.objects.filter(pk=product.pk)
-        .values("sku", "stock", "is_active")
+        ProductVariant.objects.filter(pk=variant.pk)
+        .values("product_id", "sku", "stock", "is_active", "product__is_active")
         .first()
     )
-    if live is None or not live["is_active"]:
+    if live is None or not live["product__is_active"]:
         raise ValidationError({"product": NOT_FOR_SALE}, code="inactive")
+    if not live["is_active"]:
+        raise ValidationError({"variant": VARIANT_NOT_FOR_SALE}, code="inactive")
     if quantity > MAX_LINE_QUANTITY:
         raise ValidationError(
             {
@@ -369,5 +396,13 @@ def _check_line(*, product: Product, quantity: int) -> None:
         )
     if quantity > live["stock"]:
         raise InsufficientStock(
-            [Shortage(product.pk, live["sku"], quantity, live["stock"])]
+            [
+                Shortage(
+                    live["product_id"],
+                    live["sku"],
+                    quantity,
+                    live["stock"],
+                    variant_id=variant.pk,
+                )
+            ]
         )

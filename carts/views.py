@@ -22,9 +22,10 @@ from carts import services
 from carts.forms import AddItemForm, SetQuantityForm
 from carts.models import CartItem
 from carts.session import current_cart
+from catalog import services as catalog_services
 from catalog import storefront
 from catalog.exceptions import InsufficientStock
-from catalog.models import Product
+from catalog.models import Product, ProductVariant, options_text
 from core import pages, ratelimit
 
 # The API's cart endpoints count under the same name, so a shopper's cart
@@ -41,6 +42,8 @@ class Line:
     item: CartItem
     form: SetQuantityForm
     warning: str = ""
+    # The variant's options, "Size: M, Colour: Red"; empty for a default one.
+    options: str = ""
 
 
 def warning_text(warning):
@@ -80,12 +83,18 @@ def cart_page_context(request, *, line_forms=None):
             for warning in services.cart_warnings(cart=cart)
         }
     line_forms = line_forms or {}
+    option_names = catalog_services.option_names(
+        product_ids=[item.variant.product_id for item in items if item.variant.options]
+    )
     lines = [
         Line(
             item=item,
             form=line_forms.get(item.pk)
             or SetQuantityForm(initial={"quantity": item.quantity}, item=item),
             warning=warnings.get(item.pk, ""),
+            options=options_text(
+                item.variant.options, option_names.get(item.variant.product_id, ())
+            ),
         )
         for item in items
     ]
@@ -162,7 +171,8 @@ class AddItemView(CartWriteView):
         quantity = form.cleaned_data["quantity"]
         cart = current_cart(request, create=True)
         try:
-            services.add_item(cart=cart, product=product, quantity=quantity)
+            variant = self.chosen_variant(product, form.cleaned_data.get("variant"))
+            services.add_item(cart=cart, variant=variant, quantity=quantity)
         except InsufficientStock as error:
             form.add_error("quantity", shortage_text(product, error, adding=quantity))
             return self.product_page(request, product, form, status=409)
@@ -170,7 +180,10 @@ class AddItemView(CartWriteView):
             if "product" in error.message_dict:
                 messages.error(request, f"{product.name} is no longer for sale.")
                 return redirect("carts:detail")
-            pages.add_service_errors(form, error)
+            if "variant" in error.message_dict:
+                form.add_error(None, error.message_dict["variant"])
+            else:
+                pages.add_service_errors(form, error)
             return self.product_page(request, product, form, status=400)
         messages.success(
             request,
@@ -178,9 +191,24 @@ class AddItemView(CartWriteView):
         )
         return redirect("carts:detail")
 
+    @staticmethod
+    def chosen_variant(product, variant_id):
+        """The variant the form names, or the product's one variant."""
+        if variant_id is None:
+            return services.sold_variant(product=product)
+        variant = ProductVariant.objects.filter(pk=variant_id, product=product).first()
+        if variant is None:
+            raise ValidationError({"variant": services.VARIANT_NOT_FOR_SALE})
+        return variant
+
     def product_page(self, request, product, form, *, status):
         """The product page again, the error beside its Quantity field."""
-        context = {**storefront.product_detail_context(product), "add_form": form}
+        context = {
+            **storefront.product_detail_context(
+                product, variant_id=form.cleaned_data.get("variant")
+            ),
+            "add_form": form,
+        }
         return TemplateResponse(
             request, storefront.PRODUCT_DETAIL_TEMPLATE, context, status=status
         )
@@ -193,11 +221,7 @@ class LineView(CartWriteView):
         cart = current_cart(request)
         item = None
         if cart is not None:
-            item = (
-                CartItem.objects.select_related("product")
-                .filter(pk=pk, cart=cart)
-                .first()
-            )
+            item = CartItem.objects.with_product().filter(pk=pk, cart=cart).first()
         if item is None:
             # Removed already (a second click), or not this shopper's line.
             messages.info(request, LINE_GONE)
@@ -225,7 +249,7 @@ class UpdateLineView(LineView):
                 form.add_error("quantity", shortage_text(item.product, error))
                 return render_cart(request, status=409, line_forms={item.pk: form})
             except ValidationError as error:
-                if "product" in error.message_dict:
+                if error.message_dict.keys() & {"product", "variant"}:
                     form.add_error(
                         "quantity",
                         f"{item.product.name} is no longer for sale: remove it.",

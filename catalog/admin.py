@@ -1,17 +1,31 @@
-"""The catalog console: categories, products and the stock ledger."""
+"""The catalog console: categories, products, their variants and the stock ledger."""
+
+from decimal import Decimal
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Count
+from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
 from catalog import images, services
-from catalog.exceptions import InsufficientStock
-from catalog.models import Category, Product, ProductImage, Sale, StockMovement
+from catalog.exceptions import InsufficientStock, LastVariant
+from catalog.models import (
+    Category,
+    Product,
+    ProductImage,
+    ProductOption,
+    ProductVariant,
+    Sale,
+    StockMovement,
+)
 from core.admin import ReadOnlyAdminMixin
 
 Reason = StockMovement.Reason
@@ -165,10 +179,61 @@ class ProductImageInline(admin.TabularInline):
         )
 
 
+class VariantsRefused(Exception):
+    """The services refused an inline change: the product's save is undone."""
+
+
+class ProductOptionInline(admin.TabularInline):
+    """The product's option types; saved through services.set_option_types."""
+
+    model = ProductOption
+    fields = ["name", "values", "position"]
+    extra = 0
+
+
+class VariantInlineForm(forms.ModelForm):
+    """A variant on the product's page; its stock moves through the stock service."""
+
+    stock_change = forms.IntegerField(
+        label="Adjust stock by",
+        required=False,
+        help_text="Units to add or remove (initial stock for a new variant).",
+    )
+
+    class Meta:
+        model = ProductVariant
+        fields = [
+            "sku",
+            "options",
+            "price",
+            "compare_at_price",
+            "is_active",
+            "position",
+        ]
+
+
+class ProductVariantInline(admin.TabularInline):
+    """The product's variants; every change goes through catalog.services."""
+
+    model = ProductVariant
+    form = VariantInlineForm
+    fields = [
+        "sku",
+        "options",
+        "price",
+        "compare_at_price",
+        "stock",
+        "stock_change",
+        "is_active",
+        "position",
+    ]
+    readonly_fields = ["stock"]
+    extra = 0
+
+
 @admin.register(Product)
 class ProductAdmin(StockMovementLinkMixin, admin.ModelAdmin):
     form = ProductAdminForm
-    inlines = [ProductImageInline]
     list_display = [
         "sku",
         "name",
@@ -209,6 +274,96 @@ class ProductAdmin(StockMovementLinkMixin, admin.ModelAdmin):
         (None, {"fields": ["created_at", "updated_at"]}),
     ]
     actions = ["activate", "deactivate"]
+    inlines = [ProductImageInline, ProductOptionInline, ProductVariantInline]
+
+    def get_inlines(self, request, obj):
+        # A new product starts with its default variant (the fields above).
+        return self.inlines if obj is not None else [ProductImageInline]
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is ProductImage:
+            # Through catalog.images, which makes a new picture's renditions.
+            for image in formset.save(commit=False):
+                images.save_image(image=image)
+            for image in formset.deleted_objects:
+                images.remove_image(image=image)
+            return
+        # Through the services, so that every variant fits the option types,
+        # the product's price and stock follow, and stock changes are
+        # movements. A refusal undoes the whole save (changeform_view).
+        # What the admin's change message reads of a saved formset.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = (
+            [],
+            [],
+            [],
+        )
+        try:
+            if formset.model is ProductOption:
+                self.save_option_types(form.instance, formset)
+            else:
+                self.save_variants(request, form.instance, formset)
+        except (ValidationError, LastVariant) as error:
+            raise VariantsRefused(self.reason(error)) from error
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # The admin's own transaction rolls the whole save back first.
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except VariantsRefused as refusal:
+            messages.error(request, f"Nothing was saved: {refusal}")
+            return HttpResponseRedirect(request.get_full_path())
+
+    @staticmethod
+    def reason(error):
+        if isinstance(error, ValidationError):
+            return " ".join(error.messages)
+        return error.detail
+
+    @staticmethod
+    def save_option_types(product, formset):
+        kept = [
+            form.cleaned_data
+            for form in formset.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+        kept.sort(key=lambda data: data.get("position") or 0)
+        if not formset.has_changed():
+            return
+        services.set_option_types(
+            product=product,
+            option_types=[
+                {"name": data["name"], "values": list(data["values"])} for data in kept
+            ],
+        )
+
+    @staticmethod
+    def save_variants(request, product, formset):
+        fields = VariantInlineForm.Meta.fields
+        for form in formset.forms:
+            data = form.cleaned_data
+            if not data:
+                continue
+            variant = form.instance
+            if data.get("DELETE") and variant.pk is not None:
+                services.delete_variant(variant=variant)
+                continue
+            if variant.pk is None:
+                services.create_variant(
+                    product=product,
+                    user=request.user,
+                    stock=data.get("stock_change") or 0,
+                    **{name: data[name] for name in fields if name in data},
+                )
+                continue
+            changes = {name: data[name] for name in form.changed_data if name in fields}
+            if changes:
+                services.update_variant(variant=variant, user=request.user, **changes)
+            if data.get("stock_change"):
+                services.adjust_stock(
+                    variant=variant,
+                    quantity=data["stock_change"],
+                    user=request.user,
+                )
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
@@ -224,16 +379,6 @@ class ProductAdmin(StockMovementLinkMixin, admin.ModelAdmin):
     def _new_fields(fields):
         hidden = {"stock", "stock_reason", "movements_link"}
         return [field for field in fields if field not in hidden]
-
-    def save_formset(self, request, form, formset, change):
-        if formset.model is not ProductImage:
-            super().save_formset(request, form, formset, change)
-            return
-        # Through catalog.images, which makes a new picture's renditions.
-        for image in formset.save(commit=False):
-            images.save_image(image=image)
-        for image in formset.deleted_objects:
-            images.remove_image(image=image)
 
     def save_model(self, request, obj, form, change):
         # Through the services: the price and stock are the variants'.
@@ -359,3 +504,91 @@ class SaleAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for sale in queryset:
             services.delete_sale(sale=sale)
+
+
+class VariantActionForm(ActionForm):
+    """The value the variants' bulk actions apply."""
+
+    amount = forms.DecimalField(
+        required=False,
+        max_digits=10,
+        decimal_places=2,
+        help_text="A price, a percentage (-10 for 10% off) or a stock figure.",
+    )
+
+
+@admin.register(ProductVariant)
+class ProductVariantAdmin(admin.ModelAdmin):
+    """Variants across products, with bulk price and stock edits."""
+
+    list_display = [
+        "sku",
+        "product",
+        "options",
+        "price",
+        "compare_at_price",
+        "stock",
+        "is_active",
+    ]
+    list_select_related = ["product"]
+    list_filter = ["is_active", "product__category"]
+    search_fields = ["sku", "product__name"]
+    list_per_page = 100
+    action_form = VariantActionForm
+    actions = ["set_price", "change_price_by_percent", "set_stock"]
+
+    def has_add_permission(self, request):
+        # Variants are added on their product's page.
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # Changed on their product's page or by the bulk actions.
+        return obj is None and super().has_change_permission(request)
+
+    def amount(self, request):
+        try:
+            return Decimal(request.POST.get("amount", ""))
+        except ArithmeticError:
+            self.message_user(request, "Give the amount first.", messages.ERROR)
+            return None
+
+    @admin.action(description="Set the price of selected variants to the amount")
+    def set_price(self, request, queryset):
+        self.change_prices(request, queryset, price=self.amount(request))
+
+    @admin.action(
+        description="Change the price of selected variants by the amount in percent"
+    )
+    def change_price_by_percent(self, request, queryset):
+        self.change_prices(request, queryset, percent=self.amount(request))
+
+    def change_prices(self, request, queryset, **change):
+        if None in change.values():
+            return
+        try:
+            count = services.set_variant_prices(variants=queryset, **change)
+        except ValidationError as error:
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+            return
+        self.message_user(request, f"{count} variants repriced.", messages.SUCCESS)
+
+    @admin.action(description="Set the stock of selected variants to the amount")
+    def set_stock(self, request, queryset):
+        amount = self.amount(request)
+        if amount is None:
+            return
+        if amount < 0 or amount != amount.to_integral_value():
+            self.message_user(
+                request, "Stock is a whole number, 0 or more.", messages.ERROR
+            )
+            return
+        with transaction.atomic():
+            for variant in queryset.order_by("pk"):
+                services.set_stock(
+                    variant=variant, stock=int(amount), user=request.user
+                )
+        self.message_user(
+            request,
+            f"Stock set to {int(amount)} on {queryset.count()} variants.",
+            messages.SUCCESS,
+        )

@@ -8,13 +8,15 @@ the parameter, the pages leave it out and say so.
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import Exists, OuterRef, Q
 from drf_spectacular.utils import extend_schema_field
 
 from catalog import cache
-from catalog.models import Category, Product
+from catalog.models import Category, Product, ProductVariant
 from catalog.search import SearchTerms, interpret, matching
 from core.filters import StableOrderingFilter
 
+MAX_OPTION_VALUES = 20
 TRUE_FALSE = [("true", "true"), ("false", "false")]
 RELEVANCE = "relevance"
 
@@ -97,6 +99,48 @@ class ProductFilterForm(forms.Form):
         return cleaned_data
 
 
+class OptionValuesField(forms.Field):
+    """Repeated `name:value` pairs, cleaned to {name: [values]}."""
+
+    widget = forms.MultipleHiddenInput
+    default_error_messages = {
+        "invalid": "Give each option as name:value, e.g. size:M.",
+        "too_many": f"Give at most {MAX_OPTION_VALUES} options.",
+    }
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            value = [value]
+        # An empty `option=` is no filter, as for the other parameters.
+        value = [pair for pair in value or () if str(pair).strip()]
+        if not value:
+            return None
+        if len(value) > MAX_OPTION_VALUES:
+            raise ValidationError(self.error_messages["too_many"], code="too_many")
+        wanted: dict[str, list[str]] = {}
+        for pair in value:
+            name, colon, option = str(pair).partition(":")
+            name, option = name.strip(), option.strip()
+            if not colon or not name or not option:
+                raise ValidationError(self.error_messages["invalid"], code="invalid")
+            wanted.setdefault(name, []).append(option)
+        return wanted
+
+
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {"type": "string"},
+        "description": "Repeatable `name:value` (e.g. `option=Size:M&option="
+        "Colour:Red`), names and values as the product spells them: products "
+        "with one active variant matching every name (AND), any of the values "
+        "given for a name (OR).",
+    }
+)
+class OptionFilter(django_filters.Filter):
+    field_class = OptionValuesField
+
+
 class ProductFilter(django_filters.FilterSet):
     category = CategorySlugFilter(method="filter_category")
     min_price = django_filters.NumberFilter(
@@ -120,6 +164,7 @@ class ProductFilter(django_filters.FilterSet):
         help_text="`true`: only products with an active variant on sale now; "
         "`false`: only those without.",
     )
+    option = OptionFilter(method="filter_option")
     is_active = django_filters.ChoiceFilter(
         choices=TRUE_FALSE,
         method="filter_is_active",
@@ -158,6 +203,17 @@ class ProductFilter(django_filters.FilterSet):
 
     def filter_category(self, queryset, name, subtree):
         return queryset.filter(category_id__in=subtree)
+
+    def filter_option(self, queryset, name, wanted: dict[str, list[str]]):
+        # One active variant must match every name: containment (@>) on its
+        # options, which the GIN index serves.
+        variants = ProductVariant.objects.filter(product=OuterRef("pk"), is_active=True)
+        for option, values in wanted.items():
+            any_value = Q()
+            for value in values:
+                any_value |= Q(options__contains={option: value})
+            variants = variants.filter(any_value)
+        return queryset.filter(Exists(variants))
 
     def filter_in_stock(self, queryset, name, value: str):
         return queryset.in_stock() if value == "true" else queryset.out_of_stock()

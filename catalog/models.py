@@ -333,6 +333,10 @@ class ProductQuerySet(InvalidatingQuerySet["Product"]):
     def active(self) -> Self:
         return self.filter(is_active=True)
 
+    def with_variants(self) -> Self:
+        """Products with their variants and option types (two more queries)."""
+        return self.prefetch_related("variants", "option_types")
+
     def in_stock(self) -> Self:
         return self.filter(stock__gt=0)
 
@@ -601,6 +605,15 @@ class ProductVariant(LedgeredStockModel):
     @property
     def in_stock(self) -> bool:
         return self.stock > 0
+
+
+def from_price_variant(variants: Iterable[ProductVariant]) -> ProductVariant | None:
+    """The active variant giving a product its price: the cheapest, first in order."""
+    return min(
+        (variant for variant in variants if variant.is_active),
+        key=lambda variant: (variant.price, variant.position, variant.pk),
+        default=None,
+    )
 
 
 def options_text(options: dict[str, str], names: Iterable[str]) -> str:

@@ -1,9 +1,11 @@
 """The products CSV file that `import_products` reads and `export_products` writes.
 
-One product per row, keyed by SKU; the first line names the columns, in any
-order. This module only reads and writes the format and checks each row on
-its own; what needs the database (categories, slugs, creating or updating)
-is `catalog.services.import_products`.
+One product per row, keyed by SKU, or with the variant columns one variant
+per row (keyed by `variant_sku`, the product's cells repeated on each of its
+rows); the first line names the columns, in any order. This module only
+reads and writes the format and checks each row on its own; what needs the
+database (categories, slugs, creating or updating) is
+`catalog.services.import_products`.
 """
 
 import csv
@@ -22,7 +24,8 @@ from core.money import quantize_money
 from core.text import find_control_character, normalize
 
 REQUIRED_COLUMNS = ("sku", "name", "price", "category")
-OPTIONAL_COLUMNS = ("slug", "stock", "is_active", "description")
+VARIANT_COLUMNS = ("variant_sku", "options", "compare_at_price", "variant_is_active")
+OPTIONAL_COLUMNS = ("slug", "stock", "is_active", "description", *VARIANT_COLUMNS)
 # The order export_products writes them in.
 COLUMNS = (
     "sku",
@@ -33,6 +36,7 @@ COLUMNS = (
     "stock",
     "is_active",
     "description",
+    *VARIANT_COLUMNS,
 )
 
 COLUMNS_HELP = """\
@@ -48,6 +52,15 @@ Columns (the first line names them, in any order):
                recorded as a stock movement "import"
   is_active    optional; true or false (also yes/no, 1/0)
   description  optional; may hold line breaks and tabs
+With a variant_sku column, each row is one variant of the product `sku`
+(its product cells as on its first row), and price, stock and the columns
+below are the variant's:
+  variant_sku        the variant's key (empty: the product's default variant,
+                     whose SKU is the product's)
+  options            the variant's options: Size=M; Colour=Red (the product's
+                     option types follow, in the order the file gives them)
+  compare_at_price   optional; the "was" price, above price
+  variant_is_active  optional; true or false (is_active is the product's)
 An empty cell in an optional column leaves the product's value as it is (a
 new product gets no description, 0 units, active, a derived slug); spaces
 around a cell are dropped. Text holds no control characters (nor bidi
@@ -79,6 +92,11 @@ class ProductRow:
     stock: int | None = None
     is_active: bool | None = None
     description: str | None = None
+    # Set (the product's sku when its cell is empty) in a file with variants.
+    variant_sku: str | None = None
+    options: dict[str, str] | None = None
+    compare_at_price: Decimal | None = None
+    variant_is_active: bool | None = None
 
 
 def read_products(
@@ -109,14 +127,18 @@ def read_products(
                     return [], header_errors
                 continue
             row, reasons = _row(header, cells, line)
-            if row is not None and row.sku in first_line_of:
+            key = None if row is None else row.variant_sku or row.sku
+            if key is not None and key in first_line_of:
                 reasons.append(
-                    f"SKU {row.sku} already appears on line {first_line_of[row.sku]}"
+                    f"SKU {key} already appears on line {first_line_of[key]}"
                 )
             if reasons:
                 errors.append(RowError(line, "; ".join(reasons)))
             else:
-                first_line_of[row.sku] = line
+                # A row without reasons was read.
+                assert row is not None
+                assert key is not None
+                first_line_of[key] = line
                 rows.append(row)
             if progress is not None and (len(rows) + len(errors)) % 1000 == 0:
                 progress(len(rows) + len(errors))
@@ -144,7 +166,9 @@ def write_products(rows, file) -> int:
     writer = csv.writer(file)
     writer.writerow(COLUMNS)
     count = 0
-    for sku, name, slug, category, price, stock, is_active, description in rows:
+    for row in rows:
+        (sku, name, slug, category, price, stock, is_active, description) = row[:8]
+        variant_sku, options, compare_at_price, variant_is_active = row[8:]
         writer.writerow(
             [
                 sku,
@@ -155,23 +179,37 @@ def write_products(rows, file) -> int:
                 stock,
                 "true" if is_active else "false",
                 description,
+                variant_sku,
+                options_cell(options),
+                "" if compare_at_price is None else compare_at_price,
+                "true" if variant_is_active else "false",
             ]
         )
         count += 1
     return count
 
 
-# The Product fields behind COLUMNS, for values_list().
+# The ProductVariant fields behind COLUMNS, for values_list(); `options` in
+# the product's option order (export_products orders them).
 EXPORT_FIELDS = (
-    "sku",
-    "name",
-    "slug",
-    "category__slug",
+    "product__sku",
+    "product__name",
+    "product__slug",
+    "product__category__slug",
     "price",
     "stock",
+    "product__is_active",
+    "product__description",
+    "sku",
+    "options",
+    "compare_at_price",
     "is_active",
-    "description",
 )
+
+
+def options_cell(options: dict[str, str]) -> str:
+    """A variant's options as the file writes them: Size=M; Colour=Red."""
+    return "; ".join(f"{name}={value}" for name, value in options.items())
 
 
 def _byte_errors(data):
@@ -249,6 +287,8 @@ def _row(header, cells, line):
             reasons.append(str(error))
     if reasons:
         return None, reasons
+    if "variant_sku" in header:
+        values.setdefault("variant_sku", values["sku"])
     return ProductRow(line=line, **values), []
 
 
@@ -329,6 +369,37 @@ def _category(value):
     return value
 
 
+def _options(value):
+    options: dict[str, str] = {}
+    for part in value.split(";"):
+        name, equals, option = part.partition("=")
+        name, option = normalize(name.strip()), normalize(option.strip())
+        if not part.strip():
+            continue
+        if not equals or not name or not option:
+            raise ValueError(f"options {value!r} are not written as Size=M; Colour=Red")
+        if name in options:
+            raise ValueError(f"options name {name} twice")
+        if find_control_character(name + option, multiline=False) != -1:
+            raise ValueError("options hold a control character; use printable text")
+        options[name] = option
+    return options
+
+
+def _compare_at_price(value):
+    try:
+        return _price(value)
+    except ValueError as error:
+        raise ValueError(f"compare_at_{error}") from None
+
+
+def _variant_is_active(value):
+    try:
+        return _is_active(value)
+    except ValueError as error:
+        raise ValueError(f"variant_{error}") from None
+
+
 CHECKS = {
     "sku": _text("sku", Product._meta.get_field("sku").max_length),
     "name": _text("name", Product._meta.get_field("name").max_length),
@@ -338,4 +409,8 @@ CHECKS = {
     "stock": _stock,
     "is_active": _is_active,
     "description": _text("description", multiline=True),
+    "variant_sku": _text("variant_sku", Product._meta.get_field("sku").max_length),
+    "options": _options,
+    "compare_at_price": _compare_at_price,
+    "variant_is_active": _variant_is_active,
 }

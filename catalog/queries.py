@@ -19,7 +19,7 @@ from django.utils.crypto import salted_hmac
 from rest_framework.renderers import JSONRenderer
 
 from catalog import cache, images, services
-from catalog.models import Product
+from catalog.models import Product, ProductVariant, from_price_variant
 from core.api import iso_datetime, money
 
 
@@ -34,6 +34,22 @@ class ProductImageRepresentation(TypedDict):
     alt: str
     thumbnail: str
     medium: str
+
+
+class VariantRepresentation(TypedDict):
+    id: int
+    sku: str
+    options: dict[str, str]
+    price: str
+    compare_at_price: str | None
+    stock: int
+    in_stock: bool
+    is_active: bool
+
+
+class OptionTypeRepresentation(TypedDict):
+    name: str
+    values: list[str]
 
 
 class ProductRepresentation(TypedDict):
@@ -52,12 +68,35 @@ class ProductRepresentation(TypedDict):
     is_active: bool
     created_at: str
     updated_at: str
+    compare_at_price: str | None
+    variants: list[VariantRepresentation]
+    option_types: list[OptionTypeRepresentation]
+
+
+def variant_representation(variant: ProductVariant) -> VariantRepresentation:
+    """A variant as VariantSerializer shows it."""
+    compare_at = variant.compare_at_price
+    return {
+        "id": variant.pk,
+        "sku": variant.sku,
+        "options": variant.options,
+        "price": money(variant.price),
+        "compare_at_price": None if compare_at is None else money(compare_at),
+        "stock": variant.stock,
+        "in_stock": variant.stock > 0,
+        "is_active": variant.is_active,
+    }
 
 
 def product_representation(
-    product: Product, *, request: HttpRequest | None = None
+    product: Product, *, request: HttpRequest | None = None, staff: bool = False
 ) -> ProductRepresentation:
-    """A product as ProductSerializer shows it (its category and images loaded)."""
+    """A product as ProductSerializer shows it.
+
+    Its category loaded with it, its images, variants and option types
+    prefetched (`Product.objects.with_images().with_variants()`); `staff` see
+    the inactive variants too.
+    """
 
     def absolute(url: str) -> str:
         return url if request is None else request.build_absolute_uri(url)
@@ -72,6 +111,9 @@ def product_representation(
         for image in product.images.all()
     ]
     category = product.category
+    variants = list(product.variants.all())
+    from_variant = from_price_variant(variants)
+    compare_at = None if from_variant is None else from_variant.compare_at_price
     return {
         "id": product.pk,
         "sku": product.sku,
@@ -88,6 +130,16 @@ def product_representation(
         "is_active": product.is_active,
         "created_at": iso_datetime(product.created_at),
         "updated_at": iso_datetime(product.updated_at),
+        "compare_at_price": None if compare_at is None else money(compare_at),
+        "variants": [
+            variant_representation(variant)
+            for variant in variants
+            if staff or variant.is_active
+        ],
+        "option_types": [
+            {"name": option.name, "values": list(option.values)}
+            for option in product.option_types.all()
+        ],
     }
 
 

@@ -248,11 +248,20 @@ def set_products_active(*, products: models.QuerySet[Product], is_active: bool) 
 def set_option_types(
     *, product: Product, option_types: Sequence[OptionType]
 ) -> list[ProductOption]:
-    """Replace the product's option types; every variant must still fit them."""
+    """Replace the product's option types; every variant must still fit them.
+
+    A default variant (no options) takes the first value of each type.
+    """
     product = _lock_product(product)
     ProductOption.objects.filter(product=product).delete()
     types = _save_option_types(product, option_types)
     for variant in ProductVariant.objects.filter(product=product):
+        if not variant.options and types:
+            # A default variant becomes the first of each option's values, so
+            # that a product can go from no options to some.
+            variant.options = {option.name: option.values[0] for option in types}
+            _save_variant(variant, update_fields=["options", "updated_at"])
+            continue
         try:
             _clean_options(variant.options, types)
         except ValidationError:
@@ -270,6 +279,7 @@ def create_variant(
     *,
     product: Product,
     user: User | None = None,
+    reason: str = Reason.INITIAL,
     reference: str = "",
     **variant: Unpack[NewVariant],
 ) -> ProductVariant:
@@ -277,7 +287,7 @@ def create_variant(
     product = _lock_product(product)
     types = list(ProductOption.objects.filter(product=product))
     created = _add_variant(
-        product, types, variant, user=user, reason=Reason.INITIAL, reference=reference
+        product, types, variant, user=user, reason=reason, reference=reference
     )
     _refresh_aggregates([product.pk])
     return created
@@ -303,7 +313,6 @@ def update_variant(
         changes["options"] = _clean_options(changes["options"], types)
     for field, value in changes.items():
         setattr(locked, field, value)
-    _check_prices(locked)
     if changes:
         _save_variant(locked, update_fields=[*changes, "updated_at"])
     if stock is not None:
@@ -361,6 +370,19 @@ def set_variant_prices(
     ProductVariant.objects.bulk_update(locked, ["price", "compare_at_price"])
     _refresh_aggregates({variant.product_id for variant in locked})
     return len(locked)
+
+
+def option_names(*, product_ids: Iterable[int]) -> dict[int, list[str]]:
+    """Each product's option type names, in their order (one query, none if none)."""
+    ids = set(product_ids)
+    names: defaultdict[int, list[str]] = defaultdict(list)
+    if not ids:
+        return names
+    for product_id, name in ProductOption.objects.filter(
+        product_id__in=ids
+    ).values_list("product_id", "name"):
+        names[product_id].append(name)
+    return names
 
 
 def _lock_product(product: Product) -> Product:
@@ -438,8 +460,10 @@ def _check_prices(variant: ProductVariant) -> None:
 
 def _save_variant(variant: ProductVariant, **kwargs: Any) -> None:
     """Save a variant; a taken sku or combination of options is a ValidationError."""
-    # The fields' own validators (a printable sku); the database checks the rest.
+    # The fields' own validators (a printable sku, prices as decimals); the
+    # database checks the rest.
     variant.clean_fields(exclude=["product", "options"])
+    _check_prices(variant)
     try:
         with transaction.atomic():
             variant.save(**kwargs)
@@ -478,7 +502,6 @@ def _add_variant(
     )
     if not variant.sku.strip():
         raise ValidationError({"sku": "Give the variant's SKU."})
-    _check_prices(variant)
     _save_variant(variant)
     if stock:
         StockMovement.objects.create(
@@ -919,6 +942,15 @@ def import_products(
     rows = list(rows)
     if batch_size < 1:
         raise ValueError("batch_size must be 1 or more.")
+    if any(row.variant_sku is not None for row in rows):
+        return _import_variants(
+            rows=rows,
+            create_categories=create_categories,
+            dry_run=dry_run,
+            reference=reference,
+            user=user,
+            progress=progress,
+        )
     current = _products_by_sku(
         [row.sku for row in rows], lock=not dry_run, batch_size=batch_size
     )
@@ -1011,6 +1043,186 @@ def import_products(
     if plan or new_categories:
         cache.invalidate()
     return result
+
+
+class _RowRefused(Exception):
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+def _import_variants(
+    *,
+    rows: Sequence[ProductRow],
+    create_categories: bool,
+    dry_run: bool,
+    reference: str,
+    user: User | None,
+    progress: Callable[[int, int], None] | None,
+) -> ImportResult:
+    """Import a file with variant columns: each product through the services.
+
+    Each product's rows (its variants) are written by the product and
+    variant services, so every rule of theirs holds; a refusal names its
+    row, and any refusal rejects the whole import. A dry run writes, counts
+    and rolls back.
+    """
+    by_product: dict[str, list[ProductRow]] = {}
+    for row in rows:
+        by_product.setdefault(row.sku, []).append(row)
+    categories: dict[str, int] = dict(Category.objects.values_list("slug", "pk"))
+    result = ImportResult()
+    errors: list[RowError] = []
+    for done, product_rows in enumerate(by_product.values(), start=1):
+        try:
+            with transaction.atomic():
+                _import_product_variants(
+                    product_rows, categories, create_categories, result, reference, user
+                )
+        except _RowRefused as refusal:
+            errors.append(RowError(refusal.line, str(refusal)))
+        if progress is not None and done % 1000 == 0:
+            progress(done, len(by_product))
+    if errors:
+        raise ImportRejected(errors)
+    if dry_run:
+        transaction.set_rollback(True)
+    elif rows:
+        cache.invalidate()
+    return result
+
+
+def _import_product_variants(
+    rows: Sequence[ProductRow],
+    categories: dict[str, int],
+    create_categories: bool,
+    result: ImportResult,
+    reference: str,
+    user: User | None,
+) -> None:
+    first = rows[0]
+    line = first.line
+    try:
+        if first.category not in categories:
+            if not create_categories:
+                raise _RowRefused(
+                    line,
+                    f"unknown category {first.category!r} (use --create-categories "
+                    "to create it)",
+                )
+            created = Category.objects.create(
+                name=first.category.replace("-", " ").capitalize(),
+                slug=first.category,
+            )
+            categories[first.category] = created.pk
+            result.categories_created.append(first.category)
+        category = Category.objects.get(pk=categories[first.category])
+        option_types: dict[str, list[str]] = {}
+        product = Product.objects.filter(sku=first.sku).first()
+        if product is not None:
+            for option in product.option_types.all():
+                option_types[option.name] = list(option.values)
+        for row in rows:
+            for name, value in (row.options or {}).items():
+                values = option_types.setdefault(name, [])
+                if value not in values:
+                    values.append(value)
+        types: list[OptionType] = [
+            {"name": name, "values": values} for name, values in option_types.items()
+        ]
+        if product is None:
+            create_product(
+                sku=first.sku,
+                name=first.name,
+                category=category,
+                slug=first.slug or "",
+                description=first.description or "",
+                is_active=True if first.is_active is None else first.is_active,
+                option_types=types,
+                variants=[_new_variant(row) for row in rows],
+                reason=Reason.IMPORT,
+                reference=reference,
+                user=user,
+            )
+            result.created += 1
+            result.stock_movements += sum(1 for row in rows if row.stock)
+            result.changes.append((line, first.sku, "created", ("variants",)))
+            return
+        changed: list[str] = []
+        product_changes: ProductChanges = {}
+        wanted: dict[str, Any] = {"name": first.name, "category": category}
+        if first.slug:
+            wanted["slug"] = first.slug
+        if first.description is not None:
+            wanted["description"] = first.description
+        if first.is_active is not None:
+            wanted["is_active"] = first.is_active
+        for field, value in wanted.items():
+            if getattr(product, field) != value:
+                product_changes[field] = value  # type: ignore[literal-required]  # a ProductChanges key
+        if [(o.name, list(o.values)) for o in product.option_types.all()] != [
+            (t["name"], t["values"]) for t in types
+        ]:
+            product_changes["option_types"] = types
+        if product_changes:
+            update_product(product=product, user=user, **product_changes)
+            changed += list(product_changes)
+        variants = {variant.sku: variant for variant in product.variants.all()}
+        for row in rows:
+            line = row.line
+            variant = variants.get(row.variant_sku or row.sku)
+            data = _new_variant(row)
+            if variant is None:
+                create_variant(
+                    product=product,
+                    user=user,
+                    reason=Reason.IMPORT,
+                    reference=reference,
+                    **data,
+                )
+                changed.append(f"variant {data['sku']}")
+                result.stock_movements += 1 if data.get("stock") else 0
+                continue
+            changes: VariantChanges = {}
+            for field in ("price", "options", "compare_at_price", "is_active"):
+                if field in data and getattr(variant, field) != data[field]:  # type: ignore[literal-required]  # a NewVariant key
+                    changes[field] = data[field]  # type: ignore[literal-required]  # a VariantChanges key
+            if changes:
+                update_variant(variant=variant, user=user, **changes)
+                changed.append(f"variant {variant.sku}")
+            if row.stock is not None and row.stock != variant.stock:
+                set_stock(
+                    variant=variant,
+                    stock=row.stock,
+                    reason=Reason.IMPORT,
+                    reference=reference,
+                    user=user,
+                )
+                result.stock_movements += 1
+                changed.append(f"stock of {variant.sku}")
+    except ValidationError as error:
+        raise _RowRefused(line, "; ".join(error.messages)) from None
+    except LastVariant as error:
+        raise _RowRefused(line, error.detail) from None
+    if changed:
+        result.updated += 1
+        result.changes.append((first.line, first.sku, "updated", tuple(changed)))
+    else:
+        result.unchanged += 1
+
+
+def _new_variant(row: ProductRow) -> NewVariant:
+    variant: NewVariant = {
+        "sku": row.variant_sku or row.sku,
+        "price": row.price,
+        "options": row.options or {},
+        "compare_at_price": row.compare_at_price,
+    }
+    if row.stock is not None:
+        variant["stock"] = row.stock
+    if row.variant_is_active is not None:
+        variant["is_active"] = row.variant_is_active
+    return variant
 
 
 def _column_names(fields: Iterable[str]) -> tuple[str, ...]:

@@ -8,6 +8,7 @@ when Redis is unreachable. The products are filtered by the API's own
 they leave that parameter out and say why, where the API answers 400.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.core.paginator import Paginator
@@ -16,7 +17,7 @@ from django.urls import reverse
 from catalog import cache, services
 from catalog.facets import ProductFacets, facets_of
 from catalog.filters import ProductFilter
-from catalog.models import Category, Product
+from catalog.models import Category, Product, ProductVariant, from_price_variant
 from catalog.search import SearchTerms
 
 PRODUCT_DETAIL_TEMPLATE = "catalog/product_detail.html"
@@ -124,20 +125,71 @@ def active_product(slug: str) -> Product:
     return cache.cached(
         "pages:product",
         (slug,),
-        lambda: Product.objects.active().with_category().with_images().get(slug=slug),
+        lambda: (
+            Product.objects.active()
+            .with_category()
+            .with_images()
+            .with_variants()
+            .get(slug=slug)
+        ),
         valid_until=services.ensure_sale_prices,
     )
 
 
-def product_detail_context(product: Product) -> dict[str, object]:
+@dataclass(frozen=True)
+class OptionChoice:
+    """One option type on the product page: its values and the one chosen."""
+
+    name: str
+    values: list[str]
+    chosen: str | None
+
+
+def product_detail_context(
+    product: Product, *, chosen: Sequence[str] = (), variant_id: int | None = None
+) -> dict[str, object]:
     """The product page's context, for every view that shows the page.
 
-    The product (its category loaded with it) and its category's place in
-    the navigation; the carts app adds its refused `add_form` to it.
+    The product (its category loaded with it), its category's place in the
+    navigation, its option types with the values `chosen` ("Size:M" pairs,
+    as the page's GET form sends them) and the variant they name, or
+    `variant_id`'s; by default the variant giving the product its price. No
+    active variant has the options chosen: `variant` is None and
+    `unavailable` True. The carts app adds its refused `add_form`.
     """
+    variants = [variant for variant in product.variants.all() if variant.is_active]
+    option_types = list(product.option_types.all())
+    wanted = {}
+    for pair in chosen:
+        name, _, value = pair.partition(":")
+        wanted[name.strip()] = value.strip()
+    variant: ProductVariant | None
+    if variant_id is not None:
+        variant = next((v for v in variants if v.pk == variant_id), None)
+    elif wanted:
+        variant = next(
+            (
+                v
+                for v in variants
+                if all(
+                    v.options.get(option.name) == wanted.get(option.name)
+                    for option in option_types
+                )
+            ),
+            None,
+        )
+    else:
+        variant = from_price_variant(variants)
+    shown = variant.options if variant is not None else wanted
     return {
         "product": product,
         "category": category_tree().by_slug.get(product.category.slug),
+        "variant": variant,
+        "unavailable": variant is None and bool(wanted or variant_id),
+        "option_choices": [
+            OptionChoice(option.name, list(option.values), shown.get(option.name))
+            for option in option_types
+        ],
     }
 
 

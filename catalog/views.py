@@ -92,6 +92,8 @@ class CachedPageMixin(PageView):
 
     # The query parameters the page reads; any other changes nothing on it.
     cached_query_params: tuple[str, ...] = ()
+    # Those it reads every value of (kept sorted in the key).
+    cached_list_params: tuple[str, ...] = ()
     # Cleared by a view whose page is not the answer of its canonical URL.
     cache_this_page = True
 
@@ -118,14 +120,17 @@ class CachedPageMixin(PageView):
 
     def _canonical_request(self, request: HttpRequest) -> HttpRequest:
         """The request as it would be at its canonical URL (see the class)."""
-        params: dict[str, str] = {}
+        params: list[tuple[str, str]] = []
         for name in sorted(self.cached_query_params):
             value = request.GET.get(name, "").strip()
             if name == "page":
                 number = page_number(value)
                 value = str(number) if number > 1 else ""
             if value:
-                params[name] = value
+                params.append((name, value))
+        for name in sorted(self.cached_list_params):
+            values = {value.strip() for value in request.GET.getlist(name)}
+            params.extend((name, value) for value in sorted(values) if value)
         query = urlencode(params)
         canonical = copy.copy(request)
         canonical.GET = QueryDict(query)
@@ -230,6 +235,8 @@ class ProductDetailView(CachedPageMixin, DetailView):
     """An active product; inactive and unknown ones are 404."""
 
     template_name = storefront.PRODUCT_DETAIL_TEMPLATE
+    # The options chosen in the page's form ("Size:M").
+    cached_list_params = ("option",)
 
     def get_object(self, queryset: QuerySet[Product] | None = None) -> Product:
         try:
@@ -239,5 +246,15 @@ class ProductDetailView(CachedPageMixin, DetailView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        context.update(storefront.product_detail_context(self.object))
+        chosen = self.request.GET.getlist("option")
+        context.update(storefront.product_detail_context(self.object, chosen=chosen))
+        offered = {
+            f"{choice.name}:{value}"
+            for choice in context["option_choices"]
+            for value in choice.values
+        }
+        if not {pair.strip() for pair in chosen if pair.strip()} <= offered:
+            # Options the product does not have: shown, never stored, so
+            # that made-up values cannot fill the cache.
+            self.cache_this_page = False
         return context

@@ -16,6 +16,7 @@ same price, stock and picture, in every run and every database.
 
 import contextlib
 import io
+import itertools
 import random
 import tomllib
 from dataclasses import dataclass
@@ -51,11 +52,14 @@ STAFF_PERMISSIONS = Q(content_type__app_label__in=["catalog", "orders"]) | Q(
 PICTURE_SIZE = 320
 PICTURE_FOLDER = "products/demo"
 
+CATALOG_FILE = tomllib.loads(
+    Path(__file__).with_name("catalog.toml").read_text(encoding="utf-8")
+)
 # The categories, each with its subcategories, their variants and kinds of
 # product: demo/catalog.toml says how they make the products.
-CATALOG = tomllib.loads(
-    Path(__file__).with_name("catalog.toml").read_text(encoding="utf-8")
-)["category"]
+CATALOG = CATALOG_FILE["category"]
+# The products sold in options (size, colour).
+OPTIONED = CATALOG_FILE["optioned"]
 
 SHIPPING_ADDRESS = {
     "full_name": "Robin Shopper",
@@ -212,6 +216,49 @@ def ensure_products(products, categories, *, on_progress=None):
     return created
 
 
+def ensure_optioned_products(categories):
+    """Create the demo products sold in options that are missing; return how many.
+
+    demo/catalog.toml's `optioned` products: a variant per combination of
+    their option values, its SKU the product's with the values.
+    """
+    created = 0
+    for spec in OPTIONED:
+        if Product.objects.filter(sku=spec["sku"]).exists():
+            continue
+        names = [name for name, _ in spec["options"]]
+        variants: list[catalog_services.NewVariant] = []
+        for position, values in enumerate(
+            itertools.product(*(values for _, values in spec["options"]))
+        ):
+            first = spec["options"][0][1].index(values[0])
+            variants.append(
+                {
+                    "sku": "-".join(
+                        [spec["sku"], *(value.upper() for value in values)]
+                    ),
+                    "options": dict(zip(names, values, strict=True)),
+                    "price": Decimal(spec["price"]) + first * Decimal(spec["step"]),
+                    "stock": (spec["stock"] + position) % 9,
+                    "position": position,
+                }
+            )
+        catalog_services.create_product(
+            sku=spec["sku"],
+            name=spec["name"],
+            description=spec["description"],
+            category=categories[spec["category"]],
+            option_types=[
+                {"name": name, "values": list(values)}
+                for name, values in spec["options"]
+            ],
+            variants=variants,
+            reference="seed_demo",
+        )
+        created += 1
+    return created
+
+
 def picture(product):
     """Store the product's picture unless it is there already; return its name.
 
@@ -286,7 +333,9 @@ def ensure_orders(*, customer, staff, products):
         cart_services.clear_cart(cart=cart)
         for number, quantity in lines:
             cart_services.add_item(
-                cart=cart, product=for_sale[number], quantity=quantity
+                cart=cart,
+                variant=for_sale[number].variants.get(),
+                quantity=quantity,
             )
         order = order_services.place_order(
             user=customer, shipping_address=SHIPPING_ADDRESS, idempotency_key=key

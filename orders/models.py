@@ -137,7 +137,7 @@ class Order(models.Model):
 
 
 class OrderItem(models.Model):
-    """One line of an order: a snapshot of the product as it was sold."""
+    """One line of an order: a snapshot of the variant as it was sold."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
     # Kept when the product is deleted; the snapshot below still says what
@@ -149,8 +149,21 @@ class OrderItem(models.Model):
         blank=True,
         related_name="order_items",
     )
+    # Kept as the product is; null once the variant is deleted.
+    variant = models.ForeignKey(
+        "catalog.ProductVariant",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="order_items",
+    )
+    # The variant's.
     sku = models.CharField("SKU", max_length=64)
+    # The product's.
     name = models.CharField(max_length=200)
+    # The variant's options, "Size: M, Colour: Red" in the product's option
+    # order; empty for a default variant.
+    options = models.CharField(max_length=500, blank=True, default="")
     unit_price = models.DecimalField(max_digits=10, decimal_places=2)
     quantity = models.PositiveIntegerField()
     line_total = models.DecimalField(max_digits=10, decimal_places=2)

@@ -15,8 +15,10 @@ from orders.models import Order, OrderItem, OrderStatusChange
 
 class OrderItemRepresentation(TypedDict):
     product: int | None
+    variant: int | None
     sku: str
     name: str
+    options: str
     unit_price: str
     quantity: int
     line_total: str
@@ -67,8 +69,10 @@ def order_representation(
         "items": [
             {
                 "product": item.product_id,
+                "variant": item.variant_id,
                 "sku": item.sku,
                 "name": item.name,
+                "options": item.options,
                 "unit_price": money(item.unit_price),
                 "quantity": item.quantity,
                 "line_total": money(item.line_total),

@@ -12,8 +12,9 @@ Locks, always taken in this order so that no two of these can deadlock:
    and a second cancellation sees the first and restores nothing; a payment
    holds it to record its attempt and then the gateway's answer, never
    while the gateway is called (pay_order);
-3. product rows, in product id order, taken by catalog.services' stock
-   functions, which check the locked figures before they change them.
+3. variant rows, in variant id order, then their product rows, in product
+   id order, taken by catalog.services' stock functions, which check the
+   locked figures before they change them.
 """
 
 import logging
@@ -33,7 +34,7 @@ from accounts.models import User
 from carts import services as cart_services
 from catalog import services as catalog_services
 from catalog.exceptions import InsufficientStock
-from catalog.models import StockMovement
+from catalog.models import StockMovement, options_text
 from core import metrics
 from core.money import CENT
 from orders import emails, events
@@ -223,32 +224,44 @@ def _place_order(
         raise CartEmpty()
     try:
         movements = catalog_services.take_stock(
-            lines=[(line.product_id, line.quantity) for line in lines],
+            lines=[(line.variant_id, line.quantity) for line in lines],
             reason=StockReason.SALE,
             reference=number,
             user=user,
         )
     except InsufficientStock as error:
         # Name the cart lines too, as the cart's warnings do.
-        item_of = {line.product_id: line.item_id for line in lines}
+        item_of = {line.variant_id: line.item_id for line in lines}
         for shortage in error.extra["shortages"]:
-            shortage["item"] = item_of.get(shortage["product_id"])
+            shortage["item"] = item_of.get(shortage["variant_id"])
         raise
-    # The products as take_stock left them, still locked: the prices are the
-    # ones in force at the moment the stock was sold.
-    products = {movement.product_id: movement.product for movement in movements}
+    # The variants and products as take_stock left them, still locked: the
+    # prices are the ones in force at the moment the stock was sold.
+    variants = {movement.variant_id: movement.variant for movement in movements}
+    option_names = catalog_services.option_names(
+        product_ids=[
+            variant.product_id
+            for variant in variants.values()
+            if variant is not None and variant.options
+        ]
+    )
     items: list[OrderItem] = []
     for line in lines:
-        product = products[line.product_id]
-        assert product is not None  # a movement just made names its product
+        variant = variants[line.variant_id]
+        assert variant is not None  # a movement just made names its variant
+        product = variant.product
         items.append(
             OrderItem(
                 product=product,
-                sku=product.sku,
+                variant=variant,
+                sku=variant.sku,
                 name=product.name,
-                unit_price=product.price,
+                options=options_text(
+                    variant.options, option_names.get(variant.product_id, ())
+                ),
+                unit_price=variant.price,
                 quantity=line.quantity,
-                line_total=(product.price * line.quantity).quantize(CENT),
+                line_total=(variant.price * line.quantity).quantize(CENT),
             )
         )
     totals = checkout_totals(subtotal=sum((item.line_total for item in items), ZERO))
@@ -542,8 +555,8 @@ def _move(
         order=order, status=status, by=by, note=note[:200]
     )
     if status == Status.CANCELLED:
-        lines = order.items.filter(product__isnull=False).values_list(
-            "product_id", "quantity"
+        lines = order.items.filter(variant__isnull=False).values_list(
+            "variant_id", "quantity"
         )
         catalog_services.return_stock(
             lines=list(lines), reason=stock_reason, reference=order.number, user=by

@@ -48,10 +48,10 @@ def new_idempotency_key():
 
 def shortage_lines(error, items):
     """Name each line the stock refused, in the shopper's words."""
-    names = {item.product_id: item.product.name for item in items}
+    names = {item.variant_id: item.product.name for item in items}
     lines = []
     for shortage in error.shortages:
-        name = names.get(shortage.product_id, shortage.sku)
+        name = names.get(shortage.variant_id, shortage.sku)
         if not shortage.is_active:
             lines.append(f"{name} is no longer for sale.")
         elif shortage.available == 0:

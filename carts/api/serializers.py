@@ -1,12 +1,15 @@
+from collections.abc import Mapping
+
 from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from carts import services
 from carts.models import MAX_LINE_QUANTITY, Cart, CartItem
-from catalog.models import Product
+from catalog.models import Product, ProductVariant
 
 QUANTITY_HELP = f"A whole number from 1 to {MAX_LINE_QUANTITY}."
+GIVE_VARIANT = "Give the variant (or a product that has one variant)."
 
 
 class CartProductSerializer(serializers.ModelSerializer):
@@ -31,13 +34,26 @@ class CartProductSerializer(serializers.ModelSerializer):
         return url if request is None else request.build_absolute_uri(url)
 
 
+class CartVariantSerializer(serializers.ModelSerializer):
+    """The variant of a line: which of the product's versions."""
+
+    class Meta:
+        model = ProductVariant
+        fields = ["id", "sku", "options"]
+        read_only_fields = fields
+        extra_kwargs = {
+            "options": {"help_text": "{option name: value}; {} for a default variant."}
+        }
+
+
 class CartItemSerializer(serializers.ModelSerializer):
     product = CartProductSerializer(read_only=True)
+    variant = CartVariantSerializer(read_only=True)
     unit_price = serializers.DecimalField(
         max_digits=10,
         decimal_places=2,
         read_only=True,
-        help_text="The product's current price.",
+        help_text="The variant's current price.",
     )
     line_total = serializers.DecimalField(
         max_digits=14, decimal_places=2, read_only=True
@@ -45,7 +61,7 @@ class CartItemSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = CartItem
-        fields = ["id", "product", "quantity", "unit_price", "line_total"]
+        fields = ["id", "product", "variant", "quantity", "unit_price", "line_total"]
         read_only_fields = fields
 
 
@@ -94,14 +110,51 @@ class CartSerializer(serializers.ModelSerializer):
 
 
 class AddItemSerializer(serializers.Serializer):
+    """A variant, or a product that has exactly one active variant."""
+
+    variant = serializers.PrimaryKeyRelatedField(
+        queryset=ProductVariant.objects.active().filter(product__is_active=True),
+        required=False,
+        help_text="The id of a variant for sale.",
+        error_messages={"does_not_exist": services.VARIANT_NOT_FOR_SALE},
+    )
     product = serializers.PrimaryKeyRelatedField(
         queryset=Product.objects.active(),
-        help_text="The id of a product for sale.",
+        required=False,
+        help_text="The id of a product for sale, accepted when it has exactly "
+        "one active variant (else give `variant`).",
         error_messages={"does_not_exist": services.NOT_FOR_SALE},
     )
     quantity = serializers.IntegerField(
         min_value=1, max_value=MAX_LINE_QUANTITY, help_text=QUANTITY_HELP
     )
+
+    def to_internal_value(self, data):
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError as error:
+            # Named beside the other fields' errors, as a required field is.
+            if (
+                isinstance(data, Mapping)
+                and not data.keys() & {"variant", "product"}
+                and isinstance(error.detail, dict)
+            ):
+                error.detail.setdefault(
+                    "variant", [serializers.ErrorDetail(GIVE_VARIANT, code="required")]
+                )
+            raise
+
+    def validate(self, attrs):
+        product = attrs.pop("product", None)
+        if "variant" not in attrs:
+            if product is None:
+                raise serializers.ValidationError({"variant": GIVE_VARIANT})
+            attrs["variant"] = services.sold_variant(product=product)
+        elif product is not None and attrs["variant"].product_id != product.pk:
+            raise serializers.ValidationError(
+                {"variant": "This variant is not one of the product's."}
+            )
+        return attrs
 
 
 class SetQuantitySerializer(serializers.Serializer):

@@ -13,7 +13,7 @@ from carts import services
 from carts.models import Cart, CartItem
 from carts.tests.factories import CartFactory, CartItemFactory
 from catalog import services as catalog_services
-from catalog.tests.factories import ProductFactory, image_file
+from catalog.tests.factories import ProductFactory, image_file, variant_of
 from core.testing import assert_problem
 
 pytestmark = pytest.mark.django_db
@@ -47,7 +47,7 @@ def lines_of(user):
     return list(
         CartItem.objects.filter(cart__user=user)
         .order_by("pk")
-        .values_list("product_id", "quantity")
+        .values_list("variant__product_id", "quantity")
     )
 
 
@@ -175,6 +175,7 @@ def test_get_shows_lines_priced_from_the_catalog(client, shopper, settings):
                     "image": None,
                     "in_stock": True,
                 },
+                "variant": {"id": variant_of(mug).pk, "sku": mug.sku, "options": {}},
                 "quantity": 3,
                 "unit_price": "3.33",
                 "line_total": "9.99",
@@ -189,6 +190,7 @@ def test_get_shows_lines_priced_from_the_catalog(client, shopper, settings):
                     "image": None,
                     "in_stock": False,
                 },
+                "variant": {"id": variant_of(tea).pk, "sku": tea.sku, "options": {}},
                 "quantity": 2,
                 "unit_price": "0.10",
                 "line_total": "0.20",
@@ -239,9 +241,9 @@ def test_get_warns_of_lines_gone_short_or_inactive_since_they_were_added(
 ):
     short, retired = ProductFactory(stock=5), ProductFactory(stock=5)
     cart = services.get_user_cart(user=shopper)
-    short_line = services.add_item(cart=cart, product=short, quantity=4)
-    retired_line = services.add_item(cart=cart, product=retired, quantity=1)
-    catalog_services.take_stock(lines=[(short.pk, 3)])
+    short_line = services.add_item(cart=cart, variant=variant_of(short), quantity=4)
+    retired_line = services.add_item(cart=cart, variant=variant_of(retired), quantity=1)
+    catalog_services.take_stock(lines=[(variant_of(short).pk, 3)])
     catalog_services.update_product(product=retired, is_active=False)
 
     response = client.get(CART)
@@ -330,6 +332,11 @@ def test_post_item_adds_a_line_and_answers_201_with_the_cart(client, shopper):
                 "image": None,
                 "in_stock": True,
             },
+            "variant": {
+                "id": variant_of(product).pk,
+                "sku": product.sku,
+                "options": {},
+            },
             "quantity": 2,
             "unit_price": "2.50",
             "line_total": "5.00",
@@ -375,6 +382,7 @@ def test_post_above_the_stock_on_hand_is_409_with_the_available_units(client, sh
             "requested": 6,
             "available": 5,
             "is_active": True,
+            "variant_id": variant_of(product).pk,
         }
     ]
     assert lines_of(shopper) == [(product.pk, 3)]
@@ -454,7 +462,7 @@ def test_post_without_fields_is_400_naming_both(client):
 
     body = assert_problem(response, 400, "validation_error")
     assert body["errors"] == {
-        "product": ["This field is required."],
+        "variant": ["Give the variant (or a product that has one variant)."],
         "quantity": ["This field is required."],
     }
 
@@ -508,7 +516,7 @@ def test_patch_sets_the_lines_quantity_and_answers_200_with_the_cart(client, sho
         (item.pk, 4)
     ]
     assert response.json()["item_count"] == 4
-    assert lines_of(shopper) == [(item.product_id, 4)]
+    assert lines_of(shopper) == [(item.variant.product_id, 4)]
 
 
 def test_patch_above_the_stock_on_hand_is_409(client, shopper):
@@ -520,7 +528,7 @@ def test_patch_above_the_stock_on_hand_is_409(client, shopper):
 
     body = assert_problem(response, 409, "insufficient_stock")
     assert body["shortages"][0]["available"] == 3
-    assert lines_of(shopper) == [(item.product_id, 1)]
+    assert lines_of(shopper) == [(item.variant.product_id, 1)]
 
 
 def test_patch_a_line_of_a_product_no_longer_for_sale_is_400(client, shopper):
@@ -541,7 +549,7 @@ def test_patch_a_quantity_out_of_bounds_is_400(client, shopper, quantity):
 
     body = assert_problem(response, 400, "validation_error")
     assert list(body["errors"]) == ["quantity"]
-    assert lines_of(shopper) == [(item.product_id, 2)]
+    assert lines_of(shopper) == [(item.variant.product_id, 2)]
 
 
 def test_patch_without_a_quantity_is_400(client, shopper):
@@ -612,7 +620,7 @@ def test_delete_item_removes_the_line_and_answers_204(client, shopper):
 
     assert response.status_code == 204
     assert response.content == b""
-    assert lines_of(shopper) == [(kept.product_id, 1)]
+    assert lines_of(shopper) == [(kept.variant.product_id, 1)]
 
 
 def test_delete_of_another_users_line_is_404_and_keeps_it(client):

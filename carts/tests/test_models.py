@@ -16,8 +16,8 @@ def test_the_database_refuses_a_line_quantity_outside_1_to_1000(quantity):
 def test_the_database_refuses_a_second_line_for_the_same_product():
     line = CartItemFactory()
 
-    with pytest.raises(IntegrityError, match="carts_item_one_line_per_product"):
-        CartItem.objects.create(cart=line.cart, product=line.product, quantity=1)
+    with pytest.raises(IntegrityError, match="carts_item_one_line_per_variant"):
+        CartItem.objects.create(cart=line.cart, variant=line.variant, quantity=1)
 
 
 def test_a_cart_reads_as_its_owner():

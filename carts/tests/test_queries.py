@@ -12,7 +12,7 @@ from carts.queries import CartLine, CartLines
 from carts.tests.factories import CartFactory, CartItemFactory
 from catalog import services as catalog_services
 from catalog.models import ProductImage
-from catalog.tests.factories import ProductFactory
+from catalog.tests.factories import ProductFactory, variant_of
 from core.testing import assert_answer_matches
 
 pytestmark = pytest.mark.django_db
@@ -35,10 +35,10 @@ def test_the_cart_answer_is_cart_serializers_for_lines_and_warnings():
     ProductImage.objects.create(product=pictured, image="products/side.png", position=1)
     ProductImage.objects.create(product=pictured, image="products/mug.png", position=0)
     short, retired = ProductFactory(stock=5), ProductFactory(price=Decimal("0.10"))
-    services.add_item(cart=cart, product=pictured, quantity=2)
-    services.add_item(cart=cart, product=short, quantity=4)
-    services.add_item(cart=cart, product=retired, quantity=3)
-    catalog_services.take_stock(lines=[(short.pk, 3)])
+    services.add_item(cart=cart, variant=variant_of(pictured), quantity=2)
+    services.add_item(cart=cart, variant=variant_of(short), quantity=4)
+    services.add_item(cart=cart, variant=variant_of(retired), quantity=3)
+    catalog_services.take_stock(lines=[(variant_of(short).pk, 3)])
     catalog_services.update_product(product=retired, is_active=False)
     request = api_request()
 
@@ -98,10 +98,28 @@ def test_read_cart_reads_the_cart_its_lines_and_their_products_in_order(
         updated_at=cart.updated_at,
         lines=[
             CartLine(
-                earlier.pk, 1, tea.pk, "tea", "Tea", Decimal("0.10"), 0, True, None
+                earlier.pk,
+                1,
+                tea.pk,
+                "tea",
+                "Tea",
+                Decimal("0.10"),
+                0,
+                True,
+                *(variant_of(tea).pk, tea.sku, {}, Decimal("0.10"), 0, True),
+                None,
             ),
             CartLine(
-                later.pk, 2, mug.pk, "mug", "Mug", Decimal("3.50"), 4, False, "mug.png"
+                later.pk,
+                2,
+                mug.pk,
+                "mug",
+                "Mug",
+                Decimal("3.50"),
+                4,
+                False,
+                *(variant_of(mug).pk, mug.sku, {}, Decimal("3.50"), 4, True),
+                "mug.png",
             ),
         ],
     )

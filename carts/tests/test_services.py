@@ -12,14 +12,16 @@ from carts.services import DroppedLine, MergedLine, MergeResult
 from carts.tests.factories import CartFactory, CartItemFactory
 from catalog import services as catalog_services
 from catalog.exceptions import InsufficientStock, Shortage
-from catalog.tests.factories import ProductFactory
+from catalog.tests.factories import ProductFactory, variant_of
 from core.testing import race
 
 pytestmark = pytest.mark.django_db
 
 
 def lines_of(cart):
-    return list(cart.items.order_by("pk").values_list("product_id", "quantity"))
+    return list(
+        cart.items.order_by("pk").values_list("variant__product_id", "quantity")
+    )
 
 
 # --- Finding carts ---------------------------------------------------------------
@@ -80,7 +82,7 @@ def test_add_item_creates_a_line_and_touches_the_cart():
     before = cart.updated_at
     product = ProductFactory(stock=5)
 
-    item = services.add_item(cart=cart, product=product, quantity=2)
+    item = services.add_item(cart=cart, variant=variant_of(product), quantity=2)
 
     assert (item.product, item.quantity) == (product, 2)
     assert lines_of(cart) == [(product.pk, 2)]
@@ -91,9 +93,9 @@ def test_add_item_creates_a_line_and_touches_the_cart():
 def test_add_item_adds_the_same_product_to_its_existing_line():
     cart = CartFactory()
     product = ProductFactory(stock=5)
-    services.add_item(cart=cart, product=product, quantity=2)
+    services.add_item(cart=cart, variant=variant_of(product), quantity=2)
 
-    item = services.add_item(cart=cart, product=product, quantity=3)
+    item = services.add_item(cart=cart, variant=variant_of(product), quantity=3)
 
     assert item.quantity == 5
     assert lines_of(cart) == [(product.pk, 5)]
@@ -102,12 +104,14 @@ def test_add_item_adds_the_same_product_to_its_existing_line():
 def test_add_item_checks_the_whole_line_against_the_stock_on_hand():
     cart = CartFactory()
     product = ProductFactory(stock=5, sku="MUG-1")
-    services.add_item(cart=cart, product=product, quantity=3)
+    services.add_item(cart=cart, variant=variant_of(product), quantity=3)
 
     with pytest.raises(InsufficientStock) as refused:
-        services.add_item(cart=cart, product=product, quantity=3)
+        services.add_item(cart=cart, variant=variant_of(product), quantity=3)
 
-    assert refused.value.shortages == [Shortage(product.pk, "MUG-1", 6, 5)]
+    assert refused.value.shortages == [
+        Shortage(product.pk, "MUG-1", 6, 5, variant_id=variant_of(product).pk)
+    ]
     assert refused.value.detail == "Only 5 of MUG-1 in stock; 6 requested."
     assert lines_of(cart) == [(product.pk, 3)]
 
@@ -116,7 +120,7 @@ def test_add_item_accepts_exactly_the_stock_on_hand():
     cart = CartFactory()
     product = ProductFactory(stock=4)
 
-    item = services.add_item(cart=cart, product=product, quantity=4)
+    item = services.add_item(cart=cart, variant=variant_of(product), quantity=4)
 
     assert item.quantity == 4
 
@@ -124,11 +128,11 @@ def test_add_item_accepts_exactly_the_stock_on_hand():
 def test_add_item_reads_the_stock_afresh_not_from_the_callers_product():
     cart = CartFactory()
     product = ProductFactory(stock=5)
-    catalog_services.take_stock(lines=[(product.pk, 4)])
+    catalog_services.take_stock(lines=[(variant_of(product).pk, 4)])
 
     # `product` still says 5 in memory; 1 unit is left.
     with pytest.raises(InsufficientStock) as refused:
-        services.add_item(cart=cart, product=product, quantity=2)
+        services.add_item(cart=cart, variant=variant_of(product), quantity=2)
 
     assert refused.value.available == 1
 
@@ -138,7 +142,7 @@ def test_add_item_refuses_a_product_out_of_stock():
     product = ProductFactory(stock=0)
 
     with pytest.raises(InsufficientStock) as refused:
-        services.add_item(cart=cart, product=product, quantity=1)
+        services.add_item(cart=cart, variant=variant_of(product), quantity=1)
 
     assert refused.value.available == 0
     assert lines_of(cart) == []
@@ -149,7 +153,7 @@ def test_add_item_refuses_an_inactive_product():
     product = ProductFactory(is_active=False)
 
     with pytest.raises(ValidationError) as refused:
-        services.add_item(cart=cart, product=product, quantity=1)
+        services.add_item(cart=cart, variant=variant_of(product), quantity=1)
 
     assert refused.value.message_dict == {"product": ["This product is not for sale."]}
     assert lines_of(cart) == []
@@ -163,7 +167,7 @@ def test_add_item_refuses_a_product_deactivated_since_it_was_loaded():
     )
 
     with pytest.raises(ValidationError) as refused:
-        services.add_item(cart=cart, product=product, quantity=1)
+        services.add_item(cart=cart, variant=variant_of(product), quantity=1)
 
     assert list(refused.value.message_dict) == ["product"]
 
@@ -173,7 +177,9 @@ def test_add_item_refuses_a_quantity_that_is_not_a_whole_number_from_one(quantit
     cart = CartFactory()
 
     with pytest.raises(ValidationError) as refused:
-        services.add_item(cart=cart, product=ProductFactory(), quantity=quantity)
+        services.add_item(
+            cart=cart, variant=variant_of(ProductFactory()), quantity=quantity
+        )
 
     assert refused.value.message_dict == {
         "quantity": ["Enter a whole number of at least 1."]
@@ -184,10 +190,10 @@ def test_add_item_refuses_a_quantity_that_is_not_a_whole_number_from_one(quantit
 def test_add_item_refuses_a_line_above_one_thousand_units():
     cart = CartFactory()
     product = ProductFactory(stock=5000)
-    services.add_item(cart=cart, product=product, quantity=999)
+    services.add_item(cart=cart, variant=variant_of(product), quantity=999)
 
     with pytest.raises(ValidationError) as refused:
-        services.add_item(cart=cart, product=product, quantity=2)
+        services.add_item(cart=cart, variant=variant_of(product), quantity=2)
 
     assert refused.value.message_dict == {
         "quantity": [
@@ -201,7 +207,7 @@ def test_add_item_accepts_a_line_of_exactly_one_thousand_units():
     cart = CartFactory()
     product = ProductFactory(stock=5000)
 
-    item = services.add_item(cart=cart, product=product, quantity=1000)
+    item = services.add_item(cart=cart, variant=variant_of(product), quantity=1000)
 
     assert item.quantity == 1000
 
@@ -222,7 +228,7 @@ def test_set_item_quantity_replaces_the_lines_quantity():
 def test_set_item_quantity_may_lower_a_line_the_stock_no_longer_covers():
     product = ProductFactory(stock=10)
     item = CartItemFactory(quantity=8, product=product)
-    catalog_services.take_stock(lines=[(product.pk, 7)])
+    catalog_services.take_stock(lines=[(variant_of(product).pk, 7)])
 
     changed = services.set_item_quantity(item=item, quantity=3)
 
@@ -235,7 +241,9 @@ def test_set_item_quantity_refuses_more_than_the_stock_on_hand():
     with pytest.raises(InsufficientStock) as refused:
         services.set_item_quantity(item=item, quantity=5)
 
-    assert refused.value.shortages == [Shortage(item.product_id, "TEA", 5, 4)]
+    assert refused.value.shortages == [
+        Shortage(item.product.pk, "TEA", 5, 4, variant_id=item.variant_id)
+    ]
     item.refresh_from_db()
     assert item.quantity == 2
 
@@ -275,7 +283,7 @@ def test_remove_item_removes_only_that_line():
 
     services.remove_item(item=removed)
 
-    assert lines_of(cart) == [(kept.product_id, 1)]
+    assert lines_of(cart) == [(kept.variant.product_id, 1)]
 
 
 def test_clear_cart_removes_every_line_and_keeps_the_cart():
@@ -287,7 +295,7 @@ def test_clear_cart_removes_every_line_and_keeps_the_cart():
 
     assert lines_of(cart) == []
     assert Cart.objects.filter(pk=cart.pk).exists()
-    assert lines_of(other.cart) == [(other.product_id, 1)]
+    assert lines_of(other.cart) == [(other.variant.product_id, 1)]
 
 
 def test_clear_cart_inside_a_transaction_costs_two_statements_and_touches_the_cart(
@@ -325,8 +333,12 @@ def test_lock_lines_for_checkout_marks_the_cart_and_gives_its_lines_by_product(
         lines = services.lock_lines_for_checkout(user=cart.user)
 
     assert lines == [
-        services.CheckoutLine(item_id=tea_line.pk, product_id=tea.pk, quantity=3),
-        services.CheckoutLine(item_id=mug_line.pk, product_id=mug.pk, quantity=2),
+        services.CheckoutLine(
+            item_id=tea_line.pk, variant_id=tea_line.variant_id, quantity=3
+        ),
+        services.CheckoutLine(
+            item_id=mug_line.pk, variant_id=mug_line.variant_id, quantity=2
+        ),
     ]
     cart.refresh_from_db()
     assert cart.updated_at > before
@@ -360,7 +372,7 @@ def test_remove_checked_out_lines_deletes_those_lines_only(django_assert_num_que
         services.remove_checked_out_lines(lines=lines)
 
     assert lines_of(cart) == []
-    assert lines_of(other.cart) == [(other.product_id, 1)]
+    assert lines_of(other.cart) == [(other.variant.product_id, 1)]
 
 
 # --- Totals and warnings ------------------------------------------------------------
@@ -403,11 +415,15 @@ def test_cart_warnings_name_lines_that_went_short_or_inactive_after_being_added(
     short = ProductFactory(stock=5)
     retired = ProductFactory(stock=5)
     sold_out = ProductFactory(stock=5)
-    services.add_item(cart=cart, product=fine, quantity=2)
-    short_line = services.add_item(cart=cart, product=short, quantity=4)
-    retired_line = services.add_item(cart=cart, product=retired, quantity=1)
-    sold_out_line = services.add_item(cart=cart, product=sold_out, quantity=1)
-    catalog_services.take_stock(lines=[(short.pk, 3), (sold_out.pk, 5)])
+    services.add_item(cart=cart, variant=variant_of(fine), quantity=2)
+    short_line = services.add_item(cart=cart, variant=variant_of(short), quantity=4)
+    retired_line = services.add_item(cart=cart, variant=variant_of(retired), quantity=1)
+    sold_out_line = services.add_item(
+        cart=cart, variant=variant_of(sold_out), quantity=1
+    )
+    catalog_services.take_stock(
+        lines=[(variant_of(short).pk, 3), (variant_of(sold_out).pk, 5)]
+    )
     catalog_services.update_product(product=retired, is_active=False)
 
     warnings = services.cart_warnings(cart=Cart.objects.with_lines().get(pk=cart.pk))
@@ -437,15 +453,18 @@ def test_reading_a_cart_with_its_lines_costs_two_queries_whatever_its_size(
 def test_merge_moves_lines_adds_quantities_and_deletes_the_source():
     source, target = CartFactory(user=None), CartFactory()
     mug, tea, jam = (ProductFactory(stock=10) for _ in range(3))
-    services.add_item(cart=target, product=mug, quantity=1)
-    services.add_item(cart=target, product=jam, quantity=4)
-    services.add_item(cart=source, product=mug, quantity=2)
-    services.add_item(cart=source, product=tea, quantity=3)
+    services.add_item(cart=target, variant=variant_of(mug), quantity=1)
+    services.add_item(cart=target, variant=variant_of(jam), quantity=4)
+    services.add_item(cart=source, variant=variant_of(mug), quantity=2)
+    services.add_item(cart=source, variant=variant_of(tea), quantity=3)
 
     result = services.merge_carts(source=source, target=target)
 
     assert result == MergeResult(
-        added=(MergedLine(mug, 2, 3, 3), MergedLine(tea, 3, 3, 3)),
+        added=(
+            MergedLine(variant_of(mug), 2, 3, 3),
+            MergedLine(variant_of(tea), 3, 3, 3),
+        ),
         capped=(),
         dropped=(),
     )
@@ -457,16 +476,19 @@ def test_merge_moves_lines_adds_quantities_and_deletes_the_source():
 def test_merge_caps_each_line_at_the_stock_on_hand():
     source, target = CartFactory(user=None), CartFactory()
     mug, tea = ProductFactory(stock=4), ProductFactory(stock=10)
-    services.add_item(cart=target, product=mug, quantity=3)
-    services.add_item(cart=source, product=mug, quantity=2)
-    services.add_item(cart=source, product=tea, quantity=6)
-    catalog_services.take_stock(lines=[(tea.pk, 8)])
+    services.add_item(cart=target, variant=variant_of(mug), quantity=3)
+    services.add_item(cart=source, variant=variant_of(mug), quantity=2)
+    services.add_item(cart=source, variant=variant_of(tea), quantity=6)
+    catalog_services.take_stock(lines=[(variant_of(tea).pk, 8)])
 
     result = services.merge_carts(source=source, target=target)
 
     assert result == MergeResult(
         added=(),
-        capped=(MergedLine(mug, 2, 5, 4), MergedLine(tea, 6, 6, 2)),
+        capped=(
+            MergedLine(variant_of(mug), 2, 5, 4),
+            MergedLine(variant_of(tea), 6, 6, 2),
+        ),
         dropped=(),
     )
     assert lines_of(target) == [(mug.pk, 4), (tea.pk, 2)]
@@ -475,32 +497,32 @@ def test_merge_caps_each_line_at_the_stock_on_hand():
 def test_merge_caps_a_line_at_one_thousand_units():
     source, target = CartFactory(user=None), CartFactory()
     product = ProductFactory(stock=5000)
-    services.add_item(cart=target, product=product, quantity=600)
-    services.add_item(cart=source, product=product, quantity=500)
+    services.add_item(cart=target, variant=variant_of(product), quantity=600)
+    services.add_item(cart=source, variant=variant_of(product), quantity=500)
 
     result = services.merge_carts(source=source, target=target)
 
-    assert result.capped == (MergedLine(product, 500, 1100, 1000),)
+    assert result.capped == (MergedLine(variant_of(product), 500, 1100, 1000),)
     assert lines_of(target) == [(product.pk, 1000)]
 
 
 def test_merge_drops_inactive_and_sold_out_products_and_leaves_the_targets_line():
     source, target = CartFactory(user=None), CartFactory()
     retired, sold_out, fine = (ProductFactory(stock=5) for _ in range(3))
-    services.add_item(cart=target, product=retired, quantity=1)
+    services.add_item(cart=target, variant=variant_of(retired), quantity=1)
     for product in (retired, sold_out, fine):
-        services.add_item(cart=source, product=product, quantity=2)
+        services.add_item(cart=source, variant=variant_of(product), quantity=2)
     catalog_services.update_product(product=retired, is_active=False)
-    catalog_services.take_stock(lines=[(sold_out.pk, 5)])
+    catalog_services.take_stock(lines=[(variant_of(sold_out).pk, 5)])
 
     result = services.merge_carts(source=source, target=target)
 
     assert result == MergeResult(
-        added=(MergedLine(fine, 2, 2, 2),),
+        added=(MergedLine(variant_of(fine), 2, 2, 2),),
         capped=(),
         dropped=(
-            DroppedLine(retired, 2, "inactive"),
-            DroppedLine(sold_out, 2, "out_of_stock"),
+            DroppedLine(variant_of(retired), 2, "inactive"),
+            DroppedLine(variant_of(sold_out), 2, "out_of_stock"),
         ),
     )
     assert lines_of(target) == [(retired.pk, 1), (fine.pk, 2)]
@@ -596,10 +618,10 @@ def test_two_threads_adding_one_product_at_once_end_with_one_line_of_the_sum():
         race(
             [
                 lambda cart=cart: services.add_item(
-                    cart=cart, product=product, quantity=2
+                    cart=cart, variant=variant_of(product), quantity=2
                 ),
                 lambda cart=cart: services.add_item(
-                    cart=cart, product=product, quantity=3
+                    cart=cart, variant=variant_of(product), quantity=3
                 ),
             ]
         )
@@ -618,7 +640,8 @@ def test_many_threads_adding_to_one_cart_lose_no_units():
     product = ProductFactory(stock=100)
 
     results = race(
-        [lambda: services.add_item(cart=cart, product=product, quantity=1)] * 8
+        [lambda: services.add_item(cart=cart, variant=variant_of(product), quantity=1)]
+        * 8
     )
 
     assert all(isinstance(result, CartItem) for result in results)
@@ -631,7 +654,8 @@ def test_racing_adds_are_checked_against_the_stock_together():
     product = ProductFactory(stock=5)
 
     results = race(
-        [lambda: services.add_item(cart=cart, product=product, quantity=3)] * 2
+        [lambda: services.add_item(cart=cart, variant=variant_of(product), quantity=3)]
+        * 2
     )
 
     assert sorted(type(result).__name__ for result in results) == [
@@ -645,12 +669,14 @@ def test_racing_adds_are_checked_against_the_stock_together():
 def test_a_merge_racing_an_add_to_the_target_loses_no_units():
     source, target = CartFactory(user=None), CartFactory()
     product = ProductFactory(stock=100)
-    services.add_item(cart=source, product=product, quantity=4)
+    services.add_item(cart=source, variant=variant_of(product), quantity=4)
 
     results = race(
         [
             lambda: services.merge_carts(source=source, target=target),
-            lambda: services.add_item(cart=target, product=product, quantity=5),
+            lambda: services.add_item(
+                cart=target, variant=variant_of(product), quantity=5
+            ),
         ]
     )
 

@@ -18,7 +18,7 @@ from carts.tests.factories import CartFactory, CartItemFactory
 from catalog import images
 from catalog import services as catalog_services
 from catalog.models import ProductImage
-from catalog.tests.factories import ProductFactory, image_file
+from catalog.tests.factories import ProductFactory, image_file, variant_of
 
 pytestmark = pytest.mark.django_db
 
@@ -54,14 +54,14 @@ def session_lines(client):
     cart_id = client.session.get(SESSION_KEY)
     return [
         (item.product.name, item.quantity)
-        for item in CartItem.objects.filter(cart_id=cart_id).select_related("product")
+        for item in CartItem.objects.filter(cart_id=cart_id).with_product()
     ]
 
 
 def account_lines(user):
     return [
         (item.product.name, item.quantity)
-        for item in CartItem.objects.filter(cart__user=user).select_related("product")
+        for item in CartItem.objects.filter(cart__user=user).with_product()
     ]
 
 
@@ -111,7 +111,7 @@ def test_the_cart_shows_each_line_with_quantity_update_remove_and_the_totals(
     pan = product("Cast-iron pan", price="25.00")
     add(client, mug, 2)
     add(client, pan, 1)
-    item = CartItem.objects.get(product=mug)
+    item = CartItem.objects.get(variant__product=mug)
 
     response = client.get(CART)
 
@@ -181,8 +181,8 @@ def test_the_cart_warns_about_lines_the_stock_no_longer_covers(client, mug):
     add(client, mug, 4)
     add(client, pan, 1)
     add(client, rake, 1)
-    catalog_services.set_stock(product=mug, stock=3)
-    catalog_services.set_stock(product=pan, stock=0)
+    catalog_services.set_stock(variant=variant_of(mug), stock=3)
+    catalog_services.set_stock(variant=variant_of(pan), stock=0)
     catalog_services.update_product(product=rake, is_active=False)
 
     response = client.get(CART)
@@ -486,7 +486,7 @@ def test_update_shows_a_bad_quantity_beside_that_lines_field(
 ):
     other = product("Teapot")
     add(client, other, 1)
-    other_line = CartItem.objects.get(product=other)
+    other_line = CartItem.objects.get(variant__product=other)
 
     response = client.post(update_url(line), {"quantity": quantity})
 
@@ -516,7 +516,7 @@ def test_update_shows_a_bad_quantity_beside_that_lines_field(
 
 
 def test_update_above_the_stock_shows_what_is_left_beside_the_line(client, line, mug):
-    catalog_services.set_stock(product=mug, stock=4)
+    catalog_services.set_stock(variant=variant_of(mug), stock=4)
 
     response = client.post(update_url(line), {"quantity": 6})
 
@@ -710,7 +710,7 @@ def test_the_merge_caps_lines_at_the_stock_and_drops_what_cannot_be_sold(
     add(client, pan, 4)
     add(client, copper, 1)
     add(client, rake, 1)
-    catalog_services.set_stock(product=copper, stock=0)
+    catalog_services.set_stock(variant=variant_of(copper), stock=0)
     catalog_services.update_product(product=rake, is_active=False)
 
     response = log_in(client, shopper)

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.validators import FileExtensionValidator
-from drf_spectacular.utils import inline_serializer
+from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
 from catalog import images
@@ -12,6 +12,9 @@ from catalog.models import (
     Category,
     Product,
     ProductImage,
+    ProductOption,
+    ProductVariant,
+    from_price_variant,
     validate_image_size,
 )
 
@@ -91,9 +94,86 @@ class ProductImageSerializer(serializers.ModelSerializer):
         return url if request is None else request.build_absolute_uri(url)
 
 
+OPTIONS_HELP = "{option name: value}, naming each of the product's option types."
+
+
+class OptionTypeSerializer(serializers.ModelSerializer):
+    """One option type of a product and its values, in order."""
+
+    values = serializers.ListField(
+        child=serializers.CharField(max_length=50), min_length=1, max_length=100
+    )
+
+    class Meta:
+        model = ProductOption
+        fields = ["name", "values"]
+
+
+class VariantSerializer(serializers.ModelSerializer):
+    """A variant as clients read it."""
+
+    in_stock = serializers.BooleanField(read_only=True)
+    options = serializers.DictField(
+        child=serializers.CharField(), read_only=True, help_text=OPTIONS_HELP
+    )
+
+    class Meta:
+        model = ProductVariant
+        fields = [
+            "id",
+            "sku",
+            "options",
+            "price",
+            "compare_at_price",
+            "stock",
+            "in_stock",
+            "is_active",
+        ]
+        read_only_fields = fields
+
+
+class VariantWriteSerializer(serializers.ModelSerializer):
+    """What staff send to create or change a variant; `stock` is an adjustment."""
+
+    options = serializers.DictField(
+        child=serializers.CharField(max_length=50),
+        required=False,
+        help_text=OPTIONS_HELP + " Leave out for a product without options.",
+    )
+    price = serializers.DecimalField(
+        max_digits=10, decimal_places=2, min_value=Decimal("0.01")
+    )
+    compare_at_price = serializers.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        allow_null=True,
+        required=False,
+        help_text='The "was" price, above `price`; null for none.',
+    )
+    stock = serializers.IntegerField(
+        min_value=0, max_value=2_147_483_647, required=False
+    )
+
+    class Meta:
+        model = ProductVariant
+        fields = [
+            "sku",
+            "options",
+            "price",
+            "compare_at_price",
+            "stock",
+            "is_active",
+            "position",
+        ]
+
+
 # The schema of the product's answer, which catalog.queries writes out.
 class ProductSerializer(serializers.ModelSerializer):
-    """A product as clients read it."""
+    """A product as clients read it.
+
+    `price` is the lowest active variant's ("from"), `stock` the sum of the
+    active variants', `compare_at_price` that of the variant giving the price.
+    """
 
     currency = serializers.SerializerMethodField()
     in_stock = serializers.SerializerMethodField()
@@ -102,6 +182,11 @@ class ProductSerializer(serializers.ModelSerializer):
         help_text="The first picture's URL (its original), or null."
     )
     images = ProductImageSerializer(many=True, read_only=True)
+    compare_at_price = serializers.SerializerMethodField()
+    variants = serializers.SerializerMethodField(
+        help_text="Active variants only, but for staff."
+    )
+    option_types = OptionTypeSerializer(many=True, read_only=True)
 
     class Meta:
         model = Product
@@ -121,6 +206,9 @@ class ProductSerializer(serializers.ModelSerializer):
             "is_active",
             "created_at",
             "updated_at",
+            "compare_at_price",
+            "variants",
+            "option_types",
         ]
         read_only_fields = fields
 
@@ -138,6 +226,24 @@ class ProductSerializer(serializers.ModelSerializer):
         url = first.image.url
         return url if request is None else request.build_absolute_uri(url)
 
+    @extend_schema_field(
+        serializers.DecimalField(max_digits=10, decimal_places=2, allow_null=True)
+    )
+    def get_compare_at_price(self, product) -> str | None:
+        variant = from_price_variant(product.variants.all())
+        if variant is None or variant.compare_at_price is None:
+            return None
+        return serializers.DecimalField(
+            max_digits=10, decimal_places=2
+        ).to_representation(variant.compare_at_price)
+
+    @extend_schema_field(VariantSerializer(many=True))
+    def get_variants(self, product) -> list[dict]:
+        variants = product.variants.all()
+        if not self.context.get("staff"):
+            variants = [variant for variant in variants if variant.is_active]
+        return VariantSerializer(variants, many=True).data  # type: ignore[return-value]  # many=True: a list
+
 
 class ProductWriteSerializer(serializers.ModelSerializer):
     """What staff send to create or change a product.
@@ -153,7 +259,9 @@ class ProductWriteSerializer(serializers.ModelSerializer):
         max_digits=10,
         decimal_places=2,
         min_value=Decimal("0.01"),
-        help_text="Greater than 0, two decimal places at most.",
+        required=False,
+        help_text="Greater than 0, two decimal places at most: the default "
+        "variant's (refused on a product with several variants).",
     )
     stock = serializers.IntegerField(
         min_value=0, max_value=2_147_483_647, required=False
@@ -166,6 +274,15 @@ class ProductWriteSerializer(serializers.ModelSerializer):
             validate_image_size,
         ],
         help_text="The first picture: a new file replaces it, null removes it.",
+    )
+    option_types = OptionTypeSerializer(many=True, required=False)
+    variants = VariantWriteSerializer(
+        many=True,
+        required=False,
+        allow_empty=False,
+        help_text="On create only: the product's variants (its price and stock "
+        "are then theirs). Without them, one default variant takes `sku`, "
+        "`price` and `stock`.",
     )
 
     class Meta:
@@ -180,6 +297,8 @@ class ProductWriteSerializer(serializers.ModelSerializer):
             "category",
             "image",
             "is_active",
+            "option_types",
+            "variants",
         ]
         extra_kwargs = {
             "slug": {
@@ -189,6 +308,15 @@ class ProductWriteSerializer(serializers.ModelSerializer):
                 "stay unique); an explicit slug that is taken is refused.",
             },
         }
+
+    def validate(self, attrs):
+        if self.instance is not None and "variants" in attrs:
+            raise serializers.ValidationError(
+                {"variants": "Change variants at products/{slug}/variants/."}
+            )
+        if self.instance is None and "variants" not in attrs and "price" not in attrs:
+            raise serializers.ValidationError({"price": "This field is required."})
+        return attrs
 
 
 # The schema of the facets' answer, which catalog.facets writes out.

@@ -4,6 +4,7 @@ from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import get_object_or_404
 from django.utils.cache import get_conditional_response, patch_vary_headers
 from django_filters.utils import translate_validation
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -23,9 +24,11 @@ from catalog.api.serializers import (
     ProductFacetsSerializer,
     ProductSerializer,
     ProductWriteSerializer,
+    VariantSerializer,
+    VariantWriteSerializer,
 )
 from catalog.filters import ProductFacetFilter, ProductFilter
-from catalog.models import Category, Product
+from catalog.models import Category, Product, ProductVariant
 from core.api import PageNumberPagination
 from core.parsers import JSONParser
 
@@ -325,7 +328,7 @@ class ProductViewSet(PublicCacheMixin, viewsets.ModelViewSet):
         return self.public_filtersets.get(getattr(self, "action", ""), ProductFilter)
 
     def get_queryset(self):
-        products = Product.objects.with_category().with_images()
+        products = Product.objects.with_category().with_images().with_variants()
         if not is_staff(self.request.user):
             products = products.active()
         return products
@@ -333,6 +336,10 @@ class ProductViewSet(PublicCacheMixin, viewsets.ModelViewSet):
     def get_serializer_class(self):
         if self.action in {"create", "update", "partial_update"}:
             return ProductWriteSerializer
+        if self.action in {"variants", "variant"}:
+            if self.request.method in {"POST", "PATCH"}:
+                return VariantWriteSerializer
+            return VariantSerializer
         return ProductSerializer
 
     def filter_queryset(self, queryset):
@@ -388,7 +395,78 @@ class ProductViewSet(PublicCacheMixin, viewsets.ModelViewSet):
         product = services.create_product(
             user=request.user, **serializer.validated_data
         )
-        return Response(self._read(product), status=status.HTTP_201_CREATED)
+        return Response(
+            self._read(self.get_queryset().get(pk=product.pk)),
+            status=status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(
+        methods=["GET"],
+        summary="A product's variants (active only, but for staff)",
+        responses={200: VariantSerializer(many=True)},
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Add a variant (staff)",
+        request=VariantWriteSerializer,
+        responses={201: VariantSerializer},
+    )
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
+    def variants(self, request, slug=None):
+        product = self.get_object()
+        if request.method == "POST":
+            serializer = VariantWriteSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            variant = services.create_variant(
+                product=product, user=request.user, **serializer.validated_data
+            )
+            return Response(
+                queries.variant_representation(variant), status=status.HTTP_201_CREATED
+            )
+        variants = product.variants.all()
+        return Response(
+            [
+                queries.variant_representation(variant)
+                for variant in variants
+                if variant.is_active or is_staff(request.user)
+            ]
+        )
+
+    @extend_schema(
+        methods=["PATCH"],
+        summary="Change a variant (staff); a new `stock` is an adjustment",
+        request=VariantWriteSerializer,
+        responses={200: VariantSerializer},
+    )
+    @extend_schema(
+        methods=["DELETE"],
+        summary="Delete a variant (staff)",
+        responses={
+            204: None,
+            409: OpenApiResponse(
+                description="The product's last variant (`conflict`)."
+            ),
+        },
+    )
+    @action(
+        detail=True,
+        methods=["patch", "delete"],
+        url_path=r"variants/(?P<variant_id>[0-9]+)",
+    )
+    def variant(self, request, slug=None, variant_id=None):
+        product = self.get_object()
+        variant = get_object_or_404(
+            ProductVariant.objects.filter(product=product), pk=variant_id
+        )
+        if request.method == "DELETE":
+            services.delete_variant(variant=variant)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        serializer = VariantWriteSerializer(variant, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        variant = services.update_variant(
+            variant=variant, user=request.user, **serializer.validated_data
+        )
+        return Response(queries.variant_representation(variant))
 
     def update(self, request, *args, **kwargs):
         product = self.get_object()
@@ -399,7 +477,10 @@ class ProductViewSet(PublicCacheMixin, viewsets.ModelViewSet):
         product = services.update_product(
             product=product, user=request.user, **serializer.validated_data
         )
-        return Response(self._read(product))
+        # Read again: its variants as the change left them.
+        return Response(self._read(self.get_queryset().get(pk=product.pk)))
 
     def _read(self, product):
-        return queries.product_representation(product, request=self.request)
+        return queries.product_representation(
+            product, request=self.request, staff=is_staff(self.request.user)
+        )

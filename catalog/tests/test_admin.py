@@ -1,3 +1,4 @@
+import json
 from decimal import Decimal
 
 import pytest
@@ -5,10 +6,17 @@ from django.contrib.auth.models import Permission
 
 from accounts.tests.factories import StaffFactory, UserFactory
 from catalog import images
-from catalog.models import Category, Product, ProductImage, StockMovement
+from catalog.models import (
+    Category,
+    Product,
+    ProductImage,
+    ProductVariant,
+    StockMovement,
+)
 from catalog.tests.factories import (
     CategoryFactory,
     ProductFactory,
+    SizedProductFactory,
     image_file,
     image_inline_form,
 )
@@ -51,8 +59,45 @@ def product_form(product, *pictures, **changes):
     }
     if product.is_active:
         form["is_active"] = "on"
+    form.update(inline_forms(product))
     form.update(changes)
     return {key: value for key, value in form.items() if value is not None}
+
+
+def inline_forms(product):
+    """The option types' and variants' inline forms, as the page holds them."""
+    options = list(product.option_types.all())
+    variants = list(product.variants.all())
+    form = {
+        "option_types-TOTAL_FORMS": len(options),
+        "option_types-INITIAL_FORMS": len(options),
+        "variants-TOTAL_FORMS": len(variants),
+        "variants-INITIAL_FORMS": len(variants),
+    }
+    for number, option in enumerate(options):
+        prefix = f"option_types-{number}-"
+        form |= {
+            f"{prefix}id": option.pk,
+            f"{prefix}product": product.pk,
+            f"{prefix}name": option.name,
+            f"{prefix}values": ",".join(option.values),
+            f"{prefix}position": option.position,
+        }
+    for number, variant in enumerate(variants):
+        prefix = f"variants-{number}-"
+        form |= {
+            f"{prefix}id": variant.pk,
+            f"{prefix}product": product.pk,
+            f"{prefix}sku": variant.sku,
+            f"{prefix}options": json.dumps(variant.options),
+            f"{prefix}price": str(variant.price),
+            f"{prefix}compare_at_price": str(variant.compare_at_price or ""),
+            f"{prefix}position": variant.position,
+            f"{prefix}stock_change": "",
+        }
+        if variant.is_active:
+            form[f"{prefix}is_active"] = "on"
+    return form
 
 
 @pytest.fixture
@@ -562,3 +607,164 @@ def test_a_category_cannot_be_moved_under_its_own_child_in_the_admin(
     assert response.context["adminform"].form.errors["parent"]
     root.refresh_from_db()
     assert root.parent is None
+
+
+# --- Variants ---------------------------------------------------------------
+
+VARIANTS = "/admin/catalog/productvariant/"
+
+
+def form_of(product, **changes):
+    """The product's change form posted back unchanged but for `changes`."""
+    return product_form(product, **changes)
+
+
+def test_the_change_form_shows_the_variants_and_option_types_inline(
+    catalog_staff_client,
+):
+    product = SizedProductFactory()
+
+    html = catalog_staff_client.get(change_url(product)).text
+
+    assert 'name="variants-TOTAL_FORMS" value="3"' in html
+    assert 'name="option_types-TOTAL_FORMS" value="1"' in html
+    assert product.variants.get(sku__endswith="-L").sku in html
+
+
+def test_a_variants_price_edited_inline_moves_the_from_price(catalog_staff_client):
+    product = SizedProductFactory()
+    index = list(product.variants.all()).index(product.variants.get(sku__endswith="-M"))
+
+    response = catalog_staff_client.post(
+        change_url(product),
+        form_of(product, **{f"variants-{index}-price": "8.00"}),
+    )
+
+    assert response.status_code == 302
+    product.refresh_from_db()
+    assert product.price == Decimal("8.00")
+
+
+def test_stock_added_inline_is_a_movement(catalog_staff_client):
+    product = SizedProductFactory()
+    medium = product.variants.get(sku__endswith="-M")
+    index = list(product.variants.all()).index(medium)
+
+    catalog_staff_client.post(
+        change_url(product),
+        form_of(product, **{f"variants-{index}-stock_change": "4"}),
+    )
+
+    medium.refresh_from_db()
+    assert medium.stock == 4
+    movement = StockMovement.objects.filter(variant=medium).latest("pk")
+    assert (movement.quantity, movement.reason) == (4, "adjustment")
+    assert Product.objects.get(pk=product.pk).stock == 12
+
+
+def test_a_new_variant_added_inline_takes_its_initial_stock(catalog_staff_client):
+    product = SizedProductFactory(sizes=["S", "M", "L", "XL"])
+    form = form_of(product)
+    form |= {
+        "variants-TOTAL_FORMS": 4,
+        "variants-3-product": product.pk,
+        "variants-3-sku": "NEW-XL",
+        "variants-3-options": '{"Size": "XL"}',
+        "variants-3-price": "13.00",
+        "variants-3-position": 3,
+        "variants-3-stock_change": "2",
+        "variants-3-is_active": "on",
+    }
+
+    response = catalog_staff_client.post(change_url(product), form)
+
+    assert response.status_code == 302
+    variant = ProductVariant.objects.get(sku="NEW-XL")
+    assert (variant.options, variant.stock) == ({"Size": "XL"}, 2)
+
+
+def test_a_variant_that_does_not_fit_the_options_saves_nothing(catalog_staff_client):
+    product = SizedProductFactory()
+    form = form_of(product)
+    form |= {
+        "variants-TOTAL_FORMS": 4,
+        "variants-3-product": product.pk,
+        "variants-3-sku": "NEW-XXL",
+        "variants-3-options": '{"Size": "XXL"}',
+        "variants-3-price": "13.00",
+        "variants-3-position": 3,
+    }
+
+    response = catalog_staff_client.post(change_url(product), form, follow=True)
+
+    assert "Nothing was saved" in response.text
+    assert not ProductVariant.objects.filter(sku="NEW-XXL").exists()
+
+
+def test_bulk_set_price_and_change_by_percent(catalog_staff_client):
+    product = SizedProductFactory()
+    ids = list(product.variants.values_list("pk", flat=True))
+
+    catalog_staff_client.post(
+        VARIANTS,
+        {"action": "set_price", "_selected_action": ids[:2], "amount": "9.00"},
+    )
+    catalog_staff_client.post(
+        VARIANTS,
+        {"action": "change_price_by_percent", "_selected_action": ids, "amount": "-50"},
+    )
+
+    assert list(
+        product.variants.order_by("position").values_list("price", flat=True)
+    ) == [Decimal("4.50"), Decimal("4.50"), Decimal("7.00")]
+    assert Product.objects.get(pk=product.pk).price == Decimal("4.50")
+
+
+def test_bulk_set_stock_records_a_movement_per_variant(catalog_staff_client):
+    product = SizedProductFactory()
+    ids = list(product.variants.values_list("pk", flat=True))
+
+    catalog_staff_client.post(
+        VARIANTS, {"action": "set_stock", "_selected_action": ids, "amount": "7"}
+    )
+
+    assert list(product.variants.values_list("stock", flat=True)) == [7, 7, 7]
+    assert Product.objects.get(pk=product.pk).stock == 21
+    assert (
+        StockMovement.objects.filter(
+            variant__product=product, reason="adjustment"
+        ).count()
+        == 3
+    )
+
+
+def test_a_new_product_from_the_admin_gets_its_default_variant(catalog_staff_client):
+    category = CategoryFactory()
+
+    catalog_staff_client.post(
+        "/admin/catalog/product/add/",
+        {
+            "sku": "ADM-1",
+            "name": "Admin mug",
+            "slug": "",
+            "category": category.pk,
+            "description": "",
+            "price": "3.00",
+            "is_active": "on",
+            "stock_change": "5",
+            "stock_reference": "",
+        },
+    )
+
+    variant = ProductVariant.objects.get(sku="ADM-1")
+    assert (variant.price, variant.stock, variant.options) == (Decimal("3.00"), 5, {})
+
+
+def test_a_single_variant_products_price_still_edits_from_the_list(
+    catalog_staff_client,
+):
+    product = ProductFactory(price=Decimal("5.00"))
+
+    catalog_staff_client.post(change_url(product), product_form(product, price="6.00"))
+
+    assert product.variants.get().price == Decimal("6.00")

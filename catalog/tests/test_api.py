@@ -220,6 +220,20 @@ def test_product_list_shows_the_contract_fields(api_client, settings):
             "is_active": True,
             "created_at": product.created_at.isoformat().replace("+00:00", "Z"),
             "updated_at": product.updated_at.isoformat().replace("+00:00", "Z"),
+            "compare_at_price": None,
+            "variants": [
+                {
+                    "id": product.variants.get().pk,
+                    "sku": "MUG-1",
+                    "options": {},
+                    "price": "12.50",
+                    "compare_at_price": None,
+                    "stock": 4,
+                    "in_stock": True,
+                    "is_active": True,
+                }
+            ],
+            "option_types": [],
         }
     ]
 

@@ -296,6 +296,7 @@ def test_the_schema_documents_every_product_filter(client):
         "max_price",
         "in_stock",
         "is_active",
+        "option",
         "search",
         "ordering",
         "page",

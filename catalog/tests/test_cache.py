@@ -27,6 +27,7 @@ from catalog.tests.factories import (
     image_inline_form,
     variant_of,
 )
+from catalog.tests.test_admin import inline_forms
 
 pytestmark = pytest.mark.django_db
 
@@ -101,9 +102,9 @@ def test_staff_reads_bypass_the_cache(
     ProductFactory()
     api_client.get(PRODUCTS)
 
-    # The token's user, the count, the page and its pictures: the database,
-    # not the cache.
-    # ... and whether a sale started or ended since the prices were written (1).
+    # The token's user, whether a sale started or ended since the prices were
+    # written, the count, the page, its pictures, variants and option types:
+    # the database, not the cache.
     with django_assert_num_queries(5):
         response = staff_client.get(PRODUCTS)
 
@@ -275,6 +276,7 @@ def test_a_price_changed_in_the_admin_form_shows_in_the_next_read(
         "is_active": "on",
         "stock_reason": "adjustment",
         **image_inline_form(),
+        **inline_forms(product),
     }
 
     with committed():
@@ -579,8 +581,8 @@ def test_product_list_costs_four_queries_whatever_the_page_size(
         for product in ProductFactory.create_batch(10, category=category):
             pictured(product)
 
-    # count, page (with categories), the page's pictures
-    # ... and whether a sale started or ended since the prices were written (1).
+    # whether a sale started or ended since the prices were written, count,
+    # page (with categories), its pictures, variants and option types
     with django_assert_num_queries(4):
         uncached = api_client.get(PRODUCTS, {"page_size": page_size})
     with django_assert_num_queries(0):
@@ -597,24 +599,25 @@ def test_staff_product_list_costs_five_queries_whatever_the_page_size(
     for product in ProductFactory.create_batch(30):
         pictured(product)
 
-    # The token's user, the count, the page and its pictures.
-    # ... and whether a sale started or ended since the prices were written (1).
+    # The token's user, whether a sale started or ended, the count, the page,
+    # its pictures, variants and option types.
     with django_assert_num_queries(5):
         response = staff_client.get(PRODUCTS, {"page_size": page_size})
 
     assert len(response.json()["results"]) == page_size
 
 
-def test_filtered_product_list_costs_six_queries(api_client, django_assert_num_queries):
+def test_filtered_product_list_costs_eight_queries(
+    api_client, django_assert_num_queries
+):
     root = CategoryFactory(name="Root")
     for child in CategoryFactory.create_batch(3, parent=root):
         ProductFactory.create_batch(5, category=child)
 
     # the category tree (then cached, see test_filters.py), whether the
-    # search finds any product (else its typos are corrected), count, page,
-    # and the page's pictures
-    # ... and whether a sale started or ended since the prices were written (1).
-    with django_assert_num_queries(6):
+    # search finds any product (else its typos are corrected), whether a sale
+    # started or ended, count, page, its pictures, variants and option types
+    with django_assert_num_queries(8):
         response = api_client.get(PRODUCTS, {"category": "root", "search": "product"})
 
     assert response.json()["count"] == 15
@@ -625,8 +628,9 @@ def test_product_detail_costs_three_queries_then_none(
 ):
     product = pictured(ProductFactory())
 
-    # ... and whether a sale started or ended since the prices were written (1).
-    with django_assert_num_queries(3):  # the product, its pictures
+    # Whether a sale started or ended, the product, its pictures, variants
+    # and option types.
+    with django_assert_num_queries(5):
         uncached = api_client.get(product_url(product))
     with django_assert_num_queries(0):
         cached = api_client.get(product_url(product))

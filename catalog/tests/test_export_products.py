@@ -51,6 +51,10 @@ def test_export_writes_every_product_in_the_import_format_by_sku():
             "stock",
             "is_active",
             "description",
+            "variant_sku",
+            "options",
+            "compare_at_price",
+            "variant_is_active",
         ],
         [
             "B-1",
@@ -61,13 +65,30 @@ def test_export_writes_every_product_in_the_import_format_by_sku():
             "8",
             "true",
             'Bright, "juicy".',
+            "B-1",
+            "",
+            "",
+            "true",
         ],
-        ["B-2", "Decaf", "decaf", "beans", "7.00", "0", "false", ""],
+        [
+            "B-2",
+            "Decaf",
+            "decaf",
+            "beans",
+            "7.00",
+            "0",
+            "false",
+            "",
+            "B-2",
+            "",
+            "",
+            "true",
+        ],
     ]
     # The CSV alone on standard output; the messages on standard error.
     assert err.splitlines() == [
-        "Exporting 2 products to standard output…",
-        "Exported 2 products to standard output.",
+        "Exporting 2 variants to standard output…",
+        "Exported 2 variants to standard output.",
     ]
 
 
@@ -83,8 +104,8 @@ def test_export_then_import_changes_nothing(tmp_path):
     call_command("import_products", str(path), stdout=imported)
 
     assert out.splitlines() == [
-        f"Exporting 3 products to {path}…",
-        f"Exported 3 products to {path}.",
+        f"Exporting 3 variants to {path}…",
+        f"Exported 3 variants to {path}.",
     ]
     assert imported.getvalue().splitlines()[-1] == (
         f"Imported {path}: 0 created, 0 updated, 3 unchanged, 0 errors; "
@@ -100,8 +121,8 @@ def test_export_prints_progress_lines(tmp_path):
     out, _ = export(str(tmp_path / "all.csv"), "--progress-every", "2")
 
     assert out.splitlines()[1:3] == [
-        "  wrote 2 of 5 products",
-        "  wrote 4 of 5 products",
+        "  wrote 2 of 5 variants",
+        "  wrote 4 of 5 variants",
     ]
 
 

@@ -1,4 +1,7 @@
-"""The data migration that gives every existing product its default variant."""
+"""The data migrations that give every existing product its default variant.
+
+Its movements, cart lines and order lines then name that variant.
+"""
 
 from decimal import Decimal
 from io import StringIO
@@ -8,10 +11,20 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+from accounts.tests.factories import UserFactory
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
-BEFORE = [("catalog", "0013_search_fill_vectors")]
-AFTER = [("catalog", "0015_variants_default_variants")]
+BEFORE = [
+    ("catalog", "0013_search_fill_vectors"),
+    ("carts", "0002_index_anonymous_carts_by_update"),
+    ("orders", "0002_payment_awaiting_the_gateway"),
+]
+AFTER = [
+    ("catalog", "0015_variants_default_variants"),
+    ("carts", "0005_variants_cart_item_variant_required"),
+    ("orders", "0004_variants_order_lines_default_variant"),
+]
 
 
 def migrate(targets):
@@ -107,3 +120,66 @@ def test_the_ledger_reconciles_after_the_migration(old_catalog):
     call_command("reconcile_stock", stdout=out)
 
     assert "0 drifted" in out.getvalue().splitlines()[1]
+
+
+def test_cart_and_order_lines_name_the_default_variant(old_catalog):
+    Category = old_catalog.get_model("catalog", "Category")
+    Product = old_catalog.get_model("catalog", "Product")
+    Cart = old_catalog.get_model("carts", "Cart")
+    CartItem = old_catalog.get_model("carts", "CartItem")
+    Order = old_catalog.get_model("orders", "Order")
+    OrderItem = old_catalog.get_model("orders", "OrderItem")
+    category = Category.objects.create(name="Mugs", slug="mugs")
+    mug = Product.objects.create(
+        sku="MUG-1",
+        name="Mug",
+        slug="mug",
+        price=Decimal("8.00"),
+        stock=5,
+        category=category,
+    )
+    # The accounts app is not migrated back: its rows are today's.
+    user_id = UserFactory().pk
+    line = CartItem.objects.create(
+        cart=Cart.objects.create(user_id=user_id), product=mug, quantity=2
+    )
+    order = Order.objects.create(
+        number="SW-0000-0001",
+        user_id=user_id,
+        subtotal=Decimal("8.00"),
+        shipping_cost=Decimal("0.00"),
+        total=Decimal("8.00"),
+        currency="EUR",
+        shipping_address={},
+    )
+    sold = OrderItem.objects.create(
+        order=order,
+        product=mug,
+        sku="MUG-1",
+        name="Mug",
+        unit_price=Decimal("8.00"),
+        quantity=1,
+        line_total=Decimal("8.00"),
+    )
+    gone = OrderItem.objects.create(
+        order=order,
+        product=None,
+        sku="GONE-1",
+        name="Gone",
+        unit_price=Decimal("1.00"),
+        quantity=1,
+        line_total=Decimal("1.00"),
+    )
+
+    apps = migrate(AFTER)
+
+    variant = apps.get_model("catalog", "ProductVariant").objects.get()
+    assert apps.get_model("carts", "CartItem").objects.get(pk=line.pk).variant_id == (
+        variant.pk
+    )
+    items = apps.get_model("orders", "OrderItem").objects
+    assert (items.get(pk=sold.pk).variant_id, items.get(pk=sold.pk).options) == (
+        variant.pk,
+        "",
+    )
+    assert items.get(pk=gone.pk).variant_id is None

@@ -787,9 +787,10 @@ def test_product_page_reads_the_database_then_the_cache(
 ):
     make_product("Pan", category=kitchen)
 
-    # The product with its category, its pictures, and the category tree (2).
-    # ... and, for the page and for its list, whether a sale started or ended (1 each).
-    with django_assert_num_queries(6):
+    # The product with its category, its pictures, its variants and option
+    # types (4 queries), the category tree (2), and, for the page and for its
+    # list, whether a sale started or ended (1 each).
+    with django_assert_num_queries(8):
         client.get("/products/pan/")
     with django_assert_num_queries(0):
         response = client.get("/products/pan/")

@@ -29,6 +29,14 @@ def seed(*args):
     return out.getvalue()
 
 
+# The products sold in options, which every seed adds.
+OPTIONED = [spec["sku"] for spec in data.OPTIONED]
+RECONCILED = (
+    "Stock matches the movements of every variant, and every product the "
+    "aggregates of its variants."
+)
+
+
 def counts():
     return {
         model.__name__: model.objects.count()
@@ -71,7 +79,7 @@ def test_seed_builds_a_store_with_categories_products_accounts_and_orders(
     ]
     assert Category.objects.filter(parent=None).count() == 5
     assert Category.objects.count() == 19
-    products = Product.objects.all()
+    products = Product.objects.exclude(sku__in=OPTIONED)
     assert products.count() == 30
     assert {product.category.parent_id is not None for product in products} == {True}
     assert products.filter(is_active=False).count() == 0  # the first is number 71
@@ -102,22 +110,38 @@ def test_seed_builds_a_store_with_categories_products_accounts_and_orders(
     ]
     pending = customer.orders.get(status="pending")
     assert list(pending.payments.values_list("outcome", flat=True)) == ["declined"]
-    assert reconcile() == (
-        "Checked 30 products: stock matches the movements of every one."
-    )
-    assert output.splitlines()[:7] == [
+    assert reconcile() == RECONCILED
+    assert output.splitlines()[:8] == [
         "Seeding the demo store (30 products)…",
         "  categories: 5 with 14 subcategories (19 new)",
         "  products: 30 of 30",
+        "  products in options: 2 (2 new)",
         f"  accounts: {data.STAFF_EMAIL} (new), {data.CUSTOMER_EMAIL} (new)",
         "  orders: 5 (5 new)",
-        output.splitlines()[5],
+        output.splitlines()[6],
         "",
     ]
     assert re.fullmatch(
         r"Demo store ready in \d+\.\d s: 30 products \(30 new\), 5 orders \(5 new\)\.",
-        output.splitlines()[5],
+        output.splitlines()[6],
     )
+
+
+def test_the_seed_has_products_sold_in_sizes_and_colours(media_root):
+    seed()
+
+    apron = Product.objects.get(sku="APR-CANVAS")
+    assert [(o.name, o.values) for o in apron.option_types.all()] == [
+        ("Size", ["S", "M", "L"]),
+        ("Colour", ["Natural", "Black"]),
+    ]
+    assert apron.variants.count() == 6
+    variant = apron.variants.get(sku="APR-CANVAS-L-BLACK")
+    assert (variant.options, variant.price) == (
+        {"Size": "L", "Colour": "Black"},
+        Decimal("28.00"),
+    )
+    assert apron.price == Decimal("24.00")
 
 
 def test_a_second_run_makes_nothing_twice(media_root):
@@ -130,9 +154,8 @@ def test_a_second_run_makes_nothing_twice(media_root):
     assert counts() == before
     assert sorted((media_root / "products" / "demo").iterdir()) == files
     assert "  orders: 5 (0 new)" in output.splitlines()
-    assert reconcile() == (
-        "Checked 30 products: stock matches the movements of every one."
-    )
+    assert "  products in options: 2 (0 new)" in output.splitlines()
+    assert reconcile() == RECONCILED
 
 
 def test_a_larger_run_adds_only_the_missing_products():
@@ -140,7 +163,7 @@ def test_a_larger_run_adds_only_the_missing_products():
 
     output = seed("seed_demo", "--allow-production", "--products", "45")
 
-    assert Product.objects.count() == 45
+    assert Product.objects.exclude(sku__in=OPTIONED).count() == 45
     assert Order.objects.count() == 5
     assert "30 products" not in output
     assert "45 products (15 new)" in output
@@ -207,7 +230,7 @@ def test_development_mode_needs_no_flag(settings):
 
     seed("seed_demo", "--products", "3")
 
-    assert Product.objects.count() == 3
+    assert Product.objects.exclude(sku__in=OPTIONED).count() == 3
     # Too few products in stock for the demo orders: they are left out.
     assert Order.objects.count() == 0
 

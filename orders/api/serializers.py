@@ -1,7 +1,7 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from catalog.models import Product
+from catalog.models import Product, ProductVariant
 from orders import services
 from orders.addresses import FIELDS, clean_shipping_address
 from orders.models import Order, OrderItem, OrderStatusChange
@@ -87,10 +87,24 @@ class OrderItemSerializer(serializers.ModelSerializer):
         allow_null=True,
         help_text="The product's id, or null once the product is deleted.",
     )
+    variant = serializers.PrimaryKeyRelatedField[ProductVariant](
+        read_only=True,
+        allow_null=True,
+        help_text="The variant's id, or null once the variant is deleted.",
+    )
 
     class Meta:
         model = OrderItem
-        fields = ["product", "sku", "name", "unit_price", "quantity", "line_total"]
+        fields = [
+            "product",
+            "variant",
+            "sku",
+            "name",
+            "options",
+            "unit_price",
+            "quantity",
+            "line_total",
+        ]
         read_only_fields = fields
 
 

@@ -5,6 +5,7 @@ import factory
 from accounts.tests.factories import UserFactory
 from carts.models import CartItem
 from carts.services import get_user_cart
+from catalog.models import ProductVariant
 from catalog.tests.factories import ProductFactory
 from orders import services
 from orders.models import Order
@@ -30,10 +31,14 @@ def address(**changes):
 
 
 def fill_cart(user, *lines):
-    """Put (product, quantity) lines in the user's cart; return the cart."""
+    """Put (product or variant, quantity) lines in the user's cart; return it.
+
+    A product stands for its one variant.
+    """
     cart = get_user_cart(user=user)
-    for product, quantity in lines:
-        CartItem.objects.create(cart=cart, product=product, quantity=quantity)
+    for sold, quantity in lines:
+        variant = sold if isinstance(sold, ProductVariant) else sold.variants.get()
+        CartItem.objects.create(cart=cart, variant=variant, quantity=quantity)
     return cart
 
 

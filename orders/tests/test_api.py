@@ -10,7 +10,7 @@ from accounts.tests.factories import StaffFactory, UserFactory
 from carts.models import CartItem
 from catalog import services as catalog_services
 from catalog.models import Product
-from catalog.tests.factories import ProductFactory
+from catalog.tests.factories import ProductFactory, variant_of
 from core.testing import assert_problem
 from orders.models import Order
 from orders.tests.conftest import client_for
@@ -71,8 +71,10 @@ def test_checkout_answers_201_with_the_order_and_empties_the_cart(
         "items": [
             {
                 "product": mug.pk,
+                "variant": variant_of(mug).pk,
                 "sku": "MUG",
                 "name": "Mug",
+                "options": "",
                 "unit_price": "12.50",
                 "quantity": 2,
                 "line_total": "25.00",
@@ -232,7 +234,7 @@ def test_checkout_with_lines_above_stock_is_409_naming_every_line(
         f"products.{mug.pk}": ["Only 1 of MUG in stock; 3 requested."],
         f"products.{tea.pk}": ["TEA is no longer for sale."],
     }
-    items = {item.product_id: item.pk for item in cart.items.all()}
+    items = {item.variant.product_id: item.pk for item in cart.items.all()}
     assert body["shortages"] == [
         {
             "product_id": mug.pk,
@@ -240,6 +242,7 @@ def test_checkout_with_lines_above_stock_is_409_naming_every_line(
             "requested": 3,
             "available": 1,
             "is_active": True,
+            "variant_id": variant_of(mug).pk,
             "item": items[mug.pk],
         },
         {
@@ -248,6 +251,7 @@ def test_checkout_with_lines_above_stock_is_409_naming_every_line(
             "requested": 1,
             "available": 0,
             "is_active": False,
+            "variant_id": variant_of(tea).pk,
             "item": items[tea.pk],
         },
     ]
@@ -318,7 +322,7 @@ def test_a_refused_checkout_is_not_remembered_under_its_key(customer, customer_c
     refused = customer_client.post(
         ORDERS, checkout_body(), format="json", headers=headers
     )
-    catalog_services.adjust_stock(product=mug, quantity=2)
+    catalog_services.adjust_stock(variant=variant_of(mug), quantity=2)
 
     retried = customer_client.post(
         ORDERS, checkout_body(), format="json", headers=headers
@@ -365,11 +369,11 @@ def test_checkout_costs_the_same_statements_whatever_the_carts_size(
 
     # The checkout's transaction (a savepoint inside the test's): the cart
     # locked by the update that marks it changed, the lines read; the
-    # products locked, their stock taken in one update, the movements; the
-    # order, its lines, its history; the lines deleted. The key is not looked
-    # up (the order's unique constraint holds it) and the answer reads
-    # nothing back.
-    with django_assert_num_queries(11):
+    # variants locked, then the products, the variants' stock taken in one
+    # update and the products' in another, the movements; the order, its
+    # lines, its history; the lines deleted. The key is not looked up (the
+    # order's unique constraint holds it) and the answer reads nothing back.
+    with django_assert_num_queries(13):
         response = customer_client.post(
             ORDERS, checkout_body(), format="json", headers={"Idempotency-Key": "k-1"}
         )
@@ -386,8 +390,8 @@ def test_a_checkout_with_a_bearer_token_reads_the_user_in_one_statement(
     client = APIClient(headers={"Authorization": f"Bearer {bearer(customer)}"})
 
     # The user's id and is_active (LeanJWTAuthentication), then the
-    # checkout's eleven.
-    with django_assert_num_queries(12):
+    # checkout's thirteen.
+    with django_assert_num_queries(14):
         response = client.post(ORDERS, checkout_body(), format="json")
 
     assert response.status_code == 201

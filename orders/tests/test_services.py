@@ -12,7 +12,7 @@ from carts.models import Cart, CartItem
 from catalog import services as catalog_services
 from catalog.exceptions import InsufficientStock
 from catalog.models import Product, StockMovement
-from catalog.tests.factories import ProductFactory
+from catalog.tests.factories import ProductFactory, variant_of
 from orders import services
 from orders.addresses import CONTROL_MESSAGE
 from orders.exceptions import (
@@ -254,7 +254,7 @@ def test_checkout_refuses_every_short_line_and_changes_nothing():
         f"products.{mug.pk}": ["Only 1 of MUG in stock; 2 requested."],
         f"products.{pen.pk}": ["Only 0 of PEN in stock; 1 requested."],
     }
-    item_ids = {item.product_id: item.pk for item in cart.items.all()}
+    item_ids = {item.variant.product_id: item.pk for item in cart.items.all()}
     assert [
         (s["product_id"], s["item"], s["available"])
         for s in refusal.value.extra["shortages"]
@@ -458,7 +458,7 @@ def test_a_refused_checkout_can_be_retried_with_the_same_key():
     fill_cart(user, (mug, 2))
     with pytest.raises(InsufficientStock):
         checkout(user, idempotency_key="key-1")
-    catalog_services.adjust_stock(product=mug, quantity=1)
+    catalog_services.adjust_stock(variant=variant_of(mug), quantity=1)
 
     placed = checkout(user, idempotency_key="key-1")
 
@@ -476,9 +476,9 @@ def test_a_retry_returns_the_first_order_when_the_cart_filled_again_is_short(
     mug = ProductFactory(stock=2)
     fill_cart(user, (mug, 2))
     first = checkout(user, idempotency_key="key-1").order
-    catalog_services.adjust_stock(product=mug, quantity=1)
+    catalog_services.adjust_stock(variant=variant_of(mug), quantity=1)
     fill_cart(user, (mug, 1))
-    catalog_services.adjust_stock(product=mug, quantity=-1)
+    catalog_services.adjust_stock(variant=variant_of(mug), quantity=-1)
     refused = counted(CONFLICTS, reason="insufficient_stock")
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -515,10 +515,10 @@ def test_a_retry_and_a_refusal_leave_the_cart_as_it_was():
 
     checkout(user, idempotency_key="key-1")
     assert Cart.objects.get(user=user).updated_at == emptied
-    catalog_services.adjust_stock(product=mug, quantity=1)
+    catalog_services.adjust_stock(variant=variant_of(mug), quantity=1)
     fill_cart(user, (mug, 1))
     filled = Cart.objects.get(user=user).updated_at
-    catalog_services.adjust_stock(product=mug, quantity=-1)
+    catalog_services.adjust_stock(variant=variant_of(mug), quantity=-1)
     with pytest.raises(InsufficientStock):
         checkout(user)
 

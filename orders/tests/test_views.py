@@ -12,7 +12,7 @@ from accounts.tests.factories import DEFAULT_PASSWORD, StaffFactory, UserFactory
 from carts.models import CartItem
 from catalog import services as catalog_services
 from catalog.models import Product
-from catalog.tests.factories import ProductFactory
+from catalog.tests.factories import ProductFactory, variant_of
 from orders.models import Order, Payment
 from orders.tests.factories import (
     APPROVED_CARD,
@@ -211,7 +211,7 @@ def test_the_checkout_page_reads_a_fixed_number_of_queries(
 def test_the_checkout_page_warns_about_lines_the_stock_no_longer_covers(
     shopper_client, cart_of_two_mugs, mug
 ):
-    catalog_services.set_stock(product=mug, stock=1)
+    catalog_services.set_stock(variant=variant_of(mug), stock=1)
 
     response = shopper_client.get(CHECKOUT)
 
@@ -341,8 +341,8 @@ def test_a_stock_problem_shows_the_page_again_naming_the_short_lines(
     rake = product("Bamboo rake")
     fill_cart(shopper, (pan, 3), (rake, 1))
     page = shopper_client.get(CHECKOUT)
-    catalog_services.set_stock(product=mug, stock=1)
-    catalog_services.set_stock(product=pan, stock=0)
+    catalog_services.set_stock(variant=variant_of(mug), stock=1)
+    catalog_services.set_stock(variant=variant_of(pan), stock=0)
     catalog_services.update_product(product=rake, is_active=False)
 
     response = shopper_client.post(CHECKOUT, checkout_data(page))
@@ -391,9 +391,9 @@ def test_a_price_change_shows_the_new_total_and_the_next_submit_orders_at_it(
 def test_a_refused_checkout_may_be_sent_again_with_the_same_key(
     shopper_client, checkout_page, mug
 ):
-    catalog_services.set_stock(product=mug, stock=1)
+    catalog_services.set_stock(variant=variant_of(mug), stock=1)
     refused = shopper_client.post(CHECKOUT, checkout_data(checkout_page))
-    catalog_services.set_stock(product=mug, stock=5)
+    catalog_services.set_stock(variant=variant_of(mug), stock=5)
 
     response = shopper_client.post(CHECKOUT, checkout_data(refused))
 

@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from catalog import services as catalog_services
+from catalog.tests.factories import variant_of
 from orders.models import Order
 from orders.tests.factories import OrderFactory
 
@@ -180,7 +181,7 @@ def test_a_product_that_runs_out_is_named_at_checkout(page, screenshot, store):
     page.get_by_role("link", name="Checkout").click()
     fill_address(page)
     # Someone else buys the last pans while this shopper types.
-    catalog_services.set_stock(product=store["cast-iron"], stock=0)
+    catalog_services.set_stock(variant=variant_of(store["cast-iron"]), stock=0)
 
     page.get_by_role("button", name="Place order").click()
 

@@ -1,13 +1,14 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from catalog.models import Product
+from catalog.models import ProductOption, ProductVariant
 from catalog.product_csv import EXPORT_FIELDS, write_products
 
 
 class Command(BaseCommand):
     help = (
-        "Write every product (active or not) as CSV in the format that "
-        "import_products reads, ordered by SKU: importing the file back changes "
+        "Write every variant of every product (active or not) as CSV in the "
+        "format that import_products reads, one row per variant ordered by "
+        "product SKU and the variants' order: importing the file back changes "
         "nothing. Text is written as stored; see import_products --help for "
         "the columns."
     )
@@ -31,16 +32,32 @@ class Command(BaseCommand):
             raise CommandError("--progress-every must be 1 or more.")
         # With the CSV on standard output, the messages go to standard error.
         messages = self.stderr if file == "-" else self.stdout
-        total = Product.objects.count()
+        total = ProductVariant.objects.count()
         name = "standard output" if file == "-" else file
-        messages.write(f"Exporting {total} products to {name}…")
-        rows = Product.objects.order_by("sku").values_list(*EXPORT_FIELDS)
+        messages.write(f"Exporting {total} variants to {name}…")
+        rows = ProductVariant.objects.order_by(
+            "product__sku", "position", "pk"
+        ).values_list("product_id", *EXPORT_FIELDS)
+        # The option names in each product's order (a jsonb object keeps none).
+        names: dict[int, list[str]] = {}
+        for product_id, option in ProductOption.objects.order_by(
+            "product_id", "position", "pk"
+        ).values_list("product_id", "name"):
+            names.setdefault(product_id, []).append(option)
 
         def counted(rows):
-            for count, row in enumerate(rows.iterator(chunk_size=2000), start=1):
+            for count, (product_id, *row) in enumerate(
+                rows.iterator(chunk_size=2000), start=1
+            ):
+                options = row[9]
+                row[9] = {
+                    option: options[option]
+                    for option in names.get(product_id, ())
+                    if option in options
+                }
                 yield row
                 if count % progress_every == 0:
-                    messages.write(f"  wrote {count} of {total} products")
+                    messages.write(f"  wrote {count} of {total} variants")
 
         if file == "-":
             count = write_products(counted(rows), self.stdout)
@@ -50,4 +67,4 @@ class Command(BaseCommand):
                     count = write_products(counted(rows), output)
             except OSError as error:
                 raise CommandError(f"Cannot write {file}: {error.strerror}.") from None
-        messages.write(self.style.SUCCESS(f"Exported {count} products to {name}."))
+        messages.write(self.style.SUCCESS(f"Exported {count} variants to {name}."))

@@ -57,6 +57,10 @@ class Command(BaseCommand):
             new_products = data.ensure_products(
                 wanted, categories, on_progress=self._progress(len(wanted))
             )
+            new_optioned = data.ensure_optioned_products(categories)
+            self.stdout.write(
+                f"  products in options: {len(data.OPTIONED)} ({new_optioned} new)"
+            )
             staff, new_staff = data.ensure_user(
                 email=data.STAFF_EMAIL,
                 password=data.STAFF_PASSWORD,
