@@ -129,8 +129,8 @@ class CartItem(models.Model):
 
     @property
     def unit_price(self) -> Decimal:
-        """The variant's price in the catalog now."""
-        return self.variant.price.quantize(CENT)
+        """The variant's price in the catalog now, its sale price during a sale."""
+        return self.variant.current_price.quantize(CENT)
 
     @property
     def line_total(self) -> Decimal:

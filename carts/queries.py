@@ -7,6 +7,7 @@ proves the answer equal to CartSerializer's, field by field.
 
 import functools
 import json
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -20,7 +21,14 @@ from django.http import HttpRequest
 from accounts.models import User
 from carts import services
 from carts.models import LINE_ORDERING, Cart, CartItem
-from catalog.models import IMAGE_ORDERING, Product, ProductImage, ProductVariant
+from catalog import services as catalog_services
+from catalog.models import (
+    IMAGE_ORDERING,
+    Product,
+    ProductImage,
+    ProductVariant,
+    SalePriceState,
+)
 from core.api import iso_datetime, money
 from core.money import CENT
 
@@ -41,6 +49,8 @@ class CartLine:
     sku: str
     options: dict[str, str]
     variant_price: Decimal
+    # The price under the sale in force, or None.
+    variant_sale_price: Decimal | None
     variant_stock: int
     variant_is_active: bool
     # The name of the product's first picture's file, or None.
@@ -105,6 +115,7 @@ LINE_COLUMNS = (
     (ProductVariant, "sku"),
     (ProductVariant, "options"),
     (ProductVariant, "price"),
+    (ProductVariant, "sale_price"),
     (ProductVariant, "stock"),
     (ProductVariant, "is_active"),
 )
@@ -141,8 +152,17 @@ def cart_lines_sql() -> str:
     )
     # Accepted bandit B608: only table and column names from the models'
     # metadata are formatted in; the user id is bound.
+    # When the sale prices go stale, as seconds since the epoch (infinity:
+    # no sale is scheduled; NULL: no state yet), so that a read at or after
+    # it writes them first (catalog.services.ensure_sale_prices).
+    next_change = column(SalePriceState, "next_change_at")
+    prices_due = (
+        f"(SELECT COALESCE(EXTRACT(EPOCH FROM {next_change}), 'Infinity'::float8)"
+        f" FROM {table(SalePriceState)}"  # nosec B608
+        f" WHERE {column(SalePriceState, 'id')} = 1)"
+    )
     return (
-        f"SELECT {columns}, {first_image} FROM {table(Cart)}"  # nosec B608
+        f"SELECT {columns}, {first_image}, {prices_due} FROM {table(Cart)}"  # nosec B608
         f" LEFT JOIN {table(CartItem)}"
         f" ON {column(CartItem, 'cart')} = {column(Cart, 'id')}"
         f" LEFT JOIN {table(ProductVariant)}"
@@ -154,14 +174,24 @@ def cart_lines_sql() -> str:
 
 
 def read_cart(user_id: int) -> CartLines | None:
-    """Read the user's cart with its lines and their products, or None if none."""
+    """Read the user's cart with its lines and their products, or None if none.
+
+    Its prices are those in force: should a sale have started or ended since
+    the sale prices were written, they are written first and the cart read
+    again.
+    """
     with connections[Cart.objects.db].cursor() as cursor:
         cursor.execute(cart_lines_sql(), [user_id])
         rows = cursor.fetchall()
+        if rows and (rows[0][-1] is None or rows[0][-1] <= time.time()):
+            catalog_services.ensure_sale_prices()
+            cursor.execute(cart_lines_sql(), [user_id])
+            rows = cursor.fetchall()
     if not rows:
         return None
+    rows = [row[:-1] for row in rows]
     cart_id, updated_at = rows[0][: len(CART_COLUMNS)]
-    options_at = len(LINE_COLUMNS) - 4
+    options_at = len(LINE_COLUMNS) - 5
     lines = []
     for row in rows:
         line = list(row[len(CART_COLUMNS) :])
@@ -194,7 +224,10 @@ def cart_representation(
     warnings: list[services.CartWarning] = []
     item_count, subtotal = 0, Decimal("0")
     for line in cart.lines:
-        unit_price = line.variant_price.quantize(CENT)
+        paid = line.variant_price
+        if line.variant_sale_price is not None:
+            paid = line.variant_sale_price
+        unit_price = paid.quantize(CENT)
         line_total = (unit_price * line.quantity).quantize(CENT)
         item_count += line.quantity
         subtotal += line_total

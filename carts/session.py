@@ -14,6 +14,7 @@ from django.http import HttpRequest
 
 from carts import services
 from carts.models import Cart, CartItem
+from catalog import services as catalog_services
 
 SESSION_KEY = "carts.cart_id"
 
@@ -49,6 +50,9 @@ def current_cart(
     as stale). Without it, None when there is no cart yet: reading a page
     never creates one. `with_lines` loads the lines and their products too.
     """
+    if with_lines:
+        # The lines are priced as they are read: at the prices in force.
+        catalog_services.ensure_sale_prices()
     carts = Cart.objects.with_lines() if with_lines else Cart.objects.all()
     user = request.user
     if user.is_authenticated:

@@ -606,12 +606,23 @@ class ProductVariant(LedgeredStockModel):
     def in_stock(self) -> bool:
         return self.stock > 0
 
+    @property
+    def current_price(self) -> Decimal:
+        """The price paid now: the sale price in force, else the price."""
+        return self.price if self.sale_price is None else self.sale_price
+
+    @property
+    def was_price(self) -> Decimal | None:
+        """The struck-through price: the price before the sale in force, else
+        the compare-at price staff set (None: none)."""
+        return self.compare_at_price if self.sale_price is None else self.price
+
 
 def from_price_variant(variants: Iterable[ProductVariant]) -> ProductVariant | None:
     """The active variant giving a product its price: the cheapest, first in order."""
     return min(
         (variant for variant in variants if variant.is_active),
-        key=lambda variant: (variant.price, variant.position, variant.pk),
+        key=lambda variant: (variant.current_price, variant.position, variant.pk),
         default=None,
     )
 

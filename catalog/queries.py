@@ -75,12 +75,12 @@ class ProductRepresentation(TypedDict):
 
 def variant_representation(variant: ProductVariant) -> VariantRepresentation:
     """A variant as VariantSerializer shows it."""
-    compare_at = variant.compare_at_price
+    compare_at = variant.was_price
     return {
         "id": variant.pk,
         "sku": variant.sku,
         "options": variant.options,
-        "price": money(variant.price),
+        "price": money(variant.current_price),
         "compare_at_price": None if compare_at is None else money(compare_at),
         "stock": variant.stock,
         "in_stock": variant.stock > 0,
@@ -113,7 +113,7 @@ def product_representation(
     category = product.category
     variants = list(product.variants.all())
     from_variant = from_price_variant(variants)
-    compare_at = None if from_variant is None else from_variant.compare_at_price
+    compare_at = None if from_variant is None else from_variant.was_price
     return {
         "id": product.pk,
         "sku": product.sku,

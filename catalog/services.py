@@ -852,6 +852,7 @@ CHANGED_VARIANT_FIELDS = (
     "sku",
     "options",
     "price",
+    "sale_price",
     "stock",
     "is_active",
     "updated_at",

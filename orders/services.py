@@ -160,6 +160,9 @@ def place_order(
     note = _clean_note(note)
     key = _clean_idempotency_key(idempotency_key)
     expected_total = _clean_expected_total(expected_total)
+    # The lines are charged at the prices in force (a sale may just have
+    # started or ended).
+    catalog_services.ensure_sale_prices()
     for attempt in range(NUMBER_ATTEMPTS):
         number = generate_order_number()
         try:
@@ -259,9 +262,9 @@ def _place_order(
                 options=options_text(
                     variant.options, option_names.get(variant.product_id, ())
                 ),
-                unit_price=variant.price,
+                unit_price=variant.current_price,
                 quantity=line.quantity,
-                line_total=(variant.price * line.quantity).quantize(CENT),
+                line_total=(variant.current_price * line.quantity).quantize(CENT),
             )
         )
     totals = checkout_totals(subtotal=sum((item.line_total for item in items), ZERO))

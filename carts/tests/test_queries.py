@@ -106,7 +106,7 @@ def test_read_cart_reads_the_cart_its_lines_and_their_products_in_order(
                 Decimal("0.10"),
                 0,
                 True,
-                *(variant_of(tea).pk, tea.sku, {}, Decimal("0.10"), 0, True),
+                *(variant_of(tea).pk, tea.sku, {}, Decimal("0.10"), None, 0, True),
                 None,
             ),
             CartLine(
@@ -118,7 +118,7 @@ def test_read_cart_reads_the_cart_its_lines_and_their_products_in_order(
                 Decimal("3.50"),
                 4,
                 False,
-                *(variant_of(mug).pk, mug.sku, {}, Decimal("3.50"), 4, True),
+                *(variant_of(mug).pk, mug.sku, {}, Decimal("3.50"), None, 4, True),
                 "mug.png",
             ),
         ],

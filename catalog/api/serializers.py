@@ -116,6 +116,22 @@ class VariantSerializer(serializers.ModelSerializer):
     options = serializers.DictField(
         child=serializers.CharField(), read_only=True, help_text=OPTIONS_HELP
     )
+    price = serializers.DecimalField(
+        source="current_price",
+        max_digits=10,
+        decimal_places=2,
+        read_only=True,
+        help_text="The price paid now: the sale price during a sale.",
+    )
+    compare_at_price = serializers.DecimalField(
+        source="was_price",
+        max_digits=10,
+        decimal_places=2,
+        read_only=True,
+        allow_null=True,
+        help_text='The struck-through "was" price: the price before the sale '
+        "during a sale, else the compare-at price staff set, or null.",
+    )
 
     class Meta:
         model = ProductVariant
@@ -231,11 +247,11 @@ class ProductSerializer(serializers.ModelSerializer):
     )
     def get_compare_at_price(self, product) -> str | None:
         variant = from_price_variant(product.variants.all())
-        if variant is None or variant.compare_at_price is None:
+        if variant is None or variant.was_price is None:
             return None
         return serializers.DecimalField(
             max_digits=10, decimal_places=2
-        ).to_representation(variant.compare_at_price)
+        ).to_representation(variant.was_price)
 
     @extend_schema_field(VariantSerializer(many=True))
     def get_variants(self, product) -> list[dict]:

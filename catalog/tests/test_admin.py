@@ -753,6 +753,7 @@ def test_a_new_product_from_the_admin_gets_its_default_variant(catalog_staff_cli
             "is_active": "on",
             "stock_change": "5",
             "stock_reference": "",
+            **image_inline_form(),
         },
     )
 

@@ -295,6 +295,7 @@ def test_the_schema_documents_every_product_filter(client):
         "min_price",
         "max_price",
         "in_stock",
+        "on_sale",
         "is_active",
         "option",
         "search",

@@ -10,7 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.utils import timezone
 
-from accounts.tests.factories import StaffFactory
+from accounts.tests.factories import StaffFactory, UserFactory
+from carts.queries import user_cart_representation
 from catalog import cache, services
 from catalog.models import Product, ProductVariant, Sale, SalePriceState
 from catalog.tests.factories import (
@@ -19,6 +20,8 @@ from catalog.tests.factories import (
     SizedProductFactory,
     variant_of,
 )
+from orders import services as order_services
+from orders.tests.factories import address, fill_cart
 
 pytestmark = pytest.mark.django_db
 
@@ -372,3 +375,65 @@ def test_a_cached_product_page_is_not_served_past_a_sale_end(client):
     page = client.get(product.get_absolute_url()).content.decode()
     assert "5.00" not in page
     assert "10.00" in page
+
+
+# --- The cart and the checkout agree with the list ----------------------------------
+
+
+def test_the_cart_and_the_order_charge_the_sale_price(
+    django_capture_on_commit_callbacks,
+):
+
+    user = UserFactory()
+    product = ProductFactory(price=Decimal("10.00"))
+    make_sale(value="25", products=[product])
+    fill_cart(user, (product, 2))
+
+    cart = user_cart_representation(user)
+    assert (cart["items"][0]["unit_price"], cart["subtotal"]) == ("7.50", "15.00")
+
+    placed = order_services.place_order(
+        user=user, shipping_address=address(), expected_total=Decimal("20.00")
+    )
+    item = placed.order.items.get()
+    assert (item.unit_price, item.line_total) == (Decimal("7.50"), Decimal("15.00"))
+
+
+def test_a_cart_read_after_a_sale_ends_shows_the_full_price():
+    from orders.tests.factories import fill_cart
+
+    user = UserFactory()
+    product = ProductFactory(price=Decimal("10.00"))
+    ends = timezone.now() + timedelta(milliseconds=300)
+    make_sale(value="50", ends=ends, products=[product])
+    fill_cart(user, (product, 1))
+    assert user_cart_representation(user)["subtotal"] == "5.00"
+
+    time.sleep(max(0, (ends - timezone.now()).total_seconds()) + 0.05)
+
+    assert user_cart_representation(user)["subtotal"] == "10.00"
+
+
+def test_a_checkout_a_second_after_the_sale_ends_charges_the_full_price():
+
+    user = UserFactory()
+    product = ProductFactory(price=Decimal("10.00"))
+    ends = timezone.now() + timedelta(milliseconds=300)
+    make_sale(value="50", ends=ends, products=[product])
+    fill_cart(user, (product, 1))
+
+    time.sleep(max(0, (ends - timezone.now()).total_seconds()) + 0.05)
+    placed = order_services.place_order(user=user, shipping_address=address())
+
+    assert placed.order.items.get().unit_price == Decimal("10.00")
+
+
+def test_a_variant_shows_its_was_price_during_a_sale(api_client):
+    product = ProductFactory(sku="WAS", price=Decimal("10.00"))
+    make_sale(value="50", products=[product])
+
+    answer = api_client.get(f"{PRODUCTS}{product.slug}/").json()
+
+    assert (answer["price"], answer["compare_at_price"]) == ("5.00", "10.00")
+    variant = answer["variants"][0]
+    assert (variant["price"], variant["compare_at_price"]) == ("5.00", "10.00")

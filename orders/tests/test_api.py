@@ -367,13 +367,14 @@ def test_checkout_costs_the_same_statements_whatever_the_carts_size(
 ):
     fill_cart(customer, *[(ProductFactory(stock=10), 2) for _ in range(lines)])
 
-    # The checkout's transaction (a savepoint inside the test's): the cart
+    # Whether a sale started or ended since the sale prices were written;
+    # the checkout's transaction (a savepoint inside the test's): the cart
     # locked by the update that marks it changed, the lines read; the
     # variants locked, then the products, the variants' stock taken in one
     # update and the products' in another, the movements; the order, its
     # lines, its history; the lines deleted. The key is not looked up (the
     # order's unique constraint holds it) and the answer reads nothing back.
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(14):
         response = customer_client.post(
             ORDERS, checkout_body(), format="json", headers={"Idempotency-Key": "k-1"}
         )
@@ -390,8 +391,8 @@ def test_a_checkout_with_a_bearer_token_reads_the_user_in_one_statement(
     client = APIClient(headers={"Authorization": f"Bearer {bearer(customer)}"})
 
     # The user's id and is_active (LeanJWTAuthentication), then the
-    # checkout's thirteen.
-    with django_assert_num_queries(14):
+    # checkout's fourteen.
+    with django_assert_num_queries(15):
         response = client.post(ORDERS, checkout_body(), format="json")
 
     assert response.status_code == 201
@@ -424,7 +425,8 @@ def test_a_retry_costs_the_lookup_of_its_order_and_takes_nothing(
     # The savepoint, the cart locked, its lines read (none left), the order
     # found by its key, the savepoint rolled back (the cart's mark of a change
     # with it) and released; the answer's lines and history.
-    with django_assert_num_queries(8):
+    # (+1: whether a sale started or ended, before the lines are charged)
+    with django_assert_num_queries(9):
         again = customer_client.post(
             ORDERS, checkout_body(), format="json", headers=headers
         )
