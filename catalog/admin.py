@@ -436,13 +436,14 @@ class StockMovementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "created_at",
         "sku",
         "product",
+        "variant",
         "quantity",
         "stock_after",
         "reason",
         "reference",
         "user",
     ]
-    list_select_related = ["product", "user"]
+    list_select_related = ["product", "variant", "user"]
     list_filter = ["reason", "created_at"]
     search_fields = ["sku", "reference"]
     date_hierarchy = "created_at"

@@ -943,7 +943,9 @@ def import_products(
     rows = list(rows)
     if batch_size < 1:
         raise ValueError("batch_size must be 1 or more.")
-    if any(row.variant_sku is not None for row in rows):
+    # A file of default variants only (what export_products writes of a
+    # catalog without options) is imported as products, in batches.
+    if not all(_default_variant_row(row) for row in rows):
         return _import_variants(
             rows=rows,
             create_categories=create_categories,
@@ -1212,13 +1214,23 @@ def _import_product_variants(
         result.unchanged += 1
 
 
+def _default_variant_row(row: ProductRow) -> bool:
+    """Whether the row names nothing but a product's default variant."""
+    return (
+        row.variant_sku in (None, row.sku)
+        and not row.options
+        and row.compare_at_price is None
+        and row.variant_is_active is not False
+    )
+
+
 def _new_variant(row: ProductRow) -> NewVariant:
-    variant: NewVariant = {
-        "sku": row.variant_sku or row.sku,
-        "price": row.price,
-        "options": row.options or {},
-        "compare_at_price": row.compare_at_price,
-    }
+    """The row's variant; an empty optional cell is left out (kept as it is)."""
+    variant: NewVariant = {"sku": row.variant_sku or row.sku, "price": row.price}
+    if row.options is not None:
+        variant["options"] = row.options
+    if row.compare_at_price is not None:
+        variant["compare_at_price"] = row.compare_at_price
     if row.stock is not None:
         variant["stock"] = row.stock
     if row.variant_is_active is not None:

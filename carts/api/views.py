@@ -24,12 +24,15 @@ from core.ratelimit import user_rate_limit
 INSUFFICIENT_STOCK = OpenApiResponse(
     description="`insufficient_stock`: the line's whole quantity is more than "
     "the stock on hand. `shortages[0].available` gives the units for sale "
-    "(`shortages`: `[{product_id, sku, requested, available, is_active}]`)."
+    "(`shortages`: `[{product_id, sku, requested, available, is_active, "
+    "variant_id}]`)."
 )
 VALIDATION = OpenApiResponse(
-    description="`validation_error`: `errors.product` for an unknown or "
-    "inactive product, `errors.quantity` for a quantity that is not a whole "
-    "number from 1 to 1000 (also when the line's total would pass 1000)."
+    description="`validation_error`: `errors.variant` for an unknown or "
+    "inactive variant (or a product with several variants given without "
+    "one), `errors.product` for an unknown or inactive product, "
+    "`errors.quantity` for a quantity that is not a whole number from 1 to "
+    "1000 (also when the line's total would pass 1000)."
 )
 
 if TYPE_CHECKING:
@@ -88,9 +91,10 @@ class CartItemViewSet(CartMixin, viewsets.GenericViewSet):
         return CartItem.objects.for_user(self.request.user)
 
     @extend_schema(
-        summary="Add a product to the cart",
-        description="The same product again adds to its line; the line's "
-        "whole quantity is checked against the stock on hand.",
+        summary="Add a variant to the cart",
+        description="`{variant, quantity}`, or `{product, quantity}` for a "
+        "product with one active variant. The same variant again adds to its "
+        "line; the line's whole quantity is checked against its stock on hand.",
         request=AddItemSerializer,
         responses={201: CartSerializer, 400: VALIDATION, 409: INSUFFICIENT_STOCK},
     )

@@ -160,3 +160,16 @@ def test_a_dry_run_with_variants_changes_nothing(tmp_path, tees):
 
     assert "1 created" in output
     assert not Product.objects.exists()
+
+
+def test_an_empty_cell_keeps_the_variants_value(tmp_path, tees):
+    import_file(tmp_path, HEADER + "TEE,Tee,tees,TEE-S,Size=S,15.00,20.00,2\n")
+
+    import_file(tmp_path, HEADER + "TEE,Tee,tees,TEE-S,,15.00,,\n")
+
+    variant = ProductVariant.objects.get(sku="TEE-S")
+    assert (variant.options, variant.compare_at_price, variant.stock) == (
+        {"Size": "S"},
+        Decimal("20.00"),
+        2,
+    )

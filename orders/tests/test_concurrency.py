@@ -7,6 +7,8 @@ Each thread has its own database connection, so these tests commit
 import threading
 from collections import Counter
 from datetime import timedelta
+from decimal import Decimal
+from io import StringIO
 
 import pytest
 from django.core.management import call_command
@@ -17,7 +19,7 @@ from django.utils import timezone
 from accounts.tests.factories import StaffFactory, UserFactory
 from catalog.exceptions import InsufficientStock
 from catalog.models import Product, StockMovement
-from catalog.tests.factories import ProductFactory
+from catalog.tests.factories import ProductFactory, SizedProductFactory
 from core.testing import race
 from orders import services
 from orders.exceptions import InvalidTransition, PaymentDeclined
@@ -287,3 +289,36 @@ def test_the_expiry_while_the_payment_is_charged_passes_the_order_by(held_gatewa
     assert expired == []
     assert paid.status == "paid"
     assert services.expire_unpaid_orders() == []
+
+
+def test_the_last_unit_of_a_variant_sells_once_while_its_siblings_keep_selling():
+    product = SizedProductFactory(
+        sku="RACE",
+        variants=[
+            ("RACE-S", "S", Decimal("5.00"), 1),
+            ("RACE-M", "M", Decimal("5.00"), 20),
+        ],
+    )
+    small = product.variants.get(sku="RACE-S")
+    medium = product.variants.get(sku="RACE-M")
+    small_buyers = UserFactory.create_batch(4)
+    medium_buyers = UserFactory.create_batch(6)
+    for buyer in small_buyers:
+        fill_cart(buyer, (small, 1))
+    for buyer in medium_buyers:
+        fill_cart(buyer, (medium, 2))
+
+    results = race([checkout_for(buyer) for buyer in small_buyers + medium_buyers])
+
+    small_results, medium_results = results[:4], results[4:]
+    assert Counter(type(r).__name__ for r in small_results) == {
+        "PlacedOrder": 1,
+        "InsufficientStock": 3,
+    }
+    assert all(isinstance(r, PlacedOrder) for r in medium_results)
+    small.refresh_from_db()
+    medium.refresh_from_db()
+    assert (small.stock, medium.stock, stock_of(product)) == (0, 8, 8)
+    out = StringIO()
+    call_command("reconcile_stock", stdout=out)
+    assert "0 drifted" in out.getvalue()

@@ -10,6 +10,7 @@ from pytest_django.asserts import assertContains, assertNotContains, assertRedir
 
 from accounts.tests.factories import DEFAULT_PASSWORD, StaffFactory, UserFactory
 from carts.models import CartItem
+from carts.tests.test_variants import tee
 from catalog import services as catalog_services
 from catalog.models import Product
 from catalog.tests.factories import ProductFactory, variant_of
@@ -899,3 +900,17 @@ def test_the_order_pages_have_no_inline_script_or_style(shopper_client, order):
 
         assert "<script" not in content
         assert " style=" not in content
+
+
+def test_the_order_page_shows_the_options_sold(shopper_client, shopper):
+    small = tee().variants.get(sku="TEE-RED-S")
+    order = OrderFactory(user=shopper, lines=[(small, 1)])
+
+    response = shopper_client.get(f"/orders/{order.number}/")
+
+    assertContains(
+        response,
+        '<th scope="row">Tee <span class="options">Colour: Red, Size: S</span> '
+        '<span class="sku">TEE-RED-S</span></th>',
+        html=True,
+    )

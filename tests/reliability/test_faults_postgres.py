@@ -58,7 +58,9 @@ kitchen = Category.objects.create(name="Kitchen", slug="kitchen")
 kettle = services.create_product(sku="KET-1", name="Kettle", slug="kettle",
                                  price="20.00", stock=5, category=kitchen)
 user = User.objects.create_user(email="ada@example.com", password="x-long-password")
-CartItem.objects.create(cart=get_user_cart(user=user), product=kettle, quantity=1)
+CartItem.objects.create(
+    cart=get_user_cart(user=user), variant=kettle.variants.get(), quantity=1
+)
 session = SessionStore()
 session[SESSION_KEY] = str(user.pk)
 session[HASH_SESSION_KEY] = user.get_session_auth_hash()
@@ -235,7 +237,7 @@ def checkout_case(transactional_db):
     kettle = ProductFactory(sku="KET-1", stock=5)
     customer = UserFactory(email="ada@example.com")
     CartItem.objects.create(
-        cart=get_user_cart(user=customer), product=kettle, quantity=2
+        cart=get_user_cart(user=customer), variant=kettle.variants.get(), quantity=2
     )
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(customer)}")
@@ -250,7 +252,7 @@ def database_state(kettle, customer):
         "order_lines": OrderItem.objects.count(),
         "cart": list(
             CartItem.objects.filter(cart__user=customer).values_list(
-                "product_id", "quantity"
+                "variant_id", "quantity"
             )
         ),
     }

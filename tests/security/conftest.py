@@ -85,7 +85,7 @@ def store(alice):
     )
     order = OrderFactory(user=alice, lines=[(teapot, 2)])
     line = CartItem.objects.create(
-        cart=get_user_cart(user=alice), product=kettle, quantity=1
+        cart=get_user_cart(user=alice), variant=kettle.variants.get(), quantity=1
     )
     return {
         "category": tea,
@@ -115,7 +115,7 @@ def database_state():
         "stock_movements": StockMovement.objects.count(),
         "carts": Cart.objects.count(),
         "cart_lines": sorted(
-            CartItem.objects.values_list("cart_id", "product_id", "quantity")
+            CartItem.objects.values_list("cart_id", "variant_id", "quantity")
         ),
         "orders": sorted(
             Order.objects.values_list("number", "status", "subtotal", "total", "note")

@@ -52,7 +52,7 @@ def hostile():
         shipping_address=address(full_name=f"Eve {SCRIPT}", line1=TEMPLATE),
     )
     CartItem.objects.create(
-        cart=get_user_cart(user=customer), product=product, quantity=1
+        cart=get_user_cart(user=customer), variant=product.variants.get(), quantity=1
     )
     return {"product": product, "customer": customer, "order": order}
 
