@@ -30,8 +30,17 @@ from typing import Any, NotRequired, TypedDict, Unpack
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import IntegrityError, connections, models, router, transaction
-from django.db.models import Min, OuterRef, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    F,
+    Func,
+    Min,
+    OuterRef,
+    StringAgg,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -554,6 +563,40 @@ def _refresh_aggregates(product_ids: Iterable[int], *, reprice: bool = True) -> 
         ),
         updated_at=timezone.now(),
     )
+    # The words the search finds a product by beside its own (docs/search.md):
+    # its active variants' SKUs and option values. Written only where they
+    # changed, so that a price or stock change rewrites no search vector.
+    terms = Coalesce(
+        Subquery(
+            active.values("product")
+            .annotate(
+                terms=StringAgg(VARIANT_TERMS, Value(" "), order_by=["position", "pk"])
+            )
+            .values("terms")
+        ),
+        Value(""),
+    )
+    Product._base_manager.filter(pk__in=ids).alias(terms=terms).exclude(
+        search_terms=F("terms")
+    ).update(search_terms=terms)
+
+
+# A variant's words for the search: its SKU and its option values (not their
+# names, which every variant of the product shares).
+VARIANT_TERMS = Concat(
+    "sku",
+    Value(" "),
+    Cast(
+        Func(
+            "options",
+            Value("$.*"),
+            function="jsonb_path_query_array",
+            output_field=models.JSONField(),
+        ),
+        models.TextField(),
+    ),
+    output_field=models.TextField(),
+)
 
 
 # --- Sales --------------------------------------------------------------------
