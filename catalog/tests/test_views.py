@@ -483,9 +483,8 @@ def test_product_list_reads_the_database_then_the_cache(
 
     # The category tree (2 queries), whether the search finds anything, the
     # count, the page and its pictures (1 each), the facets: the categories'
-    # names (1, then cached), the stock and price counts (1), the category
-    # counts (1).
-    with django_assert_num_queries(9):
+    # names (1, then cached) and every count (1).
+    with django_assert_num_queries(8):
         client.get(PRODUCTS, query)
     with django_assert_num_queries(0):
         response = client.get(PRODUCTS, query)
@@ -498,7 +497,7 @@ def test_category_filter_costs_one_query_more_uncached(
 ):
     # Every category's subtree (cached until the catalog changes), then as
     # above without a search.
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(8):
         client.get("/categories/kitchen/", {"page": "2"})
     with django_assert_num_queries(0):
         client.get("/categories/kitchen/", {"page": "2"})
@@ -513,8 +512,8 @@ def test_query_budget_does_not_grow_with_the_page(
         ProductImage.objects.create(product=pan, image=f"products/pan-{number}.png")
 
     # The category tree (2), the count, the page and its pictures, the
-    # facets (3).
-    with django_assert_num_queries(8):
+    # facets (2: the categories' names and the catalog's counts).
+    with django_assert_num_queries(7):
         response = client.get(PRODUCTS)
 
     assert len(card_names(response)) == PAGE_SIZE
