@@ -306,6 +306,15 @@ def test_the_correction_keeps_the_other_filters(api_client):
     assert found(api_client, "teapott", category="kitchen") == ["KITCHEN"]
 
 
+def test_finds_any_asks_for_active_products_through_the_index():
+    make("OFF", "Samovar", is_active=False)
+    make("ON", "Teapot")
+
+    assert search.finds_any(search.search_query("teapot"))
+    assert not search.finds_any(search.search_query("samovar"))
+    assert not search.finds_any(search.search_query("teapto"))
+
+
 # --- The language -------------------------------------------------------------
 
 
