@@ -609,9 +609,10 @@ def test_filtered_product_list_costs_five_queries(
         ProductFactory.create_batch(5, category=child)
 
     # the category tree (then cached, see test_filters.py), whether the
-    # search finds any product (else its typos are corrected), count, page,
-    # and the page's pictures
-    with django_assert_num_queries(5):
+    # search finds any product (else its typos are corrected), count, the
+    # page's ids (of the products holding the one word in their names: all
+    # 15), its rows, and their pictures
+    with django_assert_num_queries(6):
         response = api_client.get(PRODUCTS, {"category": "root", "search": "product"})
 
     assert response.json()["count"] == 15

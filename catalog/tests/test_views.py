@@ -482,9 +482,9 @@ def test_product_list_reads_the_database_then_the_cache(
     query = {"search": "mug", "ordering": "-price", "page": "2"}
 
     # The category tree (2 queries), whether the search finds anything, the
-    # count, the page and its pictures (1 each), the facets: the categories'
-    # names (1, then cached) and every count (1).
-    with django_assert_num_queries(8):
+    # count, the page's ids, its rows and their pictures (1 each), the
+    # facets: the categories' names (1, then cached) and every count (1).
+    with django_assert_num_queries(9):
         client.get(PRODUCTS, query)
     with django_assert_num_queries(0):
         response = client.get(PRODUCTS, query)
