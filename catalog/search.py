@@ -213,15 +213,24 @@ def finds_any(query: SearchQuery) -> bool:
 
 
 def name_words_like(word: str) -> QuerySet[SearchWord]:
-    """The name words similar to `word` that active products hold, closest first."""
-    in_active_products = Product.objects.active().filter(
-        search_vector=SearchQuery(
-            OuterRef("word"), config=settings.SEARCH_CONFIG, search_type="plain"
+    """The name words similar to `word` that active products' names hold, closest first.
+
+    Whether a name holds the word is asked of the name part of the vectors
+    (`name_search_vector`, and its index): a word of the descriptions too
+    would read all of its many matches to find one.
+    """
+    in_active_names = (
+        Product.objects.active()
+        .alias(name_vector=name_search_vector())
+        .filter(
+            name_vector=SearchQuery(
+                OuterRef("word"), config=settings.SEARCH_CONFIG, search_type="plain"
+            )
         )
     )
     return (
         SearchWord.objects.filter(TrigramSimilar(F("word"), word))
-        .filter(Exists(in_active_products))
+        .filter(Exists(in_active_names))
         .annotate(similarity=TrigramSimilarity("word", word))
         .order_by("-similarity", "word")
     )

@@ -379,6 +379,18 @@ def test_inactive_products_lend_no_correction(api_client):
     assert response.json()["search"]["corrected"] is None
 
 
+def test_a_word_left_only_in_descriptions_lends_no_correction(api_client, staff):
+    pot = make("POT", "Teapot")
+    make("KETTLE", "Kettle", description="Boils water for the teapot.")
+    # The vocabulary keeps "teapot"; no name holds it any more.
+    services.update_product(product=pot, user=staff, name="Samovar")
+
+    response = api_client.get(PRODUCTS, {"search": "teapott"})
+
+    assert response.json()["count"] == 0
+    assert response.json()["search"]["corrected"] is None
+
+
 def test_the_correction_keeps_the_other_filters(api_client):
     kitchen = CategoryFactory(name="Kitchen")
     make("KITCHEN", "Teapot", category=kitchen)
