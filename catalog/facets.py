@@ -11,11 +11,21 @@ list agree by construction.
 from collections import defaultdict
 from collections.abc import Collection, Mapping
 from decimal import Decimal
-from typing import Any, TypedDict
+from typing import Any, NamedTuple, TypedDict
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    ExpressionWrapper,
+    IntegerField,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django_filters.constants import EMPTY_VALUES
 
 from catalog import cache
@@ -68,59 +78,165 @@ def product_facets(data: Mapping[str, Any]) -> ProductFacets:
     return facets_of(filterset)
 
 
+# The filters that the categories, price ranges and stock counts leave out;
+# every other filter (the search) narrows the rows all of them count.
+FACET_FILTERS = frozenset({"category", "min_price", "max_price", "in_stock"})
+
+
+class Cell(NamedTuple):
+    """How many products of one category, price band and stock state there are.
+
+    `band` is None where the counting statement did not ask for it;
+    `in_range` says whether their prices are within min_price..max_price
+    (True when neither is given).
+    """
+
+    category_id: int
+    band: int | None
+    in_stock: bool
+    in_range: bool
+    products: int
+
+
 def facets_of(filterset: ProductFilter) -> ProductFacets:
     """The facets of a validated FilterSet's valid values (its products active).
 
-    Only the facets' filters count (a list's ordering does not). The stock
-    counts and the price ranges are read by one aggregate per set of
-    filters they leave out: one for both when neither filter is given.
+    Only the facets' filters count (a list's ordering does not). The rows
+    are counted once, grouped by category, price band and stock state
+    (`count_cells`), and every facet adds up the cells that pass the
+    filters it keeps. Without a search, the cells of the whole catalog are
+    cached under the catalog version; a price filter then costs one count
+    of the products in its range, and the other filters none.
     """
+    data = filterset.form.cleaned_data
     given = {
-        name
-        for name, value in filterset.form.cleaned_data.items()
-        if value not in EMPTY_VALUES
+        name: value
+        for name, value in data.items()
+        if name in ProductFacetFilter.base_filters and value not in EMPTY_VALUES
     }
+    rows: QuerySet[Product] = filterset.queryset.all()
+    for name, value in given.items():
+        if name not in FACET_FILTERS:
+            rows = filterset.filters[name].filter(rows, value)
     price_field = filterset.filters["min_price"].field_name
-    bands = price_bands()
-    aggregates: defaultdict[frozenset[str], dict[str, Count]] = defaultdict(dict)
-    aggregates[frozenset({"in_stock"} & given)].update(
-        # As ProductQuerySet.in_stock() and out_of_stock() tell them.
-        stock_true=Count("pk", filter=Q(stock__gt=0)),
-        stock_false=Count("pk", filter=Q(stock=0)),
+    price_range = Q(
+        *(
+            Q(**{f"{price_field}__{filterset.filters[name].lookup_expr}": given[name]})
+            for name in ("min_price", "max_price")
+            if name in given
+        )
     )
-    aggregates[frozenset({"min_price", "max_price"} & given)].update(
-        {
-            f"band_{number}": Count(
-                "pk",
-                filter=Q(**{f"{price_field}__gte": low})
-                & (Q(**{f"{price_field}__lt": high}) if high is not None else Q()),
+    if given.keys() - FACET_FILTERS:
+        cells = count_cells(rows, bands=True, price_range=price_range)
+        band_cells = cells
+    else:
+        band_cells = catalog_cells()
+        cells = (
+            count_cells(rows, bands=False, price_range=price_range)
+            if price_range
+            else band_cells
+        )
+    subtree = given.get("category")
+    stock_wanted = given.get("in_stock")
+
+    def passes(cell: Cell, *leaving_out: str) -> bool:
+        return (
+            (
+                "category" in leaving_out
+                or subtree is None
+                or cell.category_id in subtree
             )
-            for number, (low, high) in enumerate(bands)
-        }
-    )
-    counts: dict[str, int] = {}
-    for leaving_out, group in aggregates.items():
-        counts.update(_filtered(filterset, leaving_out=leaving_out).aggregate(**group))
-    stock: StockCounts = {"true": counts["stock_true"], "false": counts["stock_false"]}
+            and (
+                "in_stock" in leaving_out
+                or stock_wanted is None
+                or cell.in_stock == (stock_wanted == "true")
+            )
+            and ("price" in leaving_out or cell.in_range)
+        )
+
+    direct: dict[int, int] = defaultdict(int)
+    stock: StockCounts = {"true": 0, "false": 0}
+    for cell in cells:
+        if passes(cell, "category"):
+            direct[cell.category_id] += cell.products
+        if passes(cell, "in_stock"):
+            stock["true" if cell.in_stock else "false"] += cell.products
+    bands = price_bands()
+    band_counts = [0] * len(bands)
+    for cell in band_cells:
+        if cell.band is not None and passes(cell, "price"):
+            band_counts[cell.band] += cell.products
     # The list's count is the stock count that its own in_stock value picks.
     count = {"true": stock["true"], "false": stock["false"]}.get(
-        filterset.form.cleaned_data.get("in_stock") or "",
-        stock["true"] + stock["false"],
+        stock_wanted or "", stock["true"] + stock["false"]
     )
     return {
         "count": count,
-        "categories": category_counts(_filtered(filterset, leaving_out={"category"})),
+        "categories": category_counts(direct),
         "options": option_counts(_filtered(filterset, leaving_out={"option"})),
         "price_ranges": [
             {
                 "min": money(low),
                 "max": None if high is None else money(high),
-                "count": counts[f"band_{number}"],
+                "count": band_count,
             }
-            for number, (low, high) in enumerate(bands)
+            for (low, high), band_count in zip(bands, band_counts, strict=True)
         ],
         "in_stock": stock,
     }
+
+
+def catalog_cells() -> list[Cell]:
+    """The cells of every active product, cached under the catalog version.
+
+    Keyed by the price bands too: their numbers mean nothing under others.
+    """
+    return cache.cached(
+        "facets:cells",
+        settings.CATALOG_PRICE_BANDS,
+        lambda: count_cells(Product.objects.active(), bands=True, price_range=Q()),
+    )
+
+
+def count_cells(
+    products: QuerySet[Product], *, bands: bool, price_range: Q
+) -> list[Cell]:
+    """`products` counted by category, stock state, price band and price range.
+
+    One statement. The band is left out when `bands` is false; without a
+    price range every cell is in range. A price range narrows the rows
+    when the bands are not asked for (they are what it leaves out).
+    """
+    if not bands:
+        products = products.filter(price_range)
+    rows = (
+        # Counted, not listed: the search's ranking and order would only cost.
+        products.order_by()
+        .annotate(
+            # As ProductQuerySet.in_stock() tells it.
+            has_stock=ExpressionWrapper(Q(stock__gt=0), output_field=BooleanField()),
+            band_number=price_band_case() if bands else Value(None, IntegerField()),
+            in_price_range=ExpressionWrapper(price_range, output_field=BooleanField())
+            if bands and price_range
+            else Value(True),
+        )
+        .values_list("category_id", "band_number", "has_stock", "in_price_range")
+        .annotate(Count("pk"))
+    )
+    return [Cell(*row) for row in rows]
+
+
+def price_band_case() -> Case:
+    """The number of the price band (price_bands()) that a product's price is in."""
+    bands = price_bands()
+    return Case(
+        *(
+            When(price__lt=high, then=Value(number))
+            for number, (_, high) in enumerate(bands)
+            if high is not None
+        ),
+        default=Value(len(bands) - 1),
+    )
 
 
 def _filtered(
@@ -135,15 +251,13 @@ def _filtered(
     return products.order_by()
 
 
-def category_counts(products: QuerySet[Product]) -> list[CategoryCount]:
+def category_counts(direct: Mapping[int, int]) -> list[CategoryCount]:
     """Every category, in the shop's order, with the products of its subtree.
 
+    `direct` maps a category id to the products in that category itself.
     As the `category` filter and `product_count` count: a category counts
     its subcategories' products too.
     """
-    direct = dict(
-        products.values_list("category_id").annotate(count=Count("pk")).order_by()
-    )
     categories = category_rows()
     parent_of = {pk: parent_id for pk, parent_id, _, _ in categories}
     totals = dict.fromkeys(parent_of, 0)

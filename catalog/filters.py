@@ -8,12 +8,12 @@ the parameter, the pages leave it out and say so.
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from drf_spectacular.utils import extend_schema_field
 
 from catalog import cache
 from catalog.models import Category, Product, ProductVariant
-from catalog.search import SearchTerms, interpret, matching
+from catalog.search import RankedProducts, SearchTerms, interpret, matching
 from core.filters import StableOrderingFilter
 
 MAX_OPTION_VALUES = 20
@@ -226,6 +226,16 @@ class ProductFilter(django_filters.FilterSet):
 
     def filter_search(self, queryset, name, terms: SearchTerms):
         return matching(queryset, terms.used)
+
+    def results(self) -> QuerySet[Product] | RankedProducts:
+        """The filtered products for a paginator: a search's are RankedProducts."""
+        terms = self.search_terms()
+        if terms is None:
+            return self.qs
+        ordering = self.form.cleaned_data.get("ordering")
+        return RankedProducts(
+            self.qs, terms.used, by_relevance=not ordering or ordering[0] == RELEVANCE
+        )
 
     def search_terms(self) -> SearchTerms | None:
         """The search that was run, once the FilterSet is valid (None: none)."""

@@ -6,16 +6,27 @@ module asks them. docs/search.md says how the pieces fit.
 """
 
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import overload
 
 from django.conf import settings
 from django.contrib.postgres.lookups import TrigramSimilar
 from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramSimilarity
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Exists, F, Field, Model, OuterRef, QuerySet
+from django.db.models import (
+    Exists,
+    F,
+    Field,
+    Func,
+    IntegerField,
+    Model,
+    OuterRef,
+    QuerySet,
+)
 
 from catalog import cache
-from catalog.models import Product, SearchWord
+from catalog.models import Product, SearchWord, name_search_vector
 
 # The words of a search that are looked at for typos (a search is at most
 # 100 characters): each costs a query or two when nothing is found.
@@ -63,6 +74,76 @@ def matching(products: QuerySet[Product], text: str) -> QuerySet[Product]:
     )
 
 
+class RankedProducts(Sequence[Product]):
+    """A search's products as a paginator reads them: a page's ids first.
+
+    The ranking sorts every match. Sorting their ids alone, then reading
+    the page's rows (with their category and pictures) by id, costs a third
+    of sorting the whole rows joined to their categories. And when the
+    order is by relevance and the search is one word, only the products
+    whose name or SKU hold it are ranked, when there are enough of them to
+    fill the page: they rank above every other match (`name_matches_first`).
+    docs/search.md has the measurements.
+    """
+
+    def __init__(
+        self, products: QuerySet[Product], text: str, *, by_relevance: bool
+    ) -> None:
+        self.products = products
+        self.query = search_query(text)
+        words = list(SEARCH_WORD.finditer(text))
+        # More words may still make one (stop words), but seldom enough not
+        # to spend a statement finding out.
+        self.one_word = by_relevance and len(words) == 1 and not words[0]["minus"]
+
+    # The paginators count by len(): one COUNT(*) of the matches.
+    def __len__(self) -> int:
+        return self.products.count()
+
+    def __iter__(self) -> Iterator[Product]:
+        return iter(self[:])
+
+    @overload
+    def __getitem__(self, index: int, /) -> Product: ...
+    @overload
+    def __getitem__(self, index: slice, /) -> list[Product]: ...
+    def __getitem__(self, index: int | slice, /) -> Product | list[Product]:
+        if isinstance(index, int):
+            return self[index : index + 1][0]
+        ids = self.page_ids(index)
+        rows = self.products.order_by().in_bulk(ids)
+        return [rows[pk] for pk in ids]
+
+    def page_ids(self, page: slice) -> list[int]:
+        ids = self.products.values_list("pk", flat=True)
+        if self.one_word and page.stop is not None:
+            first = list(name_matches_first(ids, self.query)[: page.stop])
+            if len(first) == page.stop:
+                return first[page]
+        return list(ids[page])
+
+
+def name_matches_first(
+    products: QuerySet[Product, int], query: SearchQuery
+) -> QuerySet[Product, int]:
+    """Of `products` ranked by `query`, those that hold it in their name or SKU.
+
+    Only for a query of a single word (none otherwise), where they are the
+    first of the ranking. ts_rank gives a word its best weight, plus each
+    other place's weight over the square of its number, the whole over
+    pi^2/6 = 1.645: a product with the word in its name (weight A, 1.0)
+    ranks at least 1.0 / 1.645 = 0.61; any other has 0.4 (B) at best, and
+    ranks at most 0.4, or 0.52 when a C (0.2) comes before its best. The
+    name part has an index of its own (`name_search_vector`), a tenth of
+    the matches' size for a common word.
+    """
+    holding: QuerySet[Product, int] = products.alias(
+        name_vector=name_search_vector(),
+        query_nodes=Func(query, function="numnode", output_field=IntegerField()),
+    ).filter(name_vector=query, query_nodes=1)
+    return holding
+
+
 def interpret(text: str) -> SearchTerms:
     """The search to run for `text`: itself, or its typos corrected.
 
@@ -70,7 +151,7 @@ def interpret(text: str) -> SearchTerms:
     (whatever the other filters), so that the list, the facets and the
     pages correct a search alike.
     """
-    if matching(Product.objects.active(), text).exists():
+    if finds_any(search_query(text)):
         return SearchTerms(text, None)
     return SearchTerms(text, corrected_text(text))
 
@@ -96,7 +177,9 @@ def corrected_text(text: str) -> str | None:
             or len(word) < MIN_CORRECTED_LENGTH
             # A model number is no typo of another.
             or not any(character.isalpha() for character in word)
-            or _finds_products(word)
+            or finds_any(
+                SearchQuery(word, config=settings.SEARCH_CONFIG, search_type="plain")
+            )
         ):
             continue
         closest = name_words_like(word).values_list("word", flat=True).first()
@@ -110,21 +193,44 @@ def corrected_text(text: str) -> str | None:
     return "".join(parts)
 
 
-def _finds_products(word: str) -> bool:
-    query = SearchQuery(word, config=settings.SEARCH_CONFIG, search_type="plain")
-    return Product.objects.active().filter(search_vector=query).exists()
+def finds_any(query: SearchQuery) -> bool:
+    """Whether `query` matches any active product.
+
+    The match is asked twice on purpose. PostgreSQL estimates a word it
+    keeps no statistics for (a typo, a rare word) to match 0.5% of the
+    products, and for the first of them it then prefers scanning the table
+    to asking the GIN index: when nothing matches, it reads every row (65
+    to 130 ms at 100,000 products). Twice, the estimate is squared: a rare
+    word is looked up in the index (0.1 ms), while a word that most
+    products hold is still found at the start of a scan.
+    """
+    return (
+        Product.objects.active()
+        .filter(search_vector=query)
+        .filter(search_vector=query)
+        .exists()
+    )
 
 
 def name_words_like(word: str) -> QuerySet[SearchWord]:
-    """The name words similar to `word` that active products hold, closest first."""
-    in_active_products = Product.objects.active().filter(
-        search_vector=SearchQuery(
-            OuterRef("word"), config=settings.SEARCH_CONFIG, search_type="plain"
+    """The name words similar to `word` that active products' names hold, closest first.
+
+    Whether a name holds the word is asked of the name part of the vectors
+    (`name_search_vector`, and its index): a word of the descriptions too
+    would read all of its many matches to find one.
+    """
+    in_active_names = (
+        Product.objects.active()
+        .alias(name_vector=name_search_vector())
+        .filter(
+            name_vector=SearchQuery(
+                OuterRef("word"), config=settings.SEARCH_CONFIG, search_type="plain"
+            )
         )
     )
     return (
         SearchWord.objects.filter(TrigramSimilar(F("word"), word))
-        .filter(Exists(in_active_products))
+        .filter(Exists(in_active_names))
         .annotate(similarity=TrigramSimilarity("word", word))
         .order_by("-similarity", "word")
     )

@@ -226,7 +226,7 @@ def _build_product_page(params: dict[str, str], number: int) -> ProductPage:
     # An invalid field is missing from the form's cleaned data, so the
     # FilterSet's queryset applies the valid ones only.
     errors = {name: list(messages) for name, messages in filterset.errors.items()}
-    paginator = Paginator(filterset.qs, PAGE_SIZE)
+    paginator = Paginator(filterset.results(), PAGE_SIZE)
     page = paginator.get_page(number)
     return ProductPage(
         products=list(page.object_list),

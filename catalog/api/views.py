@@ -364,7 +364,7 @@ class ProductViewSet(PublicCacheMixin, viewsets.ModelViewSet):
         )
         if not filterset.is_valid():
             raise translate_validation(filterset.errors)
-        page = self.paginate_queryset(filterset.qs)
+        page = self.paginate_queryset(filterset.results())
         assert page is not None  # PublicQueryPagination pages every list
         response = self.get_paginated_response(
             [self._read(product) for product in page]

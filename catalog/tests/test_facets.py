@@ -11,7 +11,8 @@ from decimal import Decimal
 import pytest
 
 from catalog.models import Category, Product
-from catalog.tests.factories import CategoryFactory, ProductFactory
+from catalog.services import adjust_stock
+from catalog.tests.factories import CategoryFactory, ProductFactory, variant_of
 from core.testing import assert_problem
 
 pytestmark = pytest.mark.django_db
@@ -259,30 +260,54 @@ def test_facets_are_served_from_the_cache_until_the_catalog_changes(
     assert changed["price_ranges"][2]["count"] == 1
 
 
-def test_facets_without_filters_cost_four_queries(
+def test_facets_without_filters_cost_three_queries(
     api_client, django_assert_num_queries
 ):
     ProductFactory.create_batch(3)
 
-    # The categories (then cached), the stock and price counts in one
-    # aggregate, the products per category.
-    # ... and whether a sale started or ended since the prices were written (1).
-    with django_assert_num_queries(4):
+    # Whether a sale started or ended since the prices were written; the
+    # categories and the catalog's counts, each then cached.
+    with django_assert_num_queries(3):
         response = api_client.get(FACETS)
 
     assert response.json()["count"] == 3
 
 
-def test_a_filter_of_its_own_costs_its_facet_one_query(
-    api_client, django_assert_num_queries
+@pytest.mark.parametrize(
+    ("params", "statements"),
+    [
+        # Added up from the catalog's cached counts.
+        ({"in_stock": "true"}, 0),
+        ({"category": "shelf-a", "in_stock": "false"}, 0),
+        # The products in the price range, counted once for every facet.
+        ({"category": "shelf-a", "min_price": "10", "in_stock": "false"}, 1),
+        # The matches counted once, and the search's "finds anything?" check.
+        ({"search": "teapot", "max_price": "100", "in_stock": "true"}, 2),
+    ],
+)
+def test_the_filters_given_cost_at_most_one_count(
+    api_client, catalog, django_assert_num_queries, params, statements
 ):
-    ProductFactory.create_batch(3)
+    # The categories, their subtrees and the catalog's counts, cached.
+    api_client.get(FACETS, {"category": "shelf-b"})
+
+    with django_assert_num_queries(statements):
+        response = api_client.get(FACETS, params)
+
+    assert response.json() == brute_force(params)
+
+
+def test_the_cached_counts_follow_a_stock_change(
+    api_client, django_capture_on_commit_callbacks
+):
+    product = ProductFactory(stock=1, price=Decimal("12.00"))
+    ProductFactory(stock=0, price=Decimal("30.00"))
     api_client.get(FACETS)
 
-    # The stock counts leave in_stock out, the price ranges keep it: two
-    # aggregates; and the products per category.
-    # ... and whether a sale started or ended since the prices were written (1).
-    with django_assert_num_queries(4):
-        response = api_client.get(FACETS, {"in_stock": "true"})
+    with django_capture_on_commit_callbacks(execute=True):
+        adjust_stock(variant=variant_of(product), quantity=-1)
+    facets = api_client.get(FACETS, {"in_stock": "false"}).json()
 
-    assert response.json()["count"] == 3
+    assert facets["count"] == 2
+    assert facets["in_stock"] == {"true": 0, "false": 2}
+    assert [band["count"] for band in facets["price_ranges"][1:3]] == [1, 1]

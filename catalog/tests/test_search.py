@@ -6,6 +6,7 @@ ordinary way and the search sees it at once.
 """
 
 import importlib
+import random
 from datetime import timedelta
 from decimal import Decimal
 from io import StringIO
@@ -94,6 +95,86 @@ def test_without_a_search_the_answer_has_no_search_object(api_client):
     make("MUG", "Mug")
 
     assert "search" not in api_client.get(PRODUCTS).json()
+
+
+# --- Pages of a ranked search -------------------------------------------------
+
+
+@pytest.fixture
+def teapots():
+    """Products holding "teapot" in their name, category or description, mixed.
+
+    Some name holders say it in their description too, so that they rank
+    above the others; the days make the newest-first order no help.
+    """
+    chance = random.Random(5)
+    places = ["name"] * 7 + ["category"] * 3 + ["description"] * 6
+    chance.shuffle(places)
+    teapots = CategoryFactory(name="Teapots")
+    for number, place in enumerate(places):
+        make(
+            f"TP-{number:02d}",
+            "Teapot" if place == "name" else f"Vessel {number}",
+            description={
+                "name": chance.choice(["Plain.", "A teapot, a teapot."]),
+                "category": "Plain.",
+                "description": "A teapot, a teapot.",
+            }[place],
+            days_old=chance.randrange(30),
+            **({"category": teapots} if place == "category" else {}),
+        )
+
+
+def ranked(text):
+    """Every active match in the ranking's order, ranked as one statement."""
+    products = search.matching(Product.objects.active(), text)
+    return list(products.values_list("sku", flat=True))
+
+
+@pytest.mark.parametrize("page_size", [1, 3, 7, 16])
+def test_the_pages_of_a_one_word_search_follow_the_ranking(
+    api_client, teapots, page_size
+):
+    # The pages inside the name holders rank only them, the others every
+    # match: together they must read as the one ranking.
+    pages = [
+        found(api_client, "teapot", page_size=page_size, page=number)
+        for number in range(1, -(-16 // page_size) + 1)
+    ]
+
+    assert [sku for page in pages for sku in page] == ranked("teapot")
+
+
+def test_a_one_word_search_ordered_otherwise_is_not_cut_to_the_names(
+    api_client, teapots
+):
+    # "Vessel …" sorts after "Teapot": the first page holds no name holder.
+    expected = search.matching(Product.objects.active(), "teapot").order_by(
+        "-name", "-id"
+    )
+
+    skus = found(api_client, "teapot", ordering="-name", page_size=3)
+
+    assert skus == list(expected.values_list("sku", flat=True)[:3])
+    assert not any(sku in skus for sku in ranked("teapot")[:7])
+
+
+def test_name_matches_first_are_the_name_and_sku_holders_of_one_word(teapots):
+    make("SAMOVAR7", "Urn", description="Teapot.")
+    ids = Product.objects.values_list("pk", flat=True)
+
+    def holders(text):
+        matches = search.name_matches_first(ids, search.search_query(text))
+        return set(
+            Product.objects.filter(pk__in=matches).values_list("name", flat=True)
+        )
+
+    assert holders("teapots") == {"Teapot"}
+    assert holders("samovar7") == {"Urn"}
+    # Of more words than one, or of an exclusion, none: the order of their
+    # ranking is not known from the names alone.
+    assert holders("teapot vessel") == set()
+    assert holders("-vessel") == set()
 
 
 # --- Syntax -------------------------------------------------------------------
@@ -298,12 +379,33 @@ def test_inactive_products_lend_no_correction(api_client):
     assert response.json()["search"]["corrected"] is None
 
 
+def test_a_word_left_only_in_descriptions_lends_no_correction(api_client, staff):
+    pot = make("POT", "Teapot")
+    make("KETTLE", "Kettle", description="Boils water for the teapot.")
+    # The vocabulary keeps "teapot"; no name holds it any more.
+    services.update_product(product=pot, user=staff, name="Samovar")
+
+    response = api_client.get(PRODUCTS, {"search": "teapott"})
+
+    assert response.json()["count"] == 0
+    assert response.json()["search"]["corrected"] is None
+
+
 def test_the_correction_keeps_the_other_filters(api_client):
     kitchen = CategoryFactory(name="Kitchen")
     make("KITCHEN", "Teapot", category=kitchen)
     make("ELSEWHERE", "Teapot")
 
     assert found(api_client, "teapott", category="kitchen") == ["KITCHEN"]
+
+
+def test_finds_any_asks_for_active_products_through_the_index():
+    make("OFF", "Samovar", is_active=False)
+    make("ON", "Teapot")
+
+    assert search.finds_any(search.search_query("teapot"))
+    assert not search.finds_any(search.search_query("samovar"))
+    assert not search.finds_any(search.search_query("teapto"))
 
 
 # --- The language -------------------------------------------------------------

@@ -17,6 +17,9 @@ pytestmark = pytest.mark.django_db
 
 PRODUCT_INDEXES = {
     "catalog_product_search_idx": "gin (search_vector)",
+    # The name and SKU part of the vector (weight A): a one-word search's
+    # first pages rank only the products that hold the word there.
+    "catalog_product_name_tsv_idx": "gin (ts_filter(search_vector, '{a}'::\"char\"[]))",
     # The admin's search filters the name and the SKU with icontains.
     "catalog_product_name_trgm_idx": "gin (upper((name)::text) gin_trgm_ops)",
     "catalog_product_sku_trgm_idx": "gin (upper((sku)::text) gin_trgm_ops)",
@@ -98,6 +101,19 @@ def test_the_search_sql_is_answered_by_the_vector_index(products, search_indexes
     plan = queryset.explain()
 
     assert "Bitmap Index Scan on catalog_product_search_idx" in plan, plan
+    assert "Seq Scan" not in plan, plan
+
+
+def test_the_name_holders_are_found_by_the_name_vector_index(
+    products, search_indexes_only
+):
+    holders = search.name_matches_first(
+        Product.objects.values_list("pk", flat=True), search.search_query("mug")
+    )
+
+    plan = holders.explain()
+
+    assert "Bitmap Index Scan on catalog_product_name_tsv_idx" in plan, plan
     assert "Seq Scan" not in plan, plan
 
 

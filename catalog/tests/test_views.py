@@ -488,11 +488,9 @@ def test_product_list_reads_the_database_then_the_cache(
     query = {"search": "mug", "ordering": "-price", "page": "2"}
 
     # The category tree (2 queries), whether the search finds anything, the
-    # count, the page and its pictures (1 each), the facets: the categories'
-    # names (1, then cached), the stock and price counts (1), the category
-    # counts (1).
-    # ... and, for the page and for its list, whether a sale started or ended (1 each).
-    with django_assert_num_queries(11):
+    # count, the page's ids, its rows and their pictures (1 each), the
+    # facets: the categories' names (1, then cached) and every count (1).
+    with django_assert_num_queries(9):
         client.get(PRODUCTS, query)
     with django_assert_num_queries(0):
         response = client.get(PRODUCTS, query)
@@ -505,8 +503,7 @@ def test_category_filter_costs_one_query_more_uncached(
 ):
     # Every category's subtree (cached until the catalog changes), then as
     # above without a search.
-    # ... and, for the page and for its list, whether a sale started or ended (1 each).
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(8):
         client.get("/categories/kitchen/", {"page": "2"})
     with django_assert_num_queries(0):
         client.get("/categories/kitchen/", {"page": "2"})
@@ -521,9 +518,8 @@ def test_query_budget_does_not_grow_with_the_page(
         ProductImage.objects.create(product=pan, image=f"products/pan-{number}.png")
 
     # The category tree (2), the count, the page and its pictures, the
-    # facets (3).
-    # ... and, for the page and for its list, whether a sale started or ended (1 each).
-    with django_assert_num_queries(10):
+    # facets (2: the categories' names and the catalog's counts).
+    with django_assert_num_queries(7):
         response = client.get(PRODUCTS)
 
     assert len(card_names(response)) == PAGE_SIZE
