@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0013_search_fill_vectors'),
+        ("catalog", "0016_sales"),
     ]
 
     operations = [
