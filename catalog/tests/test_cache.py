@@ -610,7 +610,7 @@ def test_staff_product_list_costs_seven_queries_whatever_the_page_size(
     assert len(response.json()["results"]) == page_size
 
 
-def test_filtered_product_list_costs_eight_queries(
+def test_filtered_product_list_costs_nine_queries(
     api_client, django_assert_num_queries
 ):
     root = CategoryFactory(name="Root")
@@ -618,10 +618,11 @@ def test_filtered_product_list_costs_eight_queries(
         ProductFactory.create_batch(5, category=child)
 
     # the category tree (then cached, see test_filters.py), whether the
-    # search finds any product (else its typos are corrected), count, the
-    # page's ids (of the products holding the one word in their names: all
-    # 15), its rows, and their pictures
-    with django_assert_num_queries(6):
+    # search finds any product (else its typos are corrected), whether a sale
+    # started or ended, count, the page's ids (of the products holding the
+    # one word in their names: all 15), its rows, their pictures, variants
+    # and option types
+    with django_assert_num_queries(9):
         response = api_client.get(PRODUCTS, {"category": "root", "search": "product"})
 
     assert response.json()["count"] == 15
