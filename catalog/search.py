@@ -110,9 +110,16 @@ class RankedProducts(Sequence[Product]):
     def __getitem__(self, index: int | slice, /) -> Product | list[Product]:
         if isinstance(index, int):
             return self[index : index + 1][0]
-        ids = self.page_ids(index)
+        return self.rows_of(self.page_ids(index))
+
+    def rows_of(self, ids: list[int]) -> list[Product]:
+        """The products of `ids`, in that order, with their category and pictures.
+
+        A product changed since its id was read, so that it no longer
+        matches, is left out, as a page read in one statement would have.
+        """
         rows = self.products.order_by().in_bulk(ids)
-        return [rows[pk] for pk in ids]
+        return [rows[pk] for pk in ids if pk in rows]
 
     def page_ids(self, page: slice) -> list[int]:
         ids = self.products.values_list("pk", flat=True)

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 
+from catalog.facets import product_facets
 from catalog.models import Category, Product
 from catalog.services import adjust_stock
 from catalog.tests.factories import CategoryFactory, ProductFactory, variant_of
@@ -312,3 +313,23 @@ def test_the_cached_counts_follow_a_stock_change(
     assert facets["count"] == 2
     assert facets["in_stock"] == {"true": 0, "false": 2}
     assert [band["count"] for band in facets["price_ranges"][1:3]] == [1, 1]
+
+
+def test_the_cached_counts_are_kept_per_price_bands(settings):
+    ProductFactory(price=Decimal("30.00"))
+    assert [band["count"] for band in product_facets({})["price_ranges"]] == [
+        0,
+        0,
+        1,
+        0,
+        0,
+        0,
+    ]
+
+    settings.CATALOG_PRICE_BANDS = [Decimal("40.00")]
+    ranges = product_facets({})["price_ranges"]
+
+    assert [(band["min"], band["count"]) for band in ranges] == [
+        ("0.00", 1),
+        ("40.00", 0),
+    ]

@@ -18,6 +18,7 @@ from django.db import connection
 from django.utils import timezone
 
 from catalog import search, services
+from catalog.filters import ProductFilter
 from catalog.models import Product, SearchWord
 from catalog.tests.factories import CategoryFactory, ProductFactory
 from core.testing import assert_problem
@@ -157,6 +158,22 @@ def test_a_one_word_search_ordered_otherwise_is_not_cut_to_the_names(
 
     assert skus == list(expected.values_list("sku", flat=True)[:3])
     assert not any(sku in skus for sku in ranked("teapot")[:7])
+
+
+def test_a_product_that_stops_matching_between_ids_and_rows_is_left_out(teapots, staff):
+    ranked_products = search.RankedProducts(
+        ProductFilter({"search": "teapot"}, queryset=Product.objects.active()).qs,
+        "teapot",
+        by_relevance=True,
+    )
+    ids = ranked_products.page_ids(slice(0, 3))
+    services.set_products_active(
+        products=Product.objects.filter(pk=ids[1]), is_active=False
+    )
+
+    rows = ranked_products.rows_of(ids)
+
+    assert [row.pk for row in rows] == [ids[0], ids[2]]
 
 
 def test_name_matches_first_are_the_name_and_sku_holders_of_one_word(teapots):
