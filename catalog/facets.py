@@ -15,6 +15,7 @@ from typing import Any, NamedTuple, TypedDict
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import connections
 from django.db.models import (
     BooleanField,
     Case,
@@ -30,7 +31,7 @@ from django_filters.constants import EMPTY_VALUES
 
 from catalog import cache
 from catalog.filters import ProductFacetFilter, ProductFilter
-from catalog.models import Category, Product
+from catalog.models import Category, Product, ProductVariant
 from core.api import money
 
 
@@ -173,7 +174,7 @@ def facets_of(filterset: ProductFilter) -> ProductFacets:
     return {
         "count": count,
         "categories": category_counts(direct),
-        "options": option_counts(_filtered(filterset, leaving_out={"option"})),
+        "options": option_counts(filterset),
         "price_ranges": [
             {
                 "min": money(low),
@@ -285,14 +286,63 @@ def category_rows() -> list[tuple[int, int | None, str, str]]:
     )
 
 
-def option_counts(products: QuerySet[Product]) -> dict[str, list[OptionCount]]:
-    """The products per option value of their active variants, by option name.
+def option_counts(filterset: ProductFilter) -> dict[str, list[OptionCount]]:
+    """The products per value of their active variants' options, by option name.
 
-    Products have no variants yet (the variants work adds them with their
-    `options` {name: value}); until then there is no option to count, and
-    the answer is empty.
+    As the list's `option` filter asks one active variant to match every
+    name, a value counts the products with an active variant that has it
+    and matches the values given for the other names; the values given for
+    its own name are left out, as every facet leaves out its own filter.
+    Names in order, each name's values the most common first.
     """
-    return {}
+    products = _filtered(filterset, leaving_out={"option"})
+    wanted: dict[str, list[str]] = filterset.form.cleaned_data.get("option") or {}
+    counts = {
+        name: values
+        for name, values in _value_counts(products, wanted).items()
+        if name not in wanted
+    }
+    for name in wanted:
+        others = {other: values for other, values in wanted.items() if other != name}
+        counts[name] = _value_counts(products, others, only=name).get(name, [])
+    return {name: counts[name] for name in sorted(counts) if counts[name]}
+
+
+def _value_counts(
+    products: QuerySet[Product],
+    wanted: Mapping[str, list[str]],
+    *,
+    only: str | None = None,
+) -> dict[str, list[OptionCount]]:
+    """Per option name and value, the `products` with an active variant that
+    has it and matches `wanted` ({name: any of these values}); one statement."""
+    variants = ProductVariant.objects.filter(
+        is_active=True, product__in=products.values("pk")
+    )
+    for name, values in wanted.items():
+        any_value = Q()
+        for value in values:
+            any_value |= Q(options__contains={name: value})
+        variants = variants.filter(any_value)
+    if only is not None:
+        variants = variants.filter(options__has_key=only)
+    sql, params = (
+        variants.order_by().values("product_id", "options").query.sql_with_params()
+    )
+    # Accepted bandit B608: the inner statement is the ORM's, its values bound.
+    statement = (
+        "SELECT o.key, o.value, COUNT(DISTINCT v.product_id) "  # nosec B608
+        f"FROM ({sql}) AS v (product_id, options) "
+        "CROSS JOIN LATERAL jsonb_each_text(v.options) AS o "
+        "WHERE %s::text IS NULL OR o.key = %s "
+        "GROUP BY o.key, o.value ORDER BY o.key, 3 DESC, o.value"
+    )
+    found: dict[str, list[OptionCount]] = {}
+    with connections[variants.db].cursor() as cursor:
+        cursor.execute(statement, [*params, only, only])
+        for name, value, count in cursor.fetchall():
+            found.setdefault(name, []).append({"value": value, "count": count})
+    return found
 
 
 def price_bands() -> list[tuple[Decimal, Decimal | None]]:

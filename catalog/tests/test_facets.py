@@ -7,9 +7,11 @@ them, never through the code under test.
 
 import random
 from decimal import Decimal
+from urllib.parse import urlencode
 
 import pytest
 
+from catalog import services
 from catalog.facets import product_facets
 from catalog.models import Category, Product
 from catalog.services import adjust_stock
@@ -261,14 +263,15 @@ def test_facets_are_served_from_the_cache_until_the_catalog_changes(
     assert changed["price_ranges"][2]["count"] == 1
 
 
-def test_facets_without_filters_cost_three_queries(
+def test_facets_without_filters_cost_four_queries(
     api_client, django_assert_num_queries
 ):
     ProductFactory.create_batch(3)
 
     # Whether a sale started or ended since the prices were written; the
-    # categories and the catalog's counts, each then cached.
-    with django_assert_num_queries(3):
+    # categories and the catalog's counts, each then cached; the option
+    # values' counts.
+    with django_assert_num_queries(4):
         response = api_client.get(FACETS)
 
     assert response.json()["count"] == 3
@@ -292,8 +295,9 @@ def test_the_filters_given_cost_at_most_one_count(
     # The categories, their subtrees and the catalog's counts, cached.
     api_client.get(FACETS, {"category": "shelf-b"})
 
-    # And on every answer not cached yet, whether a sale started or ended.
-    with django_assert_num_queries(statements + 1):
+    # And on every answer not cached yet, whether a sale started or ended,
+    # and the option values' counts.
+    with django_assert_num_queries(statements + 2):
         response = api_client.get(FACETS, params)
 
     assert response.json() == brute_force(params)
@@ -333,3 +337,99 @@ def test_the_cached_counts_are_kept_per_price_bands(settings):
         ("0.00", 1),
         ("40.00", 0),
     ]
+
+
+# --- Options ------------------------------------------------------------------------
+
+SIZES = ["S", "M", "L"]
+COLOURS = ["Red", "Blue", "Sand"]
+
+
+@pytest.fixture
+def clothes():
+    """Twelve tees, each sold in a random few of the size and colour pairs."""
+    rng = random.Random(17)
+    category = CategoryFactory(name="Tees")
+    tees = []
+    for number in range(12):
+        pairs = rng.sample([(s, c) for s in SIZES for c in COLOURS], rng.randint(1, 5))
+        tee = services.create_product(
+            sku=f"TEE-{number}",
+            name=f"Tee {number}",
+            category=category,
+            option_types=[
+                {"name": "Size", "values": SIZES},
+                {"name": "Colour", "values": COLOURS},
+            ],
+            variants=[
+                {
+                    "sku": f"TEE-{number}-{size}-{colour}",
+                    "options": {"Size": size, "Colour": colour},
+                    "price": Decimal("10.00"),
+                    "stock": rng.randint(0, 2),
+                }
+                for size, colour in pairs
+            ],
+        )
+        if number % 5 == 4:
+            # An inactive variant counts for nothing.
+            services.update_variant(variant=tee.variants.first(), is_active=False)
+        tees.append(tee)
+    ProductFactory(sku="PLAIN", category=category)  # a default variant: no options
+    return tees
+
+
+def brute_force_options(wanted, in_stock=None):
+    """The option facet counted product by product, variant by variant."""
+    counts = {}
+    for product in Product.objects.active().prefetch_related("variants"):
+        if in_stock == "true" and product.stock == 0:
+            continue
+        variants = [variant for variant in product.variants.all() if variant.is_active]
+        for name in {"Size", "Colour"}:
+            others = {n: values for n, values in wanted.items() if n != name}
+            for value in {v.options.get(name) for v in variants} - {None}:
+                if any(
+                    variant.options.get(name) == value
+                    and all(variant.options.get(n) in vs for n, vs in others.items())
+                    for variant in variants
+                ):
+                    counts.setdefault(name, {}).setdefault(value, 0)
+                    counts[name][value] += 1
+    return counts
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        [],
+        [("option", "Size:M")],
+        [("option", "Size:M"), ("option", "Size:L")],
+        [("option", "Size:S"), ("option", "Colour:Red")],
+        [("option", "Colour:Sand"), ("in_stock", "true")],
+    ],
+)
+def test_option_counts_match_a_brute_force_count(api_client, clothes, query):
+    wanted = {}
+    for name, pair in query:
+        if name == "option":
+            option, value = pair.split(":")
+            wanted.setdefault(option, []).append(value)
+    in_stock = dict(query).get("in_stock")
+
+    response = api_client.get(f"{FACETS}?{urlencode(query)}")
+
+    assert response.status_code == 200
+    options = response.json()["options"]
+    assert {
+        name: {entry["value"]: entry["count"] for entry in entries}
+        for name, entries in options.items()
+    } == brute_force_options(wanted, in_stock)
+
+
+def test_option_values_come_most_common_first(api_client, clothes):
+    options = api_client.get(FACETS).json()["options"]
+
+    for entries in options.values():
+        counts = [entry["count"] for entry in entries]
+        assert counts == sorted(counts, reverse=True)
