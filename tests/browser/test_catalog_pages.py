@@ -2,9 +2,15 @@
 sort, pages, product pages, and the same on a phone-width screen."""
 
 import re
+from datetime import timedelta
+from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
+
+from catalog import services as catalog_services
+from catalog.models import Sale
 
 pytestmark = pytest.mark.browser
 
@@ -150,3 +156,83 @@ def test_keyboard_focus_is_visible(page, store):
     expect(skip_link).to_be_in_viewport()
     outline = skip_link.evaluate("element => getComputedStyle(element).outlineStyle")
     assert outline == "solid"
+
+
+@pytest.fixture
+def tee(store):
+    """A tee in two sizes and two colours, the large blue one not made, and
+    the small red one on sale."""
+    tee = catalog_services.create_product(
+        sku="TEE",
+        name="Linen tee",
+        category=store["rake"].category,
+        option_types=[
+            {"name": "Size", "values": ["S", "L"]},
+            {"name": "Colour", "values": ["Red", "Blue"]},
+        ],
+        variants=[
+            {
+                "sku": "TEE-S-RED",
+                "options": {"Size": "S", "Colour": "Red"},
+                "price": Decimal("20.00"),
+                "stock": 5,
+            },
+            {
+                "sku": "TEE-S-BLUE",
+                "options": {"Size": "S", "Colour": "Blue"},
+                "price": Decimal("22.00"),
+                "stock": 5,
+            },
+            {
+                "sku": "TEE-L-RED",
+                "options": {"Size": "L", "Colour": "Red"},
+                "price": Decimal("24.00"),
+                "stock": 1,
+            },
+        ],
+    )
+    now = timezone.now()
+    catalog_services.save_sale(
+        sale=Sale(
+            name="Red week",
+            kind=Sale.Kind.PERCENTAGE,
+            value=Decimal("25"),
+            starts_at=now - timedelta(hours=1),
+            ends_at=now + timedelta(hours=1),
+        ),
+        variants=[tee.variants.get(sku="TEE-S-RED")],
+    )
+    return tee
+
+
+def test_shopper_picks_options_sees_the_price_and_buys_that_variant(
+    page, screenshot, tee
+):
+    page.goto(f"/products/{tee.slug}/")
+    expect(page.get_by_role("heading", name="Linen tee", level=1)).to_be_visible()
+    # The first variant: small and red, on sale.
+    expect(page.locator(".price-large")).to_contain_text("15.00")
+    expect(page.get_by_label("Was 20.00\N{NO-BREAK SPACE}USD")).to_be_visible()
+    screenshot("11-options")
+
+    page.get_by_label("Size").select_option("Size:L")
+    page.get_by_label("Colour").select_option("Colour:Blue")
+    page.get_by_role("button", name="Choose").click()
+    expect(page.get_by_role("status")).to_have_text(
+        re.compile("This combination is not available")
+    )
+    expect(page.get_by_role("button", name="Add to cart")).to_be_disabled()
+
+    page.get_by_label("Colour").select_option("Colour:Red")
+    page.get_by_role("button", name="Choose").click()
+    expect(page.locator(".price-large")).to_have_text("24.00\N{NO-BREAK SPACE}USD")
+    expect(page.locator(".facts")).to_contain_text("TEE-L-RED")
+    expect(page.get_by_label("Quantity")).to_have_attribute("max", "1")
+    screenshot("12-option-chosen")
+
+    page.get_by_role("button", name="Add to cart").click()
+    expect(page).to_have_url(re.compile(r"/cart/$"))
+    line = page.locator(".cart-line-options")
+    expect(line).to_have_text("Size: L, Colour: Red")
+    expect(page.get_by_text("24.00\N{NO-BREAK SPACE}USD").first).to_be_visible()
+    screenshot("13-option-in-cart")

@@ -26,7 +26,7 @@ from accounts.tests.factories import UserFactory
 from carts.models import CartItem
 from carts.services import get_user_cart
 from catalog.models import Product, StockMovement
-from catalog.tests.factories import ProductFactory
+from catalog.tests.factories import ProductFactory, variant_of
 from core.testing import assert_problem, current_database_url
 from orders.models import Order, OrderItem
 from tests.reliability.servers import (
@@ -281,7 +281,7 @@ def test_a_checkout_cut_short_by_a_lock_timeout_leaves_nothing(checkout_case):
 
     assert_problem(response, 503, "service_unavailable")
     assert database_state(kettle, customer) == before
-    assert before["cart"] == [(kettle.pk, 2)]
+    assert before["cart"] == [(variant_of(kettle).pk, 2)]
 
 
 def test_a_checkout_whose_connection_is_killed_leaves_nothing(checkout_case):
