@@ -180,11 +180,12 @@ def shop(base_url, log_text):
         page = shopper.get(f"/products/{slug}/")
         product = re.search(r'name="product" value="(\d+)"', page)
         check(product, f"/products/{slug}/ has no Add to cart form")
-        where = shopper.submit(
-            "/cart/add/",
-            {"product": product[1], "quantity": "1"},
-            page=f"/products/{slug}/",
-        )
+        fields = {"product": product[1], "quantity": "1"}
+        # A product sold in options adds the variant its page has chosen.
+        variant = re.search(r'name="variant" value="(\d+)"', page)
+        if variant:
+            fields["variant"] = variant[1]
+        where = shopper.submit("/cart/add/", fields, page=f"/products/{slug}/")
         check(where == "/cart/", f"adding {slug} led to {where!r}")
     cart = shopper.get("/cart/")
     check(

@@ -7,7 +7,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.tests.factories import StaffFactory, UserFactory
-from catalog.tests.factories import ProductFactory
+from catalog import services as catalog_services
+from catalog.tests.factories import CategoryFactory, ProductFactory
 from orders import services
 from orders.exports import CSV_COLUMNS
 from orders.models import Order
@@ -75,6 +76,7 @@ def test_export_writes_one_row_per_line_of_the_orders_since_the_date():
         "product_id": str(mug.pk),
         "sku": "MUG-1",
         "name": "Blue Mug",
+        "options": "",
         "unit_price": "12.50",
         "quantity": "2",
         "line_total": "25.00",
@@ -171,3 +173,24 @@ def test_an_unwritable_output_fails_clearly(tmp_path):
     assert failed_export("--since=2025-03-01", f"--output={path}") == (
         f"Cannot write {path}: No such file or directory."
     )
+
+
+def test_a_variants_line_carries_its_options():
+    tee = catalog_services.create_product(
+        sku="TEE",
+        name="Tee",
+        category=CategoryFactory(),
+        option_types=[{"name": "Size", "values": ["S", "M"]}],
+        variants=[
+            {"sku": "TEE-S", "options": {"Size": "S"}, "price": Decimal("9.00")},
+            {"sku": "TEE-M", "options": {"Size": "M"}, "price": Decimal("9.00")},
+        ],
+    )
+    for variant in tee.variants.all():
+        catalog_services.adjust_stock(variant=variant, quantity=5)
+    placed_on(OrderFactory(lines=[(tee.variants.get(sku="TEE-M"), 1)]), at(2))
+
+    rows, _ = export_orders("--since", "2025-03-02")
+
+    line = dict(zip(CSV_COLUMNS, rows[1], strict=True))
+    assert (line["sku"], line["options"]) == ("TEE-M", "Size: M")
