@@ -213,6 +213,7 @@ def test_export_writes_one_csv_row_per_order_line(clerk_client):
         "product_id": str(mug.pk),
         "sku": "MUG-1",
         "name": "Blue Mug",
+        "options": "",
         "unit_price": "12.50",
         "quantity": "2",
         "line_total": "25.00",
