@@ -482,8 +482,10 @@ def test_the_search_check_reads_the_database_only_when_asked_to(settings):
     assert "catalog.W001" not in [message.id for message in messages]
 
 
-def test_a_variants_sku_and_option_values_find_its_product(api_client):
-    tee = services.create_product(
+@pytest.fixture
+def charcoal_and_sand_tee():
+    """A tee sold in two colours, each variant with a SKU of its own."""
+    return services.create_product(
         sku="TEE",
         name="Plain tee",
         category=CategoryFactory(),
@@ -497,27 +499,22 @@ def test_a_variants_sku_and_option_values_find_its_product(api_client):
             {"sku": "TEE-SAN", "options": {"Colour": "Sand"}, "price": Decimal("9")},
         ],
     )
+
+
+def test_a_variants_sku_and_option_values_find_its_product(
+    api_client, charcoal_and_sand_tee
+):
+    tee = charcoal_and_sand_tee
 
     for words in ("charcoal", "TEE-SAN"):
         found = api_client.get("/api/v1/products/", {"search": words}).json()
         assert [item["slug"] for item in found["results"]] == [tee.slug], words
 
 
-def test_a_deactivated_variants_words_no_longer_find_its_product(api_client):
-    tee = services.create_product(
-        sku="TEE",
-        name="Plain tee",
-        category=CategoryFactory(),
-        option_types=[{"name": "Colour", "values": ["Charcoal", "Sand"]}],
-        variants=[
-            {
-                "sku": "TEE-CHA",
-                "options": {"Colour": "Charcoal"},
-                "price": Decimal("9"),
-            },
-            {"sku": "TEE-SAN", "options": {"Colour": "Sand"}, "price": Decimal("9")},
-        ],
-    )
+def test_a_deactivated_variants_words_no_longer_find_its_product(
+    api_client, charcoal_and_sand_tee
+):
+    tee = charcoal_and_sand_tee
     services.update_variant(variant=tee.variants.get(sku="TEE-CHA"), is_active=False)
 
     found = api_client.get("/api/v1/products/", {"search": "charcoal"}).json()
