@@ -59,6 +59,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -122,6 +123,11 @@ NOUNS = [
     "basket",
 ]
 
+# The options of a product with several variants (--variants): a size each,
+# and one colour for all of them.
+SIZES = ["S", "M", "L", "XL", "XXL"]
+COLOURS = ["Black", "White", "Navy", "Red", "Green", "Grey"]
+
 
 # --- Options ----------------------------------------------------------------------
 
@@ -166,6 +172,14 @@ def parse_args():
     )
     parser.add_argument("--products", type=int, default=10_000)
     parser.add_argument("--categories", type=int, default=50)
+    parser.add_argument(
+        "--variants",
+        type=int,
+        default=3,
+        choices=range(1, len(SIZES) + 1),
+        metavar=f"1..{len(SIZES)}",
+        help="variants a product (more than one: sizes, each product in one colour)",
+    )
     parser.add_argument(
         "--buyers",
         type=int,
@@ -460,20 +474,57 @@ class Seeded:
     products: list  # (id, slug)
     starting_stock: dict  # product id -> units
     cart_tokens: list
-    add_lines: list  # (token, product id)
+    add_lines: list  # (token, variant id)
     checkout_pools: list  # per round: [token]
     contention_pools: list  # per round: [token]
     hot_products: list  # per round: product id
     login_emails: list
 
 
+def bench_options(product, count):
+    """The option types of a bench product with `count` variants (none for one)."""
+    if count == 1:
+        return []
+    return [("Size", SIZES[:count]), ("Colour", [COLOURS[product.pk % len(COLOURS)]])]
+
+
+def bench_variants(product, count):
+    """A bench product's variants: its default one, or one a size, a step dearer."""
+    from catalog.models import ProductVariant
+
+    if count == 1:
+        return [
+            ProductVariant(
+                product=product,
+                sku=product.sku,
+                price=product.price,
+                stock=product.stock,
+            )
+        ]
+    (_, sizes), (_, (colour,)) = bench_options(product, count)
+    return [
+        ProductVariant(
+            product=product,
+            sku=f"{product.sku}-{size}",
+            options={"Size": size, "Colour": colour},
+            price=Decimal(product.price) + position,
+            stock=product.stock,
+            position=position,
+        )
+        for position, size in enumerate(sizes)
+    ]
+
+
 def seed(args):
     """Create the catalog and the customers in bulk, in one transaction.
 
-    Products are bulk-inserted with their stock, and each one's initial stock
-    is recorded as its first StockMovement, as catalog.services records it,
-    so that `reconcile_stock` holds from the start. The catalog QuerySets'
-    bulk_create replaces the cache version when the transaction commits.
+    Products and their variants (--variants a product) are bulk-inserted,
+    each variant's initial stock recorded as its first StockMovement, as
+    catalog.services records it, so that `reconcile_stock` holds from the
+    start; the products' price, stock and search terms are then refreshed
+    from their variants by the service that keeps them. The catalog
+    QuerySets' bulk_create replaces the cache version when the transaction
+    commits.
     """
     from django.contrib.auth.hashers import make_password
     from django.db import transaction
@@ -481,7 +532,14 @@ def seed(args):
 
     from accounts.models import User
     from carts.models import Cart, CartItem
-    from catalog.models import Category, Product, ProductVariant, StockMovement
+    from catalog.models import (
+        Category,
+        Product,
+        ProductOption,
+        ProductVariant,
+        StockMovement,
+    )
+    from catalog.services import refresh_aggregates
 
     rng = random.Random(8)
     stock = 1000
@@ -525,30 +583,55 @@ def seed(args):
             )
             for n in range(1, args.rounds + 1)
         )
-        # Each product's one default variant, as the services would make it.
-        variant_of = {
-            variant.product_id: variant
-            for variant in ProductVariant.objects.bulk_create(
-                ProductVariant(
-                    product=product,
-                    sku=product.sku,
-                    price=product.price,
-                    stock=product.stock,
-                )
-                for product in products + hot_products
+        # The hot products have one variant: every buyer wants its units.
+        variants = ProductVariant.objects.bulk_create(
+            variant
+            for product in hot_products
+            for variant in bench_variants(product, 1)
+        )
+        variants += ProductVariant.objects.bulk_create(
+            (
+                variant
+                for product in products
+                for variant in bench_variants(product, args.variants)
+            ),
+            batch_size=5000,
+        )
+        variant_of = {}
+        for variant in variants:
+            variant_of.setdefault(variant.product_id, variant)
+        if args.variants > 1:
+            ProductOption.objects.bulk_create(
+                (
+                    ProductOption(product=product, name=name, values=values, position=n)
+                    for product in products
+                    for n, (name, values) in enumerate(
+                        bench_options(product, args.variants)
+                    )
+                ),
+                batch_size=5000,
             )
-        }
         StockMovement.objects.bulk_create(
-            StockMovement(
-                product=product,
-                variant=variant_of[product.pk],
-                sku=product.sku,
-                quantity=product.stock,
-                stock_after=product.stock,
-                reason=StockMovement.Reason.INITIAL,
-                reference="bench seed",
-            )
-            for product in products + hot_products
+            (
+                StockMovement(
+                    product_id=variant.product_id,
+                    variant=variant,
+                    sku=variant.sku,
+                    quantity=variant.stock,
+                    stock_after=variant.stock,
+                    reason=StockMovement.Reason.INITIAL,
+                    reference="bench seed",
+                )
+                for variant in variants
+            ),
+            batch_size=5000,
+        )
+        # Each product's price, stock and search terms, from its variants.
+        refresh_aggregates(product.pk for product in products + hot_products)
+        starting_stock = dict(
+            Product.objects.filter(
+                pk__in=[product.pk for product in products + hot_products]
+            ).values_list("pk", "stock")
         )
 
         def customers(prefix, count, password="!"):
@@ -604,11 +687,13 @@ def seed(args):
 
     add_lines = []
     for token in tokens(add_users):
-        add_lines += [(token, product.pk) for product in rng.sample(products, 2)]
+        add_lines += [
+            (token, variant_of[product.pk].pk) for product in rng.sample(products, 2)
+        ]
     return Seeded(
         categories=[category.slug for category in categories],
         products=[(product.pk, product.slug) for product in products],
-        starting_stock={p.pk: p.stock for p in products + hot_products},
+        starting_stock=starting_stock,
         cart_tokens=tokens(cart_users),
         add_lines=add_lines,
         checkout_pools=[tokens(pool) for pool in checkout_pools],
@@ -671,6 +756,12 @@ def build_plans(args, seeded, folder, all_scenarios):
         urlencode({"min_price": low, "max_price": low + 50, "in_stock": "true"})
         for low in range(0, 400)
     ]
+    if args.variants > 1:
+        facet_filters += [
+            urlencode({"option": f"Size:{size}", "category": category})
+            for size in SIZES[: args.variants]
+            for category in seeded.categories
+        ]
     rng.shuffle(facet_filters)
     checkout_body = {"shipping_address": SHIPPING_ADDRESS}
 
@@ -725,9 +816,9 @@ def build_plans(args, seeded, folder, all_scenarios):
                     "POST",
                     "/api/v1/cart/items/",
                     token,
-                    body={"product": product, "quantity": 1},
+                    body={"variant": variant, "quantity": 1},
                 )
-                for token, product in seeded.add_lines
+                for token, variant in seeded.add_lines
             ]
         ),
         "checkout": [

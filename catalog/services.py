@@ -185,7 +185,7 @@ def create_product(
             reason=reason,
             reference=reference,
         )
-    _refresh_aggregates([product.pk])
+    refresh_aggregates([product.pk])
     product.refresh_from_db(fields=["price", "stock", "updated_at"])
     return product
 
@@ -236,7 +236,7 @@ def update_product(
         images.replace_main_image(product=product, image=image)
     if "category" in changes:
         # Another category may be on sale.
-        _refresh_aggregates([product.pk])
+        refresh_aggregates([product.pk])
     if option_types is not None:
         set_option_types(product=product, option_types=option_types)
     if variant_changes:
@@ -298,7 +298,7 @@ def create_variant(
     created = _add_variant(
         product, types, variant, user=user, reason=reason, reference=reference
     )
-    _refresh_aggregates([product.pk])
+    refresh_aggregates([product.pk])
     return created
 
 
@@ -326,7 +326,7 @@ def update_variant(
         _save_variant(locked, update_fields=[*changes, "updated_at"])
     if stock is not None:
         set_stock(variant=locked, stock=stock, user=user)
-    _refresh_aggregates([product.pk])
+    refresh_aggregates([product.pk])
     locked.refresh_from_db()
     return locked
 
@@ -346,7 +346,7 @@ def delete_variant(*, variant: ProductVariant) -> None:
             "or delete the product instead."
         )
     locked.delete()
-    _refresh_aggregates([product.pk])
+    refresh_aggregates([product.pk])
 
 
 @transaction.atomic
@@ -377,7 +377,7 @@ def set_variant_prices(
         ):
             variant.compare_at_price = None
     ProductVariant.objects.bulk_update(locked, ["price", "compare_at_price"])
-    _refresh_aggregates({variant.product_id for variant in locked})
+    refresh_aggregates({variant.product_id for variant in locked})
     return len(locked)
 
 
@@ -526,7 +526,7 @@ def _add_variant(
     return variant
 
 
-def _refresh_aggregates(product_ids: Iterable[int], *, reprice: bool = True) -> None:
+def refresh_aggregates(product_ids: Iterable[int], *, reprice: bool = True) -> None:
     """Set each product's price and stock from its variants (rows locked).
 
     The price is the lowest price paid for an active variant, its sale price
@@ -661,7 +661,7 @@ def _write_sale_prices(*, now: datetime, forced: bool) -> datetime | None:
             return state.next_change_at
         changed = sales.write_sale_prices(at=now)
         if changed:
-            _refresh_aggregates(changed, reprice=False)
+            refresh_aggregates(changed, reprice=False)
         state.refreshed_at = now
         state.next_change_at = sales.next_change_after(now)
         state.save()
@@ -1445,7 +1445,7 @@ def _write_import_batch(
     if updated_rows:
         _update_rows(Product, updated_rows, [*sorted(fields), "updated_at"])
     if updated_variants:
-        _refresh_aggregates(row["product_id"] for row in updated_variants)
+        refresh_aggregates(row["product_id"] for row in updated_variants)
     movements.extend(
         StockMovement(
             product_id=variant.product_id,
