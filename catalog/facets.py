@@ -9,7 +9,7 @@ list agree by construction.
 """
 
 from collections import defaultdict
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from decimal import Decimal
 from typing import Any, NamedTuple, TypedDict
 
@@ -31,7 +31,7 @@ from django_filters.constants import EMPTY_VALUES
 
 from catalog import cache
 from catalog.filters import ProductFacetFilter, ProductFilter
-from catalog.models import Category, Product, ProductVariant
+from catalog.models import Category, Product, ProductVariant, option_pair_of
 from core.api import money
 
 
@@ -105,9 +105,11 @@ def facets_of(filterset: ProductFilter) -> ProductFacets:
     Only the facets' filters count (a list's ordering does not). The rows
     are counted once, grouped by category, price band and stock state
     (`count_cells`), and every facet adds up the cells that pass the
-    filters it keeps. Without a search, the cells of the whole catalog are
-    cached under the catalog version; a price filter then costs one count
-    of the products in its range, and the other filters none.
+    filters it keeps. Without a search, the cells of the products that the
+    other filters (option, on_sale) leave are cached under the catalog
+    version; a price filter then costs one count of the products in its
+    range, and the other filters none. The option values are counted apart
+    (`option_counts`).
     """
     data = filterset.form.cleaned_data
     given = {
@@ -127,11 +129,14 @@ def facets_of(filterset: ProductFilter) -> ProductFacets:
             if name in given
         )
     )
-    if given.keys() - FACET_FILTERS:
+    if "search" in given:
         cells = count_cells(rows, bands=True, price_range=price_range)
         band_cells = cells
     else:
-        band_cells = catalog_cells()
+        band_cells = cached_cells(
+            rows,
+            {name: value for name, value in given.items() if name not in FACET_FILTERS},
+        )
         cells = (
             count_cells(rows, bands=False, price_range=price_range)
             if price_range
@@ -174,7 +179,9 @@ def facets_of(filterset: ProductFilter) -> ProductFacets:
     return {
         "count": count,
         "categories": category_counts(direct),
-        "options": option_counts(filterset),
+        "options": option_counts(filterset)
+        if given
+        else cache.cached("facets:options", (), lambda: option_counts(filterset)),
         "price_ranges": [
             {
                 "min": money(low),
@@ -187,15 +194,25 @@ def facets_of(filterset: ProductFilter) -> ProductFacets:
     }
 
 
-def catalog_cells() -> list[Cell]:
-    """The cells of every active product, cached under the catalog version.
+def cached_cells(
+    products: QuerySet[Product], narrowing: Mapping[str, Any]
+) -> list[Cell]:
+    """The cells of `products`, cached under the catalog version.
 
+    `narrowing` holds the filters (no search) that `products` passed, their
+    cleaned values the key: an option filter's names and values in order.
     Keyed by the price bands too: their numbers mean nothing under others.
     """
+    key = sorted(
+        (name, sorted((option, sorted(values)) for option, values in value.items()))
+        if isinstance(value, Mapping)
+        else (name, value)
+        for name, value in narrowing.items()
+    )
     return cache.cached(
         "facets:cells",
-        settings.CATALOG_PRICE_BANDS,
-        lambda: count_cells(Product.objects.active(), bands=True, price_range=Q()),
+        [settings.CATALOG_PRICE_BANDS, key],
+        lambda: count_cells(products, bands=True, price_range=Q()),
     )
 
 
@@ -297,6 +314,8 @@ def option_counts(filterset: ProductFilter) -> dict[str, list[OptionCount]]:
     """
     products = _filtered(filterset, leaving_out={"option"})
     wanted: dict[str, list[str]] = filterset.form.cleaned_data.get("option") or {}
+    if not wanted:
+        return _pair_counts(products)
     counts = {
         name: values
         for name, values in _value_counts(products, wanted).items()
@@ -306,6 +325,36 @@ def option_counts(filterset: ProductFilter) -> dict[str, list[OptionCount]]:
         others = {other: values for other, values in wanted.items() if other != name}
         counts[name] = _value_counts(products, others, only=name).get(name, [])
     return {name: counts[name] for name in sorted(counts) if counts[name]}
+
+
+def _pair_counts(products: QuerySet[Product]) -> dict[str, list[OptionCount]]:
+    """Per option name and value, the `products` with an active variant that has it.
+
+    Counted from the products' own `option_values`, which the services keep:
+    one statement over the product rows, no variant read.
+    """
+    sql, params = products.values("option_values").query.sql_with_params()
+    # Accepted bandit B608: the inner statement is the ORM's, its values bound.
+    statement = (
+        "SELECT pair, COUNT(*) FROM "  # nosec B608
+        f"({sql}) AS p (option_values) "
+        "CROSS JOIN LATERAL unnest(p.option_values) AS pair GROUP BY pair"
+    )
+    with connections[products.db].cursor() as cursor:
+        cursor.execute(statement, params)
+        return _by_name(
+            (*option_pair_of(pair), count) for pair, count in cursor.fetchall()
+        )
+
+
+def _by_name(
+    counted: Iterable[tuple[str, str, int]],
+) -> dict[str, list[OptionCount]]:
+    """(name, value, count) grouped by name, each name's most common value first."""
+    found: dict[str, list[OptionCount]] = {}
+    for name, value, count in sorted(counted, key=lambda c: (c[0], -c[2], c[1])):
+        found.setdefault(name, []).append({"value": value, "count": count})
+    return found
 
 
 def _value_counts(
@@ -335,14 +384,11 @@ def _value_counts(
         f"FROM ({sql}) AS v (product_id, options) "
         "CROSS JOIN LATERAL jsonb_each_text(v.options) AS o "
         "WHERE %s::text IS NULL OR o.key = %s "
-        "GROUP BY o.key, o.value ORDER BY o.key, 3 DESC, o.value"
+        "GROUP BY o.key, o.value"
     )
-    found: dict[str, list[OptionCount]] = {}
     with connections[variants.db].cursor() as cursor:
         cursor.execute(statement, [*params, only, only])
-        for name, value, count in cursor.fetchall():
-            found.setdefault(name, []).append({"value": value, "count": count})
-    return found
+        return _by_name(cursor.fetchall())
 
 
 def price_bands() -> list[tuple[Decimal, Decimal | None]]:

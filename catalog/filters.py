@@ -12,7 +12,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from drf_spectacular.utils import extend_schema_field
 
 from catalog import cache
-from catalog.models import Category, Product, ProductVariant
+from catalog.models import Category, Product, ProductVariant, option_pair
 from catalog.search import RankedProducts, SearchTerms, interpret, matching
 from core.filters import StableOrderingFilter
 
@@ -205,6 +205,12 @@ class ProductFilter(django_filters.FilterSet):
         return queryset.filter(category_id__in=subtree)
 
     def filter_option(self, queryset, name, wanted: dict[str, list[str]]):
+        if len(wanted) == 1:
+            # Of one name, any value: the product's own option values tell.
+            ((option, values),) = wanted.items()
+            return queryset.filter(
+                option_values__overlap=[option_pair(option, value) for value in values]
+            )
         # One active variant must match every name: containment (@>) on its
         # options, which the GIN index serves.
         variants = ProductVariant.objects.filter(product=OuterRef("pk"), is_active=True)

@@ -1,3 +1,4 @@
+import json
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 from datetime import datetime
@@ -383,6 +384,22 @@ def _variants_on_sale() -> "models.QuerySet[ProductVariant]":
     )
 
 
+def option_pair(name: str, value: str) -> str:
+    """The text of an option (name, value) in `Product.option_values`.
+
+    As PostgreSQL writes `jsonb_build_array(name, value)::text` (the catalog
+    services fill the column so): JSON, ", " between the two, characters
+    beyond ASCII as they are.
+    """
+    return json.dumps([name, value], ensure_ascii=False)
+
+
+def option_pair_of(text: str) -> tuple[str, str]:
+    """The (name, value) of an `option_values` entry."""
+    name, value = json.loads(text)
+    return name, value
+
+
 class ProductManager(models.Manager["Product"]):
     def get_queryset(self) -> models.QuerySet["Product"]:
         # The search vector is read by the database's search alone: rows
@@ -419,6 +436,12 @@ class Product(LedgeredStockModel, SluggedModel):
     # name: the catalog services write them (a variant's SKU and option
     # values), never a form.
     search_terms = models.TextField(blank=True, editable=False)
+    # The option values its active variants have, each a JSON pair
+    # '["Size", "M"]': the catalog services write them, so that the facets
+    # count products by option value from the product rows alone.
+    option_values = ArrayField(
+        models.TextField(), default=list, blank=True, editable=False
+    )
     # Written by the database's trigger only (docs/search.md): the name and
     # SKU, the category's name and search_terms, the description, weighted
     # A, B and C in the store's SEARCH_CONFIG.

@@ -579,6 +579,37 @@ def refresh_aggregates(product_ids: Iterable[int], *, reprice: bool = True) -> N
     Product._base_manager.filter(pk__in=ids).alias(terms=terms).exclude(
         search_terms=F("terms")
     ).update(search_terms=terms)
+    _write_option_values(ids)
+
+
+def _write_option_values(product_ids: Sequence[int]) -> None:
+    """Write each product's `option_values`: its active variants' option pairs.
+
+    Each pair is the JSON text of [name, value], distinct and sorted; written
+    only where they changed, so a price or stock change leaves them be.
+    """
+    connection = connections[router.db_for_write(Product)]
+    quote = connection.ops.quote_name
+    product, variant = Product._meta, ProductVariant._meta
+    pk = quote(_column(product.pk))
+    values = quote(_column(product.get_field("option_values")))
+    owner = quote(_column(variant.get_field("product")))
+    options = quote(_column(variant.get_field("options")))
+    active = quote(_column(variant.get_field("is_active")))
+    # Accepted bandit B608: table and column names from the models' metadata;
+    # the ids are bound.
+    statement = (
+        f"UPDATE {quote(product.db_table)} AS p SET {values} = found.pairs "  # nosec B608
+        f"FROM (SELECT q.{pk} AS id, ARRAY("
+        f"SELECT DISTINCT jsonb_build_array(o.key, o.value)::text "
+        f"FROM {quote(variant.db_table)} AS v "
+        f"CROSS JOIN LATERAL jsonb_each_text(v.{options}) AS o "
+        f"WHERE v.{owner} = q.{pk} AND v.{active} ORDER BY 1) AS pairs "
+        f"FROM {quote(product.db_table)} AS q WHERE q.{pk} = ANY(%s)) AS found "
+        f"WHERE p.{pk} = found.id AND p.{values} IS DISTINCT FROM found.pairs"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [list(product_ids)])
 
 
 # A variant's words for the search: its SKU and its option values (not their

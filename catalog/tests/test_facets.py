@@ -269,8 +269,8 @@ def test_facets_without_filters_cost_four_queries(
     ProductFactory.create_batch(3)
 
     # Whether a sale started or ended since the prices were written; the
-    # categories and the catalog's counts, each then cached; the option
-    # values' counts.
+    # categories, the catalog's counts and its option values' counts, each
+    # then cached.
     with django_assert_num_queries(4):
         response = api_client.get(FACETS)
 
@@ -407,6 +407,7 @@ def brute_force_options(wanted, in_stock=None):
         [("option", "Size:M"), ("option", "Size:L")],
         [("option", "Size:S"), ("option", "Colour:Red")],
         [("option", "Colour:Sand"), ("in_stock", "true")],
+        [("in_stock", "true")],
     ],
 )
 def test_option_counts_match_a_brute_force_count(api_client, clothes, query):
@@ -433,3 +434,44 @@ def test_option_values_come_most_common_first(api_client, clothes):
     for entries in options.values():
         counts = [entry["count"] for entry in entries]
         assert counts == sorted(counts, reverse=True)
+
+
+def test_an_option_filters_cells_are_counted_once_a_catalog_version(
+    api_client, clothes, django_assert_num_queries
+):
+    api_client.get(FACETS, {"option": "Size:M"})
+
+    # Whether a sale started or ended, and the option values: the values of
+    # the other names, and those of Size with Size left out. The products
+    # with a size M were counted by category, band and stock state already.
+    with django_assert_num_queries(3):
+        response = api_client.get(FACETS, {"option": "Size:M", "in_stock": "true"})
+
+    expected = sum(
+        1
+        for tee in clothes
+        if tee.stock
+        and any(v.is_active and v.options["Size"] == "M" for v in tee.variants.all())
+    )
+    assert response.json()["count"] == expected
+
+
+def test_one_options_values_are_found_whatever_their_characters(api_client):
+    category = CategoryFactory()
+    for sku, colour in [("TEE-C", "Crème brûlée"), ("TEE-Q", 'Say "hi" \\ 名')]:
+        services.create_product(
+            sku=sku,
+            name=sku,
+            category=category,
+            option_types=[{"name": "Colour", "values": [colour]}],
+            variants=[
+                {"sku": f"{sku}-1", "options": {"Colour": colour}, "price": "9.00"}
+            ],
+        )
+
+    for colour, sku in [("Crème brûlée", "TEE-C"), ('Say "hi" \\ 名', "TEE-Q")]:
+        listed = api_client.get("/api/v1/products/", {"option": f"Colour:{colour}"})
+        counted = api_client.get(FACETS, {"option": f"Colour:{colour}"})
+
+        assert [p["sku"] for p in listed.json()["results"]] == [sku]
+        assert counted.json()["count"] == 1
