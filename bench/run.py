@@ -1047,9 +1047,12 @@ def measure(args, servers, all_scenarios):
     for scenario in all_scenarios:
         if not scenario.read or scenario.name == "bare":
             continue
+        # Once the workers have served what the last round left queued.
+        for _ in range(in_flight):
+            fetch(args.port, "/healthz")
         prepare(scenario)
         result = run(scenario, 0, args.duration, connections=in_flight)
-        if result is None:
+        if result is None or not result["requests"]:
             continue
         scenario.latency = round_figures(result, scenario)
         say(
