@@ -31,8 +31,10 @@ from catalog.product_csv import ProductRow
 from catalog.tests.factories import (
     CategoryFactory,
     ProductFactory,
+    SaleFactory,
     SizedProductFactory,
     variant_of,
+    variant_row,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -128,16 +130,7 @@ def after(held: set[Row], blocked: Product | ProductVariant) -> list[Row]:
 def stale_sale(**covered) -> Sale:
     """A sale on `covered` that has just started, its prices not yet written."""
     starts = timezone.now() + timedelta(seconds=1)
-    sale = services.save_sale(
-        sale=Sale(
-            name="Just started",
-            kind=Sale.Kind.PERCENTAGE,
-            value=Decimal("10"),
-            starts_at=starts,
-            ends_at=starts + timedelta(hours=1),
-        ),
-        **covered,
-    )
+    sale = SaleFactory(starts_at=starts, **covered)
     time.sleep((starts - timezone.now()).total_seconds() + 0.05)
     return sale
 
@@ -145,7 +138,7 @@ def stale_sale(**covered) -> Sale:
 @pytest.fixture
 def tee():
     """S, M and L, in id order (XL not made); a sale on it that no one wrote yet."""
-    tee = SizedProductFactory(sizes=("S", "M", "L", "XL"))
+    tee = SizedProductFactory(option_types={"Size": ["S", "M", "L", "XL"]})
     stale_sale(products=[tee])
     return tee
 
@@ -170,16 +163,7 @@ def test_a_stock_change_holds_only_the_variants_before_the_one_it_waits_for(tee)
 def test_a_category_change_locks_the_variants_before_the_product():
     tee = SizedProductFactory()
     on_sale = CategoryFactory()
-    services.save_sale(
-        sale=Sale(
-            name="Category week",
-            kind=Sale.Kind.PERCENTAGE,
-            value=Decimal("10"),
-            starts_at=timezone.now() - timedelta(hours=1),
-            ends_at=timezone.now() + timedelta(hours=1),
-        ),
-        categories=[on_sale],
-    )
+    SaleFactory(categories=[on_sale])
     medium = sized(tee, "M")
 
     held = held_while_waiting_for(
@@ -278,11 +262,11 @@ def import_row(product, line, **cells):
 
 
 def test_an_import_in_batches_locks_every_variant_in_id_order():
-    first = SizedProductFactory(variants=[("FIRST-S", "S", Decimal("5"), 1)])
+    first = SizedProductFactory(variants=[variant_row("S", price="5", stock=1)])
     second = ProductFactory()
     # The first product's second variant comes after the second's only one.
     services.create_variant(
-        product=first, sku="FIRST-M", options={"Size": "M"}, price=Decimal("6")
+        product=first, sku="LATER-M", options={"Size": "M"}, price=Decimal("6")
     )
     waited_for = variant_of(second)
 

@@ -1,11 +1,9 @@
 """The catalog pages, through Django's test client."""
 
 import re
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 from pytest_django.asserts import assertContains, assertNotContains
 
 from accounts.tests.factories import UserFactory
@@ -15,9 +13,11 @@ from catalog.storefront import PAGE_SIZE
 from catalog.tests.factories import (
     CategoryFactory,
     ProductFactory,
+    SaleFactory,
     SizedProductFactory,
     image_file,
     variant_of,
+    variant_row,
 )
 
 pytestmark = pytest.mark.django_db
@@ -160,13 +160,14 @@ def test_product_card_stock_state_uses_the_low_stock_threshold(
 
 def tee_in(kitchen, *prices):
     """A tee with a size a price: S at the first, L at the second (5 units each)."""
-    sizes = ("S", "L")[: len(prices)]
+    sizes = ["S", "L"][: len(prices)]
     return SizedProductFactory(
+        sku="TEE",
         name="Tee",
         category=kitchen,
-        sizes=sizes,
+        option_types={"Size": sizes},
         variants=[
-            (f"TEE-{size}", size, Decimal(price), 5)
+            variant_row(size, price=price, stock=5)
             for size, price in zip(sizes, prices, strict=True)
         ],
     )
@@ -215,15 +216,9 @@ def test_product_card_leaves_an_inactive_cheaper_variant_out(client, kitchen):
 
 def test_product_card_compares_the_prices_a_sale_leaves(client, kitchen):
     tee = tee_in(kitchen, "10.00", "12.00")
-    now = timezone.now()
-    services.save_sale(
-        sale=Sale(
-            name="Large for less",
-            kind=Sale.Kind.FIXED,
-            value=Decimal("2.00"),
-            starts_at=now - timedelta(hours=1),
-            ends_at=now + timedelta(hours=1),
-        ),
+    SaleFactory(
+        kind=Sale.Kind.FIXED,
+        value=Decimal("2.00"),
         variants=[tee.variants.get(sku="TEE-L")],
     )
 

@@ -18,8 +18,8 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.tests.factories import StaffFactory, SuperuserFactory
-from catalog import services
 from catalog.models import ProductVariant, Sale
+from catalog.tests.factories import SaleFactory
 from core.testing import assert_problem
 from tests.security.conftest import bearer
 
@@ -77,16 +77,8 @@ def sale_form(sale=None, **changes):
 @pytest.fixture
 def sale(store):
     """10 % off the kettle, running now."""
-    now = timezone.now()
-    return services.save_sale(
-        sale=Sale(
-            name="Kettle week",
-            kind=Sale.Kind.PERCENTAGE,
-            value=Decimal("10"),
-            starts_at=now - HOUR,
-            ends_at=now + HOUR,
-        ),
-        products=[store["kettle"]],
+    return SaleFactory(
+        name="Kettle week", value=Decimal("10"), products=[store["kettle"]]
     )
 
 
