@@ -169,9 +169,10 @@ class AddItemView(CartWriteView):
         if form.errors:
             return self.product_page(request, product, form, status=400)
         quantity = form.cleaned_data["quantity"]
-        cart = current_cart(request, create=True)
         try:
             variant = self.chosen_variant(product, form.cleaned_data.get("variant"))
+            # Made once the variant is known: a refused one leaves no cart.
+            cart = current_cart(request, create=True)
             services.add_item(cart=cart, variant=variant, quantity=quantity)
         except InsufficientStock as error:
             form.add_error("quantity", shortage_text(product, error, adding=quantity))

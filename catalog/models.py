@@ -14,6 +14,7 @@ from django.core.files import File
 from django.core.validators import FileExtensionValidator, MinValueValidator
 from django.db import IntegrityError, models, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db.models.functions import Coalesce
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone
@@ -377,6 +378,12 @@ class ProductQuerySet(InvalidatingQuerySet["Product"]):
     def with_images(self) -> Self:
         return self.prefetch_related("images")
 
+    def with_price_is_from(self) -> Self:
+        """Annotate `price_is_from`: whether an active variant costs more than
+        the product's price (the cheapest's), so that a list says "From"
+        before it in the same statement, not a query per product."""
+        return self.annotate(price_is_from=Exists(_variants_dearer()))
+
 
 def _variants_on_sale() -> "models.QuerySet[ProductVariant]":
     return ProductVariant.objects.filter(
@@ -398,6 +405,15 @@ def option_pair_of(text: str) -> tuple[str, str]:
     """The (name, value) of an `option_values` entry."""
     name, value = json.loads(text)
     return name, value
+
+
+def _variants_dearer() -> "models.QuerySet[ProductVariant]":
+    """The active variants whose price paid is above their product's price."""
+    return (
+        ProductVariant.objects.filter(product=OuterRef("pk"), is_active=True)
+        .alias(paid=Coalesce("sale_price", "price"))
+        .filter(paid__gt=OuterRef("price"))
+    )
 
 
 class ProductManager(models.Manager["Product"]):

@@ -9,8 +9,11 @@ sum of the stock), kept here in the transaction of every variant change.
 A stock change locks the variants' rows first, in id order, then their
 products' rows, in id order, and checks the figures it then reads, so it
 cannot go below zero however many checkouts race; the database's check
-constraints refuse a negative figure from anywhere else. Every variant edit
-locks in the same order, so none of them can deadlock with a sale.
+constraints refuse a negative figure from anywhere else. Every other write
+locks in the same order (`_lock_products`): a write to a product locks all
+its variants, which its sale prices may all change, before the product, so
+that none waits for a variant while holding a product and none can
+deadlock with a sale (catalog/tests/test_lock_order.py).
 
 The catalog cache needs no call from here for products, variants and
 categories: the catalog QuerySets' update() and the models' save()
@@ -20,6 +23,7 @@ plain base managers, invalidate it themselves, once per change or import.
 """
 
 import dataclasses
+import itertools
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -245,9 +249,19 @@ def update_product(
     return product
 
 
+@transaction.atomic
 def set_products_active(*, products: models.QuerySet[Product], is_active: bool) -> int:
     """Activate or deactivate many products at once; return how many."""
-    return products.update(is_active=is_active, updated_at=timezone.now())
+    # In id order first: an UPDATE alone locks them in the order it meets them.
+    ids = list(
+        Product.objects.select_for_update()
+        .filter(pk__in=products.values("pk"))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    return Product.objects.filter(pk__in=ids).update(
+        is_active=is_active, updated_at=timezone.now()
+    )
 
 
 # --- Option types and variants --------------------------------------------------
@@ -261,7 +275,7 @@ def set_option_types(
 
     A default variant (no options) takes the first value of each type.
     """
-    product = _lock_product(product)
+    _lock_products([product.pk])
     ProductOption.objects.filter(product=product).delete()
     types = _save_option_types(product, option_types)
     for variant in ProductVariant.objects.filter(product=product):
@@ -293,7 +307,7 @@ def create_variant(
     **variant: Unpack[NewVariant],
 ) -> ProductVariant:
     """Add a variant to a product; its initial stock is its first movement."""
-    product = _lock_product(product)
+    _lock_products([product.pk])
     types = list(ProductOption.objects.filter(product=product))
     created = _add_variant(
         product, types, variant, user=user, reason=reason, reference=reference
@@ -314,9 +328,9 @@ def update_variant(
     unknown = set(changes) - VARIANT_FIELDS
     if unknown:
         raise TypeError(f"update_variant() cannot change {', '.join(sorted(unknown))}")
-    # The variant's row, then its product's: the stock service's order.
-    locked = ProductVariant.objects.select_for_update().get(pk=variant.pk)
-    product = _lock_product(locked.product)
+    _lock_products([variant.product_id])
+    locked = ProductVariant.objects.select_related("product").get(pk=variant.pk)
+    product = locked.product
     if "options" in changes:
         types = list(ProductOption.objects.filter(product=product))
         changes["options"] = _clean_options(changes["options"], types)
@@ -338,8 +352,9 @@ def delete_variant(*, variant: ProductVariant) -> None:
     Its movements keep their sku and product; the order lines keep their
     snapshot.
     """
-    locked = ProductVariant.objects.select_for_update().get(pk=variant.pk)
-    product = _lock_product(locked.product)
+    _lock_products([variant.product_id])
+    locked = ProductVariant.objects.select_related("product").get(pk=variant.pk)
+    product = locked.product
     if not ProductVariant.objects.filter(product=product).exclude(pk=locked.pk):
         raise LastVariant(
             "A product needs at least one variant: this is its last. Deactivate "
@@ -363,7 +378,10 @@ def set_variant_prices(
     """
     if (price is None) == (percent is None):
         raise TypeError("Give either price or percent.")
-    locked = list(variants.select_for_update().order_by("pk"))
+    chosen = dict(variants.values_list("pk", "product_id"))
+    _lock_products(chosen.values())
+    # Read once locked: a percentage applies to the price as it is now.
+    locked = list(ProductVariant.objects.filter(pk__in=chosen).order_by("pk"))
     for variant in locked:
         new = price if price is not None else variant.price * (1 + percent / 100)  # type: ignore[operator]  # percent is set when price is not
         variant.price = new.quantize(Decimal("0.01"))
@@ -394,10 +412,54 @@ def option_names(*, product_ids: Iterable[int]) -> dict[int, list[str]]:
     return names
 
 
-def _lock_product(product: Product) -> Product:
-    """Lock the product's row until the transaction ends (after its variants')."""
-    Product.objects.select_for_update().filter(pk=product.pk).values_list("pk").get()
-    return product
+def _lock_products(product_ids: Iterable[int], *, batch_size: int = 1000) -> None:
+    """Lock every variant of these products, then the products, each in id order.
+
+    The stock service's order. All the variants, not only those a write
+    changes: `_refresh_aggregates` writes the sale prices of every variant
+    of the products again (a sale may have started since they were last
+    written), and must find them locked already. At most `batch_size` ids a
+    statement.
+    """
+    ids = sorted(set(product_ids))
+    _lock_variants_of(ids, batch_size=batch_size)
+    for batch in itertools.batched(ids, batch_size):
+        list(
+            Product.objects.select_for_update()
+            .filter(pk__in=batch)
+            .order_by("pk")
+            .values_list("pk")
+        )
+
+
+def _lock_variants_of(
+    product_ids: Sequence[int], *, batch_size: int
+) -> dict[int, list[int]]:
+    """Lock every variant of these products in id order; return their ids by product."""
+    variants = ProductVariant.objects.select_for_update().order_by("pk")
+    batches: Iterable[models.QuerySet[ProductVariant]] = [
+        variants.filter(product_id__in=product_ids)
+    ]
+    if len(product_ids) > batch_size:
+        # Over several statements a product's variants do not follow its id
+        # (one added later has a higher id than the next product's): all of
+        # their ids are read, then locked in one order.
+        variant_ids = sorted(
+            pk
+            for batch in itertools.batched(product_ids, batch_size)
+            for pk in ProductVariant.objects.filter(product_id__in=batch).values_list(
+                "pk", flat=True
+            )
+        )
+        batches = (
+            variants.filter(pk__in=batch)
+            for batch in itertools.batched(variant_ids, batch_size)
+        )
+    variants_of: defaultdict[int, list[int]] = defaultdict(list)
+    for locked in batches:
+        for pk, product_id in locked.values_list("pk", "product_id"):
+            variants_of[product_id].append(pk)
+    return variants_of
 
 
 def _save_option_types(
@@ -1027,6 +1089,7 @@ def import_products(
             reference=reference,
             user=user,
             progress=progress,
+            batch_size=batch_size,
         )
     current = _products_by_sku(
         [row.sku for row in rows], lock=not dry_run, batch_size=batch_size
@@ -1136,6 +1199,7 @@ def _import_variants(
     reference: str,
     user: User | None,
     progress: Callable[[int, int], None] | None,
+    batch_size: int,
 ) -> ImportResult:
     """Import a file with variant columns: each product through the services.
 
@@ -1147,6 +1211,11 @@ def _import_variants(
     by_product: dict[str, list[ProductRow]] = {}
     for row in rows:
         by_product.setdefault(row.sku, []).append(row)
+    # The file's products in id order, whatever its order: each product's
+    # services then find theirs locked already.
+    _lock_products(
+        _product_ids(list(by_product), batch_size=batch_size), batch_size=batch_size
+    )
     categories: dict[str, int] = dict(Category.objects.values_list("slug", "pk"))
     result = ImportResult()
     errors: list[RowError] = []
@@ -1316,6 +1385,15 @@ def _column_names(fields: Iterable[str]) -> tuple[str, ...]:
     return tuple(name.removesuffix("_id") for name in fields)
 
 
+def _product_ids(skus: Sequence[str], *, batch_size: int) -> list[int]:
+    """The ids of the products with these SKUs, `batch_size` SKUs a statement."""
+    return [
+        pk
+        for batch in itertools.batched(skus, batch_size)
+        for pk in Product.objects.filter(sku__in=batch).values_list("pk", flat=True)
+    ]
+
+
 def _products_by_sku(
     skus: Sequence[str], *, lock: bool, batch_size: int
 ) -> dict[str, FieldValues]:
@@ -1325,26 +1403,20 @@ def _products_by_sku(
     when it has several. Every variant of them is locked first, in id order,
     then the products: the stock service's order.
     """
-    ids: list[int] = []
-    for start in range(0, len(skus), batch_size):
-        chunk = skus[start : start + batch_size]
-        ids.extend(Product.objects.filter(sku__in=chunk).values_list("pk", flat=True))
-    ids.sort()
-    variants = ProductVariant.objects.order_by("pk")
+    ids = sorted(_product_ids(skus, batch_size=batch_size))
     products = Product.objects.order_by("pk")
     if lock:
-        variants = variants.select_for_update()
+        variants_of = _lock_variants_of(ids, batch_size=batch_size)
         products = products.select_for_update()
-    variants_of: defaultdict[int, list[int]] = defaultdict(list)
-    for start in range(0, len(ids), batch_size):
-        batch = ids[start : start + batch_size]
-        for pk, product_id in variants.filter(product_id__in=batch).values_list(
-            "pk", "product_id"
-        ):
-            variants_of[product_id].append(pk)
+    else:
+        variants_of = defaultdict(list)
+        for batch in itertools.batched(ids, batch_size):
+            for pk, product_id in ProductVariant.objects.filter(
+                product_id__in=batch
+            ).values_list("pk", "product_id"):
+                variants_of[product_id].append(pk)
     found: dict[str, FieldValues] = {}
-    for start in range(0, len(ids), batch_size):
-        batch = ids[start : start + batch_size]
+    for batch in itertools.batched(ids, batch_size):
         for values in products.filter(pk__in=batch).values(
             "pk", "sku", "stock", *IMPORT_FIELDS
         ):

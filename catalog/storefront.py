@@ -113,7 +113,10 @@ def newest_products() -> list[Product]:
         "pages:newest",
         (),
         lambda: list(
-            Product.objects.active().with_category().with_images()[:NEWEST_COUNT]
+            Product.objects.active()
+            .with_category()
+            .with_images()
+            .with_price_is_from()[:NEWEST_COUNT]
         ),
         valid_until=services.ensure_sale_prices,
     )
@@ -221,7 +224,11 @@ def product_page(params: dict[str, str], number: int) -> ProductPage:
 
 def _build_product_page(params: dict[str, str], number: int) -> ProductPage:
     filterset = ProductFilter(
-        params, queryset=Product.objects.active().with_category().with_images()
+        params,
+        queryset=Product.objects.active()
+        .with_category()
+        .with_images()
+        .with_price_is_from(),
     )
     # An invalid field is missing from the form's cleaned data, so the
     # FilterSet's queryset applies the valid ones only.

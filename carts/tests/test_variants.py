@@ -1,7 +1,5 @@
 """Cart lines per variant: the API, the services and the hand-written answer."""
 
-from decimal import Decimal
-
 import pytest
 from rest_framework.test import APIRequestFactory
 
@@ -12,39 +10,12 @@ from carts.models import Cart, CartItem
 from carts.tests.test_api import as_user
 from catalog import services as catalog_services
 from catalog.exceptions import InsufficientStock
-from catalog.tests.factories import CategoryFactory, ProductFactory, SizedProductFactory
+from catalog.tests.factories import ProductFactory, SizedProductFactory, TeeFactory
 from core.testing import assert_answer_matches, assert_problem
 
 pytestmark = pytest.mark.django_db
 
 ITEMS = "/api/v1/cart/items/"
-
-
-def tee():
-    """A tee in Colour (Red, Blue) and Size (S, M), in that option order."""
-    return catalog_services.create_product(
-        sku="TEE",
-        name="Tee",
-        category=CategoryFactory(),
-        option_types=[
-            {"name": "Colour", "values": ["Red", "Blue"]},
-            {"name": "Size", "values": ["S", "M"]},
-        ],
-        variants=[
-            {
-                "sku": "TEE-RED-S",
-                "options": {"Colour": "Red", "Size": "S"},
-                "price": Decimal("15.00"),
-                "stock": 2,
-            },
-            {
-                "sku": "TEE-RED-M",
-                "options": {"Colour": "Red", "Size": "M"},
-                "price": Decimal("16.00"),
-                "stock": 1,
-            },
-        ],
-    )
 
 
 @pytest.fixture
@@ -58,34 +29,35 @@ def client(shopper):
 
 
 def test_post_a_variant_adds_its_line_priced_at_the_variant(client, shopper):
-    product = tee()
-    medium = product.variants.get(sku="TEE-RED-M")
+    product = TeeFactory()
+    blue = product.variants.get(sku="TEE-BLUE-M")
 
-    response = client.post(ITEMS, {"variant": medium.pk, "quantity": 1}, format="json")
+    response = client.post(ITEMS, {"variant": blue.pk, "quantity": 1}, format="json")
 
     assert response.status_code == 201
     [line] = response.json()["items"]
     assert line["variant"] == {
-        "id": medium.pk,
-        "sku": "TEE-RED-M",
-        "options": {"Colour": "Red", "Size": "M"},
+        "id": blue.pk,
+        "sku": "TEE-BLUE-M",
+        "options": {"Colour": "Blue", "Size": "M"},
     }
     assert (line["product"]["id"], line["product"]["price"]) == (product.pk, "15.00")
-    assert (line["unit_price"], line["line_total"]) == ("16.00", "16.00")
+    assert (line["unit_price"], line["line_total"]) == ("17.00", "17.00")
 
 
 def test_two_variants_of_one_product_are_two_lines(client, shopper):
-    product = tee()
-    for variant in product.variants.all():
+    product = TeeFactory()
+    for sku in ("TEE-RED-S", "TEE-BLUE-M"):
+        variant = product.variants.get(sku=sku)
         client.post(ITEMS, {"variant": variant.pk, "quantity": 1}, format="json")
 
     lines = CartItem.objects.filter(cart__user=shopper).order_by("variant__sku")
 
-    assert [line.variant.sku for line in lines] == ["TEE-RED-M", "TEE-RED-S"]
+    assert [line.variant.sku for line in lines] == ["TEE-BLUE-M", "TEE-RED-S"]
 
 
 def test_post_a_product_with_several_variants_is_400_naming_variant(client):
-    product = tee()
+    product = TeeFactory()
 
     response = client.post(ITEMS, {"product": product.pk, "quantity": 1}, format="json")
 
@@ -94,15 +66,16 @@ def test_post_a_product_with_several_variants_is_400_naming_variant(client):
 
 
 def test_post_a_product_with_one_active_variant_takes_that_variant(client, shopper):
-    product = tee()
-    catalog_services.update_variant(
-        variant=product.variants.get(sku="TEE-RED-S"), is_active=False
-    )
+    product = TeeFactory()
+    for sku in ("TEE-RED-S", "TEE-RED-M"):
+        catalog_services.update_variant(
+            variant=product.variants.get(sku=sku), is_active=False
+        )
 
     response = client.post(ITEMS, {"product": product.pk, "quantity": 1}, format="json")
 
     assert response.status_code == 201
-    assert CartItem.objects.get(cart__user=shopper).variant.sku == "TEE-RED-M"
+    assert CartItem.objects.get(cart__user=shopper).variant.sku == "TEE-BLUE-M"
 
 
 @pytest.mark.parametrize("variant", [987654, "abc", None])
@@ -114,7 +87,7 @@ def test_post_an_unknown_variant_is_400_naming_variant(client, variant):
 
 
 def test_post_an_inactive_variant_is_400_naming_variant(client):
-    product = tee()
+    product = TeeFactory()
     small = product.variants.get(sku="TEE-RED-S")
     catalog_services.update_variant(variant=small, is_active=False)
 
@@ -125,7 +98,7 @@ def test_post_an_inactive_variant_is_400_naming_variant(client):
 
 
 def test_post_a_variant_of_another_product_is_400(client):
-    product, other = tee(), ProductFactory()
+    product, other = TeeFactory(), ProductFactory()
     small = product.variants.get(sku="TEE-RED-S")
 
     response = client.post(
@@ -139,37 +112,37 @@ def test_post_a_variant_of_another_product_is_400(client):
 
 
 def test_a_line_is_checked_against_its_variants_stock(client):
-    medium = tee().variants.get(sku="TEE-RED-M")
+    blue = TeeFactory().variants.get(sku="TEE-BLUE-M")
 
-    response = client.post(ITEMS, {"variant": medium.pk, "quantity": 2}, format="json")
+    response = client.post(ITEMS, {"variant": blue.pk, "quantity": 4}, format="json")
 
     body = assert_problem(response, 409, "insufficient_stock")
-    assert body["shortages"][0]["variant_id"] == medium.pk
-    assert body["shortages"][0]["available"] == 1
+    assert body["shortages"][0]["variant_id"] == blue.pk
+    assert body["shortages"][0]["available"] == 3
 
 
 def test_warnings_are_per_variant(shopper):
-    product = tee()
+    product = TeeFactory()
     small = product.variants.get(sku="TEE-RED-S")
-    medium = product.variants.get(sku="TEE-RED-M")
+    blue = product.variants.get(sku="TEE-BLUE-M")
     cart = services.get_user_cart(user=shopper)
     small_line = services.add_item(cart=cart, variant=small, quantity=2)
-    medium_line = services.add_item(cart=cart, variant=medium, quantity=1)
+    blue_line = services.add_item(cart=cart, variant=blue, quantity=1)
     catalog_services.take_stock(lines=[(small.pk, 1)])
-    catalog_services.update_variant(variant=medium, is_active=False)
+    catalog_services.update_variant(variant=blue, is_active=False)
 
     answer = queries.user_cart_representation(shopper)
 
     assert answer["warnings"] == [
         {"item": small_line.pk, "code": "insufficient_stock", "available": 1},
-        {"item": medium_line.pk, "code": "inactive", "available": 0},
+        {"item": blue_line.pk, "code": "inactive", "available": 0},
     ]
 
 
 def test_the_answer_with_variants_is_cart_serializers(shopper):
-    product = tee()
+    product = TeeFactory()
     cart = services.get_user_cart(user=shopper)
-    for variant in product.variants.all():
+    for variant in product.variants.filter(stock__gt=0):
         services.add_item(cart=cart, variant=variant, quantity=1)
     services.add_item(cart=cart, variant=ProductFactory().variants.get(), quantity=1)
     request = APIRequestFactory().get("/api/v1/cart/")
@@ -201,8 +174,8 @@ def test_merging_adds_up_lines_of_the_same_variant_only(shopper):
 
 
 def test_add_item_refuses_more_than_the_variants_stock(shopper):
-    medium = tee().variants.get(sku="TEE-RED-M")
+    medium = TeeFactory().variants.get(sku="TEE-RED-M")  # none in stock
     cart = services.get_user_cart(user=shopper)
 
     with pytest.raises(InsufficientStock):
-        services.add_item(cart=cart, variant=medium, quantity=2)
+        services.add_item(cart=cart, variant=medium, quantity=1)

@@ -1,14 +1,12 @@
 """Choosing options on the product page, without JavaScript, and adding them."""
 
 import re
-from decimal import Decimal
 
 import pytest
 from django.test import Client
 
 from carts.models import CartItem
-from carts.tests.test_variants import tee
-from catalog import services
+from catalog.tests.factories import TeeFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +23,7 @@ def page(client, product, *options):
 
 
 def test_the_page_offers_each_option_as_a_select_in_a_get_form(client):
-    product = tee()
+    product = TeeFactory()
 
     response = page(client, product)
 
@@ -40,23 +38,21 @@ def test_the_page_offers_each_option_as_a_select_in_a_get_form(client):
 
 
 def test_choosing_options_shows_that_variants_price_and_stock(client):
-    product = tee()
-    medium = product.variants.get(sku="TEE-RED-M")
+    product = TeeFactory()
+    blue = product.variants.get(sku="TEE-BLUE-M")
 
-    response = page(client, product, "Colour:Red", "Size:M")
+    response = page(client, product, "Colour:Blue", "Size:M")
 
     html = response.text
-    assert response.context["variant"] == medium
-    assert '<p class="price price-large">16.00' in html
-    assert "Only 1 left" in html
-    assert f'name="variant" value="{medium.pk}"' in html
-    assert 'min="1" max="1" required' in html
+    assert response.context["variant"] == blue
+    assert '<p class="price price-large">17.00' in html
+    assert "Only 3 left" in html
+    assert f'name="variant" value="{blue.pk}"' in html
+    assert 'min="1" max="3" required' in html
 
 
 def test_the_was_price_is_struck_through(client):
-    product = tee()
-    small = product.variants.get(sku="TEE-RED-S")
-    services.update_variant(variant=small, compare_at_price=Decimal("20.00"))
+    product = TeeFactory()  # Red S at 15.00, was 20.00
 
     html = page(client, product, "Colour:Red", "Size:S").text
 
@@ -65,10 +61,9 @@ def test_the_was_price_is_struck_through(client):
 
 
 def test_a_combination_no_variant_has_says_so(client):
-    product = tee()
-    product.variants.filter(sku="TEE-RED-S").delete()
+    product = TeeFactory()  # Blue S is not made
 
-    response = page(client, product, "Colour:Red", "Size:S")
+    response = page(client, product, "Colour:Blue", "Size:S")
 
     assert response.status_code == 200
     assert "This combination is not available" in response.text
@@ -76,7 +71,7 @@ def test_a_combination_no_variant_has_says_so(client):
 
 
 def test_the_chosen_variant_goes_into_the_cart(client):
-    product = tee()
+    product = TeeFactory()
     small = product.variants.get(sku="TEE-RED-S")
 
     response = client.post(
@@ -90,7 +85,7 @@ def test_the_chosen_variant_goes_into_the_cart(client):
 
 
 def test_adding_a_product_with_options_without_choosing_is_refused(client):
-    product = tee()
+    product = TeeFactory()
 
     response = client.post(ADD, {"product": product.pk, "quantity": 1})
 
@@ -100,7 +95,7 @@ def test_adding_a_product_with_options_without_choosing_is_refused(client):
 
 
 def test_made_up_options_are_shown_but_not_cached(client):
-    product = tee()
+    product = TeeFactory()
 
     first = page(client, product, "Colour:Gold", "Size:S")
 

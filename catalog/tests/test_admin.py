@@ -663,7 +663,7 @@ def test_stock_added_inline_is_a_movement(catalog_staff_client):
 
 
 def test_a_new_variant_added_inline_takes_its_initial_stock(catalog_staff_client):
-    product = SizedProductFactory(sizes=["S", "M", "L", "XL"])
+    product = SizedProductFactory(option_types={"Size": ["S", "M", "L", "XL"]})
     form = form_of(product)
     form |= {
         "variants-TOTAL_FORMS": 4,

@@ -9,7 +9,12 @@ from rest_framework.test import APIRequestFactory
 from catalog import queries, services
 from catalog.api.serializers import ProductSerializer
 from catalog.models import Product, ProductVariant, StockMovement
-from catalog.tests.factories import CategoryFactory, ProductFactory, SizedProductFactory
+from catalog.tests.factories import (
+    CategoryFactory,
+    ProductFactory,
+    SizedProductFactory,
+    TeeFactory,
+)
 from core.testing import assert_answer_matches, assert_problem
 
 pytestmark = pytest.mark.django_db
@@ -25,41 +30,6 @@ def variant_url(variant):
     return f"{variants_url(variant.product)}{variant.pk}/"
 
 
-def tee(**fields):
-    """A tee in Colour (Red, Blue) and Size (S, M): three variants."""
-    return services.create_product(
-        sku="TEE",
-        name="Tee",
-        category=CategoryFactory(),
-        option_types=[
-            {"name": "Colour", "values": ["Red", "Blue"]},
-            {"name": "Size", "values": ["S", "M"]},
-        ],
-        variants=[
-            {
-                "sku": "TEE-RED-S",
-                "options": {"Colour": "Red", "Size": "S"},
-                "price": Decimal("15.00"),
-                "compare_at_price": Decimal("20.00"),
-                "stock": 2,
-            },
-            {
-                "sku": "TEE-RED-M",
-                "options": {"Colour": "Red", "Size": "M"},
-                "price": Decimal("16.00"),
-                "stock": 0,
-            },
-            {
-                "sku": "TEE-BLUE-M",
-                "options": {"Colour": "Blue", "Size": "M"},
-                "price": Decimal("17.00"),
-                "stock": 3,
-            },
-        ],
-        **fields,
-    )
-
-
 def skus(response):
     return sorted(product["sku"] for product in response.json()["results"])
 
@@ -68,7 +38,7 @@ def skus(response):
 
 
 def test_the_product_shows_its_variants_option_types_and_from_price(api_client):
-    product = tee()
+    product = TeeFactory()
 
     body = api_client.get(f"{PRODUCTS}{product.slug}/").json()
 
@@ -92,7 +62,7 @@ def test_the_product_shows_its_variants_option_types_and_from_price(api_client):
 
 
 def test_inactive_variants_are_shown_to_staff_only(api_client, staff_client):
-    product = tee()
+    product = TeeFactory()
     services.update_variant(
         variant=product.variants.get(sku="TEE-RED-S"), is_active=False
     )
@@ -111,7 +81,7 @@ def test_inactive_variants_are_shown_to_staff_only(api_client, staff_client):
 
 
 def test_the_answer_of_a_product_with_variants_is_product_serializers():
-    product = tee()
+    product = TeeFactory()
     services.update_variant(
         variant=product.variants.get(sku="TEE-RED-M"), is_active=False
     )
@@ -132,7 +102,7 @@ def test_the_answer_of_a_product_with_variants_is_product_serializers():
 
 
 def test_staff_add_a_variant_with_its_initial_stock(staff_client):
-    product = tee()
+    product = TeeFactory()
 
     response = staff_client.post(
         variants_url(product),
@@ -154,7 +124,7 @@ def test_staff_add_a_variant_with_its_initial_stock(staff_client):
 
 
 def test_a_customer_cannot_add_a_variant(customer_client):
-    product = tee()
+    product = TeeFactory()
 
     response = customer_client.post(
         variants_url(product), {"sku": "X", "price": "1.00"}, format="json"
@@ -181,7 +151,7 @@ def test_a_customer_cannot_add_a_variant(customer_client):
     ],
 )
 def test_a_bad_variant_is_400_naming_the_field(staff_client, body, field):
-    product = tee()
+    product = TeeFactory()
 
     response = staff_client.post(
         variants_url(product), {"price": "5.00", **body}, format="json"
@@ -195,7 +165,7 @@ def test_a_bad_variant_is_400_naming_the_field(staff_client, body, field):
 def test_staff_change_a_variants_price_and_stock(
     staff_client, api_client, django_capture_on_commit_callbacks
 ):
-    product = tee()
+    product = TeeFactory()
     variant = product.variants.get(sku="TEE-BLUE-M")
     api_client.get(f"{PRODUCTS}{product.slug}/")  # cached
 
@@ -222,7 +192,7 @@ def test_deleting_the_last_variant_is_409(staff_client):
 
 
 def test_staff_delete_a_variant(staff_client):
-    product = tee()
+    product = TeeFactory()
     variant = product.variants.get(sku="TEE-RED-S")
 
     response = staff_client.delete(variant_url(variant))
@@ -234,7 +204,7 @@ def test_staff_delete_a_variant(staff_client):
 
 def test_a_variant_of_another_product_is_404(staff_client):
     other = ProductFactory()
-    variant = tee().variants.first()
+    variant = TeeFactory().variants.first()
 
     response = staff_client.patch(
         f"{variants_url(other)}{variant.pk}/", {"price": "1.00"}, format="json"
@@ -301,7 +271,7 @@ def test_a_product_without_price_nor_variants_is_400(staff_client):
 def test_patching_the_price_or_stock_of_a_product_with_variants_is_400(
     staff_client, field
 ):
-    product = tee()
+    product = TeeFactory()
 
     response = staff_client.patch(
         f"{PRODUCTS}{product.slug}/", {field: 3}, format="json"
@@ -342,7 +312,7 @@ def test_option_types_given_to_a_default_product_name_its_variant(staff_client):
 def test_the_option_filter_ands_names_and_ors_values(
     api_client, django_capture_on_commit_callbacks
 ):
-    tee()
+    TeeFactory()
     shirt = SizedProductFactory(sku="SHIRT")
     ProductFactory(sku="MUG")
 

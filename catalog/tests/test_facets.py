@@ -15,7 +15,13 @@ from catalog import services
 from catalog.facets import product_facets
 from catalog.models import Category, Product
 from catalog.services import adjust_stock
-from catalog.tests.factories import CategoryFactory, ProductFactory, variant_of
+from catalog.tests.factories import (
+    CategoryFactory,
+    ProductFactory,
+    TeeFactory,
+    variant_of,
+    variant_row,
+)
 from core.testing import assert_problem
 
 pytestmark = pytest.mark.django_db
@@ -353,21 +359,13 @@ def clothes():
     tees = []
     for number in range(12):
         pairs = rng.sample([(s, c) for s in SIZES for c in COLOURS], rng.randint(1, 5))
-        tee = services.create_product(
+        tee = TeeFactory(
             sku=f"TEE-{number}",
             name=f"Tee {number}",
             category=category,
-            option_types=[
-                {"name": "Size", "values": SIZES},
-                {"name": "Colour", "values": COLOURS},
-            ],
+            option_types={"Size": SIZES, "Colour": COLOURS},
             variants=[
-                {
-                    "sku": f"TEE-{number}-{size}-{colour}",
-                    "options": {"Size": size, "Colour": colour},
-                    "price": Decimal("10.00"),
-                    "stock": rng.randint(0, 2),
-                }
+                variant_row(size, colour, price="10.00", stock=rng.randint(0, 2))
                 for size, colour in pairs
             ],
         )

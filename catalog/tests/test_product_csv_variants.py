@@ -6,9 +6,13 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from catalog import services
 from catalog.models import Product, ProductVariant, StockMovement
-from catalog.tests.factories import CategoryFactory, ProductFactory
+from catalog.tests.factories import (
+    CategoryFactory,
+    ProductFactory,
+    TeeFactory,
+    variant_row,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -70,28 +74,19 @@ def test_an_import_creates_a_product_with_its_option_types_and_variants(tmp_path
 
 
 def test_an_export_imported_back_changes_nothing(tmp_path, tees):
-    services.create_product(
-        sku="TEE",
-        name="Tee",
+    TeeFactory(
         category=tees,
-        option_types=[
-            {"name": "Size", "values": ["S", "M"]},
-            {"name": "Colour", "values": ["Red"]},
-        ],
+        option_types={"Size": ["S", "M"], "Colour": ["Red"]},
         variants=[
-            {
-                "sku": "TEE-S",
-                "options": {"Size": "S", "Colour": "Red"},
-                "price": Decimal("5"),
-            },
-            {
-                "sku": "TEE-M",
-                "options": {"Size": "M", "Colour": "Red"},
-                "price": Decimal("6"),
-                "compare_at_price": Decimal("9"),
-                "stock": 4,
-                "is_active": False,
-            },
+            variant_row("S", "Red", price="5"),
+            variant_row(
+                "M",
+                "Red",
+                price="6",
+                compare_at_price=Decimal("9"),
+                stock=4,
+                is_active=False,
+            ),
         ],
     )
     ProductFactory(sku="MUG", category=tees, stock=3)
@@ -100,9 +95,13 @@ def test_an_export_imported_back_changes_nothing(tmp_path, tees):
     output = import_file(tmp_path, written)
 
     assert "0 created, 0 updated, 2 unchanged" in output
-    assert "TEE,Tee,tee,tees,5.00,0,true,,TEE-S,Size=S; Colour=Red,,true" in written
     assert (
-        "TEE,Tee,tee,tees,6.00,4,true,,TEE-M,Size=M; Colour=Red,9.00,false" in written
+        "TEE,Tee,tee,tees,5.00,0,true,A fine product.,TEE-S-RED,"
+        "Size=S; Colour=Red,,true" in written
+    )
+    assert (
+        "TEE,Tee,tee,tees,6.00,4,true,A fine product.,TEE-M-RED,"
+        "Size=M; Colour=Red,9.00,false" in written
     )
 
 

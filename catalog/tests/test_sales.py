@@ -17,6 +17,7 @@ from catalog.models import Product, ProductVariant, Sale, SalePriceState
 from catalog.tests.factories import (
     CategoryFactory,
     ProductFactory,
+    SaleFactory,
     SizedProductFactory,
     variant_of,
 )
@@ -31,18 +32,13 @@ SOON = timedelta(seconds=2)
 SECOND = timedelta(seconds=1)
 
 
-def make_sale(
-    *, kind=Sale.Kind.PERCENTAGE, value="20", starts=None, ends=None, **targets
-):
-    now = timezone.now()
-    sale = Sale(
-        name="Winter sale",
-        kind=kind,
+def make_sale(*, value="20", starts=None, ends=None, **fields):
+    window = {"starts_at": starts, "ends_at": ends}
+    return SaleFactory(
         value=Decimal(value),
-        starts_at=starts or now - HOUR,
-        ends_at=ends or now + HOUR,
+        **{name: moment for name, moment in window.items() if moment},
+        **fields,
     )
-    return services.save_sale(sale=sale, **targets)
 
 
 def sale_price(variant):

@@ -13,6 +13,7 @@ from catalog.tests.factories import (
     ProductFactory,
     SizedProductFactory,
     variant_of,
+    variant_row,
 )
 from core.testing import race
 
@@ -53,13 +54,7 @@ def test_a_product_made_without_variants_gets_one_default_variant():
 
 
 def test_a_product_with_variants_shows_the_lowest_active_price_and_the_stock_sum():
-    product = SizedProductFactory(
-        variants=[
-            ("TEE-S", "S", Decimal("12.00"), 3),
-            ("TEE-M", "M", Decimal("10.00"), 0),
-            ("TEE-L", "L", Decimal("14.00"), 5),
-        ]
-    )
+    product = SizedProductFactory(sku="TEE")  # S 12.00 (3), M 10.00 (0), L 14.00 (5)
 
     assert figures(product) == (Decimal("10.00"), 8)
     assert [
@@ -91,7 +86,9 @@ def test_a_variant_price_change_moves_the_from_price():
 
 def test_a_new_variant_joins_the_aggregates_with_an_initial_movement():
     product = SizedProductFactory(
-        variants=[("CAP-S", "S", Decimal("12.00"), 3)], sizes=["S", "XL"]
+        sku="CAP",
+        option_types={"Size": ["S", "XL"]},
+        variants=[variant_row("S", price="12.00", stock=3)],
     )
 
     variant = services.create_variant(
@@ -123,7 +120,9 @@ def test_a_new_variant_joins_the_aggregates_with_an_initial_movement():
     ],
 )
 def test_a_variant_must_name_exactly_the_products_option_types(options):
-    product = SizedProductFactory(variants=[("HAT-S", "S", Decimal("5.00"), 1)])
+    product = SizedProductFactory(
+        sku="HAT", variants=[variant_row("S", price="5.00", stock=1)]
+    )
 
     with pytest.raises(ValidationError) as error:
         services.create_variant(
@@ -147,7 +146,7 @@ def test_two_variants_of_a_product_cannot_share_their_options():
 
 def test_a_variant_sku_is_unique_across_all_variants():
     ProductFactory(sku="TAKEN-1")
-    product = SizedProductFactory(sizes=["S", "M", "L", "XL"])
+    product = SizedProductFactory(option_types={"Size": ["S", "M", "L", "XL"]})
 
     with pytest.raises(ValidationError) as error:
         services.create_variant(
@@ -287,10 +286,11 @@ def test_set_variant_prices_by_percent_keeps_the_compare_at_price_above():
 @pytest.mark.django_db(transaction=True)
 def test_the_last_unit_of_a_variant_is_never_oversold_while_another_sells():
     product = SizedProductFactory(
+        sku="RACE",
         variants=[
-            ("RACE-S", "S", Decimal("5.00"), 1),
-            ("RACE-M", "M", Decimal("5.00"), 10),
-        ]
+            variant_row("S", price="5.00", stock=1),
+            variant_row("M", price="5.00", stock=10),
+        ],
     )
     small = product.variants.get(sku="RACE-S")
     medium = product.variants.get(sku="RACE-M")

@@ -8,13 +8,16 @@ from pytest_django.asserts import assertContains, assertNotContains
 
 from accounts.tests.factories import UserFactory
 from catalog import images, services
-from catalog.models import ProductImage
+from catalog.models import ProductImage, Sale
 from catalog.storefront import PAGE_SIZE
 from catalog.tests.factories import (
     CategoryFactory,
     ProductFactory,
+    SaleFactory,
+    SizedProductFactory,
     image_file,
     variant_of,
+    variant_row,
 )
 
 pytestmark = pytest.mark.django_db
@@ -153,6 +156,75 @@ def test_product_card_stock_state_uses_the_low_stock_threshold(
     assertContains(
         response, f'<p class="stock stock-{state}">{label}</p>', html=True, count=1
     )
+
+
+def tee_in(kitchen, *prices):
+    """A tee with a size a price: S at the first, L at the second (5 units each)."""
+    sizes = ["S", "L"][: len(prices)]
+    return SizedProductFactory(
+        sku="TEE",
+        name="Tee",
+        category=kitchen,
+        option_types={"Size": sizes},
+        variants=[
+            variant_row(size, price=price, stock=5)
+            for size, price in zip(sizes, prices, strict=True)
+        ],
+    )
+
+
+def card_price(response):
+    """The price on the page's one product card."""
+    [price] = re.findall(r'<p class="price">([^<]*)</p>', response.content.decode())
+    return price
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/", PRODUCTS, "/categories/kitchen/", f"{PRODUCTS}?search=tee"],
+    ids=["home", "list", "category", "search"],
+)
+def test_product_card_says_from_before_the_lowest_of_different_prices(
+    client, kitchen, path
+):
+    tee_in(kitchen, "10.00", "12.00")
+
+    response = client.get(path)
+
+    assert card_price(response) == "From 10.00\N{NO-BREAK SPACE}USD"
+
+
+@pytest.mark.parametrize(
+    "prices", [("10.00",), ("10.00", "10.00")], ids=["one variant", "one price"]
+)
+def test_product_card_of_a_single_price_says_no_from(client, kitchen, prices):
+    tee_in(kitchen, *prices)
+
+    response = client.get(PRODUCTS)
+
+    assert card_price(response) == "10.00\N{NO-BREAK SPACE}USD"
+
+
+def test_product_card_leaves_an_inactive_cheaper_variant_out(client, kitchen):
+    tee = tee_in(kitchen, "10.00", "12.00")
+    services.update_variant(variant=tee.variants.get(sku="TEE-S"), is_active=False)
+
+    response = client.get(PRODUCTS)
+
+    assert card_price(response) == "12.00\N{NO-BREAK SPACE}USD"
+
+
+def test_product_card_compares_the_prices_a_sale_leaves(client, kitchen):
+    tee = tee_in(kitchen, "10.00", "12.00")
+    SaleFactory(
+        kind=Sale.Kind.FIXED,
+        value=Decimal("2.00"),
+        variants=[tee.variants.get(sku="TEE-L")],
+    )
+
+    response = client.get(PRODUCTS)
+
+    assert card_price(response) == "10.00\N{NO-BREAK SPACE}USD"
 
 
 def test_product_card_without_image_shows_the_placeholder(client, kitchen):

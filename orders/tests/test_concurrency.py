@@ -7,7 +7,6 @@ Each thread has its own database connection, so these tests commit
 import threading
 from collections import Counter
 from datetime import timedelta
-from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -19,7 +18,7 @@ from django.utils import timezone
 from accounts.tests.factories import StaffFactory, UserFactory
 from catalog.exceptions import InsufficientStock
 from catalog.models import Product, StockMovement
-from catalog.tests.factories import ProductFactory, SizedProductFactory
+from catalog.tests.factories import ProductFactory, SizedProductFactory, variant_row
 from core.testing import race
 from orders import services
 from orders.exceptions import InvalidTransition, PaymentDeclined
@@ -295,8 +294,8 @@ def test_the_last_unit_of_a_variant_sells_once_while_its_siblings_keep_selling()
     product = SizedProductFactory(
         sku="RACE",
         variants=[
-            ("RACE-S", "S", Decimal("5.00"), 1),
-            ("RACE-M", "M", Decimal("5.00"), 20),
+            variant_row("S", price="5.00", stock=1),
+            variant_row("M", price="5.00", stock=20),
         ],
     )
     small = product.variants.get(sku="RACE-S")

@@ -7,8 +7,11 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.tests.factories import StaffFactory, UserFactory
-from catalog import services as catalog_services
-from catalog.tests.factories import CategoryFactory, ProductFactory
+from catalog.tests.factories import (
+    ProductFactory,
+    TeeFactory,
+    variant_row,
+)
 from orders import services
 from orders.exports import CSV_COLUMNS
 from orders.models import Order
@@ -176,18 +179,13 @@ def test_an_unwritable_output_fails_clearly(tmp_path):
 
 
 def test_a_variants_line_carries_its_options():
-    tee = catalog_services.create_product(
-        sku="TEE",
-        name="Tee",
-        category=CategoryFactory(),
-        option_types=[{"name": "Size", "values": ["S", "M"]}],
+    tee = TeeFactory(
+        option_types={"Size": ["S", "M"]},
         variants=[
-            {"sku": "TEE-S", "options": {"Size": "S"}, "price": Decimal("9.00")},
-            {"sku": "TEE-M", "options": {"Size": "M"}, "price": Decimal("9.00")},
+            variant_row("S", price="9.00", stock=5),
+            variant_row("M", price="9.00", stock=5),
         ],
     )
-    for variant in tee.variants.all():
-        catalog_services.adjust_stock(variant=variant, quantity=5)
     placed_on(OrderFactory(lines=[(tee.variants.get(sku="TEE-M"), 1)]), at(2))
 
     rows, _ = export_orders("--since", "2025-03-02")

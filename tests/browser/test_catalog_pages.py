@@ -2,15 +2,12 @@
 sort, pages, product pages, and the same on a phone-width screen."""
 
 import re
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 from playwright.sync_api import expect
 
-from catalog import services as catalog_services
-from catalog.models import Sale
+from catalog.tests.factories import SaleFactory, TeeFactory, variant_row
 
 pytestmark = pytest.mark.browser
 
@@ -162,46 +159,17 @@ def test_keyboard_focus_is_visible(page, store):
 def tee(store):
     """A tee in two sizes and two colours, the large blue one not made, and
     the small red one on sale."""
-    tee = catalog_services.create_product(
-        sku="TEE",
+    tee = TeeFactory(
         name="Linen tee",
         category=store["rake"].category,
-        option_types=[
-            {"name": "Size", "values": ["S", "L"]},
-            {"name": "Colour", "values": ["Red", "Blue"]},
-        ],
+        option_types={"Size": ["S", "L"], "Colour": ["Red", "Blue"]},
         variants=[
-            {
-                "sku": "TEE-S-RED",
-                "options": {"Size": "S", "Colour": "Red"},
-                "price": Decimal("20.00"),
-                "stock": 5,
-            },
-            {
-                "sku": "TEE-S-BLUE",
-                "options": {"Size": "S", "Colour": "Blue"},
-                "price": Decimal("22.00"),
-                "stock": 5,
-            },
-            {
-                "sku": "TEE-L-RED",
-                "options": {"Size": "L", "Colour": "Red"},
-                "price": Decimal("24.00"),
-                "stock": 1,
-            },
+            variant_row("S", "Red", price="20.00", stock=5),
+            variant_row("S", "Blue", price="22.00", stock=5),
+            variant_row("L", "Red", price="24.00", stock=1),
         ],
     )
-    now = timezone.now()
-    catalog_services.save_sale(
-        sale=Sale(
-            name="Red week",
-            kind=Sale.Kind.PERCENTAGE,
-            value=Decimal("25"),
-            starts_at=now - timedelta(hours=1),
-            ends_at=now + timedelta(hours=1),
-        ),
-        variants=[tee.variants.get(sku="TEE-S-RED")],
-    )
+    SaleFactory(value=Decimal("25"), variants=[tee.variants.get(sku="TEE-S-RED")])
     return tee
 
 

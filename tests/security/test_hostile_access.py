@@ -136,6 +136,25 @@ def test_a_cart_line_ignores_a_price_or_total_sent_with_it(alice_client, store):
     assert lines["teapot"]["line_total"] == "19.99"
 
 
+@pytest.mark.usefixtures("unchanged")
+@pytest.mark.parametrize("who", ["alice", "mallory"])
+def test_a_cart_line_refuses_a_variant_of_another_product(request, store, who):
+    client = request.getfixturevalue(f"{who}_client")
+
+    response = client.post(
+        "/api/v1/cart/items/",
+        {
+            "product": store["teapot"].pk,
+            "variant": store["kettle"].variants.get().pk,
+            "quantity": 1,
+        },
+        format="json",
+    )
+
+    body = assert_problem(response, 400, "validation_error")
+    assert body["errors"] == {"variant": ["This variant is not one of the product's."]}
+
+
 def test_a_checkout_ignores_totals_and_status_sent_with_it(alice_client, store):
     response = alice_client.post(
         "/api/v1/orders/",

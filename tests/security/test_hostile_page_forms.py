@@ -156,6 +156,26 @@ def test_adding_a_product_that_is_not_one_for_sale_says_so(
     assert messages_of(response) == [NOT_FOR_SALE]
 
 
+@pytest.mark.parametrize("who", ["anonymous", "alice"])
+def test_adding_a_variant_of_another_product_is_refused_on_the_products_page(
+    store, alice_page, who
+):
+    client = alice_page if who == "alice" else Client()
+
+    response = client.post(
+        "/cart/add/",
+        {
+            "product": store["teapot"].pk,
+            "variant": store["kettle"].variants.get().pk,
+            "quantity": 1,
+        },
+    )
+
+    page = page_of(response, 400)
+    assert "<h1>Teapot</h1>" in page
+    assert '<ul class="errorlist"><li>This variant is not for sale.</li></ul>' in page
+
+
 def test_a_unicode_digit_quantity_is_read_as_the_number_it_writes(store, alice_page):
     # Python, Django's forms and DRF read any Unicode decimal digit: three
     # Arabic-Indic digits are a quantity like any other, within the limits.
