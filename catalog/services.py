@@ -416,7 +416,7 @@ def _lock_products(product_ids: Iterable[int], *, batch_size: int = 1000) -> Non
     """Lock every variant of these products, then the products, each in id order.
 
     The stock service's order. All the variants, not only those a write
-    changes: `_refresh_aggregates` writes the sale prices of every variant
+    changes: `refresh_aggregates` writes the sale prices of every variant
     of the products again (a sale may have started since they were last
     written), and must find them locked already. At most `batch_size` ids a
     statement.
