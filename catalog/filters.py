@@ -15,6 +15,7 @@ from catalog import cache
 from catalog.models import Category, Product, ProductVariant, option_pair
 from catalog.search import RankedProducts, SearchTerms, interpret, matching
 from core.filters import StableOrderingFilter
+from core.text import PrintableTextValidator
 
 MAX_OPTION_VALUES = 20
 TRUE_FALSE = [("true", "true"), ("false", "false")]
@@ -119,6 +120,9 @@ class OptionValuesField(forms.Field):
             raise ValidationError(self.error_messages["too_many"], code="too_many")
         wanted: dict[str, list[str]] = {}
         for pair in value:
+            # Options are printable text, and PostgreSQL refuses a NUL: a
+            # control character is a bad value, not a database error.
+            PrintableTextValidator()(pair)
             name, colon, option = str(pair).partition(":")
             name, option = name.strip(), option.strip()
             if not colon or not name or not option:

@@ -8,7 +8,7 @@ when Redis is unreachable. The products are filtered by the API's own
 they leave that parameter out and say why, where the API answers 400.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.core.paginator import Paginator
@@ -34,6 +34,8 @@ FILTER_PARAMS = (
     "min_price",
     "max_price",
 )
+# The one given once for each value: `option=Size:M&option=Colour:Red`.
+OPTION_PARAM = "option"
 
 
 @dataclass
@@ -74,8 +76,10 @@ class ProductPage:
     products: list[Product]
     count: int
     number: int
-    # The parameters that were applied, and those left out with the reasons.
+    # The parameters that were applied, and those left out with the reasons;
+    # the `option` values apart (as canonical_options gives them).
     params: dict[str, str]
+    options: list[str]
     errors: dict[str, list[str]]
     # The search that was run (None: none), and the filters' counts.
     search: SearchTerms | None
@@ -196,25 +200,35 @@ def product_detail_context(
     }
 
 
-def product_page(params: dict[str, str], number: int) -> ProductPage:
+def canonical_options(pairs: Iterable[str]) -> list[str]:
+    """The `option` values as the page's cache key holds them: stripped, each
+    once, sorted, empty ones left out (the filter reads them in any order)."""
+    return sorted({pair.strip() for pair in pairs} - {""})
+
+
+def product_page(
+    params: dict[str, str], number: int, *, options: Iterable[str] = ()
+) -> ProductPage:
     """Return page `number` of the active products that match `params`.
 
     `params` maps the names in FILTER_PARAMS to the query's strings (others
-    and empty ones are dropped); a parameter with a bad value is left out
-    and reported in `errors`. A page past the end is the last page.
+    and empty ones are dropped), `options` are the `option` values
+    (`name:value`); a parameter with a bad value (the options are one) is
+    left out and reported in `errors`. A page past the end is the last page.
     """
     params = {
         name: value.strip()
         for name, value in params.items()
         if name in FILTER_PARAMS and value.strip()
     }
+    chosen = canonical_options(options)
     found: cache.Read[ProductPage] = cache.read(
-        "pages:products", (sorted(params.items()), number)
+        "pages:products", (sorted(params.items()), chosen, number)
     )
     if found.value is not None:
         return found.value
     until = services.ensure_sale_prices()
-    page = _build_product_page(params, number)
+    page = _build_product_page(params, chosen, number)
     # A bad value left out, or a page past the end shown as the last, is not
     # an answer of its own: stored, made-up values would fill Redis.
     if not page.errors and page.number == number:
@@ -222,9 +236,12 @@ def product_page(params: dict[str, str], number: int) -> ProductPage:
     return page
 
 
-def _build_product_page(params: dict[str, str], number: int) -> ProductPage:
+def _build_product_page(
+    params: dict[str, str], options: list[str], number: int
+) -> ProductPage:
+    data: dict[str, str | list[str]] = {**params, OPTION_PARAM: options}
     filterset = ProductFilter(
-        params,
+        data,
         queryset=Product.objects.active()
         .with_category()
         .with_images()
@@ -240,6 +257,7 @@ def _build_product_page(params: dict[str, str], number: int) -> ProductPage:
         count=paginator.count,
         number=page.number,
         params={name: value for name, value in params.items() if name not in errors},
+        options=[] if OPTION_PARAM in errors else options,
         errors=errors,
         search=filterset.search_terms(),
         facets=facets_of(filterset),

@@ -6,6 +6,8 @@ says so (the API answers 400 instead).
 """
 
 import copy
+from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -20,9 +22,10 @@ from django.utils.cache import patch_vary_headers
 from django.views.generic import DetailView, TemplateView
 
 from catalog import queries, storefront
-from catalog.facets import PriceRange
+from catalog.facets import OptionCount, PriceRange
+from catalog.filters import MAX_OPTION_VALUES
 from catalog.models import Product
-from catalog.storefront import FILTER_PARAMS, CategoryNode, CategoryTree
+from catalog.storefront import FILTER_PARAMS, OPTION_PARAM, CategoryNode, CategoryTree
 from core.api import money
 from core.money import CENT
 
@@ -54,6 +57,8 @@ IGNORED_PARAMETER = {
     "in_stock": "The stock filter was not understood, so it was left out.",
     "min_price": "The lowest price must be a number, so it was left out.",
     "max_price": "The highest price must be a number, so it was left out.",
+    OPTION_PARAM: "The options were not understood (each is name:value, at most "
+    f"{MAX_OPTION_VALUES} of them), so they were left out.",
 }
 
 
@@ -68,6 +73,66 @@ def price_range_link(facet: PriceRange) -> dict[str, Any]:
         **facet,
         "max_price": None if high is None else money(Decimal(high) - CENT),
     }
+
+
+@dataclass(frozen=True)
+class OptionLink:
+    """A value in the sidebar's option facet, and the `option` values that its
+    link asks for: the chosen ones with this one added, or taken out when it
+    is chosen (None: no link, one more would pass MAX_OPTION_VALUES)."""
+
+    value: str
+    count: int
+    chosen: bool
+    options: list[str] | None
+
+
+@dataclass(frozen=True)
+class OptionFacet:
+    """An option name in the sidebar: its values, and the `option` values
+    that its "clear" link asks for (None: none of its values is chosen)."""
+
+    name: str
+    values: list[OptionLink]
+    cleared: list[str] | None
+
+
+def option_facets(
+    counts: Mapping[str, list[OptionCount]], chosen: list[str]
+) -> list[OptionFacet]:
+    """The sidebar's option facets: the facets' counts, by name, linked.
+
+    `chosen` holds the applied `option` values (`name:value`, each part read
+    stripped, as the filter reads it). A chosen value that no product has is
+    listed too, with 0, so that it can be taken out.
+    """
+    pairs: set[tuple[str, str]] = set()
+    for text in chosen:
+        name, _, value = text.partition(":")
+        pairs.add((name.strip(), value.strip()))
+
+    def asked(kept: set[tuple[str, str]]) -> list[str]:
+        return sorted(f"{name}:{value}" for name, value in kept)
+
+    facets = []
+    for name in sorted({*counts, *(option for option, _ in pairs)}):
+        own = {pair for pair in pairs if pair[0] == name}
+        listed = {entry["value"]: entry["count"] for entry in counts.get(name, [])}
+        for _, value in sorted(own):
+            listed.setdefault(value, 0)
+        values = []
+        for value, count in listed.items():
+            pair = (name, value)
+            options: list[str] | None
+            if pair in own:
+                options = asked(pairs - {pair})
+            elif len(pairs) < MAX_OPTION_VALUES:
+                options = asked(pairs | {pair})
+            else:
+                options = None
+            values.append(OptionLink(value, count, pair in own, options))
+        facets.append(OptionFacet(name, values, asked(pairs - own) if own else None))
+    return facets
 
 
 def page_number(value: str | None) -> int:
@@ -168,6 +233,7 @@ class ProductListView(CachedPageMixin, TemplateView):
 
     template_name = "catalog/product_list.html"
     cached_query_params: tuple[str, ...] = (*FILTER_PARAMS, "page")
+    cached_list_params = (OPTION_PARAM,)
 
     def get_category(self, tree: CategoryTree) -> CategoryNode | None:
         """The category that the path names: none here, see CategoryView."""
@@ -180,16 +246,20 @@ class ProductListView(CachedPageMixin, TemplateView):
         if category is not None:
             params["category"] = category.slug
         number = page_number(self.request.GET.get("page"))
-        page = storefront.product_page(params, number)
+        page = storefront.product_page(
+            params, number, options=self.request.GET.getlist(OPTION_PARAM)
+        )
         self.cache_this_page = not page.errors and page.number == number
 
         # The applied parameters, kept by the sort form, the pagination and
-        # the category links; the category page's own slug is in its path.
-        query = dict(page.params)
-        if category is None and "category" in query:
-            category = tree.by_slug.get(query["category"])
+        # every filter link; the category page's own slug is in its path.
+        query: dict[str, str | list[str]] = dict(page.params)
+        if category is None and "category" in page.params:
+            category = tree.by_slug.get(page.params["category"])
         else:
             query.pop("category", None)
+        if page.options:
+            query[OPTION_PARAM] = page.options
         paginator = Paginator(range(page.count), storefront.PAGE_SIZE)
         context.update(
             category=category,
@@ -201,7 +271,7 @@ class ProductListView(CachedPageMixin, TemplateView):
                 page.number, on_each_side=1, on_ends=1
             ),
             query=query,
-            search=query.get("search", ""),
+            search=page.params.get("search", ""),
             search_terms=page.search,
             sort_options=SEARCH_SORT_OPTIONS if page.search else SORT_OPTIONS,
             notices=[IGNORED_PARAMETER.get(name, name) for name in page.errors],
@@ -212,6 +282,7 @@ class ProductListView(CachedPageMixin, TemplateView):
             price_ranges=[
                 price_range_link(facet) for facet in page.facets["price_ranges"]
             ],
+            option_facets=option_facets(page.facets["options"], page.options),
         )
         return context
 

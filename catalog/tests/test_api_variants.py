@@ -331,7 +331,7 @@ def test_the_option_filter_ands_names_and_ors_values(
     assert found("Size:M") == ["TEE"]
 
 
-@pytest.mark.parametrize("option", ["size", "size:", ":M", ""])
+@pytest.mark.parametrize("option", ["size", "size:", ":M", "", "Size:M\x00"])
 def test_a_malformed_option_is_400(api_client, option):
     response = api_client.get(PRODUCTS, {"option": option})
 

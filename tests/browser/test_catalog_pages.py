@@ -173,15 +173,26 @@ def tee(store):
     return tee
 
 
-def test_shopper_picks_options_sees_the_price_and_buys_that_variant(
+def test_shopper_filters_by_size_picks_options_and_buys_that_variant(
     page, screenshot, tee
 ):
-    page.goto(f"/products/{tee.slug}/")
+    page.goto("/products/")
+    sizes = page.get_by_role("region", name="Size")
+    expect(sizes.get_by_role("listitem")).to_have_text(["L 1", "S 1"])
+    sizes.get_by_role("link", name="L", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/products/\?option=Size%3AL$"))
+    expect(sizes.get_by_role("link", name="L", exact=True)).to_have_attribute(
+        "aria-current", "true"
+    )
+    assert card_names(page) == ["Linen tee"]
+    screenshot("11-size-facet")
+
+    page.get_by_role("link", name="Linen tee").click()
     expect(page.get_by_role("heading", name="Linen tee", level=1)).to_be_visible()
     # The first variant: small and red, on sale.
     expect(page.locator(".price-large")).to_contain_text("15.00")
     expect(page.get_by_label("Was 20.00\N{NO-BREAK SPACE}USD")).to_be_visible()
-    screenshot("11-options")
+    screenshot("12-options")
 
     page.get_by_label("Size").select_option("Size:L")
     page.get_by_label("Colour").select_option("Colour:Blue")
@@ -196,11 +207,11 @@ def test_shopper_picks_options_sees_the_price_and_buys_that_variant(
     expect(page.locator(".price-large")).to_have_text("24.00\N{NO-BREAK SPACE}USD")
     expect(page.locator(".facts")).to_contain_text("TEE-L-RED")
     expect(page.get_by_label("Quantity")).to_have_attribute("max", "1")
-    screenshot("12-option-chosen")
+    screenshot("13-option-chosen")
 
     page.get_by_role("button", name="Add to cart").click()
     expect(page).to_have_url(re.compile(r"/cart/$"))
     line = page.locator(".cart-line-options")
     expect(line).to_have_text("Size: L, Colour: Red")
     expect(page.get_by_text("24.00\N{NO-BREAK SPACE}USD").first).to_be_visible()
-    screenshot("13-option-in-cart")
+    screenshot("14-option-in-cart")

@@ -165,7 +165,16 @@ INJECTIONS = [
 @pytest.mark.parametrize("text", INJECTIONS)
 @pytest.mark.parametrize(
     "parameter",
-    ["search", "category", "ordering", "min_price", "max_price", "in_stock", "page"],
+    [
+        "search",
+        "category",
+        "ordering",
+        "min_price",
+        "max_price",
+        "in_stock",
+        "option",
+        "page",
+    ],
 )
 def test_hostile_catalog_queries_never_fail_a_page(hostile, client, parameter, text):
     response = client.get("/products/", {parameter: text})
