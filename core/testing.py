@@ -1,13 +1,14 @@
 """Test helpers that every app's tests share."""
 
+import contextlib
 import functools
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import ClassVar
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from drf_spectacular.generators import SchemaGenerator
 from whitenoise.middleware import WhiteNoiseMiddleware
 
@@ -50,6 +51,20 @@ def assert_problem(response, status, code):
     assert body["detail"]
     assert body["request_id"] == response["X-Request-ID"]
     return body
+
+
+@contextlib.contextmanager
+def rows_kept_for_a_class(django_db_blocker) -> Iterator[None]:
+    """Keep the rows made inside for the tests of a class, then roll them back.
+
+    As Django's `setUpTestData`: one transaction around the class, each
+    test's own a savepoint inside it. For rows the tests only read, built
+    once rather than per test. A class-scoped fixture uses it (needs
+    `django_db_setup` and `django_db_blocker`).
+    """
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield
+        transaction.set_rollback(True)
 
 
 def race(
