@@ -27,3 +27,12 @@ REDIS_EMBEDDED = os.environ["REDIS_URL"] == testing_servers.embedded_redis_url()
 
 # Argon2 is deliberately slow; the tests hash thousands of passwords.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Each test client loads the middleware anew: this WhiteNoise reads the
+# collected static files once per run, not once per client (core/testing.py).
+MIDDLEWARE = [
+    "core.testing.ScanOnceWhiteNoiseMiddleware"
+    if name == "whitenoise.middleware.WhiteNoiseMiddleware"
+    else name
+    for name in MIDDLEWARE  # noqa: F405
+]

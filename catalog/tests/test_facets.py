@@ -1,8 +1,8 @@
 """The product facets: counts proved against a brute-force count, errors, cache.
 
-The random catalog is built once per test from a fixed seed; the expected
-counts are worked out in Python from the rows alone, as the contract states
-them, never through the code under test.
+The random catalogs are built from a fixed seed, each once for the class of
+tests that read it; the expected counts are worked out in Python from the
+rows alone, as the contract states them, never through the code under test.
 """
 
 import random
@@ -18,11 +18,12 @@ from catalog.services import adjust_stock
 from catalog.tests.factories import (
     CategoryFactory,
     ProductFactory,
+    SizedProductFactory,
     TeeFactory,
     variant_of,
     variant_row,
 )
-from core.testing import assert_problem
+from core.testing import assert_problem, rows_kept_for_a_class
 
 pytestmark = pytest.mark.django_db
 
@@ -44,9 +45,18 @@ PRICES = ["0.01", "9.99", "10.00", "24.99", "25.00", "49.99", "75.00", "250.00",
 WORDS = ["teapot", "kettle", "blue", "green", "ceramic"]
 
 
-@pytest.fixture
-def catalog():
-    """About 60 products over a three-level category tree, chosen at random."""
+@pytest.fixture(scope="class")
+def catalog(django_db_setup, django_db_blocker):
+    """About 60 products over a three-level category tree, chosen at random.
+
+    Made once for a class of tests, which only read it.
+    """
+    with rows_kept_for_a_class(django_db_blocker):
+        make_catalog()
+        yield
+
+
+def make_catalog():
     chance = random.Random(17)
     roots = [CategoryFactory(name=f"Shelf {letter}") for letter in "AB"]
     children = [
@@ -156,72 +166,98 @@ def brute_force(params):
     }
 
 
-@pytest.mark.parametrize(
-    "params",
-    [
-        {},
-        {"category": "shelf-a"},
-        {"category": "aisle-1"},
-        {"in_stock": "true"},
-        {"in_stock": "false", "category": "shelf-b"},
-        {"min_price": "10", "max_price": "49.99"},
-        {"min_price": "25.00"},
-        {"search": "teapot"},
-        {"search": "kettle", "in_stock": "true", "max_price": "100"},
-        {
-            "search": "blue",
-            "category": "shelf-a",
-            "in_stock": "false",
-            "min_price": "9.99",
-            "max_price": "250",
-        },
-    ],
-)
-def test_facet_counts_equal_a_brute_force_count(api_client, catalog, params):
-    expected = brute_force(params)
+@pytest.mark.usefixtures("catalog")
+class TestCountsOnARandomCatalog:
+    """The counts on one random catalog, which these tests share."""
 
-    response = api_client.get(FACETS, params)
+    @pytest.mark.parametrize(
+        "params",
+        [
+            {},
+            {"category": "shelf-a"},
+            {"category": "aisle-1"},
+            {"in_stock": "true"},
+            {"in_stock": "false", "category": "shelf-b"},
+            {"min_price": "10", "max_price": "49.99"},
+            {"min_price": "25.00"},
+            {"search": "teapot"},
+            {"search": "kettle", "in_stock": "true", "max_price": "100"},
+            {
+                "search": "blue",
+                "category": "shelf-a",
+                "in_stock": "false",
+                "min_price": "9.99",
+                "max_price": "250",
+            },
+        ],
+    )
+    def test_facet_counts_equal_a_brute_force_count(self, api_client, params):
+        expected = brute_force(params)
 
-    assert response.status_code == 200, response.content
-    assert response.json() == expected
-    # The list shows what the facets count.
-    assert api_client.get(PRODUCTS, params).json()["count"] == expected["count"]
+        response = api_client.get(FACETS, params)
 
+        assert response.status_code == 200, response.content
+        assert response.json() == expected
+        # The list shows what the facets count.
+        assert api_client.get(PRODUCTS, params).json()["count"] == expected["count"]
 
-def test_the_catalog_holds_every_kind_of_product(catalog):
-    # What the brute-force test relies on: each case is present.
-    products = Product.objects.all()
+    def test_the_catalog_holds_every_kind_of_product(self):
+        # What the brute-force test relies on: each case is present.
+        products = Product.objects.all()
 
-    assert products.filter(is_active=False).exists()
-    assert products.filter(stock=0, is_active=True).exists()
-    assert {str(price) for price in products.values_list("price", flat=True)} >= {
-        "10.00",
-        "250.00",
-    }
+        assert products.filter(is_active=False).exists()
+        assert products.filter(stock=0, is_active=True).exists()
+        assert {str(price) for price in products.values_list("price", flat=True)} >= {
+            "10.00",
+            "250.00",
+        }
 
+    def test_staff_get_the_active_products_counts_too(self, api_client, staff_client):
+        anonymous = api_client.get(FACETS, {"in_stock": "true"}).json()
 
-def test_staff_get_the_active_products_counts_too(api_client, staff_client, catalog):
-    anonymous = api_client.get(FACETS, {"in_stock": "true"}).json()
+        staff = staff_client.get(FACETS, {"in_stock": "true", "is_active": "false"})
 
-    staff = staff_client.get(FACETS, {"in_stock": "true", "is_active": "false"})
+        assert staff.status_code == 200
+        assert staff.json() == anonymous
 
-    assert staff.status_code == 200
-    assert staff.json() == anonymous
+    def test_ordering_and_paging_are_not_facet_parameters(
+        self, api_client, django_assert_num_queries
+    ):
+        plain = api_client.get(FACETS).json()
 
+        # Left out of the cache key too: the plain answer's entry serves it.
+        with django_assert_num_queries(0):
+            response = api_client.get(
+                FACETS, {"ordering": "bogus", "page": "9", "page_size": "x"}
+            )
 
-def test_ordering_and_paging_are_not_facet_parameters(
-    api_client, catalog, django_assert_num_queries
-):
-    plain = api_client.get(FACETS).json()
+        assert response.status_code == 200
+        assert response.json() == plain
 
-    # Left out of the cache key too: the plain answer's entry serves it.
-    with django_assert_num_queries(0):
-        response = api_client.get(
-            FACETS, {"ordering": "bogus", "page": "9", "page_size": "x"}
-        )
+    @pytest.mark.parametrize(
+        ("params", "statements"),
+        [
+            # Added up from the catalog's cached counts.
+            ({"in_stock": "true"}, 0),
+            ({"category": "shelf-a", "in_stock": "false"}, 0),
+            # The products in the price range, counted once for every facet.
+            ({"category": "shelf-a", "min_price": "10", "in_stock": "false"}, 1),
+            # The matches counted once, and the search's "finds anything?" check.
+            ({"search": "teapot", "max_price": "100", "in_stock": "true"}, 2),
+        ],
+    )
+    def test_the_filters_given_cost_at_most_one_count(
+        self, api_client, django_assert_num_queries, params, statements
+    ):
+        # The categories, their subtrees and the catalog's counts, cached.
+        api_client.get(FACETS, {"category": "shelf-b"})
 
-    assert response.status_code == 200
-    assert response.json() == plain
+        # And on every answer not cached yet, whether a sale started or ended,
+        # and the option values' counts.
+        with django_assert_num_queries(statements + 2):
+            response = api_client.get(FACETS, params)
+
+        assert response.json() == brute_force(params)
 
 
 def test_a_misspelled_search_counts_what_the_list_shows(api_client):
@@ -283,32 +319,6 @@ def test_facets_without_filters_cost_four_queries(
     assert response.json()["count"] == 3
 
 
-@pytest.mark.parametrize(
-    ("params", "statements"),
-    [
-        # Added up from the catalog's cached counts.
-        ({"in_stock": "true"}, 0),
-        ({"category": "shelf-a", "in_stock": "false"}, 0),
-        # The products in the price range, counted once for every facet.
-        ({"category": "shelf-a", "min_price": "10", "in_stock": "false"}, 1),
-        # The matches counted once, and the search's "finds anything?" check.
-        ({"search": "teapot", "max_price": "100", "in_stock": "true"}, 2),
-    ],
-)
-def test_the_filters_given_cost_at_most_one_count(
-    api_client, catalog, django_assert_num_queries, params, statements
-):
-    # The categories, their subtrees and the catalog's counts, cached.
-    api_client.get(FACETS, {"category": "shelf-b"})
-
-    # And on every answer not cached yet, whether a sale started or ended,
-    # and the option values' counts.
-    with django_assert_num_queries(statements + 2):
-        response = api_client.get(FACETS, params)
-
-    assert response.json() == brute_force(params)
-
-
 def test_the_cached_counts_follow_a_stock_change(
     api_client, django_capture_on_commit_callbacks
 ):
@@ -351,12 +361,20 @@ SIZES = ["S", "M", "L"]
 COLOURS = ["Red", "Blue", "Sand"]
 
 
-@pytest.fixture
-def clothes():
-    """Twelve tees, each sold in a random few of the size and colour pairs."""
+@pytest.fixture(scope="class")
+def clothes(django_db_setup, django_db_blocker):
+    """Twelve tees, each sold in a random few of the size and colour pairs.
+
+    Made once for a class of tests, which only read them.
+    """
+    with rows_kept_for_a_class(django_db_blocker):
+        make_clothes()
+        yield
+
+
+def make_clothes():
     rng = random.Random(17)
     category = CategoryFactory(name="Tees")
-    tees = []
     for number in range(12):
         pairs = rng.sample([(s, c) for s in SIZES for c in COLOURS], rng.randint(1, 5))
         tee = TeeFactory(
@@ -372,9 +390,7 @@ def clothes():
         if number % 5 == 4:
             # An inactive variant counts for nothing.
             services.update_variant(variant=tee.variants.first(), is_active=False)
-        tees.append(tee)
     ProductFactory(sku="PLAIN", category=category)  # a default variant: no options
-    return tees
 
 
 def brute_force_options(wanted, in_stock=None):
@@ -397,77 +413,78 @@ def brute_force_options(wanted, in_stock=None):
     return counts
 
 
-@pytest.mark.parametrize(
-    "query",
-    [
-        [],
-        [("option", "Size:M")],
-        [("option", "Size:M"), ("option", "Size:L")],
-        [("option", "Size:S"), ("option", "Colour:Red")],
-        [("option", "Colour:Sand"), ("in_stock", "true")],
-        [("in_stock", "true")],
-    ],
-)
-def test_option_counts_match_a_brute_force_count(api_client, clothes, query):
-    wanted = {}
-    for name, pair in query:
-        if name == "option":
-            option, value = pair.split(":")
-            wanted.setdefault(option, []).append(value)
-    in_stock = dict(query).get("in_stock")
+@pytest.mark.usefixtures("clothes")
+class TestOptionCountsOnRandomTees:
+    """The option counts on one set of random tees, which these tests share."""
 
-    response = api_client.get(f"{FACETS}?{urlencode(query)}")
-
-    assert response.status_code == 200
-    options = response.json()["options"]
-    assert {
-        name: {entry["value"]: entry["count"] for entry in entries}
-        for name, entries in options.items()
-    } == brute_force_options(wanted, in_stock)
-
-
-def test_option_values_come_most_common_first(api_client, clothes):
-    options = api_client.get(FACETS).json()["options"]
-
-    for entries in options.values():
-        counts = [entry["count"] for entry in entries]
-        assert counts == sorted(counts, reverse=True)
-
-
-def test_an_option_filters_cells_are_counted_once_a_catalog_version(
-    api_client, clothes, django_assert_num_queries
-):
-    api_client.get(FACETS, {"option": "Size:M"})
-
-    # Whether a sale started or ended, and the option values: the values of
-    # the other names, and those of Size with Size left out. The products
-    # with a size M were counted by category, band and stock state already.
-    with django_assert_num_queries(3):
-        response = api_client.get(FACETS, {"option": "Size:M", "in_stock": "true"})
-
-    expected = sum(
-        1
-        for tee in clothes
-        if tee.stock
-        and any(v.is_active and v.options["Size"] == "M" for v in tee.variants.all())
+    @pytest.mark.parametrize(
+        "query",
+        [
+            [],
+            [("option", "Size:M")],
+            [("option", "Size:M"), ("option", "Size:L")],
+            [("option", "Size:S"), ("option", "Colour:Red")],
+            [("option", "Colour:Sand"), ("in_stock", "true")],
+            [("in_stock", "true")],
+        ],
     )
-    assert response.json()["count"] == expected
+    def test_option_counts_match_a_brute_force_count(self, api_client, query):
+        wanted = {}
+        for name, pair in query:
+            if name == "option":
+                option, value = pair.split(":")
+                wanted.setdefault(option, []).append(value)
+        in_stock = dict(query).get("in_stock")
+
+        response = api_client.get(f"{FACETS}?{urlencode(query)}")
+
+        assert response.status_code == 200
+        options = response.json()["options"]
+        assert {
+            name: {entry["value"]: entry["count"] for entry in entries}
+            for name, entries in options.items()
+        } == brute_force_options(wanted, in_stock)
+
+    def test_option_values_come_most_common_first(self, api_client):
+        options = api_client.get(FACETS).json()["options"]
+
+        for entries in options.values():
+            counts = [entry["count"] for entry in entries]
+            assert counts == sorted(counts, reverse=True)
+
+    def test_an_option_filters_cells_are_counted_once_a_catalog_version(
+        self, api_client, django_assert_num_queries
+    ):
+        api_client.get(FACETS, {"option": "Size:M"})
+
+        # Whether a sale started or ended, and the option values: the values
+        # of the other names, and those of Size with Size left out. The
+        # products with a size M were counted by category, band and stock
+        # state already.
+        with django_assert_num_queries(3):
+            response = api_client.get(FACETS, {"option": "Size:M", "in_stock": "true"})
+
+        expected = sum(
+            1
+            for tee in Product.objects.active().prefetch_related("variants")
+            if tee.stock
+            and any(
+                v.is_active and v.options.get("Size") == "M" for v in tee.variants.all()
+            )
+        )
+        assert response.json()["count"] == expected
 
 
 def test_one_options_values_are_found_whatever_their_characters(api_client):
-    category = CategoryFactory()
-    for sku, colour in [("TEE-C", "Crème brûlée"), ("TEE-Q", 'Say "hi" \\ 名')]:
-        services.create_product(
+    colours = {"TEE-C": "Crème brûlée", "TEE-Q": 'Say "hi" \\ 名'}
+    for sku, colour in colours.items():
+        SizedProductFactory(
             sku=sku,
-            name=sku,
-            category=category,
-            option_types=[{"name": "Colour", "values": [colour]}],
-            variants=[
-                {"sku": f"{sku}-1", "options": {"Colour": colour}, "price": "9.00"}
-            ],
+            option_types={"Colour": [colour]},
+            variants=[variant_row(colour, price="9.00", sku=f"{sku}-1")],
         )
 
-    for colour, sku in [("Crème brûlée", "TEE-C"), ('Say "hi" \\ 名', "TEE-Q")]:
+    for sku, colour in colours.items():
         listed = api_client.get("/api/v1/products/", {"option": f"Colour:{colour}"})
         counted = api_client.get(FACETS, {"option": f"Colour:{colour}"})
 

@@ -18,11 +18,22 @@ def migrate(targets):
     return executor.loader.project_state(targets).apps
 
 
+@pytest.fixture(scope="module")
+def latest_schema_afterwards(django_db_setup, django_db_blocker):
+    """Every app's latest migrations again once this module's tests are done.
+
+    Until then each test migrates back from where the one before left the
+    schema, a few migrations, rather than from the latest.
+    """
+    yield
+    with django_db_blocker.unblock():
+        migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+
+
 @pytest.fixture
-def before_images(transactional_db):
-    """The models as migration 0008 left them; every app's latest afterwards."""
-    yield migrate(BEFORE)
-    migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+def before_images(transactional_db, latest_schema_afterwards):
+    """The models as migration 0008 left them."""
+    return migrate(BEFORE)
 
 
 def products_of(apps):

@@ -34,12 +34,22 @@ def migrate(targets):
     return executor.loader.project_state(targets).apps
 
 
+@pytest.fixture(scope="module")
+def latest_schema_afterwards(django_db_setup, django_db_blocker):
+    """Every app's latest migrations again once this module's tests are done.
+
+    Until then each test migrates back from where the one before left the
+    schema, a few migrations, rather than from the latest.
+    """
+    yield
+    with django_db_blocker.unblock():
+        migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+
+
 @pytest.fixture
-def old_catalog():
-    """The models as migration 0008 left them; the latest schema again after."""
-    apps = migrate(BEFORE)
-    yield apps
-    migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+def old_catalog(latest_schema_afterwards):
+    """The models as migration 0013 left them."""
+    return migrate(BEFORE)
 
 
 def test_every_product_gets_a_default_variant_holding_its_sku_price_and_stock(

@@ -18,6 +18,7 @@ import time
 import psycopg
 import pytest
 import redis
+from django.conf import settings
 from django.db import connection
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
@@ -73,7 +74,7 @@ CSRF_SECRET = "reliabilityCsrfSecret0123456789a"
 
 
 @pytest.fixture(scope="module")
-def outage_store(tmp_path_factory):
+def outage_store(tmp_path_factory, _collected_static_files):
     """gunicorn on a PostgreSQL cluster and a Redis of this module's own."""
     cluster = PostgresCluster(free_port())
     cluster.create()
@@ -83,12 +84,12 @@ def outage_store(tmp_path_factory):
         DATABASE_URL=cluster.url,
         REDIS_URL=cache.url,
         DATABASE_CONNECT_TIMEOUT="3",
-        STATIC_ROOT=str(tmp_path_factory.mktemp("static")),
+        # Pages name their static files from the manifest collectstatic
+        # writes: the run's own collection (conftest.py) serves.
+        STATIC_ROOT=str(settings.STATIC_ROOT),
     )
     try:
         manage("migrate", "--no-input", environment=environment)
-        # Pages name their static files from the manifest collectstatic writes.
-        manage("collectstatic", "--no-input", environment=environment)
         seeded = manage("shell", "-c", SEED, environment=environment).stdout
         token, session = seeded.split()[-2:]
         server = Gunicorn(
