@@ -1,8 +1,8 @@
 # The README's commands. `make run` starts the demo store; `make test` runs
-# the whole suite. Both set up .venv first. Without DATABASE_URL both use the
-# embedded PostgreSQL (core/embedded_db.py, data in .data/postgres);
-# without REDIS_URL the store caches in process memory and the tests start
-# a Valkey server of their own (core/testing_servers.py).
+# the whole suite, on two processes. Both set up .venv first. Without
+# DATABASE_URL both use the embedded PostgreSQL (core/embedded_db.py, data
+# in .data/postgres); without REDIS_URL the store caches in process memory
+# and the tests start a Valkey server of their own (core/testing_servers.py).
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -38,8 +38,11 @@ run: install
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} STORE_URL=$${STORE_URL:-http://$(HOST):$(PORT)} \
 		$(PY) manage.py run_store $(HOST):$(PORT)
 
+# Two pytest-xdist workers (docs/testing.md); PYTEST_WORKERS=0 runs the
+# suite in this one process.
+PYTEST_WORKERS ?= 2
 test: install
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: install
 	$(PY) -m ruff check .

@@ -10,7 +10,12 @@ from core.testing_servers import SuiteServers
 
 
 def pytest_configure(config):
-    """Start the embedded PostgreSQL and Redis when the settings use them."""
+    """Start the embedded PostgreSQL and Redis when the settings use them.
+
+    Under pytest-xdist the main process starts them, before its workers.
+    """
+    if hasattr(config, "workerinput"):
+        return
     from django.conf import settings
 
     servers = SuiteServers(

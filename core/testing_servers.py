@@ -7,8 +7,10 @@ checkout's `.data` folder. A server that is already running is used as it
 is and left running; one this run started is stopped when the run ends.
 """
 
+import os
 import socket
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from core import embedded_db
 
@@ -22,6 +24,36 @@ def _redis_socket() -> Path:
 def embedded_redis_url() -> str:
     """The test Valkey server's address (whether or not it is running)."""
     return f"unix://{_redis_socket()}?db=15"
+
+
+def worker_redis_url(url: str, worker: str) -> str:
+    """The Redis database of one pytest-xdist worker ("gw0", "gw1", ...).
+
+    Each test empties its Redis database (FLUSHDB), so workers running side
+    by side need one each: the URL's own for gw0, then the numbers below it
+    (CI's 15, then 14).
+    """
+    index = int(worker.removeprefix("gw"))
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        query = dict(parse_qsl(parts.query))
+        query["db"] = str((int(query.get("db", 0)) - index) % 16)
+        # Written out whole: urlunsplit would drop the empty host's "//".
+        return f"unix://{parts.path}?{urlencode(query)}"
+    database = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{(database - index) % 16}"))
+
+
+def worker_ports(ports: range) -> range:
+    """This process's share of a range of test server ports.
+
+    Under pytest-xdist (make test) each worker probes its own share: two
+    probing one range at once could both pick the same free port.
+    """
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+    share = len(ports) // workers
+    return ports[worker * share : (worker + 1) * share]
 
 
 def _redis_answers() -> bool:

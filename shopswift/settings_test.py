@@ -20,10 +20,18 @@ os.environ.setdefault("DJANGO_HTTPS", "false")
 # Set in the environment, so that the servers the tests start (gunicorn, a
 # second process) use the same one.
 os.environ.setdefault("REDIS_URL", testing_servers.embedded_redis_url())
-
-from shopswift.settings import *  # noqa: F403
-
 REDIS_EMBEDDED = os.environ["REDIS_URL"] == testing_servers.embedded_redis_url()
+# A pytest-xdist worker (make test) gets a Redis database of its own: each
+# test empties its database. The processes it starts inherit the URL, and
+# the mark that it is this worker's already.
+_worker = os.environ.get("PYTEST_XDIST_WORKER")
+if _worker and os.environ.get("REDIS_URL_WORKER") != _worker:
+    os.environ["REDIS_URL"] = testing_servers.worker_redis_url(
+        os.environ["REDIS_URL"], _worker
+    )
+    os.environ["REDIS_URL_WORKER"] = _worker
+
+from shopswift.settings import *  # noqa: E402, F403
 
 # Argon2 is deliberately slow; the tests hash thousands of passwords.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

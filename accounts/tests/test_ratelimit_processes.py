@@ -20,6 +20,7 @@ from django.conf import settings
 
 from accounts.tests.clock import seconds_left
 from core.testing import current_database_url
+from core.testing_servers import worker_ports
 
 pytestmark = pytest.mark.django_db
 
@@ -28,11 +29,11 @@ PORTS = range(18100, 18200)  # this app's ports for test servers
 
 
 def free_port():
-    for port in PORTS:
+    for port in worker_ports(PORTS):
         with socket.socket() as probe:
             if probe.connect_ex(("127.0.0.1", port)) != 0:
                 return port
-    raise RuntimeError("No free port in 18100-18199")
+    raise RuntimeError(f"No free port in {worker_ports(PORTS)}")
 
 
 class Server:

@@ -7,7 +7,7 @@ Fixtures for every browser test:
   (hashed names, as in production) and the test media folder served too.
   A test that uses it gets a transactional database, so the rows it creates
   are committed and the server sees them.
-- `browser`: one headless Chromium for the whole session.
+- `browser`: one headless Chromium for the browser tests (this package).
 - `page`: a fresh browser context (its own cookies: a new shopper) and page
   for each test, with `page.goto("/path")` relative to the live server; the
   test fails if something the page loads fails (a missing stylesheet or
@@ -20,13 +20,15 @@ Playwright's sync API runs an asyncio event loop in this thread for as long
 as the browser is open, and Django refuses database calls from a thread with
 a running loop (SynchronousOnlyOperation). The loop only waits here while
 the test's code runs, so nothing is actually shared with it; the `browser`
-fixture sets DJANGO_ALLOW_ASYNC_UNSAFE for its own lifetime, which is the
-rest of the session: that is why these tests are collected last.
+fixture sets DJANGO_ALLOW_ASYNC_UNSAFE for its own lifetime. That lifetime
+is this package's tests: the browser closes, and its loop ends, before any
+other test runs in this process (under pytest-xdist a worker may run other
+tests after these).
 """
 
 import io
 import os
-import shutil
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -50,6 +52,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
+# When this process started on the tests (conftest modules are read first).
+STARTED = time.time()
 DESKTOP = {"width": 1280, "height": 800}
 
 
@@ -82,7 +86,7 @@ def live_server(request, _collected_static_files, _browser_media_root):
     server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(
@@ -131,8 +135,15 @@ def page(browser, live_server):
 
 @pytest.fixture(scope="session")
 def _screenshots_folder():
-    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
-    SCREENSHOTS.mkdir(parents=True)
+    """The screenshots folder, without those of an earlier run.
+
+    Files older than this process are an earlier run's: under pytest-xdist
+    (make test) another worker may be saving this run's beside them.
+    """
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for old in SCREENSHOTS.glob("*.png"):
+        if old.stat().st_mtime < STARTED:
+            old.unlink(missing_ok=True)
     return SCREENSHOTS
 
 

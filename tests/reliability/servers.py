@@ -1,7 +1,8 @@
 """Real servers for the fault tests: Redis, a PostgreSQL cluster and gunicorn.
 
 Each listens on loopback on a port of this suite's range (18800-18999), so
-that the shared servers stay up while these are stopped and started. Every
+that the shared servers stay up while these are stopped and started; each
+pytest-xdist worker (make test) picks from a share of its own. Every
 process is started and ended by the fixture that owns it.
 """
 
@@ -19,20 +20,21 @@ import urllib.request
 from pathlib import Path
 
 from core.embedded_db import EmbeddedPostgres
+from core.testing_servers import worker_ports
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 PORTS = range(18800, 19000)
 
 
 def free_port(exclude=()):
-    """A port of this suite's range that nothing listens on."""
-    for port in PORTS:
+    """A port of this process's share of the range that nothing listens on."""
+    for port in worker_ports(PORTS):
         if port in exclude:
             continue
         with socket.socket() as probe:
             if probe.connect_ex(("127.0.0.1", port)) != 0:
                 return port
-    raise RuntimeError("No free port in 18800-18999")
+    raise RuntimeError(f"No free port in {worker_ports(PORTS)}")
 
 
 def wait_until(check, *, timeout=30, what="the server"):
