@@ -17,16 +17,17 @@ deadlock with a sale (catalog/tests/test_lock_order.py).
 
 The catalog cache needs no call from here for products, variants and
 categories: the catalog QuerySets' update() and the models' save()
-invalidate it after commit (see catalog/cache.py). The stock changes,
-written in raw statements, and `import_products`, which writes through the
-plain base managers, invalidate it themselves, once per change or import.
+invalidate it after commit (see catalog/cache.py). The stock changes and
+`import_products`, written in raw statements and through the plain base
+managers, invalidate it themselves, once per change or import.
 """
 
 import dataclasses
 import itertools
+import json
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, NotRequired, TypedDict, Unpack
@@ -34,6 +35,7 @@ from typing import Any, NotRequired, TypedDict, Unpack
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import IntegrityError, connections, models, router, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import (
     F,
     Func,
@@ -45,6 +47,8 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Cast, Coalesce, Concat
+from django.db.models.lookups import Lookup
+from django.db.models.sql.compiler import SQLCompiler
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -78,6 +82,7 @@ Reason = StockMovement.Reason
 
 ONE_VARIANT_ONLY = "This product has several variants: set the {field} on each variant."
 SKU_TAKEN = "A variant with this SKU already exists."
+OPTIONS_TAKEN = "Another variant of this product has these options."
 
 
 class OptionType(TypedDict):
@@ -279,21 +284,10 @@ def set_option_types(
     ProductOption.objects.filter(product=product).delete()
     types = _save_option_types(product, option_types)
     for variant in ProductVariant.objects.filter(product=product):
-        if not variant.options and types:
-            # A default variant becomes the first of each option's values, so
-            # that a product can go from no options to some.
-            variant.options = {option.name: option.values[0] for option in types}
+        options = _options_under(types, sku=variant.sku, options=variant.options)
+        if options != variant.options:
+            variant.options = options
             _save_variant(variant, update_fields=["options", "updated_at"])
-            continue
-        try:
-            _clean_options(variant.options, types)
-        except ValidationError:
-            raise ValidationError(
-                {
-                    "option_types": f"Variant {variant.sku} has the options "
-                    f"{variant.options}: change or delete it first."
-                }
-            ) from None
     return types
 
 
@@ -465,6 +459,15 @@ def _lock_variants_of(
 def _save_option_types(
     product: Product, option_types: Sequence[OptionType]
 ) -> list[ProductOption]:
+    types = _checked_option_types(option_types)
+    for option in types:
+        option.product = product
+        option.save()
+    return types
+
+
+def _checked_option_types(option_types: Sequence[OptionType]) -> list[ProductOption]:
+    """The option types as rows of no product yet, or ValidationError."""
     names: set[str] = set()
     types: list[ProductOption] = []
     for position, option_type in enumerate(option_types):
@@ -479,11 +482,8 @@ def _save_option_types(
                 {"option_types": f"{name} needs distinct, non-empty values."}
             )
         names.add(name.casefold())
-        option = ProductOption(
-            product=product, name=name, values=values, position=position
-        )
+        option = ProductOption(name=name, values=values, position=position)
         option.full_clean(exclude=["product"])
-        option.save()
         types.append(option)
     return types
 
@@ -517,6 +517,36 @@ def _clean_options(
     return {option.name: given[option.name] for option in types}
 
 
+def _options_under(
+    types: Sequence[ProductOption], *, sku: str, options: dict[str, str]
+) -> dict[str, str]:
+    """A stored variant's options under new option types, or ValidationError.
+
+    A default variant (no options) takes the first of each type's values, so
+    that a product can go from no options to some.
+    """
+    if not options and types:
+        return {option.name: option.values[0] for option in types}
+    try:
+        return _clean_options(options, types)
+    except ValidationError:
+        raise ValidationError(
+            {
+                "option_types": f"Variant {sku} has the options {options}: change "
+                "or delete it first."
+            }
+        ) from None
+
+
+def _check_variant(variant: ProductVariant) -> None:
+    """Check a variant's fields as a save would write them (ValidationError)."""
+    # The fields' own validators (a printable sku, prices as decimals); the
+    # options are checked against the product's types by _clean_options, and
+    # the database checks the rest.
+    variant.clean_fields(exclude=["product", "options"])
+    _check_prices(variant)
+
+
 def _check_prices(variant: ProductVariant) -> None:
     if variant.price is None or variant.price < Decimal("0.01"):
         raise ValidationError({"price": "The price must be at least 0.01."})
@@ -531,10 +561,7 @@ def _check_prices(variant: ProductVariant) -> None:
 
 def _save_variant(variant: ProductVariant, **kwargs: Any) -> None:
     """Save a variant; a taken sku or combination of options is a ValidationError."""
-    # The fields' own validators (a printable sku, prices as decimals); the
-    # database checks the rest.
-    variant.clean_fields(exclude=["product", "options"])
-    _check_prices(variant)
+    _check_variant(variant)
     try:
         with transaction.atomic():
             variant.save(**kwargs)
@@ -543,9 +570,7 @@ def _save_variant(variant: ProductVariant, **kwargs: Any) -> None:
             getattr(error.__cause__, "diag", None), "constraint_name", ""
         )
         if constraint == VARIANT_OPTIONS_CONSTRAINT:
-            raise ValidationError(
-                {"options": "Another variant of this product has these options."}
-            ) from None
+            raise ValidationError({"options": OPTIONS_TAKEN}) from None
         raise ValidationError({"sku": SKU_TAKEN}) from None
 
 
@@ -558,11 +583,29 @@ def _add_variant(
     reason: str,
     reference: str,
 ) -> ProductVariant:
+    variant = _build_variant(types, data)
+    variant.product = product
+    _save_variant(variant)
+    if variant.stock:
+        StockMovement.objects.create(
+            product=product,
+            variant=variant,
+            sku=variant.sku,
+            quantity=variant.stock,
+            stock_after=variant.stock,
+            reason=reason,
+            reference=reference,
+            user=user,
+        )
+    return variant
+
+
+def _build_variant(types: Sequence[ProductOption], data: NewVariant) -> ProductVariant:
+    """A new variant of no product yet, its options checked (ValidationError)."""
     stock = data.get("stock", 0)
     if isinstance(stock, bool) or not isinstance(stock, int) or stock < 0:
         raise ValidationError({"stock": "Stock cannot be negative."})
     variant = ProductVariant(
-        product=product,
         sku=normalize(data["sku"]),
         options=_clean_options(data.get("options") or {}, types),
         price=data["price"],
@@ -573,18 +616,6 @@ def _add_variant(
     )
     if not variant.sku.strip():
         raise ValidationError({"sku": "Give the variant's SKU."})
-    _save_variant(variant)
-    if stock:
-        StockMovement.objects.create(
-            product=product,
-            variant=variant,
-            sku=variant.sku,
-            quantity=stock,
-            stock_after=stock,
-            reason=reason,
-            reference=reference,
-            user=user,
-        )
     return variant
 
 
@@ -613,18 +644,16 @@ def refresh_aggregates(product_ids: Iterable[int], *, reprice: bool = True) -> N
         paid = Coalesce("sale_price", "price")
         return Subquery(of.values("product").annotate(low=Min(paid)).values("low"))
 
-    # The base manager: the variant writes that call this invalidate the
-    # catalog cache themselves (an import, once at its end).
-    Product._base_manager.filter(pk__in=ids).update(
-        price=Coalesce(lowest(active), lowest(variants)),
-        stock=Coalesce(
+    aggregates = {
+        "price": Coalesce(lowest(active), lowest(variants)),
+        "stock": Coalesce(
             Subquery(
                 active.values("product").annotate(units=Sum("stock")).values("units")
             ),
             0,
         ),
-        updated_at=timezone.now(),
-    )
+        "updated_at": timezone.now(),
+    }
     # The words the search finds a product by beside its own (docs/search.md):
     # its active variants' SKUs and option values. Written only where they
     # changed, so that a price or stock change rewrites no search vector.
@@ -638,9 +667,13 @@ def refresh_aggregates(product_ids: Iterable[int], *, reprice: bool = True) -> N
         ),
         Value(""),
     )
-    Product._base_manager.filter(pk__in=ids).alias(terms=terms).exclude(
-        search_terms=F("terms")
-    ).update(search_terms=terms)
+    # The base manager: the variant writes that call this invalidate the
+    # catalog cache themselves (an import, once at its end). Each row is
+    # written once, its terms with its figures where they changed (a new
+    # version of a row costs an entry in each of its indexes).
+    products = Product._base_manager.filter(pk__in=ids).alias(terms=terms)
+    products.filter(search_terms=F("terms")).update(**aggregates)
+    products.exclude(search_terms=F("terms")).update(**aggregates, search_terms=terms)
     _write_option_values(ids)
 
 
@@ -800,8 +833,7 @@ def set_stock(
     user: User | None = None,
 ) -> ProductVariant:
     """Set the stock on hand to a counted figure, recording the difference."""
-    if isinstance(stock, bool) or not isinstance(stock, int) or stock < 0:
-        raise ValidationError({"stock": "Stock must be a whole number, 0 or more."})
+    _check_stock_figure(stock)
     # Locked, so that no sale lands between reading the figure and writing
     # the difference.
     current = ProductVariant.objects.select_for_update().values_list("stock", flat=True)
@@ -816,6 +848,12 @@ def set_stock(
         )
     variant.refresh_from_db(fields=["stock", "updated_at"])
     return variant
+
+
+def _check_stock_figure(stock: object) -> None:
+    """Refuse a counted stock figure that is not a whole number, 0 or more."""
+    if isinstance(stock, bool) or not isinstance(stock, int) or stock < 0:
+        raise ValidationError({"stock": "Stock must be a whole number, 0 or more."})
 
 
 def take_stock(
@@ -1070,17 +1108,20 @@ def import_products(
 
     `rows` (catalog.product_csv.ProductRow) are first checked against the
     catalog: a missing category (made at the top level with
-    `create_categories`) or a taken slug rejects the import (ImportRejected,
-    naming every bad row). A stock figure becomes an `import` movement of the
-    difference, the products locked in id order until commit, so the ledger
-    adds up whatever sells meanwhile. `progress(done, total)` follows each
+    `create_categories`), a taken slug or a variant that the variant
+    services would refuse rejects the import (ImportRejected, naming every
+    bad row) before anything is written. A stock figure becomes an `import`
+    movement of the difference, the products locked in id order until
+    commit, so the ledger adds up whatever sells meanwhile. Products are
+    written `batch_size` at a time, `progress(done, total)` after each
     batch; with `dry_run`, nothing is written.
     """
     rows = list(rows)
     if batch_size < 1:
         raise ValueError("batch_size must be 1 or more.")
+    _without_jit(Product)
     # A file of default variants only (what export_products writes of a
-    # catalog without options) is imported as products, in batches.
+    # catalog without options) is imported as products, a row each.
     if not all(_default_variant_row(row) for row in rows):
         return _import_variants(
             rows=rows,
@@ -1088,44 +1129,19 @@ def import_products(
             dry_run=dry_run,
             reference=reference,
             user=user,
-            progress=progress,
             batch_size=batch_size,
+            progress=progress,
         )
-    current = _products_by_sku(
-        [row.sku for row in rows], lock=not dry_run, batch_size=batch_size
-    )
-    category_ids: dict[str, int | str] = dict(
-        Category.objects.values_list("slug", "pk")
-    )
+    current = _products_by_sku([row.sku for row in rows], lock=not dry_run)
     errors: list[RowError] = []
-    new_categories: list[str] = []
-    for row in rows:
-        if row.category in category_ids or row.category in new_categories:
-            continue
-        if create_categories:
-            new_categories.append(row.category)
-        else:
-            errors.append(
-                RowError(
-                    row.line,
-                    f"unknown category {row.category!r} (use --create-categories "
-                    "to create it)",
-                )
-            )
-    slugs = _import_slugs(rows, current, errors, batch_size)
+    category_ids, new_categories = _import_categories(rows, create_categories, errors)
+    slugs = _import_slugs(rows, current, errors)
     if errors:
         raise ImportRejected(errors)
 
     result = ImportResult(categories_created=new_categories)
     if new_categories and not dry_run:
-        created = Category._base_manager.bulk_create(
-            Category(name=slug.replace("-", " ").capitalize(), slug=slug)
-            for slug in new_categories
-        )
-        category_ids.update((category.slug, category.pk) for category in created)
-    elif new_categories:
-        # Stand-ins, unequal to any existing category, for the comparison.
-        category_ids.update((slug, f"new:{slug}") for slug in new_categories)
+        _create_import_categories(new_categories, category_ids)
 
     plan: list[PlannedRow] = []
     for row in rows:
@@ -1185,10 +1201,94 @@ def import_products(
     return result
 
 
-class _RowRefused(Exception):
-    def __init__(self, line: int, message: str) -> None:
-        super().__init__(message)
-        self.line = line
+def _without_jit(model: type[models.Model]) -> None:
+    """Switch PostgreSQL's JIT compilation off until the transaction ends.
+
+    An import's statements each take milliseconds, but on tables that grew
+    since their statistics were taken (a first import) PostgreSQL's cost
+    estimates pass its JIT threshold, and it compiled each for some 300 ms,
+    most of a 100,000-product import's time (bench/README.md).
+    """
+    with connections[router.db_for_write(model)].cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
+
+
+def _import_categories(
+    rows: Iterable[ProductRow], create_categories: bool, errors: list[RowError]
+) -> tuple[dict[str, int | str], list[str]]:
+    """The categories' ids by slug and the slugs to create; errors for unknown ones.
+
+    A category to create has a stand-in id, unequal to any existing one,
+    until _create_import_categories creates it; without
+    `create_categories`, each row naming an unknown category is an error.
+    """
+    category_ids: dict[str, int | str] = dict(
+        Category.objects.values_list("slug", "pk")
+    )
+    new_categories: list[str] = []
+    for row in rows:
+        if row.category in category_ids:
+            continue
+        if create_categories:
+            new_categories.append(row.category)
+            category_ids[row.category] = f"new:{row.category}"
+        else:
+            errors.append(
+                RowError(
+                    row.line,
+                    f"unknown category {row.category!r} (use --create-categories "
+                    "to create it)",
+                )
+            )
+    return category_ids, new_categories
+
+
+def _create_import_categories(
+    slugs: Sequence[str], category_ids: dict[str, int | str]
+) -> None:
+    """Create the categories at the top level, named after their slugs."""
+    created = Category._base_manager.bulk_create(
+        Category(name=slug.replace("-", " ").capitalize(), slug=slug) for slug in slugs
+    )
+    category_ids.update((category.slug, category.pk) for category in created)
+
+
+# Option types by their names and values, in order.
+type OptionTypesKey = tuple[tuple[str, tuple[str, ...]], ...]
+
+# The variant fields an import compares and writes, by their attribute names.
+VARIANT_IMPORT_FIELDS = ("price", "options", "compare_at_price", "is_active", "stock")
+# What it writes of a new variant.
+NEW_VARIANT_FIELDS = ("sku", "position", *VARIANT_IMPORT_FIELDS)
+
+
+@dataclasses.dataclass
+class _ProductPlan:
+    """What a file with variant columns writes of one product."""
+
+    # The product's id (a new one's once written).
+    pk: int | None
+    # A new product's values, by attribute name.
+    new: FieldValues | None = None
+    # A stored product's values after, when a field of its own changes.
+    values: FieldValues | None = None
+    changed_fields: tuple[str, ...] = ()
+    # The option types replacing the product's (None: they stay): their
+    # name, values and position.
+    option_types: list[FieldValues] | None = None
+    # Stored variants' values after, in the order the services would write
+    # them, and the fields that change.
+    variant_updates: dict[int, FieldValues] = dataclasses.field(default_factory=dict)
+    variant_fields: set[str] = dataclasses.field(default_factory=set)
+    # Whether a variant takes options another held before: then its
+    # updates are written one at a time, in order (_write_variant_batch).
+    in_order: bool = False
+    # New variants' values, by attribute name ("pk" once written).
+    new_variants: list[FieldValues] = dataclasses.field(default_factory=list)
+    # A stock movement each: the variant's values, units added, stock after.
+    movements: list[tuple[FieldValues, int, int]] = dataclasses.field(
+        default_factory=list
+    )
 
 
 def _import_variants(
@@ -1198,163 +1298,376 @@ def _import_variants(
     dry_run: bool,
     reference: str,
     user: User | None,
-    progress: Callable[[int, int], None] | None,
     batch_size: int,
+    progress: Callable[[int, int], None] | None,
 ) -> ImportResult:
-    """Import a file with variant columns: each product through the services.
+    """Import a file with variant columns: each product's rows are its variants.
 
-    Each product's rows (its variants) are written by the product and
-    variant services, so every rule of theirs holds; a refusal names its
-    row, and any refusal rejects the whole import. A dry run writes, counts
-    and rolls back.
+    Each product's rows are checked, in file order, by the functions that
+    the product and variant services check with, against the catalog as
+    locked and as the services would leave it row after row; a refusal names
+    its row. Then, with no refusal, the products are written in batches,
+    a few statements each (_write_variant_batch).
     """
     by_product: dict[str, list[ProductRow]] = {}
     for row in rows:
         by_product.setdefault(row.sku, []).append(row)
-    # The file's products in id order, whatever its order: each product's
-    # services then find theirs locked already.
-    _lock_products(
-        _product_ids(list(by_product), batch_size=batch_size), batch_size=batch_size
-    )
-    categories: dict[str, int] = dict(Category.objects.values_list("slug", "pk"))
-    result = ImportResult()
+    firsts = [product_rows[0] for product_rows in by_product.values()]
+    current = _products_by_sku(list(by_product), lock=not dry_run)
     errors: list[RowError] = []
-    for done, product_rows in enumerate(by_product.values(), start=1):
-        try:
-            with transaction.atomic():
-                _import_product_variants(
-                    product_rows, categories, create_categories, result, reference, user
-                )
-        except _RowRefused as refusal:
-            errors.append(RowError(refusal.line, str(refusal)))
-        if progress is not None and done % 1000 == 0:
-            progress(done, len(by_product))
+    category_ids, new_categories = _import_categories(firsts, create_categories, errors)
+    slugs = _import_slugs(firsts, current, errors)
+    if new_categories and not (dry_run or errors):
+        _create_import_categories(new_categories, category_ids)
+    stored_types = _option_types_of([values["pk"] for values in current.values()])
+    # The variant SKUs that name no variant of their own product: another
+    # product's variant may hold them.
+    unmatched: list[str] = []
+    for sku, product_rows in by_product.items():
+        own = (
+            {variant["sku"] for variant in current[sku]["variants"]}
+            if sku in current
+            else set()
+        )
+        unmatched += [
+            key for row in product_rows if (key := _variant_key(row)) not in own
+        ]
+    taken = _variant_skus_taken(unmatched)
+
+    result = ImportResult(categories_created=new_categories)
+    checked_types: dict[OptionTypesKey, list[ProductOption] | ValidationError] = {}
+    plans: list[_ProductPlan] = []
+    for sku, product_rows in by_product.items():
+        before = current.get(sku)
+        first = product_rows[0]
+        plan = _plan_product(
+            product_rows,
+            before,
+            stored_types=stored_types[before["pk"]] if before else [],
+            # Empty for a row refused already.
+            category_id=category_ids.get(first.category, ""),
+            slug=slugs.get(first.line, ""),
+            taken=taken,
+            checked_types=checked_types,
+            errors=errors,
+            result=result,
+        )
+        if plan is not None:
+            plans.append(plan)
     if errors:
         raise ImportRejected(errors)
     if dry_run:
-        transaction.set_rollback(True)
-    elif rows:
+        return result
+
+    for start in range(0, len(plans), batch_size):
+        _write_variant_batch(plans[start : start + batch_size], reference, user)
+        if progress is not None:
+            progress(min(start + batch_size, len(plans)), len(plans))
+    if plans or new_categories:
         cache.invalidate()
     return result
 
 
-def _import_product_variants(
+def _plan_product(
     rows: Sequence[ProductRow],
-    categories: dict[str, int],
-    create_categories: bool,
+    before: FieldValues | None,
+    *,
+    stored_types: Sequence[ProductOption],
+    category_id: int | str,
+    slug: str,
+    taken: set[str],
+    checked_types: dict[OptionTypesKey, list[ProductOption] | ValidationError],
+    errors: list[RowError],
     result: ImportResult,
-    reference: str,
-    user: User | None,
-) -> None:
+) -> _ProductPlan | None:
+    """What one product's rows write (None: nothing), as the services would.
+
+    As create_product, or update_product then create_variant, update_variant
+    and set_stock row after row; each refusal is added to `errors` on its
+    row, and the changes counted into `result`.
+    """
     first = rows[0]
-    line = first.line
-    try:
-        if first.category not in categories:
-            if not create_categories:
-                raise _RowRefused(
-                    line,
-                    f"unknown category {first.category!r} (use --create-categories "
-                    "to create it)",
-                )
-            created = Category.objects.create(
-                name=first.category.replace("-", " ").capitalize(),
-                slug=first.category,
-            )
-            categories[first.category] = created.pk
-            result.categories_created.append(first.category)
-        category = Category.objects.get(pk=categories[first.category])
-        option_types: dict[str, list[str]] = {}
-        product = Product.objects.filter(sku=first.sku).first()
-        if product is not None:
-            for option in product.option_types.all():
-                option_types[option.name] = list(option.values)
-        for row in rows:
-            for name, value in (row.options or {}).items():
-                values = option_types.setdefault(name, [])
-                if value not in values:
-                    values.append(value)
-        types: list[OptionType] = [
-            {"name": name, "values": values} for name, values in option_types.items()
-        ]
-        if product is None:
-            create_product(
-                sku=first.sku,
-                name=first.name,
-                category=category,
-                slug=first.slug or "",
-                description=first.description or "",
-                is_active=True if first.is_active is None else first.is_active,
-                option_types=types,
-                variants=[_new_variant(row) for row in rows],
-                reason=Reason.IMPORT,
-                reference=reference,
-                user=user,
-            )
-            result.created += 1
-            result.stock_movements += sum(1 for row in rows if row.stock)
-            result.changes.append((line, first.sku, "created", ("variants",)))
-            return
+    # The option types: the product's, then the names and values the rows add.
+    merged = {option.name: list(option.values) for option in stored_types}
+    for row in rows:
+        for name, value in (row.options or {}).items():
+            values = merged.setdefault(name, [])
+            if value not in values:
+                values.append(value)
+    asked: list[OptionType] = [
+        {"name": name, "values": values} for name, values in merged.items()
+    ]
+    types = list(stored_types)
+    replaced = [(option.name, list(option.values)) for option in types] != [
+        (option["name"], option["values"]) for option in asked
+    ]
+    if replaced:
+        # Checked once for all the products that ask for the same types.
+        types_key = tuple((name, tuple(values)) for name, values in merged.items())
+        if types_key not in checked_types:
+            try:
+                checked_types[types_key] = _checked_option_types(asked)
+            except ValidationError as error:
+                checked_types[types_key] = error
+        checked = checked_types[types_key]
+        if isinstance(checked, ValidationError):
+            errors.append(_row_error(first.line, checked))
+            return None
+        types = checked
+
+    if before is None:
+        plan = _ProductPlan(
+            pk=None,
+            new={
+                "sku": first.sku,
+                "name": first.name,
+                "slug": slug,
+                "category_id": category_id,
+                "description": first.description or "",
+                "is_active": True if first.is_active is None else first.is_active,
+                # Replaced by the variants' aggregates once they are written.
+                "price": first.price,
+            },
+        )
         changed: list[str] = []
-        product_changes: ProductChanges = {}
-        wanted: dict[str, Any] = {"name": first.name, "category": category}
-        if first.slug:
-            wanted["slug"] = first.slug
-        if first.description is not None:
-            wanted["description"] = first.description
-        if first.is_active is not None:
-            wanted["is_active"] = first.is_active
-        for field, value in wanted.items():
-            if getattr(product, field) != value:
-                product_changes[field] = value  # type: ignore[literal-required]  # a ProductChanges key
-        if [(o.name, list(o.values)) for o in product.option_types.all()] != [
-            (t["name"], t["values"]) for t in types
-        ]:
-            product_changes["option_types"] = types
-        if product_changes:
-            update_product(product=product, user=user, **product_changes)
-            changed += list(product_changes)
-        variants = {variant.sku: variant for variant in product.variants.all()}
-        for row in rows:
-            line = row.line
-            variant = variants.get(row.variant_sku or row.sku)
-            data = _new_variant(row)
-            if variant is None:
-                create_variant(
-                    product=product,
-                    user=user,
-                    reason=Reason.IMPORT,
-                    reference=reference,
-                    **data,
-                )
-                changed.append(f"variant {data['sku']}")
-                result.stock_movements += 1 if data.get("stock") else 0
-                continue
-            changes: VariantChanges = {}
-            for field in ("price", "options", "compare_at_price", "is_active"):
-                if field in data and getattr(variant, field) != data[field]:  # type: ignore[literal-required]  # a NewVariant key
-                    changes[field] = data[field]  # type: ignore[literal-required]  # a VariantChanges key
-            if changes:
-                update_variant(variant=variant, user=user, **changes)
-                changed.append(f"variant {variant.sku}")
-            if row.stock is not None and row.stock != variant.stock:
-                set_stock(
-                    variant=variant,
-                    stock=row.stock,
-                    reason=Reason.IMPORT,
-                    reference=reference,
-                    user=user,
-                )
-                result.stock_movements += 1
-                changed.append(f"stock of {variant.sku}")
-    except ValidationError as error:
-        raise _RowRefused(line, "; ".join(error.messages)) from None
-    except LastVariant as error:
-        raise _RowRefused(line, error.detail) from None
-    if changed:
-        result.updated += 1
-        result.changes.append((first.line, first.sku, "updated", tuple(changed)))
     else:
+        plan = _ProductPlan(pk=before["pk"])
+        target: FieldValues = {"name": first.name, "category_id": category_id}
+        target["slug"] = slug
+        if first.description is not None:
+            target["description"] = first.description
+        if first.is_active is not None:
+            target["is_active"] = first.is_active
+        plan.changed_fields = tuple(
+            name for name, value in target.items() if value != before[name]
+        )
+        if plan.changed_fields:
+            plan.values = {**before, **target}
+        changed = list(_column_names(plan.changed_fields))
+    if replaced:
+        plan.option_types = [
+            {"name": option.name, "values": option.values, "position": option.position}
+            for option in types
+        ]
+        if before is not None:
+            changed.append("option_types")
+
+    stored = (
+        {variant["sku"]: variant for variant in before["variants"]} if before else {}
+    )
+    # Each variant's values as the services leave them, row after row, and
+    # which variant holds each combination of options (unique per product).
+    state = dict(stored)
+    held = {_options_key(variant["options"]): sku for sku, variant in stored.items()}
+
+    def write(sku: str, changes: FieldValues) -> None:
+        values = {**state[sku], **changes}
+        if "options" in changes:
+            holder = held.get(_options_key(changes["options"]))
+            if holder not in (None, sku):
+                raise ValidationError({"options": OPTIONS_TAKEN})
+            del held[_options_key(state[sku]["options"])]
+            held[_options_key(changes["options"])] = sku
+        state[sku] = values
+        # Last in the order of writes.
+        plan.variant_updates.pop(values["pk"], None)
+        plan.variant_updates[values["pk"]] = values
+        plan.variant_fields.update(changes)
+
+    rows_by_key = {_variant_key(row): row for row in rows}
+    if replaced:
+        # As set_option_types: every variant must fit the new types, but one
+        # whose row gives its options is checked by that row instead.
+        for sku, variant in stored.items():
+            own_row = rows_by_key.get(sku)
+            if own_row is not None and own_row.options is not None:
+                continue
+            try:
+                options = _options_under(types, sku=sku, options=variant["options"])
+                if options != variant["options"]:
+                    write(sku, {"options": options})
+            except ValidationError as error:
+                errors.append(
+                    _row_error(first.line if own_row is None else own_row.line, error)
+                )
+                return None
+
+    for position, row in enumerate(rows):
+        key = _variant_key(row)
+        data = _new_variant(row)
+        try:
+            if key not in state:
+                if before is None:
+                    # As create_product: the variants in the order given.
+                    data["position"] = position
+                variant = _build_variant(types, data)
+                _check_variant(variant)
+                if key in taken:
+                    raise ValidationError({"sku": SKU_TAKEN})
+                combination = _options_key(variant.options)
+                if combination in held:
+                    raise ValidationError({"options": OPTIONS_TAKEN})
+                held[combination] = key
+                created = {name: getattr(variant, name) for name in NEW_VARIANT_FIELDS}
+                plan.new_variants.append(created)
+                if variant.stock:
+                    plan.movements.append((created, variant.stock, variant.stock))
+                changed.append(f"variant {variant.sku}")
+                continue
+            values = state[key]
+            changes: FieldValues = {
+                field: data[field]
+                for field in ("price", "options", "compare_at_price", "is_active")
+                if field in data and values[field] != data[field]
+            }
+            if changes:
+                if "options" in changes:
+                    changes["options"] = _clean_options(changes["options"], types)
+                after = {name: values[name] for name in ("sku", *VARIANT_IMPORT_FIELDS)}
+                _check_variant(ProductVariant(**{**after, **changes}))
+                write(key, changes)
+                changed.append(f"variant {key}")
+            if row.stock is not None and row.stock != values["stock"]:
+                _check_stock_figure(row.stock)
+                plan.movements.append((values, row.stock - values["stock"], row.stock))
+                write(key, {"stock": row.stock})
+                changed.append(f"stock of {key}")
+        except ValidationError as error:
+            errors.append(_row_error(row.line, error))
+
+    # Options another variant held before the import: writing every update
+    # in one statement could meet the unique (product, options) pair half
+    # way, where the services' order passes it.
+    holders = {
+        _options_key(variant["options"]): variant["pk"] for variant in stored.values()
+    }
+    plan.in_order = any(
+        holders.get(_options_key(values["options"]), pk) != pk
+        for pk, values in plan.variant_updates.items()
+    )
+    result.stock_movements += len(plan.movements)
+    if before is None:
+        result.created += 1
+        result.changes.append((first.line, first.sku, "created", ("variants",)))
+        return plan
+    if not changed:
         result.unchanged += 1
+        return None
+    result.updated += 1
+    result.changes.append((first.line, first.sku, "updated", tuple(changed)))
+    return plan
+
+
+def _write_variant_batch(
+    plans: Sequence[_ProductPlan], reference: str, user: User | None
+) -> None:
+    """Write one batch of a variant import: a few statements whatever its size.
+
+    In the services' order: the products, their option types, the stored
+    variants' changes, the new variants, the stock movements, then the
+    products' aggregates (with their variants' sale prices). Nothing here
+    schedules a cache invalidation; import_products invalidates once.
+    """
+    now = timezone.now()
+    created = [plan for plan in plans if plan.new is not None]
+    ids = _insert_rows(Product, [plan.new for plan in created if plan.new])
+    for plan, pk in zip(created, ids, strict=True):
+        plan.pk = pk
+    updated = [plan.values for plan in plans if plan.values is not None]
+    if updated:
+        fields = {name for plan in plans for name in plan.changed_fields}
+        _update_rows(
+            Product,
+            [{**values, "updated_at": now} for values in updated],
+            [*sorted(fields), "updated_at"],
+        )
+    replaced = [
+        plan.pk for plan in plans if plan.option_types is not None and plan.new is None
+    ]
+    if replaced:
+        ProductOption._base_manager.filter(_AnyOf(F("product_id"), replaced)).delete()
+    _insert_rows(
+        ProductOption,
+        [
+            {**option, "product_id": plan.pk}
+            for plan in plans
+            for option in plan.option_types or ()
+        ],
+    )
+    together: list[FieldValues] = []
+    fields_together: set[str] = set()
+    for plan in plans:
+        changes = [
+            {**values, "updated_at": now} for values in plan.variant_updates.values()
+        ]
+        if plan.in_order:
+            for values in changes:
+                _update_rows(
+                    ProductVariant,
+                    [values],
+                    [*sorted(plan.variant_fields), "updated_at"],
+                )
+        else:
+            together += changes
+            fields_together |= plan.variant_fields
+    if together:
+        _update_rows(ProductVariant, together, [*sorted(fields_together), "updated_at"])
+    new_variants = [(plan, variant) for plan in plans for variant in plan.new_variants]
+    ids = _insert_rows(
+        ProductVariant,
+        [{**variant, "product_id": plan.pk} for plan, variant in new_variants],
+    )
+    for (_, variant), pk in zip(new_variants, ids, strict=True):
+        variant["pk"] = pk
+    _insert_rows(
+        StockMovement,
+        [
+            {
+                "product_id": plan.pk,
+                "variant_id": variant["pk"],
+                "sku": variant["sku"],
+                "quantity": quantity,
+                "stock_after": stock_after,
+                "reason": Reason.IMPORT,
+                "reference": reference,
+                "user_id": user and user.pk,
+            }
+            for plan in plans
+            for variant, quantity, stock_after in plan.movements
+        ],
+    )
+    refresh_aggregates(plan.pk for plan in plans if plan.pk is not None)
+
+
+def _row_error(line: int, error: ValidationError) -> RowError:
+    return RowError(line, "; ".join(error.messages))
+
+
+def _variant_key(row: ProductRow) -> str:
+    """The SKU of the row's variant (its product's default variant: the product's)."""
+    return row.variant_sku or row.sku
+
+
+def _options_key(options: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """Options as the database compares them: whatever their order."""
+    return tuple(sorted(options.items()))
+
+
+def _option_types_of(
+    product_ids: Collection[int],
+) -> defaultdict[int, list[ProductOption]]:
+    """Each product's option types, in their order."""
+    types: defaultdict[int, list[ProductOption]] = defaultdict(list)
+    options = ProductOption.objects.filter(_AnyOf(F("product_id"), product_ids))
+    for option in options.order_by("product_id", "position", "pk"):
+        types[option.product_id].append(option)
+    return types
+
+
+def _variant_skus_taken(skus: Collection[str]) -> set[str]:
+    """Those of the SKUs that a variant holds."""
+    variants = ProductVariant.objects.filter(_AnyOf(F("sku"), skus))
+    return set(variants.values_list("sku", flat=True))
 
 
 def _default_variant_row(row: ProductRow) -> bool:
@@ -1369,7 +1682,7 @@ def _default_variant_row(row: ProductRow) -> bool:
 
 def _new_variant(row: ProductRow) -> NewVariant:
     """The row's variant; an empty optional cell is left out (kept as it is)."""
-    variant: NewVariant = {"sku": row.variant_sku or row.sku, "price": row.price}
+    variant: NewVariant = {"sku": _variant_key(row), "price": row.price}
     if row.options is not None:
         variant["options"] = row.options
     if row.compare_at_price is not None:
@@ -1385,65 +1698,74 @@ def _column_names(fields: Iterable[str]) -> tuple[str, ...]:
     return tuple(name.removesuffix("_id") for name in fields)
 
 
-def _product_ids(skus: Sequence[str], *, batch_size: int) -> list[int]:
-    """The ids of the products with these SKUs, `batch_size` SKUs a statement."""
-    return [
-        pk
-        for batch in itertools.batched(skus, batch_size)
-        for pk in Product.objects.filter(sku__in=batch).values_list("pk", flat=True)
-    ]
-
-
-def _products_by_sku(
-    skus: Sequence[str], *, lock: bool, batch_size: int
-) -> dict[str, FieldValues]:
+def _products_by_sku(skus: Collection[str], *, lock: bool) -> dict[str, FieldValues]:
     """The products with these SKUs, as {sku: values}, locked in id order.
 
-    Each product's values hold `variant`, its only variant's id, or None
-    when it has several. Every variant of them is locked first, in id order,
-    then the products: the stock service's order.
+    Each product's values hold `variants`, its variants' values (those of
+    VARIANT_IMPORT_FIELDS, with their pk and sku) in id order, and `variant`,
+    its only variant's id, or None when it has several. Every variant of
+    them is locked first, in id order, then the products: the stock
+    service's order.
     """
-    ids = sorted(_product_ids(skus, batch_size=batch_size))
-    products = Product.objects.order_by("pk")
+    ids = list(
+        Product.objects.filter(_AnyOf(F("sku"), skus)).values_list("pk", flat=True)
+    )
+    variants = ProductVariant.objects.filter(_AnyOf(F("product_id"), ids))
+    products = Product.objects.filter(_AnyOf(F("pk"), ids))
     if lock:
-        variants_of = _lock_variants_of(ids, batch_size=batch_size)
+        variants = variants.select_for_update()
         products = products.select_for_update()
-    else:
-        variants_of = defaultdict(list)
-        for batch in itertools.batched(ids, batch_size):
-            for pk, product_id in ProductVariant.objects.filter(
-                product_id__in=batch
-            ).values_list("pk", "product_id"):
-                variants_of[product_id].append(pk)
+    variants_of: defaultdict[int, list[FieldValues]] = defaultdict(list)
+    for values in variants.order_by("pk").values(
+        "pk", "product_id", "sku", *VARIANT_IMPORT_FIELDS
+    ):
+        variants_of[values["product_id"]].append(values)
     found: dict[str, FieldValues] = {}
-    for batch in itertools.batched(ids, batch_size):
-        for values in products.filter(pk__in=batch).values(
-            "pk", "sku", "stock", *IMPORT_FIELDS
-        ):
-            own = variants_of[values["pk"]]
-            values["variant"] = own[0] if len(own) == 1 else None
-            found[values["sku"]] = values
+    for values in products.order_by("pk").values("pk", "sku", "stock", *IMPORT_FIELDS):
+        own = variants_of[values["pk"]]
+        values["variants"] = own
+        values["variant"] = own[0]["pk"] if len(own) == 1 else None
+        found[values["sku"]] = values
     return found
+
+
+class _AnyOf(Lookup):
+    """`field = ANY(values)`: the values bound as one array.
+
+    `field__in=values` binds a parameter per value, which the driver takes
+    seconds to write into a statement for 100,000 of them; an import reads
+    its whole file's rows with one such statement each.
+    """
+
+    lookup_name = "any_of"
+    prepare_rhs = False
+
+    def __init__(self, lhs: Any, rhs: Iterable[Any]) -> None:
+        # A list, which the driver binds as an array.
+        super().__init__(lhs, list(rhs))
+
+    def as_sql(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper
+    ) -> tuple[str, tuple[Any, ...]]:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} = ANY({rhs})", (*lhs_params, *rhs_params)
 
 
 def _import_slugs(
     rows: Sequence[ProductRow],
     current: dict[str, FieldValues],
     errors: list[RowError],
-    batch_size: int,
 ) -> dict[int, str]:
     """Each row's slug, {line: slug}; appends an error per slug already taken.
 
     A slug another product holds now is refused even if the file moves that
     product to another slug: the database checks each row as it changes.
     """
-    asked = sorted({row.slug for row in rows if row.slug})
-    holders: dict[str, str] = {}
-    for start in range(0, len(asked), batch_size):
-        chunk = asked[start : start + batch_size]
-        holders.update(
-            Product.objects.filter(slug__in=chunk).values_list("slug", "sku")
-        )
+    asked = {row.slug for row in rows if row.slug}
+    holders: dict[str, str] = dict(
+        Product.objects.filter(_AnyOf(F("slug"), asked)).values_list("slug", "sku")
+    )
     slugs: dict[int, str] = {}
     claimed: dict[str, int] = {}
     derive: list[ProductRow] = []
@@ -1471,7 +1793,8 @@ def _import_slugs(
             claimed[row.slug] = row.line
             slugs[row.line] = row.slug
     if derive:
-        taken = set(Product.objects.values_list("slug", flat=True)) | set(claimed)
+        taken = set(Product.objects.order_by().values_list("slug", flat=True))
+        taken.update(claimed)
         longest = slug_max_length(Product)
         for row in derive:
             # As SluggedModel derives one: the name, then -2, -3…
@@ -1504,10 +1827,13 @@ def _write_import_batch(
             defaults: FieldValues = {"description": "", "is_active": True, "stock": 0}
             new_products.append(Product(sku=row.sku, **{**defaults, **target}))
             continue
-        # Every field is given: the update writes the batch's changed fields
-        # of every row, so the unchanged ones must hold their current value.
-        updated_rows.append({**before, **target, "updated_at": now})
-        fields.update(set(changed) - {"price", "stock"})
+        own = set(changed) - {"price", "stock"}
+        if own:
+            # Every field is given: the update writes the batch's changed
+            # fields of every row, so the unchanged ones must hold their
+            # current value. (A new price or stock alone is the aggregates'.)
+            updated_rows.append({**before, **target, "updated_at": now})
+            fields.update(own)
         if {"price", "stock"} & set(changed):
             variant_fields.update({"price", "stock"} & set(changed))
             updated_variants.append(
@@ -1566,48 +1892,97 @@ def _write_import_batch(
     StockMovement.objects.bulk_create(movements)
 
 
+def _insert_rows(model: type[models.Model], rows: Sequence[FieldValues]) -> list[int]:
+    """Insert rows, {attname: value}, in one statement; return their ids in order.
+
+    The rows are bound as one JSON document (_recordset). A field a row
+    leaves out takes its default, a timestamp set on creation the time now;
+    keys that name no field are left out.
+    """
+    if not rows:
+        return []
+    connection = connections[router.db_for_write(model)]
+    quote = connection.ops.quote_name
+    meta = model._meta
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    now = timezone.now()
+    defaults = {
+        field.attname: now
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+        else field.get_default()
+        for field in fields
+    }
+    columns = ", ".join(quote(_column(field)) for field in fields)
+    # Accepted bandit B608: only column and table names from the model's own
+    # metadata are formatted in; the rows are bound as one parameter.
+    statement = (
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # nosec B608
+        f"SELECT {columns} FROM {_recordset(model, connection)} AS v "
+        f"RETURNING {quote(_column(meta.pk))}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [_document([{**defaults, **row} for row in rows])])
+        # In the rows' order, as PostgreSQL inserts and returns them (and
+        # bulk_create() relies on too).
+        return [row[0] for row in cursor.fetchall()]
+
+
 def _update_rows(
     model: type[models.Model], rows: Sequence[FieldValues], fields: Sequence[str]
 ) -> None:
     """Write `fields` (attribute names) of many rows, {"pk": …, field: …}, at once.
 
-    One PostgreSQL `WITH v AS (VALUES …) UPDATE … FROM v` statement per
-    batch, where Django's bulk_update() compiles a CASE WHEN per row and
-    field (bench/README.md has the figures).
+    One `UPDATE … FROM` statement over the rows bound as one JSON document
+    (_recordset), where Django's bulk_update() compiles a CASE WHEN per row
+    and field (bench/README.md has the figures).
     """
+    if not rows:
+        return
     connection = connections[router.db_for_write(model)]
+    quote = connection.ops.quote_name
     meta = model._meta
     by_attname = {field.attname: field for field in meta.concrete_fields}
-    columns = [meta.pk, *(by_attname[name] for name in fields)]
-    quote = connection.ops.quote_name
     table = quote(meta.db_table)
-    names = [quote(_column(column)) for column in columns]
-    assignments = ", ".join(f"{name} = v.{name}" for name in names[1:])
-    row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    per_statement = connection.ops.bulk_batch_size(columns, rows)
+    pk = quote(_column(meta.pk))
+    assignments = ", ".join(
+        f"{column} = v.{column}"
+        for column in (quote(_column(by_attname[name])) for name in fields)
+    )
+    document = _document(
+        [
+            {meta.pk.attname: row["pk"], **{name: row[name] for name in fields}}
+            for row in rows
+        ]
+    )
+    # Accepted bandit B608: only column and table names from the model's own
+    # metadata are formatted in; the rows are bound as one parameter.
+    statement = (
+        f"UPDATE {table} SET {assignments} "  # nosec B608
+        f"FROM {_recordset(model, connection)} AS v WHERE {table}.{pk} = v.{pk}"
+    )
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), per_statement):
-            chunk = rows[start : start + per_statement]
-            params = [
-                value
-                for row in chunk
-                for value in (
-                    row["pk"],
-                    *(
-                        column.get_db_prep_save(row[column.attname], connection)
-                        for column in columns[1:]
-                    ),
-                )
-            ]
-            # Accepted bandit B608: only column and table names from the
-            # model's own metadata are formatted in; every value is bound.
-            statement = (
-                f"WITH v ({', '.join(names)}) AS (VALUES "
-                + ", ".join([row_sql] * len(chunk))
-                + f") UPDATE {table} SET {assignments} FROM v "  # nosec B608
-                f"WHERE {table}.{names[0]} = v.{names[0]}"
-            )
-            cursor.execute(statement, params)
+        cursor.execute(statement, [document])
+
+
+def _recordset(model: type[models.Model], connection: BaseDatabaseWrapper) -> str:
+    """The rows of one JSON document parameter, read as the model's table's rows.
+
+    PostgreSQL's `jsonb_populate_recordset` reads each object's keys as the
+    table's columns (a column a row leaves out is null), numbers, arrays and
+    JSON with their types: one parameter for a batch, where bulk_create()
+    prepared every value of every row in Python (40 to 170 µs a row) and a
+    parameter per value cost some 3 µs each (bench/README.md).
+    """
+    # The document's keys are the fields' attribute names: every catalog
+    # column is named after its field's.
+    assert all(field.attname == field.column for field in model._meta.concrete_fields)
+    table = connection.ops.quote_name(model._meta.db_table)
+    return f"jsonb_populate_recordset(NULL::{table}, %s::jsonb)"
+
+
+def _document(rows: Sequence[FieldValues]) -> str:
+    """Rows as a JSON document: decimals and times as their text."""
+    return json.dumps(rows, default=str, ensure_ascii=False)
 
 
 def _column(field: "models.Field[Any, Any]") -> str:
