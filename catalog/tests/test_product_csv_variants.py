@@ -538,3 +538,23 @@ def test_new_variants_take_the_sale_in_force_and_are_searchable(tmp_path, tees):
     }
     assert tee.price == Decimal("18.00")
     assert tee.search_terms == 'TEE-S ["S"] TEE-M ["M"]'
+
+
+def test_the_option_facet_counts_imported_variants(tmp_path, tees, api_client):
+    import_file(
+        tmp_path,
+        HEADER
+        + "P1,Tee 1,tees,P1-S,Size=S,5.00,,1\n"
+        + "P1,Tee 1,tees,P1-M,Size=M,5.00,,1\n"
+        + "P2,Tee 2,tees,P2-M,Size=M,5.00,,1\n",
+    )
+    # A variant taken off sale by a second file no longer counts.
+    import_file(
+        tmp_path,
+        "sku,name,category,variant_sku,options,price,variant_is_active\n"
+        "P1,Tee 1,tees,P1-S,Size=S,5.00,false\n",
+    )
+
+    options = api_client.get("/api/v1/products/facets/").json()["options"]
+
+    assert options == {"Size": [{"value": "M", "count": 2}]}
