@@ -1140,9 +1140,6 @@ def import_products(
         raise ImportRejected(errors)
 
     result = ImportResult(categories_created=new_categories)
-    if new_categories and not dry_run:
-        _create_import_categories(new_categories, category_ids)
-
     plan: list[PlannedRow] = []
     for row in rows:
         target: FieldValues = {
@@ -1192,6 +1189,11 @@ def import_products(
     if dry_run:
         return result
 
+    created = _create_import_categories(new_categories)
+    for _, _, target, _ in plan:
+        target["category_id"] = created.get(
+            target["category_id"], target["category_id"]
+        )
     for start in range(0, len(plan), batch_size):
         _write_import_batch(plan[start : start + batch_size], reference, user)
         if progress is not None:
@@ -1219,8 +1221,9 @@ def _import_categories(
     """The categories' ids by slug and the slugs to create; errors for unknown ones.
 
     A category to create has a stand-in id, unequal to any existing one,
-    until _create_import_categories creates it; without
-    `create_categories`, each row naming an unknown category is an error.
+    until the rows are checked and _create_import_categories creates it;
+    without `create_categories`, each row naming an unknown category is an
+    error.
     """
     category_ids: dict[str, int | str] = dict(
         Category.objects.values_list("slug", "pk")
@@ -1231,7 +1234,7 @@ def _import_categories(
             continue
         if create_categories:
             new_categories.append(row.category)
-            category_ids[row.category] = f"new:{row.category}"
+            category_ids[row.category] = _stand_in(row.category)
         else:
             errors.append(
                 RowError(
@@ -1243,14 +1246,19 @@ def _import_categories(
     return category_ids, new_categories
 
 
-def _create_import_categories(
-    slugs: Sequence[str], category_ids: dict[str, int | str]
-) -> None:
-    """Create the categories at the top level, named after their slugs."""
+def _create_import_categories(slugs: Sequence[str]) -> dict[int | str, int]:
+    """Create the categories at the top level, named after their slugs.
+
+    Returns each one's id by its stand-in (_import_categories).
+    """
     created = Category._base_manager.bulk_create(
         Category(name=slug.replace("-", " ").capitalize(), slug=slug) for slug in slugs
     )
-    category_ids.update((category.slug, category.pk) for category in created)
+    return {_stand_in(category.slug): category.pk for category in created}
+
+
+def _stand_in(slug: str) -> str:
+    return f"new:{slug}"
 
 
 # Option types by their names and values, in order.
@@ -1317,8 +1325,6 @@ def _import_variants(
     errors: list[RowError] = []
     category_ids, new_categories = _import_categories(firsts, create_categories, errors)
     slugs = _import_slugs(firsts, current, errors)
-    if new_categories and not (dry_run or errors):
-        _create_import_categories(new_categories, category_ids)
     stored_types = _option_types_of([values["pk"] for values in current.values()])
     # The variant SKUs that name no variant of their own product: another
     # product's variant may hold them.
@@ -1359,6 +1365,13 @@ def _import_variants(
     if dry_run:
         return result
 
+    created = _create_import_categories(new_categories)
+    for plan in plans:
+        for values in (plan.new, plan.values):
+            if values is not None:
+                values["category_id"] = created.get(
+                    values["category_id"], values["category_id"]
+                )
     for start in range(0, len(plans), batch_size):
         _write_variant_batch(plans[start : start + batch_size], reference, user)
         if progress is not None:

@@ -254,16 +254,17 @@ def test_a_product_whose_rows_span_two_batches_is_written_whole(tmp_path, tees):
 
 
 def test_a_refusal_in_the_second_batch_leaves_nothing_written(tmp_path, tees):
-    errors = failed_import(
-        tmp_path,
-        HEADER
-        + "TEE,Tee,hats,TEE-S,Size=S,15.00,,2\n"
-        + "CAP,Cap,hats,CAP-S,Size=S,5.00,,1\n"
-        + "CAP,Cap,hats,CAP-M,Size=M,5.00,4.00,1\n",
-        "--batch-size",
-        "1",
-        "--create-categories",
-    )
+    with connection.execute_wrapper(forbid_writes):
+        errors = failed_import(
+            tmp_path,
+            HEADER
+            + "TEE,Tee,hats,TEE-S,Size=S,15.00,,2\n"
+            + "CAP,Cap,hats,CAP-S,Size=S,5.00,,1\n"
+            + "CAP,Cap,hats,CAP-M,Size=M,5.00,4.00,1\n",
+            "--batch-size",
+            "1",
+            "--create-categories",
+        )
 
     assert errors == ["line 4: The compare-at price must be above the price."]
     assert not Product.objects.exists()
