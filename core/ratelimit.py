@@ -121,9 +121,11 @@ def get_limit_usage(request, *, group, setting, key, increment):
         return Usage(count=limit + 1, limit=limit, retry_after=period)
     if usage is None:
         return None
-    if usage["time_left"] < 0:
+    if usage["limit"] == 0:
         # django-ratelimit got no count from the cache and, as
-        # RATELIMIT_FAIL_OPEN is false, fails closed.
+        # RATELIMIT_FAIL_OPEN is false, fails closed (its answer's limit is 0).
+        # A negative time left alone is no failure: the window ended while
+        # the count was read, and the count stands.
         return Usage(count=limit + 1, limit=limit, retry_after=period)
     # The window's last second still belongs to it: a retry succeeds one
     # second after the end that django-ratelimit reports.
