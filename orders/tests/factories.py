@@ -6,7 +6,7 @@ from accounts.tests.factories import UserFactory
 from carts.models import CartItem
 from carts.services import get_user_cart
 from catalog.models import ProductVariant
-from catalog.tests.factories import ProductFactory
+from catalog.tests.factories import ProductFactory, TeeFactory, variant_row
 from orders import services
 from orders.models import Order
 from orders.payments import TestCardGateway
@@ -28,6 +28,16 @@ def address(**changes):
         "phone": "+44 20 7946 0000",
         **changes,
     }
+
+
+def red_tee():
+    """A tee in red only: S at 15.00 (2 units) and M at 16.00 (1 unit)."""
+    return TeeFactory(
+        variants=[
+            variant_row("Red", "S", price="15.00", stock=2),
+            variant_row("Red", "M", price="16.00", stock=1),
+        ]
+    )
 
 
 def fill_cart(user, *lines):

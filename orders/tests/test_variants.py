@@ -7,7 +7,6 @@ import pytest
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
-from carts.tests.test_variants import tee
 from catalog.exceptions import InsufficientStock
 from catalog.models import ProductVariant, StockMovement
 from catalog.tests.factories import ProductFactory
@@ -16,7 +15,7 @@ from orders import services
 from orders.api.serializers import OrderSerializer
 from orders.models import Order
 from orders.queries import order_representation
-from orders.tests.factories import OrderFactory, address, fill_cart
+from orders.tests.factories import OrderFactory, address, fill_cart, red_tee
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +26,7 @@ def stock_of(variant):
 
 @pytest.fixture
 def variants():
-    product = tee()
+    product = red_tee()
     return (
         product.variants.get(sku="TEE-RED-S"),
         product.variants.get(sku="TEE-RED-M"),

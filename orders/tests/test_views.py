@@ -10,7 +10,6 @@ from pytest_django.asserts import assertContains, assertNotContains, assertRedir
 
 from accounts.tests.factories import DEFAULT_PASSWORD, StaffFactory, UserFactory
 from carts.models import CartItem
-from carts.tests.test_variants import tee
 from catalog import services as catalog_services
 from catalog.models import Product
 from catalog.tests.factories import ProductFactory, variant_of
@@ -22,6 +21,7 @@ from orders.tests.factories import (
     PaidOrderFactory,
     address,
     fill_cart,
+    red_tee,
 )
 
 pytestmark = pytest.mark.django_db
@@ -903,7 +903,7 @@ def test_the_order_pages_have_no_inline_script_or_style(shopper_client, order):
 
 
 def test_the_order_page_shows_the_options_sold(shopper_client, shopper):
-    small = tee().variants.get(sku="TEE-RED-S")
+    small = red_tee().variants.get(sku="TEE-RED-S")
     order = OrderFactory(user=shopper, lines=[(small, 1)])
 
     response = shopper_client.get(f"/orders/{order.number}/")
