@@ -3,31 +3,11 @@
 from decimal import Decimal
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from catalog.tests.conftest import migrate
 
 BEFORE = [("catalog", "0008_printable_text_validators")]
 AFTER = [("catalog", "0011_images_remove_product_image")]
-
-
-def migrate(targets):
-    """Migrate the test database to `targets`; return the models as they were then."""
-    executor = MigrationExecutor(connection)
-    executor.migrate(targets)
-    executor.loader.build_graph()
-    return executor.loader.project_state(targets).apps
-
-
-@pytest.fixture(scope="module")
-def latest_schema_afterwards(django_db_setup, django_db_blocker):
-    """Every app's latest migrations again once this module's tests are done.
-
-    Until then each test migrates back from where the one before left the
-    schema, a few migrations, rather than from the latest.
-    """
-    yield
-    with django_db_blocker.unblock():
-        migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
 
 
 @pytest.fixture

@@ -8,10 +8,9 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from accounts.tests.factories import UserFactory
+from catalog.tests.conftest import migrate
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -25,25 +24,6 @@ AFTER = [
     ("carts", "0005_variants_cart_item_variant_required"),
     ("orders", "0004_variants_order_lines_default_variant"),
 ]
-
-
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
-@pytest.fixture(scope="module")
-def latest_schema_afterwards(django_db_setup, django_db_blocker):
-    """Every app's latest migrations again once this module's tests are done.
-
-    Until then each test migrates back from where the one before left the
-    schema, a few migrations, rather than from the latest.
-    """
-    yield
-    with django_db_blocker.unblock():
-        migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
 
 
 @pytest.fixture

@@ -3,8 +3,8 @@
 from decimal import Decimal
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from catalog.tests.conftest import migrate
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -12,18 +12,9 @@ BEFORE = [("catalog", "0017_scale_search_name_index")]
 AFTER = [("catalog", "0018_product_option_values")]
 
 
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 @pytest.fixture
-def before_option_values():
-    apps = migrate(BEFORE)
-    yield apps
-    migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+def before_option_values(latest_schema_afterwards):
+    return migrate(BEFORE)
 
 
 def test_each_product_gets_its_active_variants_option_pairs(before_option_values):
