@@ -129,8 +129,28 @@ def facets_of(filterset: ProductFilter) -> ProductFacets:
             if name in given
         )
     )
+    subtree = given.get("category")
+    stock_wanted = given.get("in_stock")
+    searched_options: dict[str, list[OptionCount]] | None = None
     if "search" in given:
-        cells = count_cells(rows, bands=True, price_range=price_range)
+        if "option" in given:
+            cells = count_cells(rows, bands=True, price_range=price_range)
+        else:
+            # A search's matches are read from the table: read once for
+            # both the cells and the option values.
+            cells, searched_options = count_cells_and_options(
+                rows,
+                price_range=price_range,
+                counted=price_range
+                & Q(
+                    *([Q(category_id__in=subtree)] if subtree is not None else []),
+                    *(
+                        [Q(has_stock=stock_wanted == "true")]
+                        if stock_wanted is not None
+                        else []
+                    ),
+                ),
+            )
         band_cells = cells
     else:
         band_cells = cached_cells(
@@ -142,8 +162,6 @@ def facets_of(filterset: ProductFilter) -> ProductFacets:
             if price_range
             else band_cells
         )
-    subtree = given.get("category")
-    stock_wanted = given.get("in_stock")
 
     def passes(cell: Cell, *leaving_out: str) -> bool:
         return (
@@ -179,7 +197,9 @@ def facets_of(filterset: ProductFilter) -> ProductFacets:
     return {
         "count": count,
         "categories": category_counts(direct),
-        "options": option_counts(filterset)
+        "options": searched_options
+        if searched_options is not None
+        else option_counts(filterset)
         if given
         else cache.cached("facets:options", (), lambda: option_counts(filterset)),
         "price_ranges": [
@@ -228,20 +248,83 @@ def count_cells(
     if not bands:
         products = products.filter(price_range)
     rows = (
+        _cell_columns(products, bands=bands, price_range=price_range)
+        .values_list(*CELL_COLUMNS)
+        # COUNT(*): the id is not in the facets' index.
+        .annotate(products=Count("*"))
+    )
+    return [Cell(*row) for row in rows]
+
+
+# The columns of a cell, as _cell_columns() names them: the facets' index
+# (catalog_product_facet_idx) holds every one, so that a count with no
+# search reads the index alone.
+CELL_COLUMNS = ("category_id", "band_number", "has_stock", "in_price_range")
+
+
+def _cell_columns(
+    products: QuerySet[Product], *, bands: bool, price_range: Q
+) -> QuerySet[Product]:
+    return (
         # Counted, not listed: the search's ranking and order would only cost.
-        products.order_by()
-        .annotate(
-            # As ProductQuerySet.in_stock() tells it.
-            has_stock=ExpressionWrapper(Q(stock__gt=0), output_field=BooleanField()),
+        products.order_by().annotate(
             band_number=price_band_case() if bands else Value(None, IntegerField()),
             in_price_range=ExpressionWrapper(price_range, output_field=BooleanField())
             if bands and price_range
             else Value(True),
         )
-        .values_list("category_id", "band_number", "has_stock", "in_price_range")
-        .annotate(Count("pk"))
     )
-    return [Cell(*row) for row in rows]
+
+
+def count_cells_and_options(
+    products: QuerySet[Product], *, price_range: Q, counted: Q
+) -> tuple[list[Cell], dict[str, list[OptionCount]]]:
+    """The cells of `products` (with bands), and the option values of those
+    of them that pass `counted` (the filters the cells leave out).
+
+    One statement, which reads the products once: a search's matches come
+    from the table, not from the facets' index.
+    """
+    sql, params = (
+        _cell_columns(products, bands=True, price_range=price_range)
+        .annotate(
+            counted=ExpressionWrapper(counted, output_field=BooleanField())
+            if counted
+            else Value(True)
+        )
+        .values_list(*CELL_COLUMNS, "counted", "option_values")
+        .query.sql_with_params()
+    )
+    cells = ", ".join(CELL_COLUMNS)
+    # The products grouped first by cell and by their whole set of option
+    # values, of which a catalog has few: the sets are taken apart once
+    # each, not once a product. Accepted bandit B608: the inner statement
+    # is the ORM's, its values bound; the column names are this module's.
+    statement = (
+        f"WITH g AS (SELECT {cells}, counted, option_values, "  # nosec B608
+        f"COUNT(*) AS products FROM ({sql}) "
+        f"AS p ({cells}, counted, option_values) "
+        f"GROUP BY {cells}, counted, option_values) "
+        f"SELECT {cells}, NULL, SUM(products)::bigint FROM g GROUP BY {cells} "
+        "UNION ALL SELECT NULL, NULL, NULL, NULL, pair, SUM(products)::bigint "
+        "FROM g CROSS JOIN LATERAL unnest(g.option_values) AS pair "
+        "WHERE g.counted GROUP BY pair"
+    )
+    with connections[products.db].cursor() as cursor:
+        cursor.execute(statement, params)
+        rows = cursor.fetchall()
+    return (
+        [
+            Cell(category_id, band, in_stock, in_range, products)
+            for category_id, band, in_stock, in_range, pair, products in rows
+            if pair is None
+        ],
+        _by_name(
+            (*option_pair_of(pair), products)
+            for *_, pair, products in rows
+            if pair is not None
+        ),
+    )
 
 
 def price_band_case() -> Case:
@@ -323,7 +406,12 @@ def option_counts(filterset: ProductFilter) -> dict[str, list[OptionCount]]:
     }
     for name in wanted:
         others = {other: values for other, values in wanted.items() if other != name}
-        counts[name] = _value_counts(products, others, only=name).get(name, [])
+        counts[name] = (
+            _value_counts(products, others, only=name)
+            if others
+            # No other name to match: the products' own option values tell.
+            else _pair_counts(products)
+        ).get(name, [])
     return {name: counts[name] for name in sorted(counts) if counts[name]}
 
 
@@ -334,11 +422,14 @@ def _pair_counts(products: QuerySet[Product]) -> dict[str, list[OptionCount]]:
     one statement over the product rows, no variant read.
     """
     sql, params = products.values("option_values").query.sql_with_params()
-    # Accepted bandit B608: the inner statement is the ORM's, its values bound.
+    # Grouped by the whole set of values first (a catalog has few), so that
+    # each set is taken apart once, not once a product. Accepted bandit
+    # B608: the inner statement is the ORM's, its values bound.
     statement = (
-        "SELECT pair, COUNT(*) FROM "  # nosec B608
-        f"({sql}) AS p (option_values) "
-        "CROSS JOIN LATERAL unnest(p.option_values) AS pair GROUP BY pair"
+        "SELECT pair, SUM(products)::bigint FROM "  # nosec B608
+        f"(SELECT option_values, COUNT(*) AS products FROM ({sql}) "
+        "AS p (option_values) GROUP BY option_values) AS g "
+        "CROSS JOIN LATERAL unnest(g.option_values) AS pair GROUP BY pair"
     )
     with connections[products.db].cursor() as cursor:
         cursor.execute(statement, params)

@@ -561,10 +561,10 @@ def test_product_list_reads_the_database_then_the_cache(
 
     # The category tree (2 queries), whether the search finds anything, the
     # count, the page's ids, its rows and their pictures (1 each), the
-    # facets: the categories' names (1, then cached) and every count (1).
+    # facets: the categories' names (1, then cached) and every count with
+    # the option values (1).
     # (+2: whether a sale started or ended, for the page and for its list)
-    # (+1: the facets' option values, counted in one statement)
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(11):
         client.get(PRODUCTS, query)
     with django_assert_num_queries(0):
         response = client.get(PRODUCTS, query)
