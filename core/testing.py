@@ -5,12 +5,14 @@ import functools
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import ClassVar
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote
 
 from django.conf import settings
 from django.db import connection, transaction
 from drf_spectacular.generators import SchemaGenerator
 from whitenoise.middleware import WhiteNoiseMiddleware
+
+from core.testing_servers import redis_database_url
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
@@ -118,10 +120,7 @@ def current_database_url(name=None):
 
 def redis_url(db):
     """The test run's Redis server (settings.REDIS_URL) with another database number."""
-    parts = urlsplit(settings.REDIS_URL)
-    if parts.scheme == "unix":
-        return urlunsplit(parts._replace(query=f"db={db}"))
-    return urlunsplit(parts._replace(path=f"/{db}"))
+    return redis_database_url(settings.REDIS_URL, db)
 
 
 @functools.cache

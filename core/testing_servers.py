@@ -34,14 +34,26 @@ def worker_redis_url(url: str, worker: str) -> str:
     (CI's 15, then 14).
     """
     index = int(worker.removeprefix("gw"))
+    return redis_database_url(url, (redis_database(url) - index) % 16)
+
+
+def redis_database(url: str) -> int:
+    """The database number of a Redis URL (redis://host/N or unix://path?db=N)."""
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return int(dict(parse_qsl(parts.query)).get("db", 0))
+    return int(parts.path.strip("/") or 0)
+
+
+def redis_database_url(url: str, database: int) -> str:
+    """A Redis URL with another database number, on the same server."""
     parts = urlsplit(url)
     if parts.scheme == "unix":
         query = dict(parse_qsl(parts.query))
-        query["db"] = str((int(query.get("db", 0)) - index) % 16)
+        query["db"] = str(database)
         # Written out whole: urlunsplit would drop the empty host's "//".
         return f"unix://{parts.path}?{urlencode(query)}"
-    database = int(parts.path.strip("/") or 0)
-    return urlunsplit(parts._replace(path=f"/{(database - index) % 16}"))
+    return urlunsplit(parts._replace(path=f"/{database}"))
 
 
 def worker_ports(ports: range) -> range:

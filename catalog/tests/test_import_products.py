@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from catalog import cache
 from catalog.models import Category, Product, StockMovement
 from catalog.tests.factories import CategoryFactory, ProductFactory
+from core.testing import current_database_url
 
 pytestmark = pytest.mark.django_db
 
@@ -344,11 +345,6 @@ def test_a_file_in_utf16_is_refused_line_by_line(tmp_path, coffee):
 
 def test_a_nul_byte_ends_the_command_with_status_1_and_no_traceback(tmp_path, coffee):
     path = write_csv(tmp_path, b"sku,name,price,category\nA-\x001,Beans,4.00,coffee\n")
-    database = connection.settings_dict
-    url = (
-        f"postgres://{database['USER']}:{database['PASSWORD'] or ''}@"
-        f"{database['HOST']}:{database['PORT']}/{database['NAME']}"
-    )
 
     result = subprocess.run(
         [sys.executable, "manage.py", "import_products", str(path)],
@@ -356,7 +352,8 @@ def test_a_nul_byte_ends_the_command_with_status_1_and_no_traceback(tmp_path, co
         env={
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "shopswift.settings_test",
-            "DATABASE_URL": url,
+            # The test database, also on the embedded server's socket.
+            "DATABASE_URL": current_database_url(),
         },
         capture_output=True,
         text=True,
