@@ -417,6 +417,22 @@ def load():
     return [round(value, 2) for value in os.getloadavg()]
 
 
+def database_figures(connection):
+    """The server's version, its buffer cache and the seeded database's size.
+
+    Whether the catalog fits in shared_buffers decides much of the catalog
+    scenarios' figures at 100,000 products (docs/operations.md).
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting('server_version'), "
+            "current_setting('shared_buffers'), "
+            "pg_size_pretty(pg_database_size(current_database()))"
+        )
+        version, shared_buffers, size = cursor.fetchone()
+    return {"version": version, "shared_buffers": shared_buffers, "size": size}
+
+
 def git_commit():
     try:
         return subprocess.run(
@@ -1278,7 +1294,10 @@ def markdown(report):
         f"{report['settings']['connections']} connections · "
         f"{report['settings']['rounds']} rounds of {report['settings']['duration']} s "
         f"· {report['settings']['products']} products in "
-        f"{report['settings']['categories']} categories",
+        f"{report['settings']['categories']} categories · PostgreSQL "
+        f"{report['database']['version']}, shared_buffers "
+        f"{report['database']['shared_buffers']}, database "
+        f"{report['database']['size']}",
         "",
         "Requests/s and p50 are the median of the rounds, p99 the worst round's; "
         "the ratio is to the floor (`/healthz` through the store's middleware), "
@@ -1422,6 +1441,11 @@ def main():
         f"(then VACUUM FULL of the products, VACUUM ANALYZE) in "
         f"{time.monotonic() - clock:.1f} s"
     )
+    database = database_figures(connections["default"])
+    say(
+        f"PostgreSQL {database['version']}: shared_buffers "
+        f"{database['shared_buffers']}, the database {database['size']}"
+    )
     connections.close_all()
 
     all_scenarios = scenarios(args)
@@ -1445,6 +1469,7 @@ def main():
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
         "commit": git_commit(),
         "machine": info,
+        "database": database,
         "load_start": load_start,
         "settings": {
             key: getattr(args, key)
