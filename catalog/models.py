@@ -464,7 +464,9 @@ class Product(LedgeredStockModel, SluggedModel):
     search_vector = SearchVectorField(null=True, editable=False)
     # Whether `stock` is above zero, written by the database's trigger only
     # (migration 0019), so that the facets' index holds it: not `stock`
-    # itself, which every sale changes (see the indexes below).
+    # itself, which every sale changes (see the indexes below). The trigger
+    # runs before the NOT NULL check: the previous release, still serving
+    # while this one migrates, inserts products without the column.
     has_stock = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
