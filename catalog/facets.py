@@ -111,7 +111,8 @@ def facets_of(filterset: ProductFilter) -> ProductFacets:
     other filters (option, on_sale) leave are cached under the catalog
     version; a price filter then costs one count of the products in its
     range, and the other filters none. The option values are counted apart
-    (`option_counts`).
+    (`option_counts`), or, for a search without an option filter, in the
+    statement that counts its cells (`count_cells_and_options`).
     """
     data = filterset.form.cleaned_data
     given = {
@@ -143,15 +144,7 @@ def facets_of(filterset: ProductFilter) -> ProductFacets:
             cells, searched_options = count_cells_and_options(
                 rows,
                 price_range=price_range,
-                counted=price_range
-                & Q(
-                    *([Q(category_id__in=subtree)] if subtree is not None else []),
-                    *(
-                        [Q(has_stock=stock_wanted == "true")]
-                        if stock_wanted is not None
-                        else []
-                    ),
-                ),
+                counted=facet_filters_condition(price_range, subtree, stock_wanted),
             )
         band_cells = cells
     else:
@@ -214,6 +207,21 @@ def facets_of(filterset: ProductFilter) -> ProductFacets:
         ],
         "in_stock": stock,
     }
+
+
+def facet_filters_condition(
+    price_range: Q, subtree: Collection[int] | None, stock_wanted: str | None
+) -> Q:
+    """The facets' own filters given (price, category, in_stock) as one condition.
+
+    As the list's filters ask them (`filter_category`, `filter_in_stock`).
+    """
+    condition = price_range
+    if subtree is not None:
+        condition &= Q(category_id__in=subtree)
+    if stock_wanted is not None:
+        condition &= Q(has_stock=stock_wanted == "true")
+    return condition
 
 
 def cached_cells(
