@@ -32,6 +32,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, NotRequired, TypedDict, Unpack
 
+from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import IntegrityError, connections, models, router, transaction
@@ -44,8 +45,10 @@ from django.db.models import (
     StringAgg,
     Subquery,
     Sum,
+    TextField,
     Value,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Coalesce, Concat
 from django.db.models.lookups import Lookup
 from django.db.models.sql.compiler import SQLCompiler
@@ -652,6 +655,7 @@ def refresh_aggregates(product_ids: Iterable[int], *, reprice: bool = True) -> N
             ),
             0,
         ),
+        "option_values": _option_pairs(),
         "updated_at": timezone.now(),
     }
     # The words the search finds a product by beside its own (docs/search.md):
@@ -674,37 +678,34 @@ def refresh_aggregates(product_ids: Iterable[int], *, reprice: bool = True) -> N
     products = Product._base_manager.filter(pk__in=ids).alias(terms=terms)
     products.filter(search_terms=F("terms")).update(**aggregates)
     products.exclude(search_terms=F("terms")).update(**aggregates, search_terms=terms)
-    _write_option_values(ids)
 
 
-def _write_option_values(product_ids: Sequence[int]) -> None:
-    """Write each product's `option_values`: its active variants' option pairs.
+def _option_pairs() -> RawSQL:
+    """The `option_values` of the product row being written: its active
+    variants' option pairs, each the JSON text of [name, value], distinct
+    and sorted.
 
-    Each pair is the JSON text of [name, value], distinct and sorted; written
-    only where they changed, so a price or stock change leaves them be.
+    Written with the row's other aggregates, so that a variant change
+    writes one new version of its product's row, not two (a new version of
+    a row costs an entry in each of its indexes).
     """
     connection = connections[router.db_for_write(Product)]
     quote = connection.ops.quote_name
     product, variant = Product._meta, ProductVariant._meta
-    pk = quote(_column(product.pk))
-    values = quote(_column(product.get_field("option_values")))
     owner = quote(_column(variant.get_field("product")))
     options = quote(_column(variant.get_field("options")))
     active = quote(_column(variant.get_field("is_active")))
-    # Accepted bandit B608: table and column names from the models' metadata;
-    # the ids are bound.
-    statement = (
-        f"UPDATE {quote(product.db_table)} AS p SET {values} = found.pairs "  # nosec B608
-        f"FROM (SELECT q.{pk} AS id, ARRAY("
-        f"SELECT DISTINCT jsonb_build_array(o.key, o.value)::text "
+    # Accepted bandit B608/B611: table and column names from the models'
+    # metadata only; the UPDATE names the product row by its table.
+    return RawSQL(  # nosec B611
+        "ARRAY(SELECT DISTINCT jsonb_build_array(o.key, o.value)::text "  # nosec B608
         f"FROM {quote(variant.db_table)} AS v "
         f"CROSS JOIN LATERAL jsonb_each_text(v.{options}) AS o "
-        f"WHERE v.{owner} = q.{pk} AND v.{active} ORDER BY 1) AS pairs "
-        f"FROM {quote(product.db_table)} AS q WHERE q.{pk} = ANY(%s)) AS found "
-        f"WHERE p.{pk} = found.id AND p.{values} IS DISTINCT FROM found.pairs"
+        f"WHERE v.{owner} = {quote(product.db_table)}.{quote(_column(product.pk))} "
+        f"AND v.{active} ORDER BY 1)",
+        (),
+        output_field=ArrayField(TextField()),
     )
-    with connection.cursor() as cursor:
-        cursor.execute(statement, [list(product_ids)])
 
 
 # A variant's words for the search: its SKU and its option values (not their

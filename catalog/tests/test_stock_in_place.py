@@ -4,11 +4,18 @@ pg_stat_xact_user_tables counts the current transaction's row updates, and
 how many of them were heap-only (HOT), before anything is committed.
 """
 
+from decimal import Decimal
+
 import pytest
 from django.db import connection
 
 from catalog import services
-from catalog.tests.factories import ProductFactory, variant_of
+from catalog.tests.factories import (
+    ProductFactory,
+    SizedProductFactory,
+    variant_of,
+    variant_row,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -52,3 +59,26 @@ def test_a_restock_updates_the_product_in_place():
     services.adjust_stock(variant=variant_of(product), quantity=5)
 
     assert since(before) == {"updates": 1, "in place": 1}
+
+
+def test_a_new_variant_writes_its_product_row_once():
+    # Its price, stock, search terms and a new option value in one version
+    # of the row: each version not in place costs every index an entry.
+    shirt = SizedProductFactory(
+        option_types={"Size": ["S", "L"]},
+        variants=[variant_row("S", price="10.00", stock=1)],
+    )
+    before = product_updates()
+
+    services.create_variant(
+        product=shirt,
+        sku="SHIRT-L",
+        options={"Size": "L"},
+        price=Decimal("12.00"),
+        stock=1,
+    )
+
+    assert since(before)["updates"] == 1
+    shirt.refresh_from_db()
+    assert shirt.option_values == ['["Size", "L"]', '["Size", "S"]']
+    assert shirt.stock == 2
