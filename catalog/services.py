@@ -1195,10 +1195,7 @@ def import_products(
         target["category_id"] = created.get(
             target["category_id"], target["category_id"]
         )
-    for start in range(0, len(plan), batch_size):
-        _write_import_batch(plan[start : start + batch_size], reference, user)
-        if progress is not None:
-            progress(min(start + batch_size, len(plan)), len(plan))
+    _write_in_batches(plan, _write_import_batch, reference, user, batch_size, progress)
     if plan or new_categories:
         cache.invalidate()
     return result
@@ -1373,10 +1370,9 @@ def _import_variants(
                 values["category_id"] = created.get(
                     values["category_id"], values["category_id"]
                 )
-    for start in range(0, len(plans), batch_size):
-        _write_variant_batch(plans[start : start + batch_size], reference, user)
-        if progress is not None:
-            progress(min(start + batch_size, len(plans)), len(plans))
+    _write_in_batches(
+        plans, _write_variant_batch, reference, user, batch_size, progress
+    )
     if plans or new_categories:
         cache.invalidate()
     return result
@@ -1570,6 +1566,21 @@ def _plan_product(
     result.updated += 1
     result.changes.append((first.line, first.sku, "updated", tuple(changed)))
     return plan
+
+
+def _write_in_batches[T](
+    planned: Sequence[T],
+    write_batch: Callable[[Sequence[T], str, User | None], None],
+    reference: str,
+    user: User | None,
+    batch_size: int,
+    progress: Callable[[int, int], None] | None,
+) -> None:
+    """Write an import's checked rows `batch_size` at a time, saying how far."""
+    for start in range(0, len(planned), batch_size):
+        write_batch(planned[start : start + batch_size], reference, user)
+        if progress is not None:
+            progress(min(start + batch_size, len(planned)), len(planned))
 
 
 def _write_variant_batch(
