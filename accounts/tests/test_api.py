@@ -604,9 +604,7 @@ def test_change_password_refuses_a_wrong_current_password(api_client):
 
 
 def test_change_password_applies_the_password_validators(api_client):
-    # Named so that no name is like "short" (a Faker last name can be
-    # "Short", and the similarity validator then speaks too).
-    user = UserFactory(first_name="Ada", last_name="Lovelace")
+    user = UserFactory()
     bearer(api_client, user)
 
     response = api_client.post(
