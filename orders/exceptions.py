@@ -42,6 +42,17 @@ class PriceChanged(ShopError):
         )
 
 
+class IdempotencyKeyReused(ShopError):
+    """The Idempotency-Key names an order placed by a different request."""
+
+    status = 422
+    code = "idempotency_key_reused"
+    default_detail = (
+        "This Idempotency-Key was already used for a checkout with a different "
+        "request; send a new key for a new checkout."
+    )
+
+
 class InvalidTransition(ShopError):
     """The order's status does not allow this change (or not for this user)."""
 

@@ -80,6 +80,14 @@ class Order(models.Model):
     note = models.TextField(blank=True)
     # The client's Idempotency-Key of the checkout that created the order.
     idempotency_key = models.CharField(max_length=100, blank=True, editable=False)
+    # The SHA-256 of that checkout's cleaned request, so that the key sent
+    # again with another request is refused, not answered with this order
+    # ("" on orders placed before it was kept: any request matches). The
+    # database default lets the release before this one insert orders
+    # while a deploy runs the migration.
+    idempotency_fingerprint = models.CharField(
+        max_length=64, blank=True, default="", db_default="", editable=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -17,6 +17,8 @@ Locks, always taken in this order so that no two of these can deadlock:
    locked figures before they change them.
 """
 
+import hashlib
+import json
 import logging
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -45,6 +47,7 @@ from orders.addresses import (
 )
 from orders.exceptions import (
     CartEmpty,
+    IdempotencyKeyReused,
     InvalidTransition,
     PaymentDeclined,
     PriceChanged,
@@ -149,8 +152,10 @@ def place_order(
     confirmation email is sent once it commits.
 
     - An `idempotency_key` that names an order this user already placed
-      returns that order untouched, with `created` False. Refused checkouts
-      are not remembered: the same key may be used again.
+      returns that order untouched, with `created` False, when the request
+      is the same (its cleaned address, note and expected total), and
+      raises IdempotencyKeyReused when it is not. Refused checkouts are not
+      remembered: the same key may be used again.
     - Raises CartEmpty, InsufficientStock (every short or inactive line,
       nothing taken, cart intact), PriceChanged (the total is not
       `expected_total`; nothing changed) or ValidationError (address, note,
@@ -160,6 +165,12 @@ def place_order(
     note = _clean_note(note)
     key = _clean_idempotency_key(idempotency_key)
     expected_total = _clean_expected_total(expected_total)
+    fingerprint = request_fingerprint(
+        shipping_address=address,
+        note=note,
+        # 40.0 and 40.00 are one request.
+        expected_total=None if expected_total is None else expected_total.normalize(),
+    )
     # The lines are charged at the prices in force (a sale may just have
     # started or ended).
     catalog_services.ensure_sale_prices()
@@ -173,6 +184,7 @@ def place_order(
                 note=note,
                 expected_total=expected_total,
                 key=key,
+                fingerprint=fingerprint,
             )
         except REFUSALS as error:
             # The attempt was rolled back whole, its stock with it. A cart
@@ -181,7 +193,7 @@ def place_order(
             # this customer already used, with the cart filled again since,
             # ends here, refused by the unique constraint or by what the new
             # lines met, and answers with its order.
-            if key and (replay := _order_for_key(user, key)):
+            if key and (replay := _order_for_key(user, key, fingerprint)):
                 return PlacedOrder.found(replay)
             if isinstance(error, InsufficientStock | PriceChanged):
                 transaction.on_commit(
@@ -214,12 +226,13 @@ def _place_order(
     note: str,
     expected_total: Decimal | None,
     key: str,
+    fingerprint: str,
 ) -> PlacedOrder:
     # The cart's row lock serialises this customer's checkouts: a retry that
     # raced its original waits here, then finds the cart it emptied.
     lines = cart_services.lock_lines_for_checkout(user=user)
     if not lines:
-        replay = _order_for_key(user, key) if key else None
+        replay = _order_for_key(user, key, fingerprint) if key else None
         # Nothing changes: the cart's mark of a change is undone too.
         transaction.set_rollback(True)
         if replay is not None:
@@ -291,6 +304,7 @@ def _place_order(
         shipping_address=address,
         note=note,
         idempotency_key=key,
+        idempotency_fingerprint=fingerprint if key else "",
     )
     for item in items:
         item.order = order
@@ -313,8 +327,21 @@ def _place_order(
     return PlacedOrder(order, items, history, created=True)
 
 
-def _order_for_key(user: User, key: str) -> Order | None:
-    return Order.objects.filter(user=user, idempotency_key=key).first()
+def _order_for_key(user: User, key: str, fingerprint: str) -> Order | None:
+    """The order this user placed with `key`, if any.
+
+    Raises IdempotencyKeyReused when it was placed by another request.
+    """
+    order = Order.objects.filter(user=user, idempotency_key=key).first()
+    if order is not None and order.idempotency_fingerprint not in ("", fingerprint):
+        raise IdempotencyKeyReused()
+    return order
+
+
+def request_fingerprint(**cleaned: object) -> str:
+    """The SHA-256 of a checkout's cleaned request, keys in order."""
+    text = json.dumps(cleaned, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _clean_address(data: dict[str, str]) -> dict[str, str]:

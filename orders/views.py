@@ -27,6 +27,7 @@ from core.pages import render_throttled
 from orders import services
 from orders.exceptions import (
     CartEmpty,
+    IdempotencyKeyReused,
     InvalidTransition,
     PaymentDeclined,
     PriceChanged,
@@ -39,6 +40,12 @@ from orders.payments import TestCardGateway, get_gateway
 CHECKOUT_LIMIT = "RATELIMIT_CHECKOUT"
 PAYMENT_METHOD = "test-card"
 HISTORY_PAGE_SIZE = 10
+
+
+PAGE_ALREADY_SENT = (
+    "This checkout page was already sent and placed an order with the details "
+    "it held then; the order is listed here. Nothing was changed or ordered again."
+)
 
 
 def new_idempotency_key():
@@ -105,6 +112,11 @@ class CheckoutView(LoginRequiredMixin, TemplateView):
         except CartEmpty as error:
             messages.info(request, error.detail)
             return redirect("carts:detail")
+        except IdempotencyKeyReused:
+            # This page was sent before (then changed and sent again, after
+            # going back): it placed its order with what it held then.
+            messages.warning(request, PAGE_ALREADY_SENT)
+            return redirect("orders:history")
         except InsufficientStock as error:
             items = cart.items.all()
             cart = self.get_cart()  # read again: the stock figures have moved

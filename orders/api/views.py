@@ -89,6 +89,10 @@ TRANSITION_CONFLICT = OpenApiResponse(
                 "with the current `subtotal`, `shipping_cost` and `total`. "
                 "Nothing was ordered or taken; the cart is unchanged."
             ),
+            422: OpenApiResponse(
+                description="`idempotency_key_reused`: the Idempotency-Key "
+                "placed an order for a different request body; nothing changed."
+            ),
             429: OpenApiResponse(
                 description="`throttled`: too many checkouts (RATELIMIT_CHECKOUT)."
             ),

@@ -315,6 +315,28 @@ def test_a_retry_with_the_same_idempotency_key_is_200_with_the_same_order(
     assert stock_of(mug) == 4
 
 
+def test_the_same_idempotency_key_with_another_body_is_422_and_changes_nothing(
+    customer, customer_client
+):
+    mug = ProductFactory(stock=5)
+    fill_cart(customer, (mug, 1))
+    headers = {"Idempotency-Key": "abc-1"}
+    first = customer_client.post(
+        ORDERS, checkout_body(), format="json", headers=headers
+    )
+    fill_cart(customer, (mug, 1))
+
+    reused = customer_client.post(
+        ORDERS, checkout_body(note="Another parcel"), format="json", headers=headers
+    )
+
+    assert first.status_code == 201
+    assert_problem(reused, 422, "idempotency_key_reused")
+    assert Order.objects.count() == 1
+    assert stock_of(mug) == 4
+    assert CartItem.objects.filter(cart__user=customer).count() == 1
+
+
 def test_a_refused_checkout_is_not_remembered_under_its_key(customer, customer_client):
     mug = ProductFactory(stock=0)
     fill_cart(customer, (mug, 1))

@@ -17,6 +17,7 @@ from orders import services
 from orders.addresses import CONTROL_MESSAGE
 from orders.exceptions import (
     CartEmpty,
+    IdempotencyKeyReused,
     InvalidTransition,
     PaymentDeclined,
     PriceChanged,
@@ -496,10 +497,11 @@ def test_a_retry_returns_the_first_order_when_the_cart_filled_again_costs_more()
     user = UserFactory()
     mug = ProductFactory(stock=5, price=Decimal("10.00"))
     fill_cart(user, (mug, 1))
-    first = checkout(user, idempotency_key="key-1").order
+    shown = services.checkout_totals(subtotal=Decimal("10.00")).total
+    first = checkout(user, idempotency_key="key-1", expected_total=shown).order
     fill_cart(user, (mug, 3))
 
-    again = checkout(user, idempotency_key="key-1", expected_total=first.total)
+    again = checkout(user, idempotency_key="key-1", expected_total=shown)
 
     assert (again.order, again.created) == (first, False)
     assert stock_of(mug) == 4
@@ -523,6 +525,80 @@ def test_a_retry_and_a_refusal_leave_the_cart_as_it_was():
         checkout(user)
 
     assert Cart.objects.get(user=user).updated_at == filled
+
+
+def test_the_key_sent_again_with_another_address_is_refused_and_changes_nothing():
+    user = UserFactory()
+    mug = ProductFactory(stock=5)
+    fill_cart(user, (mug, 1))
+    first = checkout(user, idempotency_key="key-1").order
+    fill_cart(user, (mug, 2))
+
+    with pytest.raises(IdempotencyKeyReused):
+        checkout(
+            user,
+            idempotency_key="key-1",
+            shipping_address=address(line1="1 Elsewhere Road"),
+        )
+
+    assert list(Order.objects.all()) == [first]
+    assert stock_of(mug) == 4
+    assert list(
+        CartItem.objects.filter(cart__user=user).values_list("quantity", flat=True)
+    ) == [2]
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"note": "Leave it with the neighbour"}, {"expected_total": Decimal("1.00")}],
+    ids=["note", "expected_total"],
+)
+def test_the_key_sent_again_with_another_request_after_the_cart_emptied_is_refused(
+    changes,
+):
+    user = UserFactory()
+    fill_cart(user, (ProductFactory(price=Decimal("10.00")), 1))
+    checkout(user, idempotency_key="key-1")
+
+    with pytest.raises(IdempotencyKeyReused):
+        checkout(user, idempotency_key="key-1", **changes)
+
+
+def test_the_same_request_written_differently_is_the_same_request():
+    user = UserFactory()
+    fill_cart(user, (ProductFactory(price=Decimal("10.00")), 1))
+    shown = services.checkout_totals(subtotal=Decimal("10.00")).total
+    first = checkout(
+        user, idempotency_key="key-1", expected_total=shown, note="Ring twice"
+    ).order
+
+    again = checkout(
+        user,
+        idempotency_key="key-1",
+        expected_total=Decimal(f"{shown}000"),
+        note="  Ring twice  ",
+        shipping_address={**address(), "city": f"  {address()['city']} "},
+    )
+
+    assert (again.order, again.created) == (first, False)
+
+
+def test_an_order_placed_before_requests_were_fingerprinted_answers_any_retry():
+    user = UserFactory()
+    fill_cart(user, (ProductFactory(), 1))
+    first = checkout(user, idempotency_key="key-1").order
+    Order.objects.filter(pk=first.pk).update(idempotency_fingerprint="")
+
+    again = checkout(user, idempotency_key="key-1", note="Another note")
+
+    assert (again.order, again.created) == (first, False)
+
+
+def test_an_order_without_a_key_keeps_no_fingerprint():
+    user = UserFactory()
+    fill_cart(user, (ProductFactory(), 1))
+
+    assert checkout(user).order.idempotency_fingerprint == ""
 
 
 def test_an_empty_cart_with_an_unused_key_is_refused_as_empty():

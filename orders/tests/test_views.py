@@ -260,6 +260,24 @@ def test_a_double_submit_places_one_order(shopper_client, checkout_page):
     assertRedirects(second, order.get_absolute_url())
 
 
+def test_a_page_sent_again_with_another_address_shows_the_order_it_placed(
+    shopper_client, checkout_page, shopper, mug
+):
+    shopper_client.post(CHECKOUT, checkout_data(checkout_page))
+    fill_cart(shopper, (mug, 1))  # and then back to the old page, changed
+
+    again = shopper_client.post(
+        CHECKOUT, checkout_data(checkout_page, line1="1 Elsewhere Road"), follow=True
+    )
+
+    order = Order.objects.get()
+    assertRedirects(again, "/account/orders/")
+    assertContains(again, "already sent and placed an order")
+    assertContains(again, order.number)
+    assert order.shipping_address["line1"] == "12 St James's Square"
+    assert CartItem.objects.filter(cart__user=shopper).count() == 1
+
+
 def test_a_later_checkout_page_places_a_second_order(
     shopper_client, checkout_page, shopper, mug
 ):

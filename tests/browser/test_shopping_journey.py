@@ -241,14 +241,18 @@ def test_checkout_on_a_phone_width_screen(page, screenshot, store):
     page.goto("/products/mug-01/")
     page.get_by_role("button", name="Add to cart").click()
 
+    # Each width is read once the next page has come: read during the
+    # navigation, the document may have no root element yet.
     fits = []
     for name in ("cart", "checkout"):
         if name == "checkout":
             page.get_by_role("link", name="Checkout").click()
+        expect(page).to_have_url(re.compile(rf"/{name}/$"))
         fits.append(page.evaluate("document.documentElement.scrollWidth"))
         screenshot(f"33-phone-{name}")
     fill_address(page)
     page.get_by_role("button", name="Place order").click()
+    expect(page).to_have_url(re.compile(r"/orders/[A-Z0-9-]+/$"))
     fits.append(page.evaluate("document.documentElement.scrollWidth"))
     screenshot("34-phone-order")
     page.get_by_label("Card number").fill(APPROVED_CARD)
