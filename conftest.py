@@ -3,9 +3,12 @@
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.test import override_settings
 from rest_framework.test import APIClient
 
+from core.testing import migrate
 from core.testing_servers import SuiteServers
 
 
@@ -58,3 +61,15 @@ def _empty_cache():
 @pytest.fixture
 def api_client():
     return APIClient()
+
+
+@pytest.fixture(scope="module")
+def latest_schema_afterwards(django_db_setup, django_db_blocker):
+    """Every app's latest migrations again once this module's tests are done.
+
+    Until then each test migrates back from where the one before left the
+    schema, a few migrations, rather than from the latest.
+    """
+    yield
+    with django_db_blocker.unblock():
+        migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())

@@ -9,6 +9,7 @@ from django.contrib.auth.forms import (
 )
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.utils.html import format_html, format_html_join
 
 from accounts import services
 from accounts.exceptions import PrivilegeError
@@ -108,6 +109,8 @@ class UserAdmin(DjangoUserAdmin):
             },
         ),
         ("Important dates", {"fields": ("last_login", "date_joined")}),
+        # The customer keeps it from their account; staff read it (support).
+        ("Address book", {"fields": ("address_book",)}),
     )
     add_fieldsets = (
         (
@@ -140,7 +143,7 @@ class UserAdmin(DjangoUserAdmin):
     actions = ["make_staff", "remove_staff", "deactivate", "activate"]
 
     def get_readonly_fields(self, request, obj=None):
-        readonly = ["last_login", "date_joined"]
+        readonly = ["last_login", "date_joined", "address_book"]
         if obj is None:
             return readonly
         if not request.user.is_superuser:
@@ -196,6 +199,26 @@ class UserAdmin(DjangoUserAdmin):
             )
         except PrivilegeError as error:
             raise PermissionDenied(str(error)) from error
+
+    @admin.display(description="Addresses")
+    def address_book(self, obj):
+        addresses = obj.addresses.all() if obj.pk else []
+        if not addresses:
+            return "None saved."
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "",
+                "<li>{}{}</li>",
+                (
+                    (
+                        address,
+                        " (default shipping)" if address.is_default_shipping else "",
+                    )
+                    for address in addresses
+                ),
+            ),
+        )
 
     @admin.action(description="Make the selected users staff", permissions=["grant"])
     def make_staff(self, request, queryset):

@@ -9,8 +9,11 @@ from django import forms
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.forms import SetPasswordMixin
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator, ProhibitNullCharactersValidator
+from django_countries import countries
 
 from accounts import limits
+from accounts.addresses import FIELDS
 from core import mail, ratelimit
 from core.text import PrintableTextValidator
 
@@ -154,3 +157,84 @@ class PasswordResetForm(PlainLabels, auth_forms.PasswordResetForm):
 
 class SetPasswordForm(PlainLabels, auth_forms.SetPasswordForm):
     pass
+
+
+# --- Addresses ----------------------------------------------------------------------
+
+
+def address_field(
+    name: str,
+    label: str,
+    autocomplete: str,
+    help_text: str = "",
+    input_type: str = "text",
+) -> forms.CharField:
+    """A field of a postal address; its label is the contract's."""
+    required, longest = FIELDS[name]
+    return forms.CharField(
+        label=label,
+        max_length=longest,
+        required=required,
+        help_text=help_text,
+        widget=forms.TextInput(
+            attrs={"autocomplete": f"shipping {autocomplete}", "type": input_type}
+        ),
+    )
+
+
+class CountryField(forms.ChoiceField):
+    """The country, chosen from its name; sent as the ISO code (any case)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            label="Country",
+            choices=[("", "Choose a country"), *countries],
+            widget=forms.Select(attrs={"autocomplete": "shipping country"}),
+            # What a text field of the code would say of a value no option
+            # sends (a page tampered with).
+            validators=[
+                MaxLengthValidator(FIELDS["country"][1]),
+                ProhibitNullCharactersValidator(),
+            ],
+            **kwargs,
+        )
+
+    def to_python(self, value):
+        return super().to_python(value).strip().upper()
+
+    def valid_value(self, value):
+        # Which codes are countries is accounts.addresses' to say, in the
+        # words the API uses too.
+        return True
+
+
+class AddressFields(forms.Form):
+    """The fields of a postal address, as checkout and the address book ask them.
+
+    Shapes only: accounts.addresses checks the address (the postal code of
+    its country and so on), through the service the view calls.
+    """
+
+    full_name = address_field("full_name", "Full name", "name")
+    line1 = address_field("line1", "Address line 1", "address-line1")
+    line2 = address_field("line2", "Address line 2", "address-line2", "Optional.")
+    city = address_field("city", "City", "address-level2")
+    postal_code = address_field("postal_code", "Postal code", "postal-code")
+    country = CountryField()
+    phone = address_field("phone", "Phone", "tel", "Optional: for the courier.", "tel")
+
+    @property
+    def address_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in FIELDS]
+
+    def typed_address(self) -> dict[str, str]:
+        """The address fields as cleaned (check them with clean_address)."""
+        return {name: self.cleaned_data.get(name) or "" for name in FIELDS}
+
+
+class AddressForm(PlainLabels, AddressFields):
+    """An address of the shopper's address book."""
+
+    is_default_shipping = forms.BooleanField(
+        label="Make this my default shipping address", required=False
+    )

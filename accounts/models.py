@@ -11,7 +11,9 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django_countries import countries
 
+from accounts.addresses import FIELDS
 from core.text import PrintableTextValidator, normalize_text_fields
 
 
@@ -141,3 +143,56 @@ class User(AbstractBaseUser, PermissionsMixin):
             secret=secret,
             algorithm="sha256",
         ).hexdigest()
+
+
+class Address(models.Model):
+    """An address a customer keeps in their address book to ship to.
+
+    The fields are an order's shipping address's (accounts.addresses), and
+    are written through accounts.services, which checks them. An order
+    keeps its own copy: editing or deleting an address changes no order.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="addresses"
+    )
+    full_name = models.CharField(max_length=200)
+    line1 = models.CharField(max_length=200)
+    line2 = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100)
+    postal_code = models.CharField(max_length=20)
+    # ISO 3166-1 alpha-2, upper case.
+    country = models.CharField(max_length=2)
+    phone = models.CharField(max_length=30, blank=True)
+    is_default_shipping = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "addresses"
+        # The default first, then the newest.
+        ordering = ["-is_default_shipping", "-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=models.Q(is_default_shipping=True),
+                name="accounts_address_one_default_shipping",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return ", ".join(
+            part
+            for part in (
+                self.full_name,
+                self.line1,
+                self.line2,
+                f"{self.postal_code} {self.city}",
+                countries.name(self.country),
+            )
+            if part
+        )
+
+    def as_shipping_address(self) -> dict[str, str]:
+        """The address as an order's shipping address holds it."""
+        return {field: getattr(self, field) for field in FIELDS}

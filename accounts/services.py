@@ -1,6 +1,6 @@
 """Account rules that the API, the pages and the admin share."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
 
@@ -17,8 +17,9 @@ from rest_framework_simplejwt.token_blacklist.models import (
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import emails
+from accounts.addresses import clean_address
 from accounts.exceptions import PrivilegeError
-from accounts.models import User, normalize_email
+from accounts.models import Address, User, normalize_email
 from accounts.tokens import EmailChange, read_email_change_token
 
 EMAIL_TAKEN = "An account with this email address already exists."
@@ -352,3 +353,105 @@ def delete_user(*, user: User, deleted_by: User) -> None:
     """Delete an account as `deleted_by` may; ProtectedError while records need it."""
     check_user_change(actor=deleted_by, target=user)
     user.delete()
+
+
+# --- Address book -----------------------------------------------------------------
+
+# A book holds this many addresses at most: enough for any household, and a
+# bound on what one account can make the store keep.
+MAX_ADDRESSES = 50
+BOOK_FULL = f"Your address book is full ({MAX_ADDRESSES} addresses): delete one first."
+ADDRESS_NOT_FOUND = "No address of yours has this id."
+
+
+def add_address(
+    *, user: User, data: Mapping[str, object], make_default: bool = False
+) -> Address:
+    """Keep a checked copy of `data` in the user's address book.
+
+    The first address becomes the default shipping address, as does one
+    added with `make_default`. Raises ValidationError per field, or for a
+    full book.
+    """
+    fields = clean_address(dict(data))
+    with transaction.atomic():
+        _lock_book(user)
+        count = user.addresses.count()
+        if count >= MAX_ADDRESSES:
+            raise ValidationError(BOOK_FULL, code="book_full")
+        if make_default or count == 0:
+            user.addresses.filter(is_default_shipping=True).update(
+                is_default_shipping=False
+            )
+        return Address.objects.create(
+            user=user, is_default_shipping=make_default or count == 0, **fields
+        )
+
+
+def update_address(
+    *, address: Address, data: Mapping[str, object], default: bool | None = None
+) -> Address:
+    """Change the fields given in `data` (the others kept), checked whole.
+
+    `default` True makes it the default shipping address, False makes it
+    no longer one, None leaves that as it is.
+    """
+    fields = clean_address({**address.as_shipping_address(), **data})
+    with transaction.atomic():
+        _lock_book(address.user)
+        if default:
+            _clear_default(address)
+        for name, value in fields.items():
+            setattr(address, name, value)
+        if default is not None:
+            address.is_default_shipping = default
+        address.save()
+    return address
+
+
+def make_default_address(*, address: Address) -> Address:
+    """Make `address` its owner's default shipping address (the only one)."""
+    with transaction.atomic():
+        _lock_book(address.user)
+        _clear_default(address)
+        address.is_default_shipping = True
+        address.save(update_fields=["is_default_shipping", "updated_at"])
+    return address
+
+
+def delete_address(*, address: Address) -> None:
+    """Take `address` out of the book; orders shipped to it keep their copy."""
+    address.delete()
+
+
+def saved_address(*, user: User, pk: object) -> Address:
+    """The user's address with this id; ValidationError if they have none."""
+    try:
+        return user.addresses.get(pk=int(str(pk)))
+    except (ValueError, Address.DoesNotExist):
+        raise ValidationError(ADDRESS_NOT_FOUND, code="not_found") from None
+
+
+def save_shipping_address(*, user: User, fields: Mapping[str, str]) -> None:
+    """Keep an order's checked address in the user's book, unless it is there.
+
+    A full book keeps what it has: the order matters more than its copy.
+    """
+    with transaction.atomic():
+        _lock_book(user)
+        book = [address.as_shipping_address() for address in user.addresses.all()]
+        if dict(fields) in book or len(book) >= MAX_ADDRESSES:
+            return
+        Address.objects.create(user=user, is_default_shipping=not book, **fields)
+
+
+def _lock_book(user: User) -> None:
+    # The user's row serialises the changes to one address book, so that
+    # two requests cannot both add the 50th address or both set a default.
+    User.objects.select_for_update().filter(pk=user.pk).values_list("pk").get()
+
+
+def _clear_default(address: Address) -> None:
+    Address.objects.filter(user_id=address.user_id, is_default_shipping=True).exclude(
+        pk=address.pk
+    ).update(is_default_shipping=False)

@@ -41,6 +41,29 @@ urlpatterns = [
         name="account-sign-out-everywhere",
     ),
     path(
+        "account/addresses/", views.AddressListView.as_view(), name="account-addresses"
+    ),
+    path(
+        "account/addresses/new/",
+        views.AddressFormView.as_view(),
+        name="account-address-add",
+    ),
+    path(
+        "account/addresses/<int:pk>/",
+        views.AddressFormView.as_view(),
+        name="account-address-edit",
+    ),
+    path(
+        "account/addresses/<int:pk>/delete/",
+        views.AddressDeleteView.as_view(),
+        name="account-address-delete",
+    ),
+    path(
+        "account/addresses/<int:pk>/default/",
+        views.AddressDefaultView.as_view(),
+        name="account-address-default",
+    ),
+    path(
         "account/email/confirm/<str:token>/",
         views.EmailChangeConfirmView.as_view(),
         name="account-email-confirm",

@@ -11,8 +11,9 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.contrib.sites.shortcuts import get_current_site
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
 from django.utils.decorators import method_decorator
+from django.utils.functional import cached_property
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView, TemplateView, View
@@ -20,6 +21,7 @@ from django.views.generic import FormView, TemplateView, View
 from accounts import limits, services, tasks
 from accounts.authentication import AuthenticatedHttpRequest
 from accounts.forms import (
+    AddressForm,
     LoginForm,
     PasswordChangeForm,
     PasswordResetForm,
@@ -328,3 +330,99 @@ class AccountPasswordView(AccountView):
         # Keep this browser logged in; other sessions end.
         update_session_auth_hash(request, user)
         return "Your password is changed."
+
+
+# --- Address book -------------------------------------------------------------------
+
+
+def own_address(request, pk):
+    """The shopper's own address with this id; another's is 404."""
+    return get_object_or_404(request.user.addresses, pk=pk)
+
+
+class AddressListView(LoginRequiredMixin, TemplateView):
+    request: AuthenticatedHttpRequest
+    template_name = "accounts/address_list.html"
+
+    def get_context_data(self, **kwargs):
+        kwargs["addresses"] = self.request.user.addresses.all()
+        kwargs["book_full"] = len(kwargs["addresses"]) >= services.MAX_ADDRESSES
+        return super().get_context_data(**kwargs)
+
+
+class AddressFormView(LoginRequiredMixin, FormView):
+    """Add an address (no pk in the URL) or change one."""
+
+    request: AuthenticatedHttpRequest
+    form_class = AddressForm
+    template_name = "accounts/address_form.html"
+
+    @cached_property
+    def address(self):
+        """The address being changed (None when adding): the shopper's own."""
+        if "pk" not in self.kwargs:
+            return None
+        return own_address(self.request, self.kwargs["pk"])
+
+    def get_initial(self):
+        address = self.address
+        if address is None:
+            return {"is_default_shipping": not self.request.user.addresses.exists()}
+        return {
+            **address.as_shipping_address(),
+            "is_default_shipping": address.is_default_shipping,
+        }
+
+    def get_form(self, form_class=None):
+        form = super().get_form(form_class)
+        if self.address is not None and self.address.is_default_shipping:
+            # Already the default: another address is made the default instead.
+            del form.fields["is_default_shipping"]
+        return form
+
+    def get_context_data(self, **kwargs):
+        kwargs["editing"] = self.address is not None
+        return super().get_context_data(**kwargs)
+
+    def form_valid(self, form):
+        default = form.cleaned_data.get("is_default_shipping", False)
+        try:
+            if self.address is not None:
+                services.update_address(
+                    address=self.address,
+                    data=form.typed_address(),
+                    default=default or None,
+                )
+                messages.success(self.request, "Your address is saved.")
+            else:
+                services.add_address(
+                    user=self.request.user,
+                    data=form.typed_address(),
+                    make_default=default,
+                )
+                messages.success(self.request, "The address is in your address book.")
+        except ValidationError as error:
+            add_service_errors(form, error)
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        return redirect("account-addresses")
+
+    def form_invalid(self, form):
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+class AddressDeleteView(LoginRequiredMixin, View):
+    http_method_names = ["post"]
+
+    def post(self, request, pk):
+        services.delete_address(address=own_address(request, pk))
+        messages.success(request, "The address is deleted. Orders sent to it keep it.")
+        return redirect("account-addresses")
+
+
+class AddressDefaultView(LoginRequiredMixin, View):
+    http_method_names = ["post"]
+
+    def post(self, request, pk):
+        services.make_default_address(address=own_address(request, pk))
+        messages.success(request, "That is now your default shipping address.")
+        return redirect("account-addresses")

@@ -9,6 +9,9 @@ def add_service_errors(form, error, *, field_names=None, fallback=None):
     `field_names` maps the service's names to the form's where they differ;
     an error about no field of the form goes to `fallback` (None: the top).
     """
+    if not hasattr(error, "error_dict"):
+        form.add_error(fallback, error)
+        return
     field_names = field_names or {}
     for name, messages in error.error_dict.items():
         field = field_names.get(name, name)

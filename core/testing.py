@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.migrations.executor import MigrationExecutor
 from drf_spectacular.generators import SchemaGenerator
 from whitenoise.middleware import WhiteNoiseMiddleware
 
@@ -170,3 +171,11 @@ def _assert_same(answer, expected, schema, path):
             _assert_same(item, expected_item, schema["items"], f"{path}[{index}]")
     else:
         assert answer == expected, path
+
+
+def migrate(targets):
+    """Migrate the test database to `targets`; return the apps as they leave it."""
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(targets)
+    return executor.loader.project_state(targets).apps

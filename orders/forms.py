@@ -1,23 +1,27 @@
 """The checkout and payment forms of the pages.
 
 They read what was typed and say what is missing; the rules (addresses,
-totals, stock, payments) are orders.services' and orders.addresses', whose
+totals, stock, payments) are orders.services' and accounts.addresses', whose
 errors the views put beside the fields.
 """
 
 import re
-from collections.abc import Mapping
+from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
 
-from orders.addresses import FIELDS, clean_shipping_address
+from accounts.addresses import FIELDS, clean_address
+from accounts.forms import AddressFields, PlainLabels
+from accounts.models import Address
 from orders.services import IDEMPOTENCY_KEY_MAX_LENGTH, NOTE_MAX_LENGTH
 
-SAVED = "saved"
 NEW = "new"
+OUT_OF_DATE_ADDRESS = (
+    "This address is no longer in your address book: choose another, or a new one."
+)
 OUT_OF_DATE = "This page was out of date. Check your order below, then place it again."
 TYPED_WITH_SAVED = (
     "You typed a new address: choose “A new address” to ship there, or clear "
@@ -27,61 +31,25 @@ TYPED_WITH_SAVED = (
 KEY_PATTERN = re.compile(rf"[\x21-\x7e]{{1,{IDEMPOTENCY_KEY_MAX_LENGTH}}}")
 
 
-def address_field(
-    name: str,
-    label: str,
-    autocomplete: str,
-    help_text: str = "",
-    input_type: str = "text",
-) -> forms.CharField:
-    """A field of the shipping address; its label is the contract's."""
-    required, longest = FIELDS[name]
-    return forms.CharField(
-        label=label,
-        max_length=longest,
-        required=required,
-        help_text=help_text,
-        widget=forms.TextInput(
-            attrs={"autocomplete": f"shipping {autocomplete}", "type": input_type}
-        ),
-    )
-
-
-def format_address(address: Mapping[str, str]) -> str:
-    """A saved address on one line: name, street, town, country."""
-    town = " ".join(
-        part for part in (address.get("postal_code"), address.get("city")) if part
-    )
-    parts = [
-        address.get("full_name"),
-        address.get("line1"),
-        address.get("line2"),
-        town,
-        address.get("country"),
-    ]
-    return ", ".join(part for part in parts if part)
-
-
-class CheckoutForm(forms.Form):
+class CheckoutForm(PlainLabels, AddressFields):
     """Where to ship, an optional note, and the page's hidden total and key.
 
-    Given the `saved_address` of the shopper's last order, the form offers
-    it (`address`: saved or new); the typed fields are then needed only for
-    a new address.
+    Given the shopper's address book (`addresses`), the form offers each
+    address and a new one (`address`: an address id or "new"), the default
+    chosen; the typed fields are then needed only for a new address, which
+    `save_address` keeps in the book.
     """
 
     address = forms.ChoiceField(
-        label="Ship to", widget=forms.RadioSelect, required=False
+        label="Ship to",
+        widget=forms.RadioSelect,
+        required=False,
+        # A page sent after the address was deleted, or made up.
+        error_messages={"invalid_choice": OUT_OF_DATE_ADDRESS},
     )
-    full_name = address_field("full_name", "Full name", "name")
-    line1 = address_field("line1", "Address line 1", "address-line1")
-    line2 = address_field("line2", "Address line 2", "address-line2", "Optional.")
-    city = address_field("city", "City", "address-level2")
-    postal_code = address_field("postal_code", "Postal code", "postal-code")
-    country = address_field(
-        "country", "Country", "country", "The two-letter code, such as US, GB or DE."
+    save_address = forms.BooleanField(
+        label="Save this address in my address book", required=False, initial=True
     )
-    phone = address_field("phone", "Phone", "tel", "Optional: for the courier.", "tel")
     note = forms.CharField(
         label="Note",
         required=False,
@@ -93,39 +61,40 @@ class CheckoutForm(forms.Form):
     expected_total = forms.CharField(required=False, widget=forms.HiddenInput)
     idempotency_key = forms.CharField(required=False, widget=forms.HiddenInput)
 
+    field_order = [*FIELDS, "save_address", "note"]
+
     def __init__(
-        self, *args: Any, saved_address: dict[str, str] | None = None, **kwargs: Any
+        self, *args: Any, addresses: Sequence[Address] = (), **kwargs: Any
     ) -> None:
-        kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
-        self.saved_address = saved_address
-        if saved_address is None:
+        self.addresses = {str(address.pk): address for address in addresses}
+        if not self.addresses:
             del self.fields["address"]
             return
         address = self.fields["address"]
         assert isinstance(address, forms.ChoiceField)  # as the class declares it
         address.choices = [
-            (SAVED, format_address(saved_address)),
+            *((pk, str(saved)) for pk, saved in self.addresses.items()),
             (NEW, "A new address (fill in below)"),
         ]
-        address.initial = SAVED
+        # The book lists the default first.
+        address.initial = next(iter(self.addresses))
         for name in FIELDS:
             self.fields[name].required = False
-
-    @property
-    def address_fields(self) -> list[forms.BoundField]:
-        return [self[name] for name in FIELDS]
 
     def clean(self) -> dict[str, Any]:
         super().clean()
         data = self.cleaned_data
-        # Saved only when chosen: a page sent before the shopper's first
-        # order (a double submit of it) offered no choice and typed one.
-        if self.saved_address is not None and data.get("address") == SAVED:
+        chosen = self.addresses.get(data.get("address") or "")
+        if "address" in self.errors:
+            pass  # a choice the page did not offer: said beside it already
+        elif chosen is not None:
             if any(str(self.data.get(name, "")).strip() for name in FIELDS):
                 self.add_error("address", TYPED_WITH_SAVED)
             else:
-                data["shipping_address"] = self.saved_address
+                data["shipping_address_id"] = chosen.pk
+        elif self.addresses and data.get("address") != NEW:
+            self.add_error("address", OUT_OF_DATE_ADDRESS)
         else:
             self._clean_typed_address(data)
         # The hidden fields are the page's own: an error in either (a NUL
@@ -148,9 +117,9 @@ class CheckoutForm(forms.Form):
         return data
 
     def _clean_typed_address(self, data: dict[str, Any]) -> None:
-        typed = {name: data.get(name, "") for name in FIELDS}
+        typed = self.typed_address()
         try:
-            data["shipping_address"] = clean_shipping_address(typed)
+            data["shipping_address"] = clean_address(typed)
         except ValidationError as error:
             for name, messages in error.message_dict.items():
                 # A field's own error (too long, missing) says it already.

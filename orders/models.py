@@ -75,7 +75,7 @@ class Order(models.Model):
     total = models.DecimalField(max_digits=10, decimal_places=2)
     currency = models.CharField(max_length=3)
     # {full_name, line1, line2, city, postal_code, country, phone}, checked
-    # by orders.addresses.clean_shipping_address before it gets here.
+    # by accounts.addresses.clean_address before it gets here.
     shipping_address = models.JSONField()
     note = models.TextField(blank=True)
     # The client's Idempotency-Key of the checkout that created the order.

@@ -8,8 +8,8 @@ field.
 from collections.abc import Iterable
 from typing import TypedDict
 
+from accounts.addresses import FIELDS
 from core.api import iso_datetime, money
-from orders.addresses import FIELDS
 from orders.models import Order, OrderItem, OrderStatusChange
 
 

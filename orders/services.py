@@ -32,6 +32,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts import services as account_services
+from accounts.addresses import (
+    CONTROL_MESSAGE,
+    clean_address,
+    has_control_characters,
+)
 from accounts.models import User
 from carts import services as cart_services
 from catalog import services as catalog_services
@@ -40,11 +46,6 @@ from catalog.models import StockMovement, options_text
 from core import metrics
 from core.money import CENT
 from orders import emails, events
-from orders.addresses import (
-    CONTROL_MESSAGE,
-    clean_shipping_address,
-    has_control_characters,
-)
 from orders.exceptions import (
     CartEmpty,
     IdempotencyKeyReused,
@@ -139,7 +140,9 @@ class PlacedOrder:
 def place_order(
     *,
     user: User,
-    shipping_address: dict[str, str],
+    shipping_address: dict[str, str] | None = None,
+    shipping_address_id: object = None,
+    save_address: bool = False,
     note: str = "",
     expected_total: Decimal | None = None,
     idempotency_key: str = "",
@@ -151,6 +154,10 @@ def place_order(
     price), its history starts with `pending`, the cart is emptied and the
     confirmation email is sent once it commits.
 
+    - The address is `shipping_address`, or the address of the user's book
+      whose id is `shipping_address_id` (one of them, not both); the order
+      keeps its own copy. `save_address` keeps a typed address in the book
+      (unless it is there already, or the book is full).
     - An `idempotency_key` that names an order this user already placed
       returns that order untouched, with `created` False, when the request
       is the same (its cleaned address, note and expected total), and
@@ -161,12 +168,14 @@ def place_order(
       `expected_total`; nothing changed) or ValidationError (address, note,
       key, an order too large to record).
     """
-    address = _clean_address(shipping_address)
+    address = _shipping_address(user, shipping_address, shipping_address_id)
+    save_address = bool(save_address) and shipping_address_id is None
     note = _clean_note(note)
     key = _clean_idempotency_key(idempotency_key)
     expected_total = _clean_expected_total(expected_total)
     fingerprint = request_fingerprint(
         shipping_address=address,
+        save_address=save_address,
         note=note,
         # 40.0 and 40.00 are one request.
         expected_total=None if expected_total is None else expected_total.normalize(),
@@ -181,6 +190,7 @@ def place_order(
                 number=number,
                 user=user,
                 address=address,
+                save_address=save_address,
                 note=note,
                 expected_total=expected_total,
                 key=key,
@@ -223,6 +233,7 @@ def _place_order(
     number: str,
     user: User,
     address: dict[str, str],
+    save_address: bool,
     note: str,
     expected_total: Decimal | None,
     key: str,
@@ -313,6 +324,8 @@ def _place_order(
         OrderStatusChange.objects.create(order=order, status=Status.PENDING, by=user)
     ]
     cart_services.remove_checked_out_lines(lines=lines)
+    if save_address:
+        account_services.save_shipping_address(user=user, fields=address)
     transaction.on_commit(
         partial(emails.send_order_confirmation.delay, order.pk), robust=True
     )
@@ -344,9 +357,44 @@ def request_fingerprint(**cleaned: object) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _clean_address(data: dict[str, str]) -> dict[str, str]:
+def _shipping_address(
+    user: User, typed: dict[str, str] | None, saved_id: object
+) -> dict[str, str]:
+    """The checked address to ship to: typed, or a copy of a saved one."""
+    if typed is not None and saved_id is not None:
+        raise ValidationError(
+            {
+                "shipping_address_id": "Give an address or the id of a saved one, "
+                "not both."
+            }
+        )
+    if saved_id is None:
+        if typed is None:
+            raise ValidationError({"shipping_address": "This field is required."})
+        return _clean_address(typed)
     try:
-        return clean_shipping_address(data)
+        saved = account_services.saved_address(user=user, pk=saved_id)
+    except ValidationError as error:
+        raise ValidationError({"shipping_address_id": error.messages}) from None
+    try:
+        return clean_address(saved.as_shipping_address())
+    except ValidationError as error:
+        # Saved under older rules (a postal code format learnt since).
+        raise ValidationError(
+            {
+                "shipping_address_id": "This saved address needs a change before "
+                "it can be used: "
+                + " ".join(
+                    f"{field.replace('_', ' ')}: {' '.join(messages)}"
+                    for field, messages in error.message_dict.items()
+                )
+            }
+        ) from None
+
+
+def _clean_address(data: dict[str, str] | None) -> dict[str, str]:
+    try:
+        return clean_address(data)
     except ValidationError as error:
         errors: dict[str, list[str]] = {}
         for field, messages in error.message_dict.items():

@@ -82,12 +82,12 @@ class CheckoutView(LoginRequiredMixin, TemplateView):
         if not cart.items.all():
             messages.info(request, CartEmpty.default_detail)
             return redirect("carts:detail")
-        form = CheckoutForm(saved_address=self.saved_address())
+        form = CheckoutForm(addresses=self.address_book())
         return self.render_page(cart, form, key=new_idempotency_key())
 
     def post(self, request, *args, **kwargs):
         cart = self.get_cart()
-        form = CheckoutForm(request.POST, saved_address=self.saved_address())
+        form = CheckoutForm(request.POST, addresses=self.address_book())
         key = request.POST.get("idempotency_key", "")
         try:
             ratelimit.limit_user(
@@ -104,7 +104,9 @@ class CheckoutView(LoginRequiredMixin, TemplateView):
         try:
             placed = services.place_order(
                 user=request.user,
-                shipping_address=form.cleaned_data["shipping_address"],
+                shipping_address=form.cleaned_data.get("shipping_address"),
+                shipping_address_id=form.cleaned_data.get("shipping_address_id"),
+                save_address=form.cleaned_data["save_address"],
                 note=form.cleaned_data["note"],
                 expected_total=form.cleaned_data["expected_total"],
                 idempotency_key=form.cleaned_data["idempotency_key"],
@@ -138,7 +140,11 @@ class CheckoutView(LoginRequiredMixin, TemplateView):
             return self.render_page(self.get_cart(), form, key=key, status=409)
         except ValidationError as error:
             for field, errors in error.message_dict.items():
-                name = field.removeprefix("shipping_address.")
+                name = (
+                    "address"
+                    if field == "shipping_address_id"
+                    else field.removeprefix("shipping_address.")
+                )
                 form.add_error(name if name in form.fields else None, errors)
             return self.render_page(cart, form, key=key, status=400)
         # A repeated submit (same key) lands here too, on the order the first
@@ -154,13 +160,9 @@ class CheckoutView(LoginRequiredMixin, TemplateView):
         cart = Cart.objects.with_lines().filter(user=self.request.user).first()
         return cart or cart_services.get_user_cart(user=self.request.user)
 
-    def saved_address(self):
-        """The address of the shopper's last order, if any."""
-        return (
-            Order.objects.for_user(self.request.user)
-            .values_list("shipping_address", flat=True)
-            .first()
-        )
+    def address_book(self):
+        """The shopper's saved addresses, the default first."""
+        return list(self.request.user.addresses.all())
 
     def render_page(self, cart, form, *, key, status=200, stock_problems=()):
         items = list(cart.items.all())

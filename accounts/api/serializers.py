@@ -6,7 +6,7 @@ validators, current password) live in accounts.services.
 
 from rest_framework import serializers
 
-from accounts.models import User
+from accounts.models import Address, User
 from core.text import PrintableTextValidator
 
 USER_FIELDS = ["id", "email", "first_name", "last_name", "is_staff", "date_joined"]
@@ -100,3 +100,35 @@ class PasswordChangeSerializer(serializers.Serializer):
 
 class LogoutSerializer(serializers.Serializer):
     refresh = serializers.CharField(write_only=True)
+
+
+class AddressSerializer(serializers.ModelSerializer):
+    """An address of the caller's address book.
+
+    Shapes only: accounts.services checks the fields (country code,
+    postal code of that country, phone) as it does an order's address.
+    """
+
+    country = serializers.CharField(
+        max_length=2,
+        help_text="ISO 3166-1 alpha-2 code, such as US or DE (any case).",
+    )
+    is_default_shipping = serializers.BooleanField(
+        required=False,
+        help_text="The address checkout offers first; setting it on one "
+        "address clears it on the others. The first address is the default.",
+    )
+
+    class Meta:
+        model = Address
+        fields = [
+            "id",
+            "full_name",
+            "line1",
+            "line2",
+            "city",
+            "postal_code",
+            "country",
+            "phone",
+            "is_default_shipping",
+        ]

@@ -4,6 +4,7 @@ from rest_framework.routers import SimpleRouter
 from accounts.api import views
 
 router = SimpleRouter()
+router.register("users/me/addresses", views.AddressViewSet, basename="address")
 router.register("users", views.UserViewSet, basename="user")
 
 urlpatterns = [

@@ -22,6 +22,7 @@ from rest_framework_simplejwt.tokens import UntypedToken
 from accounts import limits, services
 from accounts.api.filters import UserFilter
 from accounts.api.serializers import (
+    AddressSerializer,
     LogoutSerializer,
     PasswordChangeSerializer,
     ProfileSerializer,
@@ -31,7 +32,7 @@ from accounts.api.serializers import (
     UserSerializer,
 )
 from accounts.authentication import AuthenticatedRequest
-from accounts.models import User
+from accounts.models import Address, User
 from accounts.permissions import IsStaffOrSelfReadOnly
 
 
@@ -365,3 +366,64 @@ class UserViewSet(
         if isinstance(request.successful_authenticator, SessionAuthentication):
             update_session_auth_hash(request, user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="The caller's address book",
+        description="The default shipping address first, then the newest.",
+    ),
+    create=extend_schema(
+        summary="Add an address",
+        responses={
+            201: AddressSerializer,
+            400: OpenApiResponse(
+                description="`validation_error` with `errors` per field "
+                "(`postal_code` not of the `country`…), or a full book "
+                "(`non_field_errors`)."
+            ),
+        },
+    ),
+    retrieve=extend_schema(
+        summary="An address of the caller's",
+        description="Another user's address is 404.",
+    ),
+    partial_update=extend_schema(
+        summary="Change an address",
+        description="The fields given; the address is checked whole.",
+    ),
+    destroy=extend_schema(
+        summary="Delete an address",
+        description="Orders shipped to it keep their own copy.",
+    ),
+)
+class AddressViewSet(viewsets.ModelViewSet):
+    """/api/v1/users/me/addresses/: the caller's own addresses only."""
+
+    request: AuthenticatedRequest
+    serializer_class = AddressSerializer
+    permission_classes = [IsAuthenticated]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the schema generator
+            return Address.objects.none()
+        # Another user's address is simply not found (404).
+        return Address.objects.filter(user=self.request.user)
+
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        make_default = data.pop("is_default_shipping", False)
+        serializer.instance = services.add_address(
+            user=self.request.user, data=data, make_default=make_default
+        )
+
+    def perform_update(self, serializer):
+        data = dict(serializer.validated_data)
+        default = data.pop("is_default_shipping", None)
+        serializer.instance = services.update_address(
+            address=serializer.instance, data=data, default=default
+        )
+
+    def perform_destroy(self, instance):
+        services.delete_address(address=instance)

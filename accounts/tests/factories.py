@@ -1,6 +1,6 @@
 import factory
 
-from accounts.models import User
+from accounts.models import Address, User
 
 DEFAULT_PASSWORD = "correct-horse-battery-staple"
 
@@ -27,3 +27,33 @@ class StaffFactory(UserFactory):
 class SuperuserFactory(StaffFactory):
     email = factory.Sequence(lambda n: f"owner{n}@example.com")
     is_superuser = True
+
+
+class AddressFactory(factory.django.DjangoModelFactory):
+    """A valid address in a user's book (not the default unless asked)."""
+
+    class Meta:
+        model = Address
+
+    user = factory.SubFactory(UserFactory)
+    full_name = "Ada Lovelace"
+    line1 = factory.Sequence(lambda n: f"{n + 1} St James's Square")
+    line2 = ""
+    city = "London"
+    postal_code = "SW1Y 4JH"
+    country = "GB"
+    phone = ""
+
+
+def address_data(**changes):
+    """A valid postal address as the forms and the API send it."""
+    return {
+        "full_name": "Ada Lovelace",
+        "line1": "12 St James's Square",
+        "line2": "",
+        "city": "London",
+        "postal_code": "SW1Y 4JH",
+        "country": "GB",
+        "phone": "",
+        **changes,
+    }

@@ -1,6 +1,4 @@
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
@@ -37,23 +35,3 @@ def customer_client():
 def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
-
-
-def migrate(targets):
-    """Migrate the test database to `targets`; return the apps as they leave it."""
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
-@pytest.fixture(scope="module")
-def latest_schema_afterwards(django_db_setup, django_db_blocker):
-    """Every app's latest migrations again once this module's tests are done.
-
-    Until then each test migrates back from where the one before left the
-    schema, a few migrations, rather than from the latest.
-    """
-    yield
-    with django_db_blocker.unblock():
-        migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from catalog.tests.conftest import migrate
+from core.testing import migrate
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

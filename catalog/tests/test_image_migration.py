@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from catalog.tests.conftest import migrate
+from core.testing import migrate
 
 BEFORE = [("catalog", "0008_printable_text_validators")]
 AFTER = [("catalog", "0011_images_remove_product_image")]

@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 
 from accounts.tests.factories import UserFactory
-from catalog.tests.conftest import migrate
+from core.testing import migrate
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,9 +1,9 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from accounts.addresses import FIELDS, clean_address
 from catalog.models import Product, ProductVariant
 from orders import services
-from orders.addresses import FIELDS, clean_shipping_address
 from orders.models import Order, OrderItem, OrderStatusChange
 
 
@@ -32,13 +32,25 @@ class ShippingAddressSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         try:
-            return clean_shipping_address(attrs)
+            return clean_address(attrs)
         except DjangoValidationError as error:
             raise serializers.ValidationError(error.message_dict) from None
 
 
 class CheckoutSerializer(serializers.Serializer):
-    shipping_address = ShippingAddressSerializer()
+    shipping_address = ShippingAddressSerializer(
+        required=False, help_text="Required unless `shipping_address_id` is given."
+    )
+    shipping_address_id = serializers.IntegerField(
+        required=False,
+        help_text="The id of an address in the caller's address book, instead "
+        "of `shipping_address`: the order keeps a copy.",
+    )
+    save_address = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Keep `shipping_address` in the caller's address book too.",
+    )
     note = serializers.CharField(
         max_length=services.NOTE_MAX_LENGTH,
         required=False,

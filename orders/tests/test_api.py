@@ -6,7 +6,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
-from accounts.tests.factories import StaffFactory, UserFactory
+from accounts.tests.factories import AddressFactory, StaffFactory, UserFactory
 from carts.models import CartItem
 from catalog import services as catalog_services
 from catalog.models import Product
@@ -114,7 +114,7 @@ def test_checkout_answers_with_the_order_as_it_reads_back(customer, customer_cli
 
 def test_checkout_fills_in_the_optional_address_fields(customer, customer_client):
     fill_cart(customer, (ProductFactory(), 1))
-    shipping_address = address(country="us")
+    shipping_address = address(country="us", postal_code="10001")
     del shipping_address["line2"], shipping_address["phone"]
 
     response = customer_client.post(
@@ -123,8 +123,80 @@ def test_checkout_fills_in_the_optional_address_fields(customer, customer_client
 
     assert response.status_code == 201
     assert response.json()["shipping_address"] == address(
-        country="US", line2="", phone=""
+        country="US", postal_code="10001", line2="", phone=""
     )
+
+
+def test_checkout_ships_to_a_saved_address_by_its_id(customer, customer_client):
+    fill_cart(customer, (ProductFactory(), 1))
+    saved = AddressFactory(user=customer, city="Bath", postal_code="BA1 1LT")
+
+    response = customer_client.post(
+        ORDERS, {"shipping_address_id": saved.pk}, format="json"
+    )
+
+    assert response.status_code == 201
+    assert response.json()["shipping_address"] == saved.as_shipping_address()
+    # The order keeps its own copy.
+    saved.delete()
+    order = Order.objects.get()
+    assert order.shipping_address["city"] == "Bath"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"shipping_address_id": "theirs"},
+        {"shipping_address_id": 0},
+        {"shipping_address_id": 2**70},
+        {"shipping_address_id": "mine", "shipping_address": address()},
+    ],
+    ids=["another-users", "unknown", "out-of-range", "both"],
+)
+def test_checkout_with_a_bad_address_id_is_400_naming_it(
+    customer, customer_client, body
+):
+    mug = ProductFactory(stock=3)
+    fill_cart(customer, (mug, 1))
+    ids = {
+        "theirs": AddressFactory().pk,
+        "mine": AddressFactory(user=customer).pk,
+    }
+    body = {
+        **body,
+        "shipping_address_id": ids.get(
+            body["shipping_address_id"], body["shipping_address_id"]
+        ),
+    }
+
+    response = customer_client.post(ORDERS, body, format="json")
+
+    problem = assert_problem(response, 400, "validation_error")
+    assert list(problem["errors"]) == ["shipping_address_id"]
+    assert not Order.objects.exists()
+    assert stock_of(mug) == 3
+
+
+def test_checkout_saves_the_address_in_the_book_when_asked(customer, customer_client):
+    fill_cart(customer, (ProductFactory(), 1))
+
+    response = customer_client.post(
+        ORDERS, checkout_body(save_address=True), format="json"
+    )
+
+    assert response.status_code == 201
+    assert [
+        (saved.as_shipping_address(), saved.is_default_shipping)
+        for saved in customer.addresses.all()
+    ] == [(address(), True)]
+
+
+def test_checkout_without_save_address_leaves_the_book_alone(customer, customer_client):
+    fill_cart(customer, (ProductFactory(), 1))
+
+    customer_client.post(ORDERS, checkout_body(), format="json")
+
+    assert not customer.addresses.exists()
 
 
 def test_checkout_needs_a_logged_in_user(api_client):

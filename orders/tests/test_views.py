@@ -8,11 +8,18 @@ from django.contrib.messages import get_messages
 from django.test import Client
 from pytest_django.asserts import assertContains, assertNotContains, assertRedirects
 
-from accounts.tests.factories import DEFAULT_PASSWORD, StaffFactory, UserFactory
+from accounts.models import Address
+from accounts.tests.factories import (
+    DEFAULT_PASSWORD,
+    AddressFactory,
+    StaffFactory,
+    UserFactory,
+)
 from carts.models import CartItem
 from catalog import services as catalog_services
 from catalog.models import Product
 from catalog.tests.factories import ProductFactory, variant_of
+from orders.forms import OUT_OF_DATE_ADDRESS
 from orders.models import Order, Payment
 from orders.tests.factories import (
     APPROVED_CARD,
@@ -471,32 +478,58 @@ def test_checkouts_past_the_limit_are_refused_with_429(
     assert Order.objects.count() == 0
 
 
-# --- Checkout: a returning customer's saved address -----------------------------------
+# --- Checkout: the address book ------------------------------------------------------
 
 
 @pytest.fixture
-def returning_page(shopper_client, shopper, mug):
-    """A customer with an earlier order, checking out again."""
-    OrderFactory(user=shopper, shipping_address=address(line2=""))
+def saved(shopper):
+    """The shopper's default address, and another one."""
+    return (
+        AddressFactory(
+            user=shopper, line1="12 St James's Square", is_default_shipping=True
+        ),
+        AddressFactory(
+            user=shopper,
+            line1="4 Rue de Rivoli",
+            city="Paris",
+            postal_code="75004",
+            country="FR",
+        ),
+    )
+
+
+@pytest.fixture
+def returning_page(shopper_client, shopper, mug, saved):
+    """A customer with an address book, checking out."""
     fill_cart(shopper, (mug, 1))
     return shopper_client.get(CHECKOUT)
 
 
-def test_a_returning_customer_is_offered_the_last_orders_address(returning_page):
+NO_ADDRESS_TYPED = dict.fromkeys(
+    ["full_name", "line1", "line2", "city", "postal_code", "country", "phone"], ""
+)
+
+
+def test_a_customer_is_offered_every_saved_address_the_default_chosen(
+    returning_page, saved
+):
+    default = saved[0]
     assertContains(returning_page, "<legend>Ship to</legend>", html=True)
     assertContains(
         returning_page,
-        '<input type="radio" name="address" value="saved" id="id_address_0" checked>',
+        f'<input type="radio" name="address" value="{default.pk}" id="id_address_0" '
+        "checked>",
         html=True,
     )
     assertContains(
         returning_page,
-        "Ada Lovelace, 12 St James&#x27;s Square, SW1Y 4JH London, GB",
+        "Ada Lovelace, 12 St James&#x27;s Square, SW1Y 4JH London, United Kingdom",
     )
+    assertContains(returning_page, "Ada Lovelace, 4 Rue de Rivoli, 75004 Paris, France")
     assertContains(
         returning_page,
-        '<label for="id_address_1"><input type="radio" name="address" value="new" '
-        'id="id_address_1">A new address (fill in below)</label>',
+        '<label for="id_address_2"><input type="radio" name="address" value="new" '
+        'id="id_address_2">A new address (fill in below)</label>',
         html=True,
     )
     # The fields stay optional in the browser: they are for a new address.
@@ -508,35 +541,58 @@ def test_a_returning_customer_is_offered_the_last_orders_address(returning_page)
     )
 
 
-def test_a_returning_customer_ships_to_the_saved_address_without_typing_it(
-    shopper_client, returning_page
-):
-    data = checkout_data(
-        returning_page,
-        address="saved",
-        **dict.fromkeys(
-            ["full_name", "line1", "line2", "city", "postal_code", "country", "phone"],
-            "",
-        ),
+def test_the_country_is_chosen_by_its_name(checkout_page):
+    assertContains(
+        checkout_page, '<option value="GB">United Kingdom</option>', html=True
     )
+    assertContains(checkout_page, '<option value="DE">Germany</option>', html=True)
+
+
+def test_a_customer_ships_to_a_saved_address_without_typing_it(
+    shopper_client, returning_page, saved
+):
+    data = checkout_data(returning_page, address=saved[1].pk, **NO_ADDRESS_TYPED)
 
     response = shopper_client.post(CHECKOUT, data)
 
-    order = Order.objects.latest("created_at")
+    order = Order.objects.get()
     assertRedirects(response, order.get_absolute_url())
-    assert order.shipping_address == address(line2="")
+    assert order.shipping_address == saved[1].as_shipping_address()
 
 
-def test_a_returning_customer_may_ship_to_a_new_address(shopper_client, returning_page):
-    data = checkout_data(returning_page, address="new", city="Paris", country="FR")
+@pytest.mark.parametrize(("ticked", "book"), [("on", 3), (None, 2)])
+def test_a_new_address_is_kept_in_the_book_when_asked(
+    shopper_client, returning_page, shopper, ticked, book
+):
+    data = checkout_data(
+        returning_page,
+        address="new",
+        city="Berlin",
+        postal_code="10115",
+        country="DE",
+        save_address=ticked,
+    )
 
     shopper_client.post(CHECKOUT, data)
 
-    order = Order.objects.latest("created_at")
+    order = Order.objects.get()
     assert (order.shipping_address["city"], order.shipping_address["country"]) == (
-        "Paris",
-        "FR",
+        "Berlin",
+        "DE",
     )
+    assert shopper.addresses.count() == book
+    # Kept beside the default, not in its place.
+    assert shopper.addresses.get(is_default_shipping=True).city == "London"
+
+
+def test_a_first_address_saved_at_checkout_becomes_the_default(
+    shopper_client, checkout_page, shopper
+):
+    shopper_client.post(CHECKOUT, checkout_data(checkout_page, save_address="on"))
+
+    assert list(shopper.addresses.values_list("line1", "is_default_shipping")) == [
+        ("12 St James's Square", True)
+    ]
 
 
 def test_a_new_address_still_needs_its_fields(shopper_client, returning_page):
@@ -548,16 +604,16 @@ def test_a_new_address_still_needs_its_fields(shopper_client, returning_page):
     assert field_errors(response, "city") == ["This field is required."]
     assertContains(
         response,
-        '<input type="radio" name="address" value="new" id="id_address_1" checked>',
+        '<input type="radio" name="address" value="new" id="id_address_2" checked>',
         html=True,
         status_code=400,
     )
 
 
-def test_an_address_typed_while_the_saved_one_is_chosen_is_not_ignored(
-    shopper_client, returning_page
+def test_an_address_typed_while_a_saved_one_is_chosen_is_not_ignored(
+    shopper_client, returning_page, saved
 ):
-    data = checkout_data(returning_page, address="saved", city="Paris")
+    data = checkout_data(returning_page, address=saved[0].pk, city="Paris")
 
     response = shopper_client.post(CHECKOUT, data)
 
@@ -566,7 +622,34 @@ def test_an_address_typed_while_the_saved_one_is_chosen_is_not_ignored(
         "You typed a new address: choose “A new address” to ship there, or clear "
         "the address fields to use your saved one."
     ]
-    assert Order.objects.count() == 1
+    assert not Order.objects.exists()
+
+
+def test_an_address_deleted_since_the_page_was_shown_is_refused_beside_the_choice(
+    shopper_client, returning_page, saved
+):
+    data = checkout_data(returning_page, address=saved[1].pk, **NO_ADDRESS_TYPED)
+    saved[1].delete()
+
+    response = shopper_client.post(CHECKOUT, data)
+
+    assert response.status_code == 400
+    assert field_errors(response, "address") == [OUT_OF_DATE_ADDRESS]
+    assert not Order.objects.exists()
+
+
+def test_a_saved_address_the_rules_now_refuse_is_named_beside_the_choice(
+    shopper_client, returning_page, saved
+):
+    Address.objects.filter(pk=saved[0].pk).update(postal_code="12345")
+    data = checkout_data(returning_page, address=saved[0].pk, **NO_ADDRESS_TYPED)
+
+    response = shopper_client.post(CHECKOUT, data)
+
+    assert response.status_code == 400
+    [message] = field_errors(response, "address")
+    assert message.startswith("This saved address needs a change before it can be used")
+    assert not Order.objects.exists()
 
 
 # --- The order page -------------------------------------------------------------------

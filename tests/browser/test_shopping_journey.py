@@ -43,7 +43,7 @@ def fill_address(page):
     page.get_by_label("Address line 2").fill("Flat 3")
     page.get_by_label("City").fill("London")
     page.get_by_label("Postal code").fill("SW1Y 4JH")
-    page.get_by_label("Country").fill("GB")
+    page.get_by_label("Country").select_option("GB")
     page.get_by_label("Phone").fill("+44 20 7946 0000")
 
 
@@ -263,3 +263,36 @@ def test_checkout_on_a_phone_width_screen(page, screenshot, store):
     fits.append(page.evaluate("document.documentElement.scrollWidth"))
     screenshot("35-phone-order-history")
     assert fits == [PHONE["width"]] * 4
+
+
+def test_a_customer_keeps_addresses_and_checks_out_to_a_saved_one(
+    page, screenshot, store
+):
+    user = UserFactory(email="ada@example.com")
+    log_in(page, user)
+    page.goto("/account/")
+    page.get_by_role("link", name="Your addresses").click()
+    page.get_by_role("link", name="Add an address").click()
+    fill_address(page)
+    page.get_by_label("Postal code").fill("12345")  # not a British one
+    page.get_by_role("button", name="Save address").click()
+
+    expect(page.locator("#id_postal_code_error")).to_contain_text(
+        "Enter a postal code of United Kingdom"
+    )
+    page.get_by_label("Postal code").fill("SW1Y 4JH")
+    page.get_by_role("button", name="Save address").click()
+    expect(messages(page)).to_have_text("The address is in your address book.")
+    expect(page.get_by_text("Default shipping address")).to_be_visible()
+    screenshot("36-address-book")
+
+    page.goto("/products/mug-01/")
+    page.get_by_role("button", name="Add to cart").click()
+    page.get_by_role("link", name="Checkout").click()
+    saved = page.get_by_role("radio", name=re.compile(r"^Ada Lovelace, 12 St James"))
+    expect(saved).to_be_checked()
+    screenshot("37-checkout-saved-address")
+    page.get_by_role("button", name="Place order").click()
+
+    expect(page).to_have_url(re.compile(r"/orders/[A-Z0-9-]+/$"))
+    assert Order.objects.get().shipping_address["postal_code"] == "SW1Y 4JH"

@@ -21,9 +21,9 @@ import pytest
 from django.contrib.messages import get_messages
 from django.test import Client
 
+from accounts.addresses import CONTROL_MESSAGE
 from carts.forms import QUANTITY_ERRORS
 from carts.views import LINE_GONE
-from orders.addresses import CONTROL_MESSAGE
 from orders.forms import NEW, OUT_OF_DATE
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("unchanged")]

@@ -15,7 +15,7 @@ cart, checkout and order pages are attacked in test_hostile_page_forms.py.
 import pytest
 from django.test import Client
 
-from accounts.tests.factories import StaffFactory, UserFactory
+from accounts.tests.factories import AddressFactory, StaffFactory, UserFactory
 from accounts.tests.otp import log_in_to_the_admin
 from carts.models import CartItem
 from carts.services import get_user_cart
@@ -50,6 +50,13 @@ def hostile():
         lines=[(product, 1)],
         note=SCRIPT,
         shipping_address=address(full_name=f"Eve {SCRIPT}", line1=TEMPLATE),
+    )
+    AddressFactory(
+        user=customer,
+        full_name=f"Eve {SCRIPT}",
+        line1=TEMPLATE,
+        line2="Flat 3",
+        is_default_shipping=True,
     )
     CartItem.objects.create(
         cart=get_user_cart(user=customer), variant=product.variants.get(), quantity=1
@@ -107,9 +114,18 @@ def test_the_checkout_summary_and_saved_address_show_markup_as_text(hostile):
     page = assert_escaped(logged_in(hostile["customer"]).get("/checkout/"))
 
     assert f'<span class="summary-name">1 \u00d7 Kettle {ESCAPED_SCRIPT}</span>' in page
-    # The last order's address, offered again as "Ship to": escaped, and its
-    # template syntax shown as typed, never evaluated.
-    assert f"Eve {ESCAPED_SCRIPT}, {TEMPLATE}, Flat 3, SW1Y 4JH London, GB" in page
+    # The saved address, offered as "Ship to": escaped, and its template
+    # syntax shown as typed, never evaluated.
+    assert (
+        f"Eve {ESCAPED_SCRIPT}, {TEMPLATE}, Flat 3, SW1Y 4JH London, United Kingdom"
+        in page
+    )
+
+
+def test_the_address_book_shows_markup_as_text(hostile):
+    page = assert_escaped(logged_in(hostile["customer"]).get("/account/addresses/"))
+
+    assert f"Eve {ESCAPED_SCRIPT}, {TEMPLATE}, Flat 3" in page
 
 
 def test_the_order_page_shows_the_address_and_note_as_text(hostile):

