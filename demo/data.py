@@ -337,8 +337,12 @@ def ensure_orders(*, customer, staff, products):
                 variant=for_sale[number].variants.get(),
                 quantity=quantity,
             )
+        # Saved too: the customer's address book then offers it at checkout.
         order = order_services.place_order(
-            user=customer, shipping_address=SHIPPING_ADDRESS, idempotency_key=key
+            user=customer,
+            shipping_address=SHIPPING_ADDRESS,
+            save_address=True,
+            idempotency_key=key,
         ).order
         for step in steps:
             _advance(order, step, customer=customer, staff=staff)

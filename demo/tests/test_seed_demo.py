@@ -5,7 +5,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from accounts.models import User
+from accounts.models import Address, User
 from catalog.models import Category, Product, StockMovement
 from demo import data
 from orders.models import Order, OrderStatusChange, Payment
@@ -48,6 +48,7 @@ def counts():
             Order,
             OrderStatusChange,
             Payment,
+            Address,
         )
     }
 
@@ -108,6 +109,10 @@ def test_seed_builds_a_store_with_categories_products_accounts_and_orders(
         "pending",
         "shipped",
     ]
+    assert [
+        (address.line1, address.is_default_shipping)
+        for address in customer.addresses.all()
+    ] == [(data.SHIPPING_ADDRESS["line1"], True)]
     pending = customer.orders.get(status="pending")
     assert list(pending.payments.values_list("outcome", flat=True)) == ["declined"]
     assert reconcile() == RECONCILED
