@@ -14,6 +14,7 @@ from catalog.models import (
     ProductImage,
     ProductOption,
     ProductVariant,
+    Sale,
     from_price_variant,
     validate_image_size,
 )
@@ -384,3 +385,42 @@ class ProductFacetsSerializer(serializers.Serializer):
         },
         help_text="Products with and without stock; leaves `in_stock` out.",
     )
+
+
+class SaleSerializer(serializers.ModelSerializer):
+    """A scheduled sale, naming what it covers by slug (variants by id).
+
+    Shapes only: the service checks the window and the value (the model's
+    clean) and writes the prices.
+    """
+
+    categories = serializers.SlugRelatedField(
+        many=True,
+        required=False,
+        slug_field="slug",
+        queryset=Category.objects.all(),
+        help_text="Every product of these categories and their subcategories.",
+    )
+    products = serializers.SlugRelatedField(
+        many=True, required=False, slug_field="slug", queryset=Product.objects.all()
+    )
+    variants = serializers.PrimaryKeyRelatedField(
+        many=True, required=False, queryset=ProductVariant.objects.all()
+    )
+
+    class Meta:
+        model = Sale
+        fields = [
+            "id",
+            "name",
+            "kind",
+            "value",
+            "starts_at",
+            "ends_at",
+            "categories",
+            "products",
+            "variants",
+        ]
+        # The model's constraints are the service's to check, with the
+        # messages its clean() gives.
+        validators: list = []

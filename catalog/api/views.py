@@ -17,18 +17,19 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
-from accounts.permissions import IsStaffOrReadOnly, is_staff
+from accounts.permissions import IsStaff, IsStaffOrReadOnly, is_staff
 from catalog import cache, facets, queries, services
 from catalog.api.serializers import (
     CategorySerializer,
     ProductFacetsSerializer,
     ProductSerializer,
     ProductWriteSerializer,
+    SaleSerializer,
     VariantSerializer,
     VariantWriteSerializer,
 )
 from catalog.filters import ProductFacetFilter, ProductFilter
-from catalog.models import Category, Product, ProductVariant
+from catalog.models import Category, Product, ProductVariant, Sale
 from core.api import PageNumberPagination
 from core.parsers import JSONParser
 
@@ -484,3 +485,46 @@ class ProductViewSet(PublicCacheMixin, viewsets.ModelViewSet):
         return queries.product_representation(
             product, request=self.request, staff=is_staff(self.request.user)
         )
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Sales (staff)"),
+    create=extend_schema(
+        summary="Schedule a sale (staff)",
+        description="Its prices apply from `starts_at` up to, not including, "
+        "`ends_at`; where several sales cover a variant the lowest price wins.",
+    ),
+    retrieve=extend_schema(summary="A sale (staff)"),
+    update=extend_schema(summary="Change a sale (staff)"),
+    partial_update=extend_schema(summary="Change a sale (staff)"),
+    destroy=extend_schema(summary="Delete a sale (staff)"),
+)
+class SaleViewSet(viewsets.ModelViewSet):
+    """/api/v1/sales/: staff schedule sales, as in the admin (catalog.services)."""
+
+    queryset = Sale.objects.prefetch_related("categories", "products", "variants")
+    serializer_class = SaleSerializer
+    permission_classes = [IsStaff]
+
+    def perform_create(self, serializer):
+        serializer.instance = save_sale(Sale(), dict(serializer.validated_data))
+
+    def perform_update(self, serializer):
+        serializer.instance = save_sale(
+            serializer.instance, dict(serializer.validated_data)
+        )
+
+    def perform_destroy(self, instance):
+        services.delete_sale(sale=instance)
+
+
+SALE_COVERS = ("products", "variants", "categories")
+
+
+def save_sale(sale: Sale, data: dict[str, Any]) -> Sale:
+    """The sale with the serializer's fields, saved through the service."""
+    # What it covers is set by the service (None: unchanged).
+    covered = {name: data.pop(name, None) for name in SALE_COVERS}
+    for name, value in data.items():
+        setattr(sale, name, value)
+    return services.save_sale(sale=sale, **covered)
