@@ -7,7 +7,11 @@ to the caller (`for_user`), so another user's object is simply not found;
 `IsOwnerOrStaff` is the second line of defence.
 """
 
-from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.permissions import (
+    SAFE_METHODS,
+    BasePermission,
+    DjangoModelPermissions,
+)
 
 
 class DenyAll(BasePermission):
@@ -26,6 +30,24 @@ class IsStaff(BasePermission):
 
     def has_permission(self, request, view):
         return is_staff(request.user)
+
+
+class HasAdminPermissions(DjangoModelPermissions):
+    """Staff holding the model's permissions, as the admin asks for them.
+
+    Reading needs `view_<model>`, adding `add_`, changing `change_` and
+    deleting `delete_`: someone the admin refuses a page is refused its
+    API too (a staff member who may edit products but not run sales).
+    """
+
+    perms_map = {
+        **DjangoModelPermissions.perms_map,
+        "GET": ["%(app_label)s.view_%(model_name)s"],
+        "HEAD": ["%(app_label)s.view_%(model_name)s"],
+    }
+
+    def has_permission(self, request, view):
+        return is_staff(request.user) and super().has_permission(request, view)
 
 
 class IsStaffOrReadOnly(BasePermission):

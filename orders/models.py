@@ -4,11 +4,17 @@ from decimal import Decimal
 from typing import Self
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 
+from accounts.addresses import COUNTRY_CODES
 from accounts.models import User
+from core.text import PrintableTextValidator
 
 # Crockford's base32 alphabet: no I, L, O or U, so a number read aloud or
 # copied by hand cannot be mistaken for another.
@@ -267,3 +273,84 @@ class Payment(models.Model):
     @property
     def approved(self) -> bool:
         return self.outcome == self.Outcome.APPROVED
+
+
+class ShippingZone(models.Model):
+    """Countries that share shipping methods (say "UK", "EU", "Rest of world").
+
+    A country may be in several zones: a shopper there is offered the
+    methods of each of them.
+    """
+
+    name = models.CharField(max_length=100, validators=[PrintableTextValidator()])
+    # ISO 3166-1 alpha-2 codes, upper case (accounts.addresses.COUNTRY_CODES).
+    countries = ArrayField(models.CharField(max_length=2))
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        indexes = [
+            # The methods for a country: WHERE countries @> ARRAY['GB'].
+            GinIndex(fields=["countries"], name="orders_zone_countries_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        codes = [str(code).strip().upper() for code in self.countries or []]
+        unknown = sorted({code for code in codes if code not in COUNTRY_CODES})
+        if unknown:
+            raise ValidationError(
+                {"countries": f"Not ISO 3166-1 country codes: {', '.join(unknown)}."}
+            )
+        if not codes:
+            raise ValidationError({"countries": "Name at least one country."})
+        # Each once, in order: what staff see is what the zone holds.
+        self.countries = sorted(set(codes))
+
+
+class ShippingMethod(models.Model):
+    """A way to ship to a zone's countries, at a price, free above a subtotal."""
+
+    zone = models.ForeignKey(
+        ShippingZone, on_delete=models.CASCADE, related_name="methods"
+    )
+    # What the API and the cart name it by; unique across zones.
+    code = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=100, validators=[PrintableTextValidator()])
+    price = models.DecimalField(
+        max_digits=10, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
+    )
+    free_above = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="Free when the order's subtotal is at or above this; empty: never.",
+    )
+    estimated_days = models.PositiveSmallIntegerField(
+        help_text="Working days from dispatch to the door, as shoppers are told."
+    )
+
+    class Meta:
+        ordering = ["price", "name", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(price__gte=Decimal("0"))
+                & (Q(free_above__isnull=True) | Q(free_above__gte=Decimal("0"))),
+                name="orders_shipping_method_amounts_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.zone})"
+
+    def cost_for(self, subtotal: Decimal) -> Decimal:
+        """What shipping an order of `subtotal` costs by this method."""
+        if self.free_above is not None and subtotal >= self.free_above:
+            return Decimal("0.00")
+        return self.price

@@ -35,6 +35,7 @@ from django.utils import timezone
 from accounts import services as account_services
 from accounts.addresses import (
     CONTROL_MESSAGE,
+    COUNTRY_CODES,
     clean_address,
     has_control_characters,
 )
@@ -58,6 +59,8 @@ from orders.models import (
     OrderItem,
     OrderStatusChange,
     Payment,
+    ShippingMethod,
+    ShippingZone,
     generate_order_number,
 )
 from orders.payments import ERROR, ChargeResult, PaymentGateway, get_gateway
@@ -113,6 +116,67 @@ def checkout_totals(*, subtotal: Decimal) -> Totals:
     else:
         shipping_cost = settings.SHIPPING_FLAT_RATE.quantize(CENT)
     return Totals(subtotal, shipping_cost, subtotal + shipping_cost)
+
+
+# --- Shipping methods ----------------------------------------------------------------
+
+NOT_A_COUNTRY = "Enter a two-letter ISO 3166-1 country code, such as US or DE."
+METHOD_FIELDS = ("code", "name", "price", "free_above", "estimated_days")
+
+
+def shipping_methods_for(*, country: str) -> list[ShippingMethod]:
+    """The methods of every zone that holds `country` (any case), cheapest first."""
+    code = (country or "").strip().upper()
+    if code not in COUNTRY_CODES:
+        raise ValidationError({"country": NOT_A_COUNTRY})
+    return list(
+        ShippingMethod.objects.filter(zone__countries__contains=[code]).select_related(
+            "zone"
+        )
+    )
+
+
+@transaction.atomic
+def save_shipping_zone(
+    *, zone: ShippingZone, methods: list[dict[str, object]] | None = None
+) -> ShippingZone:
+    """Create or change a zone and, when given, its whole list of methods.
+
+    A method is matched to the zone's own by `code`: one given is created or
+    changed, one of the zone's not given is deleted. Raises ValidationError
+    naming `countries`, or `methods.<n>.<field>` (a code taken by another
+    zone's method included).
+    """
+    zone.full_clean()
+    zone.save()
+    if methods is None:
+        return zone
+    codes = [str(data.get("code", "")) for data in methods]
+    if len(set(codes)) < len(codes):
+        raise ValidationError({"methods": "Give each method its own code."})
+    existing = {method.code: method for method in zone.methods.select_for_update()}
+    zone.methods.exclude(code__in=codes).delete()
+    for number, data in enumerate(methods):
+        method = existing.get(codes[number]) or ShippingMethod(zone=zone)
+        for name in METHOD_FIELDS:
+            setattr(method, name, data.get(name))
+        try:
+            method.full_clean(exclude=["zone"])
+            # A savepoint: a code taken meanwhile is refused, not a 500.
+            with transaction.atomic():
+                method.save()
+        except ValidationError as error:
+            raise ValidationError(
+                {
+                    f"methods.{number}.{field}": messages
+                    for field, messages in error.message_dict.items()
+                }
+            ) from None
+        except IntegrityError:
+            raise ValidationError(
+                {f"methods.{number}.code": "Another method has this code."}
+            ) from None
+    return zone
 
 
 # --- Checkout -----------------------------------------------------------------------

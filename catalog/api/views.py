@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
-from accounts.permissions import IsStaff, IsStaffOrReadOnly, is_staff
+from accounts.permissions import HasAdminPermissions, IsStaffOrReadOnly, is_staff
 from catalog import cache, facets, queries, services
 from catalog.api.serializers import (
     CategorySerializer,
@@ -504,7 +504,9 @@ class SaleViewSet(viewsets.ModelViewSet):
 
     queryset = Sale.objects.prefetch_related("categories", "products", "variants")
     serializer_class = SaleSerializer
-    permission_classes = [IsStaff]
+    # The admin's sale permissions: editing prices does not make one a
+    # runner of sales.
+    permission_classes = [HasAdminPermissions]
 
     def perform_create(self, serializer):
         serializer.instance = save_sale(Sale(), dict(serializer.validated_data))

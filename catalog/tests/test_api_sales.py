@@ -4,9 +4,12 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.utils import timezone
 
+from accounts.tests.factories import StaffFactory
 from catalog.models import Product, Sale
+from catalog.tests.conftest import client_of
 from catalog.tests.factories import (
     CategoryFactory,
     ProductFactory,
@@ -19,6 +22,18 @@ pytestmark = pytest.mark.django_db
 
 SALES = "/api/v1/sales/"
 HOUR = timedelta(hours=1)
+
+
+@pytest.fixture
+def staff_client():
+    """A staff member holding the sale permissions (the admin's)."""
+    staff = StaffFactory()
+    staff.user_permissions.set(
+        Permission.objects.filter(
+            content_type__app_label="catalog", codename__endswith="_sale"
+        )
+    )
+    return client_of(staff)
 
 
 def iso(moment):

@@ -4,7 +4,13 @@ from rest_framework import serializers
 from accounts.addresses import FIELDS, clean_address
 from catalog.models import Product, ProductVariant
 from orders import services
-from orders.models import Order, OrderItem, OrderStatusChange
+from orders.models import (
+    Order,
+    OrderItem,
+    OrderStatusChange,
+    ShippingMethod,
+    ShippingZone,
+)
 
 
 class ShippingAddressSerializer(serializers.Serializer):
@@ -176,3 +182,44 @@ class OrderSerializer(serializers.ModelSerializer):
             "status_history",
         ]
         read_only_fields = fields
+
+
+class ShippingMethodSerializer(serializers.ModelSerializer):
+    """A way to ship, as shoppers and staff see it."""
+
+    free_above = serializers.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        allow_null=True,
+        required=False,
+        help_text="Free when the subtotal is at or above this; null: never.",
+    )
+
+    class Meta:
+        model = ShippingMethod
+        fields = ["code", "name", "price", "free_above", "estimated_days"]
+        # A code taken is the service's to say, for the whole zone at once.
+        extra_kwargs: dict[str, dict[str, list[object]]] = {"code": {"validators": []}}
+
+
+class ShippingZoneSerializer(serializers.ModelSerializer):
+    """A zone with its countries and its whole list of methods.
+
+    Shapes only: orders.services.save_shipping_zone checks the countries and
+    the methods' codes.
+    """
+
+    countries = serializers.ListField(
+        child=serializers.CharField(max_length=2),
+        help_text="ISO 3166-1 alpha-2 codes (any case).",
+    )
+    methods = ShippingMethodSerializer(
+        many=True,
+        required=False,
+        help_text="On a write, the zone's methods after it: matched by `code`, "
+        "those left out are deleted.",
+    )
+
+    class Meta:
+        model = ShippingZone
+        fields = ["id", "name", "countries", "methods"]

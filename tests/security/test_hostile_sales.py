@@ -2,11 +2,12 @@
 
 A sale changes what every shopper pays, so only staff holding the sale
 permissions (catalog.view_sale, add_sale, change_sale, delete_sale) may
-list, add, change or delete one in the admin. The attackers: a customer,
-and a staff member who holds every other catalog permission (who may edit
-products and their prices, but not run sales). No API endpoint takes
-sales today (the contract's `sales/` belongs to a later issue), and the
-variant endpoints that staff write do not take a sale price.
+list, add, change or delete one, in the admin or through the API's
+`sales/` (accounts.permissions.HasAdminPermissions asks the same
+permissions). The attackers: a customer, and a staff member who holds
+every other catalog permission (who may edit products and their prices,
+but not run sales). The variant endpoints that staff write do not take a
+sale price.
 """
 
 from datetime import timedelta
@@ -201,37 +202,62 @@ def test_staff_with_the_sale_permissions_list_add_change_and_delete_sales(
 # --- Through the API ----------------------------------------------------------------
 
 
+NEARLY_FREE = {
+    "name": "Free",
+    "kind": "percentage",
+    "value": "99",
+    "starts_at": "2020-01-01T00:00:00Z",
+    "ends_at": "2999-01-01T00:00:00Z",
+}
+SALE_CALLS = [
+    ("get", "", None),
+    ("get", "{pk}/", None),
+    ("post", "", NEARLY_FREE),
+    ("patch", "{pk}/", {"value": "99"}),
+    ("put", "{pk}/", NEARLY_FREE),
+    ("delete", "{pk}/", None),
+]
+
+
+def sale_call(client, sale, method, suffix, body):
+    path = f"/api/v1/sales/{suffix.format(pk=sale.pk)}"
+    return getattr(client, method)(path, body, format="json")
+
+
 @pytest.mark.usefixtures("unchanged_sales")
 @pytest.mark.parametrize(
-    "who", ["anonymous", "customer", "catalog_staff", "sales_staff", "superuser"]
-)
-@pytest.mark.parametrize(
-    ("method", "suffix", "body"),
+    ("who", "status", "code"),
     [
-        ("get", "", None),
-        ("post", "", {"name": "Free", "kind": "percentage", "value": "100"}),
-        ("patch", "{pk}/", {"value": "100"}),
-        ("delete", "{pk}/", None),
+        ("anonymous", 401, "not_authenticated"),
+        ("customer", 403, "permission_denied"),
+        ("catalog_staff", 403, "permission_denied"),
     ],
 )
-def test_no_api_endpoint_takes_sales(
-    request, alice, catalog_staff, sales_staff, sale, who, method, suffix, body
+@pytest.mark.parametrize(("method", "suffix", "body"), SALE_CALLS)
+def test_the_api_refuses_sales_to_everyone_the_admin_refuses(
+    request, alice, catalog_staff, sale, who, status, code, method, suffix, body
 ):
-    users = {
-        "anonymous": None,
-        "customer": alice,
-        "catalog_staff": catalog_staff,
-        "sales_staff": sales_staff,
-        "superuser": SuperuserFactory(),
-    }
-    user = users[who]
+    user = {"anonymous": None, "customer": alice, "catalog_staff": catalog_staff}[who]
     client = request.getfixturevalue("api_client") if user is None else bearer(user)
 
-    response = getattr(client, method)(
-        f"/api/v1/sales/{suffix.format(pk=sale.pk)}", body, format="json"
-    )
+    response = sale_call(client, sale, method, suffix, body)
 
-    assert_problem(response, 404, "not_found")
+    assert_problem(response, status, code)
+
+
+@pytest.mark.parametrize("who", ["sales_staff", "superuser"])
+def test_staff_with_the_sale_permissions_run_sales_through_the_api(
+    sales_staff, sale, who
+):
+    user = sales_staff if who == "sales_staff" else SuperuserFactory()
+    client = bearer(user)
+
+    statuses = [
+        sale_call(client, sale, method, suffix, body).status_code
+        for method, suffix, body in SALE_CALLS
+    ]
+
+    assert statuses == [200, 200, 201, 200, 200, 204]
 
 
 @pytest.mark.usefixtures("unchanged_sales")

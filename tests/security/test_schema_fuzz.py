@@ -45,9 +45,11 @@ import json
 import os
 import zlib
 from collections import Counter
+from decimal import Decimal
 
 import pytest
 import schemathesis
+from django.contrib.auth.models import Permission
 from django.core import signals
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
@@ -57,10 +59,12 @@ from hypothesis import HealthCheck, settings
 from jsonschema import Draft4Validator
 from rest_framework_simplejwt.tokens import AccessToken
 
-from accounts.tests.factories import StaffFactory, UserFactory
+from accounts.tests.factories import AddressFactory, StaffFactory, UserFactory
 from carts.services import get_user_cart
 from carts.tests.factories import CartItemFactory
-from catalog.tests.factories import CategoryFactory, ProductFactory
+from catalog.tests.factories import CategoryFactory, ProductFactory, SaleFactory
+from orders import services
+from orders.models import ShippingZone
 from orders.tests.factories import OrderFactory
 
 pytestmark = pytest.mark.django_db
@@ -150,14 +154,35 @@ def store():
     category = CategoryFactory(slug=SLUG)
     product = ProductFactory(slug=SLUG, category=category, stock=50)
     customer = UserFactory()
+    # Every model permission, so that the fuzz reaches the code behind the
+    # admin's permissions (sales, shipping zones) too.
+    staff = StaffFactory()
+    staff.user_permissions.set(Permission.objects.all())
     order = OrderFactory(user=customer, lines=[(ProductFactory(stock=5), 1)])
     item = CartItemFactory(
         cart=get_user_cart(user=customer), product=product, quantity=2
     )
     return {
         "customer": customer,
-        "staff": StaffFactory(),
-        "ids": {"cart": item.pk, "orders": order.pk, "users": customer.pk},
+        "staff": staff,
+        "ids": {
+            "items": item.pk,
+            "orders": order.pk,
+            "users": customer.pk,
+            "addresses": AddressFactory(user=customer).pk,
+            "sales": SaleFactory(products=[product]).pk,
+            "shipping-zones": services.save_shipping_zone(
+                zone=ShippingZone(name="UK", countries=["GB"]),
+                methods=[
+                    {
+                        "code": "royal-mail",
+                        "name": "Royal Mail",
+                        "price": Decimal("3.50"),
+                        "estimated_days": 2,
+                    }
+                ],
+            ).pk,
+        },
     }
 
 
@@ -183,7 +208,8 @@ def point_at_real_rows(case, store):
     if "slug" in parameters:
         parameters["slug"] = SLUG
     if "id" in parameters:
-        collection = case.operation.path.split("/")[3]
+        parts = case.operation.path.split("/")
+        collection = parts[parts.index("{id}") - 1]
         parameters["id"] = store["ids"][collection]
 
 
