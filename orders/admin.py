@@ -81,6 +81,7 @@ class OrderAdmin(admin.ModelAdmin):
         "user",
         "status",
         "subtotal",
+        "shipping_method_name",
         "shipping_cost",
         "total",
         "currency",

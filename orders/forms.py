@@ -50,6 +50,9 @@ class CheckoutForm(PlainLabels, AddressFields):
     save_address = forms.BooleanField(
         label="Save this address in my address book", required=False, initial=True
     )
+    shipping_method = forms.ChoiceField(
+        label="Shipping method", widget=forms.RadioSelect, required=False
+    )
     note = forms.CharField(
         label="Note",
         required=False,
@@ -64,9 +67,19 @@ class CheckoutForm(PlainLabels, AddressFields):
     field_order = [*FIELDS, "save_address", "note"]
 
     def __init__(
-        self, *args: Any, addresses: Sequence[Address] = (), **kwargs: Any
+        self,
+        *args: Any,
+        addresses: Sequence[Address] = (),
+        shipping_choices: Sequence[tuple[str, str]] = (),
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        method = self.fields["shipping_method"]
+        assert isinstance(method, forms.ChoiceField)  # as the class declares it
+        if shipping_choices:
+            method.choices = list(shipping_choices)
+        else:
+            del self.fields["shipping_method"]
         self.addresses = {str(address.pk): address for address in addresses}
         if not self.addresses:
             del self.fields["address"]
@@ -105,7 +118,14 @@ class CheckoutForm(PlainLabels, AddressFields):
             for name in ("expected_total", "idempotency_key")
             if self.errors.pop(name, None)
         ]
-        total = data.get("expected_total")
+        # Each shipping method's total is a hidden field of its own: the
+        # page showed them all, and the shopper's choice picks one.
+        method = data.get("shipping_method") or ""
+        total = (
+            self.data.get(f"expected_total_{method}")
+            if method
+            else data.get("expected_total")
+        )
         data["expected_total"] = self._clean_amount(total)
         if total and data["expected_total"] is None:
             tampered.append("expected_total")

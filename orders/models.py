@@ -83,6 +83,14 @@ class Order(models.Model):
     # {full_name, line1, line2, city, postal_code, country, phone}, checked
     # by accounts.addresses.clean_address before it gets here.
     shipping_address = models.JSONField()
+    # The shipping method chosen, as it was named then ("" for the store's
+    # flat rule, where no zone serves the country).
+    shipping_method_code = models.CharField(
+        max_length=50, blank=True, default="", db_default=""
+    )
+    shipping_method_name = models.CharField(
+        "shipping method", max_length=100, blank=True, default="", db_default=""
+    )
     note = models.TextField(blank=True)
     # The client's Idempotency-Key of the checkout that created the order.
     idempotency_key = models.CharField(max_length=100, blank=True, editable=False)

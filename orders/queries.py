@@ -29,6 +29,11 @@ class StatusChangeRepresentation(TypedDict):
     at: str
 
 
+class ShippingMethodName(TypedDict):
+    code: str
+    name: str
+
+
 class OrderRepresentation(TypedDict):
     id: int
     number: str
@@ -39,6 +44,7 @@ class OrderRepresentation(TypedDict):
     total: str
     currency: str
     shipping_address: dict[str, str]
+    shipping_method: ShippingMethodName | None
     note: str
     created_at: str
     updated_at: str
@@ -84,6 +90,12 @@ def order_representation(
         "total": money(order.total),
         "currency": order.currency,
         "shipping_address": {field: address.get(field, "") for field in FIELDS},
+        "shipping_method": {
+            "code": order.shipping_method_code,
+            "name": order.shipping_method_name,
+        }
+        if order.shipping_method_code
+        else None,
         "note": order.note,
         "created_at": iso_datetime(order.created_at),
         "updated_at": iso_datetime(order.updated_at),

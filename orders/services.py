@@ -31,6 +31,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django_countries import countries
 
 from accounts import services as account_services
 from accounts.addresses import (
@@ -104,13 +105,19 @@ class Totals:
     total: Decimal
 
 
-def checkout_totals(*, subtotal: Decimal) -> Totals:
+def checkout_totals(
+    *, subtotal: Decimal, shipping_method: ShippingMethod | None = None
+) -> Totals:
     """Shipping and total for a subtotal.
 
-    Shipping is SHIPPING_FLAT_RATE, and free when the subtotal is at or above
-    FREE_SHIPPING_THRESHOLD.
+    Shipping is the method's cost (orders.models.ShippingMethod.cost_for);
+    without a method, the store's flat rule: SHIPPING_FLAT_RATE, free when
+    the subtotal is at or above FREE_SHIPPING_THRESHOLD.
     """
     subtotal = Decimal(subtotal).quantize(CENT)
+    if shipping_method is not None:
+        shipping_cost = shipping_method.cost_for(subtotal)
+        return Totals(subtotal, shipping_cost, subtotal + shipping_cost)
     if subtotal >= settings.FREE_SHIPPING_THRESHOLD:
         shipping_cost = ZERO
     else:
@@ -122,6 +129,38 @@ def checkout_totals(*, subtotal: Decimal) -> Totals:
 
 NOT_A_COUNTRY = "Enter a two-letter ISO 3166-1 country code, such as US or DE."
 METHOD_FIELDS = ("code", "name", "price", "free_above", "estimated_days")
+
+
+def chosen_shipping_method(*, country: str, code: str | None) -> ShippingMethod | None:
+    """The method `code` names, if it ships to `country`; None for the flat rule.
+
+    Raises ValidationError naming `shipping_method` when methods ship there
+    and none (or another) is named, or when none do and one is named.
+    """
+    offered = shipping_methods_for(country=country)
+    code = (code or "").strip()
+    by_code = {method.code: method for method in offered}
+    if code in by_code:
+        return by_code[code]
+    if not offered and not code:
+        return None
+    place = countries.name(country)
+    if not offered:
+        message = f"No shipping method ships to {place}: leave it out."
+    elif not code:
+        message = f"Choose how to ship to {place}: " + ", ".join(by_code) + "."
+    else:
+        message = (
+            f"That shipping method does not ship to {place}: choose "
+            + ", ".join(by_code)
+            + "."
+        )
+    raise ValidationError({"shipping_method": message})
+
+
+def all_shipping_methods() -> list[ShippingMethod]:
+    """Every method of every zone, cheapest first, with its zone."""
+    return list(ShippingMethod.objects.select_related("zone"))
 
 
 def shipping_methods_for(*, country: str) -> list[ShippingMethod]:
@@ -207,6 +246,7 @@ def place_order(
     shipping_address: dict[str, str] | None = None,
     shipping_address_id: object = None,
     save_address: bool = False,
+    shipping_method: str | None = None,
     note: str = "",
     expected_total: Decimal | None = None,
     idempotency_key: str = "",
@@ -222,6 +262,9 @@ def place_order(
       whose id is `shipping_address_id` (one of them, not both); the order
       keeps its own copy. `save_address` keeps a typed address in the book
       (unless it is there already, or the book is full).
+    - `shipping_method` is the code of one of the methods that ship to the
+      address's country, needed when there are any; where none do, the
+      store's flat rule applies and no method may be named.
     - An `idempotency_key` that names an order this user already placed
       returns that order untouched, with `created` False, when the request
       is the same (its cleaned address, note and expected total), and
@@ -234,12 +277,14 @@ def place_order(
     """
     address = _shipping_address(user, shipping_address, shipping_address_id)
     save_address = bool(save_address) and shipping_address_id is None
+    method = chosen_shipping_method(country=address["country"], code=shipping_method)
     note = _clean_note(note)
     key = _clean_idempotency_key(idempotency_key)
     expected_total = _clean_expected_total(expected_total)
     fingerprint = request_fingerprint(
         shipping_address=address,
         save_address=save_address,
+        shipping_method=method.code if method else None,
         note=note,
         # 40.0 and 40.00 are one request.
         expected_total=None if expected_total is None else expected_total.normalize(),
@@ -255,6 +300,7 @@ def place_order(
                 user=user,
                 address=address,
                 save_address=save_address,
+                method=method,
                 note=note,
                 expected_total=expected_total,
                 key=key,
@@ -298,6 +344,7 @@ def _place_order(
     user: User,
     address: dict[str, str],
     save_address: bool,
+    method: ShippingMethod | None,
     note: str,
     expected_total: Decimal | None,
     key: str,
@@ -355,7 +402,10 @@ def _place_order(
                 line_total=(variant.current_price * line.quantity).quantize(CENT),
             )
         )
-    totals = checkout_totals(subtotal=sum((item.line_total for item in items), ZERO))
+    totals = checkout_totals(
+        subtotal=sum((item.line_total for item in items), ZERO),
+        shipping_method=method,
+    )
     if totals.total > MAX_AMOUNT:
         raise ValidationError(
             f"An order can total at most {MAX_AMOUNT} {settings.STORE_CURRENCY}; "
@@ -377,6 +427,8 @@ def _place_order(
         total=totals.total,
         currency=settings.STORE_CURRENCY,
         shipping_address=address,
+        shipping_method_code=method.code if method else "",
+        shipping_method_name=method.name if method else "",
         note=note,
         idempotency_key=key,
         idempotency_fingerprint=fingerprint if key else "",

@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect
+from django.utils.functional import cached_property
 from django.views.generic import TemplateView, View
 
 from accounts.authentication import AuthenticatedHttpRequest
@@ -24,6 +25,7 @@ from carts.models import Cart
 from catalog.exceptions import InsufficientStock
 from core import ratelimit
 from core.pages import render_throttled
+from core.templatetags.store import money as money_text
 from orders import services
 from orders.exceptions import (
     CartEmpty,
@@ -82,12 +84,18 @@ class CheckoutView(LoginRequiredMixin, TemplateView):
         if not cart.items.all():
             messages.info(request, CartEmpty.default_detail)
             return redirect("carts:detail")
-        form = CheckoutForm(addresses=self.address_book())
+        form = CheckoutForm(
+            addresses=self.address_book(), shipping_choices=self.shipping_choices(cart)
+        )
         return self.render_page(cart, form, key=new_idempotency_key())
 
     def post(self, request, *args, **kwargs):
         cart = self.get_cart()
-        form = CheckoutForm(request.POST, addresses=self.address_book())
+        form = CheckoutForm(
+            request.POST,
+            addresses=self.address_book(),
+            shipping_choices=self.shipping_choices(cart),
+        )
         key = request.POST.get("idempotency_key", "")
         try:
             ratelimit.limit_user(
@@ -107,6 +115,7 @@ class CheckoutView(LoginRequiredMixin, TemplateView):
                 shipping_address=form.cleaned_data.get("shipping_address"),
                 shipping_address_id=form.cleaned_data.get("shipping_address_id"),
                 save_address=form.cleaned_data["save_address"],
+                shipping_method=form.cleaned_data.get("shipping_method"),
                 note=form.cleaned_data["note"],
                 expected_total=form.cleaned_data["expected_total"],
                 idempotency_key=form.cleaned_data["idempotency_key"],
@@ -164,6 +173,45 @@ class CheckoutView(LoginRequiredMixin, TemplateView):
         """The shopper's saved addresses, the default first."""
         return list(self.request.user.addresses.all())
 
+    @cached_property
+    def shipping_methods(self):
+        return services.all_shipping_methods()
+
+    def shipping_options(self, cart):
+        """(method or None for the flat rate, the cart's totals by it), or ()
+        when the store has no shipping methods (the flat rate alone)."""
+        methods = self.shipping_methods
+        if not methods:
+            return ()
+        return [
+            (
+                method,
+                services.checkout_totals(
+                    subtotal=cart.subtotal, shipping_method=method
+                ),
+            )
+            for method in [*methods, None]
+        ]
+
+    def shipping_choices(self, cart):
+        """The shipping method's radio buttons: each method with its cost and
+        the total it makes, then the flat rate where no method ships."""
+        choices = []
+        for method, totals in self.shipping_options(cart):
+            shipping, total = money_text(totals.shipping_cost), money_text(totals.total)
+            if method is None:
+                label = f"Standard rate, where none of the above ships: {shipping}"
+                choices.append(("", f"{label}, total {total}"))
+            else:
+                label = f"{method.name} ({method.zone.name}): {shipping}"
+                choices.append(
+                    (
+                        method.code,
+                        f"{label}, total {total}, about {method.estimated_days} days",
+                    )
+                )
+        return choices
+
     def render_page(self, cart, form, *, key, status=200, stock_problems=()):
         items = list(cart.items.all())
         totals = services.checkout_totals(subtotal=cart.subtotal)
@@ -180,6 +228,12 @@ class CheckoutView(LoginRequiredMixin, TemplateView):
             # Both hidden fields come from what this page shows: the total
             # the shopper sees is the one the order must have.
             expected_total=totals.total,
+            # One a shipping method, picked by the shopper's choice.
+            method_totals=[
+                (method.code, method_totals.total)
+                for method, method_totals in self.shipping_options(cart)
+                if method is not None
+            ],
             idempotency_key=key
             if KEY_PATTERN.fullmatch(key)
             else new_idempotency_key(),

@@ -1,4 +1,5 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.addresses import FIELDS, clean_address
@@ -56,6 +57,15 @@ class CheckoutSerializer(serializers.Serializer):
         required=False,
         default=False,
         help_text="Keep `shipping_address` in the caller's address book too.",
+    )
+    shipping_method = serializers.CharField(
+        max_length=50,
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        help_text="The `code` of a method that ships to the address's country "
+        "(shipping-methods/?country=XX); required when there are any, left out "
+        "where none do (the store's flat rate applies).",
     )
     note = serializers.CharField(
         max_length=services.NOTE_MAX_LENGTH,
@@ -157,8 +167,17 @@ class AddressOutputSerializer(serializers.Serializer):
 
 
 # The schema of every order answer, which orders.queries writes out.
+class ShippingMethodNameSerializer(serializers.Serializer):
+    code = serializers.CharField(source="shipping_method_code")
+    name = serializers.CharField(source="shipping_method_name")
+
+
 class OrderSerializer(serializers.ModelSerializer):
     items = OrderItemSerializer(many=True, read_only=True)
+    shipping_method = serializers.SerializerMethodField(
+        help_text="The method chosen at checkout, as named then; null where "
+        "the store's flat rate applied."
+    )
     shipping_address = AddressOutputSerializer(read_only=True)
     status_history = StatusChangeSerializer(
         source="history", many=True, read_only=True, help_text="Oldest first."
@@ -176,12 +195,19 @@ class OrderSerializer(serializers.ModelSerializer):
             "total",
             "currency",
             "shipping_address",
+            "shipping_method",
             "note",
             "created_at",
             "updated_at",
             "status_history",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(ShippingMethodNameSerializer(allow_null=True))
+    def get_shipping_method(self, order: Order) -> dict[str, str] | None:
+        if not order.shipping_method_code:
+            return None
+        return ShippingMethodNameSerializer(order).data
 
 
 class ShippingMethodSerializer(serializers.ModelSerializer):

@@ -69,9 +69,11 @@ TRANSITION_CONFLICT = OpenApiResponse(
         auth=LEAN_JWT_OR_SESSION_AUTH,  # type: ignore[arg-type]  # drf-spectacular hints str, takes dicts
         summary="Check out the cart",
         description="Places an order for everything in the caller's cart, "
-        "takes its stock and empties the cart, all or nothing. Shipping is a "
-        "flat rate (SHIPPING_FLAT_RATE), free when the subtotal is at or "
-        "above FREE_SHIPPING_THRESHOLD. Unpaid orders are cancelled after "
+        "takes its stock and empties the cart, all or nothing. Shipping is the "
+        "chosen `shipping_method`'s price (free at or above its `free_above`) "
+        "where methods ship to the address's country; elsewhere the flat rate "
+        "(SHIPPING_FLAT_RATE, free when the subtotal is at or above "
+        "FREE_SHIPPING_THRESHOLD). Unpaid orders are cancelled after "
         "ORDER_PAYMENT_TIMEOUT_MINUTES. Limited per user (RATELIMIT_CHECKOUT).",
         parameters=[IDEMPOTENCY_KEY],
         request=CheckoutSerializer,
@@ -84,7 +86,8 @@ TRANSITION_CONFLICT = OpenApiResponse(
             ),
             400: OpenApiResponse(
                 description="`cart_empty`, or `validation_error` with "
-                "`errors` per field (`shipping_address.country`…)."
+                "`errors` per field (`shipping_address.country`, "
+                "`shipping_address_id`, `shipping_method`…)."
             ),
             409: OpenApiResponse(
                 description="`insufficient_stock`: `errors` names each short "

@@ -85,6 +85,7 @@ def test_checkout_answers_201_with_the_order_and_empties_the_cart(
         "total": "30.00",
         "currency": "USD",
         "shipping_address": address(),
+        "shipping_method": None,
         "note": "Leave at the door",
         "created_at": iso(order.created_at),
         "updated_at": iso(order.updated_at),
@@ -461,14 +462,15 @@ def test_checkout_costs_the_same_statements_whatever_the_carts_size(
 ):
     fill_cart(customer, *[(ProductFactory(stock=10), 2) for _ in range(lines)])
 
-    # Whether a sale started or ended since the sale prices were written;
-    # the checkout's transaction (a savepoint inside the test's): the cart
+    # The shipping methods for the address's country; whether a sale
+    # started or ended since the sale prices were written; the checkout's
+    # transaction (a savepoint inside the test's): the cart
     # locked by the update that marks it changed, the lines read; the
     # variants locked, then the products, the variants' stock taken in one
     # update and the products' in another, the movements; the order, its
     # lines, its history; the lines deleted. The key is not looked up (the
     # order's unique constraint holds it) and the answer reads nothing back.
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(15):
         response = customer_client.post(
             ORDERS, checkout_body(), format="json", headers={"Idempotency-Key": "k-1"}
         )
@@ -485,8 +487,8 @@ def test_a_checkout_with_a_bearer_token_reads_the_user_in_one_statement(
     client = APIClient(headers={"Authorization": f"Bearer {bearer(customer)}"})
 
     # The user's id and is_active (LeanJWTAuthentication), then the
-    # checkout's fourteen.
-    with django_assert_num_queries(15):
+    # checkout's fifteen.
+    with django_assert_num_queries(16):
         response = client.post(ORDERS, checkout_body(), format="json")
 
     assert response.status_code == 201
@@ -519,8 +521,9 @@ def test_a_retry_costs_the_lookup_of_its_order_and_takes_nothing(
     # The savepoint, the cart locked, its lines read (none left), the order
     # found by its key, the savepoint rolled back (the cart's mark of a change
     # with it) and released; the answer's lines and history.
-    # (+1: whether a sale started or ended, before the lines are charged)
-    with django_assert_num_queries(9):
+    # (+2: the shipping methods for the address's country, and whether a
+    # sale started or ended, before the lines are charged)
+    with django_assert_num_queries(10):
         again = customer_client.post(
             ORDERS, checkout_body(), format="json", headers=headers
         )

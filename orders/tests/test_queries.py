@@ -8,7 +8,7 @@ from catalog.tests.factories import ProductFactory
 from core.testing import assert_answer_matches
 from orders import services
 from orders.api.serializers import OrderSerializer
-from orders.models import Order
+from orders.models import Order, ShippingZone
 from orders.queries import order_representation
 from orders.tests.factories import OrderFactory, PaidOrderFactory, address, fill_cart
 
@@ -67,6 +67,34 @@ def test_a_checkouts_answer_from_the_rows_it_wrote_is_order_serializers():
     order = read(Order.objects.get(pk=answer["id"]))
     assert_answer_matches(answer, OrderSerializer(order).data, "Order")
     assert len(answer["items"]) == 2
+
+
+def test_an_order_shipped_by_a_method_answers_as_order_serializer():
+    services.save_shipping_zone(
+        zone=ShippingZone(name="UK", countries=["GB"]),
+        methods=[
+            {
+                "code": "royal-mail",
+                "name": "Royal Mail",
+                "price": Decimal("3.50"),
+                "estimated_days": 2,
+            }
+        ],
+    )
+    customer = UserFactory()
+    fill_cart(customer, (ProductFactory(), 1))
+    client = APIClient()
+    client.force_authenticate(customer)
+
+    answer = client.post(
+        "/api/v1/orders/",
+        {"shipping_address": address(), "shipping_method": "royal-mail"},
+        format="json",
+    ).json()
+
+    order = read(Order.objects.get(pk=answer["id"]))
+    assert_answer_matches(answer, OrderSerializer(order).data, "Order")
+    assert answer["shipping_method"] == {"code": "royal-mail", "name": "Royal Mail"}
 
 
 def test_an_address_field_missing_from_a_stored_order_is_blank_in_both_answers():

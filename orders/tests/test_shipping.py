@@ -4,13 +4,16 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.core import mail
 from django.core.exceptions import ValidationError
 
-from accounts.tests.factories import StaffFactory
+from accounts.tests.factories import StaffFactory, UserFactory
+from catalog.tests.factories import ProductFactory
 from core.testing import assert_problem
 from orders import services
-from orders.models import ShippingMethod, ShippingZone
+from orders.models import Order, ShippingMethod, ShippingZone
 from orders.tests.conftest import client_for
+from orders.tests.factories import address, fill_cart
 
 pytestmark = pytest.mark.django_db
 
@@ -312,3 +315,130 @@ def test_the_admins_zone_form_lists_countries_by_name(clerk_client):
 
     assert page.status_code == 200
     assert '<option value="GB">United Kingdom</option>' in page.content.decode()
+
+
+# --- Checkout by a method -----------------------------------------------------------
+
+
+@pytest.fixture
+def uk():
+    """Royal Mail to the UK at 4.95, free from 50.00; Courier at 9.00."""
+    return zone(
+        "UK",
+        ["GB"],
+        [
+            method("royal-mail", free_above=Decimal("50.00")),
+            method("courier", price=Decimal("9.00"), estimated_days=1),
+        ],
+    )
+
+
+def buy(user, price="20.00", **checkout):
+    fill_cart(user, (ProductFactory(price=Decimal(price), stock=5), 1))
+    checkout.setdefault("shipping_address", address())
+    return services.place_order(user=user, **checkout).order
+
+
+@pytest.mark.parametrize(
+    ("code", "price", "shipping"),
+    [
+        ("royal-mail", "20.00", "4.95"),
+        ("royal-mail", "50.00", "0.00"),
+        ("courier", "50.00", "9.00"),
+    ],
+)
+@pytest.mark.usefixtures("uk")
+def test_checkout_charges_the_chosen_method_and_the_order_names_it(
+    code, price, shipping
+):
+    order = buy(UserFactory(), price, shipping_method=code)
+
+    assert order.shipping_cost == Decimal(shipping)
+    assert order.total == Decimal(price) + Decimal(shipping)
+    assert order.shipping_method_code == code
+
+
+@pytest.mark.usefixtures("uk")
+def test_the_confirmation_email_names_the_method(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        buy(UserFactory(), shipping_method="courier")
+
+    [email] = mail.outbox
+    assert "Shipping (Courier): 9.00 USD" in email.body
+
+
+@pytest.mark.parametrize(
+    ("country", "code", "message"),
+    [
+        ("GB", None, "Choose how to ship to United Kingdom: royal-mail, courier."),
+        (
+            "GB",
+            "no-such",
+            "That shipping method does not ship to United Kingdom: choose "
+            "royal-mail, courier.",
+        ),
+        (
+            "US",
+            "courier",
+            "No shipping method ships to United States of America: leave it out.",
+        ),
+    ],
+)
+@pytest.mark.usefixtures("uk")
+def test_a_method_that_does_not_serve_the_address_is_refused_and_nothing_taken(
+    country, code, message
+):
+    user = UserFactory()
+    postal_code = {"GB": "SW1Y 4JH", "US": "10001"}[country]
+
+    with pytest.raises(ValidationError) as refusal:
+        buy(
+            user,
+            shipping_address=address(country=country, postal_code=postal_code),
+            shipping_method=code,
+        )
+
+    assert refusal.value.message_dict == {"shipping_method": [message]}
+    assert not Order.objects.exists()
+    assert user.cart.items.count() == 1
+
+
+@pytest.mark.usefixtures("uk")
+def test_a_country_no_zone_serves_pays_the_flat_rate_without_a_method(settings):
+    order = buy(
+        UserFactory(),
+        shipping_address=address(country="US", postal_code="10001"),
+    )
+
+    assert order.shipping_cost == settings.SHIPPING_FLAT_RATE
+    assert (order.shipping_method_code, order.shipping_method_name) == ("", "")
+
+
+@pytest.mark.usefixtures("uk")
+def test_the_api_checkout_takes_a_method_and_answers_with_it(customer_client, customer):
+    fill_cart(customer, (ProductFactory(price=Decimal("20.00")), 1))
+
+    response = customer_client.post(
+        "/api/v1/orders/",
+        {"shipping_address": address(), "shipping_method": "courier"},
+        format="json",
+    )
+
+    assert response.status_code == 201
+    assert response.json()["shipping_method"] == {"code": "courier", "name": "Courier"}
+    assert (response.json()["shipping_cost"], response.json()["total"]) == (
+        "9.00",
+        "29.00",
+    )
+
+
+@pytest.mark.usefixtures("uk")
+def test_the_api_checkout_without_a_method_is_400_naming_it(customer_client, customer):
+    fill_cart(customer, (ProductFactory(), 1))
+
+    response = customer_client.post(
+        "/api/v1/orders/", {"shipping_address": address()}, format="json"
+    )
+
+    problem = assert_problem(response, 400, "validation_error")
+    assert list(problem["errors"]) == ["shipping_method"]

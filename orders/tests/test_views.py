@@ -19,8 +19,9 @@ from carts.models import CartItem
 from catalog import services as catalog_services
 from catalog.models import Product
 from catalog.tests.factories import ProductFactory, variant_of
-from orders.forms import OUT_OF_DATE_ADDRESS
-from orders.models import Order, Payment
+from orders import services
+from orders.forms import OUT_OF_DATE, OUT_OF_DATE_ADDRESS
+from orders.models import Order, Payment, ShippingMethod, ShippingZone
 from orders.tests.factories import (
     APPROVED_CARD,
     DECLINED_CARD,
@@ -72,6 +73,13 @@ def checkout_data(response, **changes):
         "note": "Ring twice",
         "expected_total": hidden(response, "expected_total"),
         "idempotency_key": hidden(response, "idempotency_key"),
+        # One a shipping method, where the store has methods.
+        **dict(
+            re.findall(
+                r'<input type="hidden" name="(expected_total_[\w-]+)" value="([^"]*)">',
+                response.content.decode(),
+            )
+        ),
     }
     data.update(changes)
     return {key: value for key, value in data.items() if value is not None}
@@ -211,8 +219,8 @@ def test_the_checkout_page_reads_a_fixed_number_of_queries(
     shopper_client.get(CHECKOUT)
 
     # The session, the user, the cart, its lines with their products, the
-    # last order's address.
-    with django_assert_num_queries(5):
+    # address book, the shipping methods.
+    with django_assert_num_queries(6):
         shopper_client.get(CHECKOUT)
 
 
@@ -649,6 +657,103 @@ def test_a_saved_address_the_rules_now_refuse_is_named_beside_the_choice(
     assert response.status_code == 400
     [message] = field_errors(response, "address")
     assert message.startswith("This saved address needs a change before it can be used")
+    assert not Order.objects.exists()
+
+
+# --- Checkout: shipping methods ------------------------------------------------------
+
+
+@pytest.fixture
+def uk_methods():
+    """Royal Mail (4.95, free from 50.00) and a courier (9.00) to the UK."""
+    services.save_shipping_zone(
+        zone=ShippingZone(name="UK", countries=["GB"]),
+        methods=[
+            {
+                "code": code,
+                "name": name,
+                "price": Decimal(price),
+                "free_above": free_above,
+                "estimated_days": days,
+            }
+            for code, name, price, free_above, days in [
+                ("royal-mail", "Royal Mail", "4.95", Decimal("50.00"), 3),
+                ("courier", "Courier", "9.00", None, 1),
+            ]
+        ],
+    )
+
+
+@pytest.fixture
+def methods_page(shopper_client, cart_of_two_mugs, uk_methods):
+    return shopper_client.get(CHECKOUT)
+
+
+def test_the_checkout_offers_each_method_with_its_cost_and_total(methods_page):
+    assertContains(methods_page, "<legend>Shipping method</legend>", html=True)
+    assertContains(
+        methods_page, "Royal Mail (UK): 4.95\N{NO-BREAK SPACE}USD, total 29.95"
+    )
+    assertContains(methods_page, "Courier (UK): 9.00\N{NO-BREAK SPACE}USD, total 34.00")
+    assertContains(methods_page, "Standard rate, where none of the above ships")
+    assert hidden(methods_page, "expected_total_courier") == "34.00"
+    assertContains(methods_page, "By the shipping method you choose")
+
+
+def test_the_shopper_ships_by_the_method_chosen(shopper_client, methods_page):
+    data = checkout_data(methods_page, shipping_method="courier")
+
+    response = shopper_client.post(CHECKOUT, data)
+
+    order = Order.objects.get()
+    assertRedirects(response, order.get_absolute_url())
+    assert (order.shipping_method_name, order.shipping_cost, order.total) == (
+        "Courier",
+        Decimal("9.00"),
+        Decimal("34.00"),
+    )
+    assertContains(
+        shopper_client.get(order.get_absolute_url()), "<dt>Shipping (Courier)</dt>"
+    )
+
+
+def test_no_method_chosen_for_a_country_with_methods_is_named_beside_the_field(
+    shopper_client, methods_page
+):
+    response = shopper_client.post(CHECKOUT, checkout_data(methods_page))
+
+    assert response.status_code == 400
+    assert field_errors(response, "shipping_method") == [
+        "Choose how to ship to United Kingdom: royal-mail, courier."
+    ]
+    assert not Order.objects.exists()
+
+
+def test_a_methods_total_tampered_with_is_an_out_of_date_page(
+    shopper_client, methods_page
+):
+    data = checkout_data(
+        methods_page, shipping_method="courier", expected_total_courier="free"
+    )
+
+    response = shopper_client.post(CHECKOUT, data)
+
+    assert response.status_code == 400
+    assert response.context["form"].non_field_errors() == [OUT_OF_DATE]
+    assert not Order.objects.exists()
+
+
+def test_a_methods_price_raised_since_the_page_is_a_price_change(
+    shopper_client, methods_page
+):
+    ShippingMethod.objects.filter(code="courier").update(price=Decimal("12.00"))
+
+    response = shopper_client.post(
+        CHECKOUT, checkout_data(methods_page, shipping_method="courier")
+    )
+
+    assert response.status_code == 409
+    assertContains(response, "the total is now 37.00 USD, not 34.00", status_code=409)
     assert not Order.objects.exists()
 
 
