@@ -35,7 +35,7 @@ from catalog import services as catalog_services
 from catalog.models import Category, Product
 from orders import services as order_services
 from orders.exceptions import PaymentDeclined
-from orders.models import Order
+from orders.models import Order, ShippingZone
 from orders.payments import TestCardGateway, get_gateway
 
 STAFF_EMAIL = "demo.staff@example.com"
@@ -60,6 +60,25 @@ CATALOG_FILE = tomllib.loads(
 CATALOG = CATALOG_FILE["category"]
 # The products sold in options (size, colour).
 OPTIONED = CATALOG_FILE["optioned"]
+
+# The demo store's shipping zones: (zone, countries, [(code, name, price,
+# free above, days)]). The demo customer ships by the first method.
+SHIPPING_ZONES = [
+    (
+        "United States",
+        ["US"],
+        [
+            ("usps-ground", "USPS Ground", "5.00", "50.00", 5),
+            ("ups-2nd-day", "UPS 2nd Day Air", "14.00", None, 2),
+        ],
+    ),
+    (
+        "Canada and Europe",
+        ["CA", "GB", "IE", "FR", "DE", "NL", "BE", "ES", "IT", "SE", "DK"],
+        [("intl-priority", "International Priority", "24.00", "150.00", 7)],
+    ),
+]
+DEMO_SHIPPING_METHOD = "usps-ground"
 
 SHIPPING_ADDRESS = {
     "full_name": "Robin Shopper",
@@ -308,6 +327,29 @@ def ensure_user(*, email, password, first_name, last_name, staff=False):
     return user, created
 
 
+def ensure_shipping_zones():
+    """The demo zones and methods, made once (by name); returns how many were new."""
+    created = 0
+    for name, countries, methods in SHIPPING_ZONES:
+        if ShippingZone.objects.filter(name=name).exists():
+            continue
+        order_services.save_shipping_zone(
+            zone=ShippingZone(name=name, countries=countries),
+            methods=[
+                {
+                    "code": code,
+                    "name": method_name,
+                    "price": Decimal(price),
+                    "free_above": None if free_above is None else Decimal(free_above),
+                    "estimated_days": days,
+                }
+                for code, method_name, price, free_above, days in methods
+            ],
+        )
+        created += 1
+    return created
+
+
 def ensure_orders(*, customer, staff, products):
     """Place the customer's demo orders that are missing; return how many.
 
@@ -342,6 +384,7 @@ def ensure_orders(*, customer, staff, products):
             user=customer,
             shipping_address=SHIPPING_ADDRESS,
             save_address=True,
+            shipping_method=DEMO_SHIPPING_METHOD,
             idempotency_key=key,
         ).order
         for step in steps:

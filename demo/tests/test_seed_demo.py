@@ -8,7 +8,13 @@ from django.core.management import CommandError, call_command
 from accounts.models import Address, User
 from catalog.models import Category, Product, StockMovement
 from demo import data
-from orders.models import Order, OrderStatusChange, Payment
+from orders.models import (
+    Order,
+    OrderStatusChange,
+    Payment,
+    ShippingMethod,
+    ShippingZone,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -49,6 +55,8 @@ def counts():
             OrderStatusChange,
             Payment,
             Address,
+            ShippingZone,
+            ShippingMethod,
         )
     }
 
@@ -122,14 +130,22 @@ def test_seed_builds_a_store_with_categories_products_accounts_and_orders(
         "  products: 30 of 30",
         "  products in options: 2 (2 new)",
         f"  accounts: {data.STAFF_EMAIL} (new), {data.CUSTOMER_EMAIL} (new)",
+        "  shipping zones: 2 (2 new)",
         "  orders: 5 (5 new)",
-        output.splitlines()[6],
-        "",
+        output.splitlines()[7],
     ]
     assert re.fullmatch(
         r"Demo store ready in \d+\.\d s: 30 products \(30 new\), 5 orders \(5 new\)\.",
-        output.splitlines()[6],
+        output.splitlines()[7],
     )
+    assert sorted(ShippingMethod.objects.values_list("code", flat=True)) == [
+        "intl-priority",
+        "ups-2nd-day",
+        "usps-ground",
+    ]
+    assert set(customer.orders.values_list("shipping_method_code", flat=True)) == {
+        "usps-ground"
+    }
 
 
 def test_the_seed_has_products_sold_in_sizes_and_colours(media_root):
@@ -159,6 +175,7 @@ def test_a_second_run_makes_nothing_twice(media_root):
     assert counts() == before
     assert sorted((media_root / "products" / "demo").iterdir()) == files
     assert "  orders: 5 (0 new)" in output.splitlines()
+    assert "  shipping zones: 2 (0 new)" in output.splitlines()
     assert "  products in options: 2 (0 new)" in output.splitlines()
     assert reconcile() == RECONCILED
 

@@ -78,6 +78,10 @@ class Command(BaseCommand):
                 f"  accounts: {staff.email} ({'new' if new_staff else 'kept'}), "
                 f"{customer.email} ({'new' if new_customer else 'kept'})"
             )
+            new_zones = data.ensure_shipping_zones()
+            self.stdout.write(
+                f"  shipping zones: {len(data.SHIPPING_ZONES)} ({new_zones} new)"
+            )
             new_orders = data.ensure_orders(
                 customer=customer, staff=staff, products=wanted
             )
