@@ -84,10 +84,27 @@ class CheckoutView(LoginRequiredMixin, TemplateView):
         if not cart.items.all():
             messages.info(request, CartEmpty.default_detail)
             return redirect("carts:detail")
+        addresses = self.address_book()
         form = CheckoutForm(
-            addresses=self.address_book(), shipping_choices=self.shipping_choices(cart)
+            addresses=addresses,
+            shipping_choices=self.shipping_choices(cart),
+            initial={"shipping_method": self.first_method_to(addresses)},
         )
         return self.render_page(cart, form, key=new_idempotency_key())
+
+    def first_method_to(self, addresses):
+        """The cheapest method that ships to the default address, chosen at first."""
+        if not addresses:
+            return None
+        country = addresses[0].country
+        return next(
+            (
+                method.code
+                for method in self.shipping_methods
+                if country in method.zone.countries
+            ),
+            None,
+        )
 
     def post(self, request, *args, **kwargs):
         cart = self.get_cart()

@@ -700,6 +700,30 @@ def test_the_checkout_offers_each_method_with_its_cost_and_total(methods_page):
     assertContains(methods_page, "By the shipping method you choose")
 
 
+def test_the_cheapest_method_to_the_default_address_is_chosen_at_first(
+    shopper_client, cart_of_two_mugs, uk_methods, shopper
+):
+    AddressFactory(user=shopper, is_default_shipping=True)  # in London
+
+    page = shopper_client.get(CHECKOUT)
+
+    assertContains(
+        page,
+        '<input type="radio" name="shipping_method" value="royal-mail" '
+        'id="id_shipping_method_0" checked>',
+        html=True,
+    )
+
+
+def test_no_method_is_chosen_at_first_without_a_saved_address(methods_page):
+    assertContains(
+        methods_page,
+        '<input type="radio" name="shipping_method" value="royal-mail" '
+        'id="id_shipping_method_0">',
+        html=True,
+    )
+
+
 def test_the_shopper_ships_by_the_method_chosen(shopper_client, methods_page):
     data = checkout_data(methods_page, shipping_method="courier")
 
