@@ -63,7 +63,8 @@ OPTIONED = CATALOG_FILE["optioned"]
 
 # The demo store's shipping zones: (zone, countries, [(code, name, price,
 # free above, days)]). The demo customer ships by the first method.
-SHIPPING_ZONES = [
+ShippingMethodRow = tuple[str, str, str, str | None, int]
+SHIPPING_ZONES: list[tuple[str, list[str], list[ShippingMethodRow]]] = [
     (
         "United States",
         ["US"],
