@@ -224,7 +224,7 @@ class CheckoutView(LoginRequiredMixin, TemplateView):
                 choices.append(
                     (
                         method.code,
-                        f"{label}, total {total}, about {method.estimated_days} days",
+                        f"{label}, total {total}, {days_text(method.estimated_days)}",
                     )
                 )
         return choices
@@ -257,6 +257,11 @@ class CheckoutView(LoginRequiredMixin, TemplateView):
             cart_count=sum(item.quantity for item in items),
         )
         return self.render_to_response(context, status=status)
+
+
+def days_text(days):
+    """How long a method takes, as shoppers read it."""
+    return f"about {days} day" if days == 1 else f"about {days} days"
 
 
 def visible_order(request, number):

@@ -697,7 +697,13 @@ def test_the_checkout_offers_each_method_with_its_cost_and_total(methods_page):
     assertContains(methods_page, "Courier (UK): 9.00\N{NO-BREAK SPACE}USD, total 34.00")
     assertContains(methods_page, "Standard rate, where none of the above ships")
     assert hidden(methods_page, "expected_total_courier") == "34.00"
-    assertContains(methods_page, "By the shipping method you choose")
+    assertContains(
+        methods_page,
+        "Courier (UK): 9.00\N{NO-BREAK SPACE}USD, "
+        "total 34.00\N{NO-BREAK SPACE}USD, about 1 day<",
+    )
+    assertContains(methods_page, "about 3 days")
+    assertContains(methods_page, "Shipping and the total depend on the shipping method")
 
 
 def test_the_cheapest_method_to_the_default_address_is_chosen_at_first(
