@@ -39,7 +39,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import servers
-from servers import ROOT, SHIPPING_ADDRESS
+from servers import CHECKOUT_BODY, ROOT, ensure_shipping_method
 
 PYTHON = sys.executable
 
@@ -89,6 +89,7 @@ def seed(run, scenario, buyers, hot_stock):
     from catalog import services as catalog_services
     from catalog.models import Category
 
+    ensure_shipping_method()
     category = Category.objects.create(name=f"Bench {run} {scenario}")
     if scenario == "hot":
         products = [
@@ -149,7 +150,7 @@ def fire(args, tokens):
     """POST one checkout per token, `concurrency` at a time; return the results."""
     local = threading.local()
     deadline = time.monotonic() + args.deadline
-    body = json.dumps({"shipping_address": SHIPPING_ADDRESS}).encode()
+    body = json.dumps(CHECKOUT_BODY).encode()
 
     def checkout(token):
         if time.monotonic() > deadline:

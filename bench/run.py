@@ -64,7 +64,7 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import servers
-from servers import ROOT, SHIPPING_ADDRESS
+from servers import CHECKOUT_BODY, ROOT, ensure_shipping_method
 
 BENCH = ROOT / "bench"
 RESULTS = BENCH / "results"
@@ -558,6 +558,7 @@ def seed(args):
     )
     from catalog.services import refresh_aggregates
 
+    ensure_shipping_method()
     rng = random.Random(8)
     stock = 1000
     with transaction.atomic():
@@ -780,7 +781,7 @@ def build_plans(args, seeded, folder, all_scenarios):
             for category in seeded.categories
         ]
     rng.shuffle(facet_filters)
-    checkout_body = {"shipping_address": SHIPPING_ADDRESS}
+    checkout_body = CHECKOUT_BODY
 
     def same_each_round(lines):
         return [lines] * args.rounds

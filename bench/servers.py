@@ -27,6 +27,36 @@ SHIPPING_ADDRESS = {
     "postal_code": "12345",
     "country": "US",
 }
+# The benchmarks' buyers ship by a method of a zone that holds their
+# country, so that a checkout pays for choosing it (ensure_shipping_method).
+SHIPPING_METHOD = "bench-ground"
+CHECKOUT_BODY = {
+    "shipping_address": SHIPPING_ADDRESS,
+    "shipping_method": SHIPPING_METHOD,
+}
+
+
+def ensure_shipping_method():
+    """The zone and method the buyers ship by, made once (Django set up)."""
+    from decimal import Decimal
+
+    from orders import services
+    from orders.models import ShippingMethod, ShippingZone
+
+    if ShippingMethod.objects.filter(code=SHIPPING_METHOD).exists():
+        return
+    services.save_shipping_zone(
+        zone=ShippingZone(name="Bench", countries=[SHIPPING_ADDRESS["country"]]),
+        methods=[
+            {
+                "code": SHIPPING_METHOD,
+                "name": "Bench Ground",
+                "price": Decimal("5.00"),
+                "free_above": Decimal("50.00"),
+                "estimated_days": 3,
+            }
+        ],
+    )
 
 
 def default_database_url():
