@@ -19,6 +19,8 @@ from catalog import images
 from catalog import services as catalog_services
 from catalog.models import ProductImage
 from catalog.tests.factories import ProductFactory, image_file, variant_of
+from orders import services as order_services
+from orders.models import ShippingZone
 
 pytestmark = pytest.mark.django_db
 
@@ -146,6 +148,27 @@ def test_the_cart_shows_each_line_with_quantity_update_remove_and_the_totals(
     assert header_count(response) == 3
 
 
+def test_the_cart_estimates_shipping_by_the_cheapest_method_where_there_are_methods(
+    client, mug
+):
+    order_services.save_shipping_zone(
+        zone=ShippingZone(name="UK", countries=["GB"]),
+        methods=[
+            {"code": code, "name": code, "price": Decimal(price), "estimated_days": 2}
+            for code, price in [("courier", "9.00"), ("post", "3.50")]
+        ],
+    )
+    client.post(ADD, {"product": mug.pk, "quantity": 1})
+
+    response = client.get(CART)
+
+    assertContains(
+        response, "<dt>Shipping (estimate)</dt><dd>3.50\N{NO-BREAK SPACE}USD</dd>"
+    )
+    assertContains(response, "you choose yours, for your country, at checkout")
+    assertNotContains(response, "more for free shipping")
+
+
 def test_the_cart_estimates_shipping_below_the_free_shipping_threshold(client, mug):
     add(client, mug, 1)
 
@@ -241,9 +264,10 @@ def test_the_cart_page_reads_a_fixed_number_of_queries(
     client.get(CART)  # the category menu is cached from here on
 
     # The session, the user, the cart, its lines with their products, their
-    # pictures; the header's count comes from the lines.
+    # pictures; the header's count comes from the lines; the shipping
+    # methods, for the estimate.
     # (+1: whether a sale started or ended, before the lines are priced)
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):
         response = client.get(CART)
 
     assert header_count(response) == 5
@@ -255,9 +279,10 @@ def test_an_anonymous_cart_page_reads_the_session_the_cart_and_its_lines(
     add(client, mug, 1)
     client.get(CART)
 
-    # The session, the cart, its lines with their products, their pictures.
+    # The session, the cart, its lines with their products, their pictures,
+    # the shipping methods (for the estimate).
     # (+1: whether a sale started or ended, before the lines are priced)
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         client.get(CART)
 
 

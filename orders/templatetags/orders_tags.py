@@ -10,9 +10,30 @@ register = template.Library()
 def shipping_estimate(subtotal):
     """The checkout's figures for a cart's subtotal, and what free shipping needs.
 
+    Where staff have defined shipping methods, the cheapest of them gives
+    the figures (`by_method`); otherwise the store's flat rule.
+
     For the cart page: the shipping rule stays in orders.services, and the
     carts app's code need not import orders.
     """
+    methods = services.all_shipping_methods()
+    if methods:
+        # The country is not known yet: the cheapest method's figures, the
+        # method chosen at checkout.
+        cheapest = min(
+            (
+                services.checkout_totals(subtotal=subtotal, shipping_method=method)
+                for method in methods
+            ),
+            key=lambda totals: totals.total,
+        )
+        return {
+            "subtotal": cheapest.subtotal,
+            "shipping_cost": cheapest.shipping_cost,
+            "total": cheapest.total,
+            "by_method": True,
+            "missing_for_free_shipping": 0,
+        }
     totals = services.checkout_totals(subtotal=subtotal)
     threshold = settings.FREE_SHIPPING_THRESHOLD
     return {
