@@ -28,6 +28,7 @@ FIELDS = {
     "phone": (False, 30),
 }
 REQUIRED_MESSAGE = "This field is required."
+NOT_A_COUNTRY = "Enter a two-letter ISO 3166-1 country code, such as US or DE."
 POSTAL_CODE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9 -]*")
 PHONE_PATTERN = re.compile(r"\+?[0-9 ().-]+")
 PHONE_DIGITS = (5, 20)
@@ -72,9 +73,7 @@ def _check_formats(address: dict[str, str], errors: dict[str, list[str]]) -> Non
         if country in COUNTRY_CODES:
             address["country"] = country
         else:
-            errors["country"] = [
-                "Enter a two-letter ISO 3166-1 country code, such as US or DE."
-            ]
+            errors["country"] = [NOT_A_COUNTRY]
     postal_code = address.get("postal_code", "")
     if (
         "postal_code" not in errors

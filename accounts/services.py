@@ -379,10 +379,8 @@ def add_address(
         count = user.addresses.count()
         if count >= MAX_ADDRESSES:
             raise ValidationError(BOOK_FULL, code="book_full")
-        if make_default or count == 0:
-            user.addresses.filter(is_default_shipping=True).update(
-                is_default_shipping=False
-            )
+        if make_default:
+            _clear_default(user_id=user.pk)
         return Address.objects.create(
             user=user, is_default_shipping=make_default or count == 0, **fields
         )
@@ -400,7 +398,7 @@ def update_address(
     with transaction.atomic():
         _lock_book(address.user)
         if default:
-            _clear_default(address)
+            _clear_default(user_id=address.user_id, keeping=address.pk)
         for name, value in fields.items():
             setattr(address, name, value)
         if default is not None:
@@ -413,7 +411,7 @@ def make_default_address(*, address: Address) -> Address:
     """Make `address` its owner's default shipping address (the only one)."""
     with transaction.atomic():
         _lock_book(address.user)
-        _clear_default(address)
+        _clear_default(user_id=address.user_id, keeping=address.pk)
         address.is_default_shipping = True
         address.save(update_fields=["is_default_shipping", "updated_at"])
     return address
@@ -451,7 +449,9 @@ def _lock_book(user: User) -> None:
     User.objects.select_for_update().filter(pk=user.pk).values_list("pk").get()
 
 
-def _clear_default(address: Address) -> None:
-    Address.objects.filter(user_id=address.user_id, is_default_shipping=True).exclude(
-        pk=address.pk
-    ).update(is_default_shipping=False)
+def _clear_default(*, user_id: int, keeping: int | None = None) -> None:
+    """No address of the user's but `keeping` is the default any more."""
+    defaults = Address.objects.filter(user_id=user_id, is_default_shipping=True)
+    if keeping is not None:
+        defaults = defaults.exclude(pk=keeping)
+    defaults.update(is_default_shipping=False)

@@ -357,6 +357,10 @@ class ShippingMethod(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.zone})"
 
+    def ships_to(self, country: str) -> bool:
+        """Whether the method's zone holds `country` (an upper-case ISO code)."""
+        return country in self.zone.countries
+
     def cost_for(self, subtotal: Decimal) -> Decimal:
         """What shipping an order of `subtotal` costs by this method."""
         if self.free_above is not None and subtotal >= self.free_above:

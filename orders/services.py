@@ -37,6 +37,7 @@ from accounts import services as account_services
 from accounts.addresses import (
     CONTROL_MESSAGE,
     COUNTRY_CODES,
+    NOT_A_COUNTRY,
     clean_address,
     has_control_characters,
 )
@@ -127,7 +128,6 @@ def checkout_totals(
 
 # --- Shipping methods ----------------------------------------------------------------
 
-NOT_A_COUNTRY = "Enter a two-letter ISO 3166-1 country code, such as US or DE."
 METHOD_FIELDS = ("code", "name", "price", "free_above", "estimated_days")
 
 
@@ -161,6 +161,20 @@ def chosen_shipping_method(*, country: str, code: str | None) -> ShippingMethod 
 def all_shipping_methods() -> list[ShippingMethod]:
     """Every method of every zone, cheapest first, with its zone."""
     return list(ShippingMethod.objects.select_related("zone"))
+
+
+def shipping_options(
+    *, subtotal: Decimal, methods: Collection[ShippingMethod]
+) -> list[tuple[ShippingMethod | None, Totals]]:
+    """What a subtotal comes to by each of `methods`, then by the flat rule
+    (None), for a page that does not know the country yet; [] without
+    methods (the flat rule alone)."""
+    if not methods:
+        return []
+    return [
+        (method, checkout_totals(subtotal=subtotal, shipping_method=method))
+        for method in [*methods, None]
+    ]
 
 
 def shipping_methods_for(*, country: str) -> list[ShippingMethod]:

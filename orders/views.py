@@ -101,7 +101,7 @@ class CheckoutView(LoginRequiredMixin, TemplateView):
             (
                 method.code
                 for method in self.shipping_methods
-                if country in method.zone.countries
+                if method.ships_to(country)
             ),
             None,
         )
@@ -197,18 +197,9 @@ class CheckoutView(LoginRequiredMixin, TemplateView):
     def shipping_options(self, cart):
         """(method or None for the flat rate, the cart's totals by it), or ()
         when the store has no shipping methods (the flat rate alone)."""
-        methods = self.shipping_methods
-        if not methods:
-            return ()
-        return [
-            (
-                method,
-                services.checkout_totals(
-                    subtotal=cart.subtotal, shipping_method=method
-                ),
-            )
-            for method in [*methods, None]
-        ]
+        return services.shipping_options(
+            subtotal=cart.subtotal, methods=self.shipping_methods
+        )
 
     def shipping_choices(self, cart):
         """The shipping method's radio buttons: each method with its cost and

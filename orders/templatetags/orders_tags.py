@@ -16,15 +16,14 @@ def shipping_estimate(subtotal):
     For the cart page: the shipping rule stays in orders.services, and the
     carts app's code need not import orders.
     """
-    methods = services.all_shipping_methods()
-    if methods:
+    options = services.shipping_options(
+        subtotal=subtotal, methods=services.all_shipping_methods()
+    )
+    if options:
         # The country is not known yet: the cheapest method's figures, the
         # method chosen at checkout.
         cheapest = min(
-            (
-                services.checkout_totals(subtotal=subtotal, shipping_method=method)
-                for method in methods
-            ),
+            (totals for method, totals in options if method is not None),
             key=lambda totals: totals.total,
         )
         return {
