@@ -19,8 +19,7 @@ from catalog import images
 from catalog import services as catalog_services
 from catalog.models import ProductImage
 from catalog.tests.factories import ProductFactory, image_file, variant_of
-from orders import services as order_services
-from orders.models import ShippingZone
+from orders.tests.factories import method_data, shipping_zone
 
 pytestmark = pytest.mark.django_db
 
@@ -151,11 +150,12 @@ def test_the_cart_shows_each_line_with_quantity_update_remove_and_the_totals(
 def test_the_cart_estimates_shipping_by_the_cheapest_method_where_there_are_methods(
     client, mug
 ):
-    order_services.save_shipping_zone(
-        zone=ShippingZone(name="UK", countries=["GB"]),
-        methods=[
-            {"code": code, "name": code, "price": Decimal(price), "estimated_days": 2}
-            for code, price in [("courier", "9.00"), ("post", "3.50")]
+    shipping_zone(
+        "UK",
+        ["GB"],
+        [
+            method_data("courier", price=Decimal("9.00")),
+            method_data("post", price=Decimal("3.50")),
         ],
     )
     client.post(ADD, {"product": mug.pk, "quantity": 1})

@@ -8,9 +8,16 @@ from catalog.tests.factories import ProductFactory
 from core.testing import assert_answer_matches
 from orders import services
 from orders.api.serializers import OrderSerializer
-from orders.models import Order, ShippingZone
+from orders.models import Order
 from orders.queries import order_representation
-from orders.tests.factories import OrderFactory, PaidOrderFactory, address, fill_cart
+from orders.tests.factories import (
+    OrderFactory,
+    PaidOrderFactory,
+    address,
+    fill_cart,
+    method_data,
+    shipping_zone,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -70,16 +77,10 @@ def test_a_checkouts_answer_from_the_rows_it_wrote_is_order_serializers():
 
 
 def test_an_order_shipped_by_a_method_answers_as_order_serializer():
-    services.save_shipping_zone(
-        zone=ShippingZone(name="UK", countries=["GB"]),
-        methods=[
-            {
-                "code": "royal-mail",
-                "name": "Royal Mail",
-                "price": Decimal("3.50"),
-                "estimated_days": 2,
-            }
-        ],
+    shipping_zone(
+        "UK",
+        ["GB"],
+        [method_data("royal-mail", name="Royal Mail", price=Decimal("3.50"))],
     )
     customer = UserFactory()
     fill_cart(customer, (ProductFactory(), 1))

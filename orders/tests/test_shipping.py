@@ -14,29 +14,13 @@ from orders import services
 from orders.models import Order, ShippingMethod, ShippingZone
 from orders.tests.conftest import client_for
 from orders.tests.factories import address, fill_cart
+from orders.tests.factories import method_data as method
+from orders.tests.factories import shipping_zone as zone
 
 pytestmark = pytest.mark.django_db
 
 ZONES = "/api/v1/shipping-zones/"
 METHODS = "/api/v1/shipping-methods/"
-
-
-def method(code="standard", **fields):
-    return {
-        "code": code,
-        "name": code.title(),
-        "price": Decimal("4.95"),
-        "free_above": None,
-        "estimated_days": 3,
-        **fields,
-    }
-
-
-def zone(name="Europe", countries=("DE", "FR"), methods=None):
-    return services.save_shipping_zone(
-        zone=ShippingZone(name=name, countries=list(countries)),
-        methods=[method()] if methods is None else methods,
-    )
 
 
 @pytest.fixture

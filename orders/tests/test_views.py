@@ -19,9 +19,8 @@ from carts.models import CartItem
 from catalog import services as catalog_services
 from catalog.models import Product
 from catalog.tests.factories import ProductFactory, variant_of
-from orders import services
 from orders.forms import OUT_OF_DATE, OUT_OF_DATE_ADDRESS
-from orders.models import Order, Payment, ShippingMethod, ShippingZone
+from orders.models import Order, Payment, ShippingMethod
 from orders.tests.factories import (
     APPROVED_CARD,
     DECLINED_CARD,
@@ -29,7 +28,9 @@ from orders.tests.factories import (
     PaidOrderFactory,
     address,
     fill_cart,
+    method_data,
     red_tee,
+    shipping_zone,
 )
 
 pytestmark = pytest.mark.django_db
@@ -666,20 +667,12 @@ def test_a_saved_address_the_rules_now_refuse_is_named_beside_the_choice(
 @pytest.fixture
 def uk_methods():
     """Royal Mail (4.95, free from 50.00) and a courier (9.00) to the UK."""
-    services.save_shipping_zone(
-        zone=ShippingZone(name="UK", countries=["GB"]),
-        methods=[
-            {
-                "code": code,
-                "name": name,
-                "price": Decimal(price),
-                "free_above": free_above,
-                "estimated_days": days,
-            }
-            for code, name, price, free_above, days in [
-                ("royal-mail", "Royal Mail", "4.95", Decimal("50.00"), 3),
-                ("courier", "Courier", "9.00", None, 1),
-            ]
+    shipping_zone(
+        "UK",
+        ["GB"],
+        [
+            method_data("royal-mail", name="Royal Mail", free_above=Decimal("50.00")),
+            method_data("courier", price=Decimal("9.00"), estimated_days=1),
         ],
     )
 

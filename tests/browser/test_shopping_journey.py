@@ -13,9 +13,8 @@ from playwright.sync_api import expect
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from catalog import services as catalog_services
 from catalog.tests.factories import variant_of
-from orders import services as order_services
-from orders.models import Order, ShippingZone
-from orders.tests.factories import OrderFactory
+from orders.models import Order
+from orders.tests.factories import OrderFactory, method_data, shipping_zone
 
 pytestmark = pytest.mark.browser
 
@@ -305,21 +304,12 @@ def test_a_customer_keeps_addresses_and_checks_out_to_a_saved_one(
 
 
 def test_a_customer_chooses_a_shipping_method_and_pays_for_it(page, screenshot, store):
-    order_services.save_shipping_zone(
-        zone=ShippingZone(name="UK", countries=["GB"]),
-        methods=[
-            {
-                "code": "royal-mail",
-                "name": "Royal Mail",
-                "price": Decimal("3.50"),
-                "estimated_days": 3,
-            },
-            {
-                "code": "courier",
-                "name": "Courier",
-                "price": Decimal("9.00"),
-                "estimated_days": 1,
-            },
+    shipping_zone(
+        "UK",
+        ["GB"],
+        [
+            method_data("royal-mail", name="Royal Mail", price=Decimal("3.50")),
+            method_data("courier", price=Decimal("9.00"), estimated_days=1),
         ],
     )
     log_in(page, UserFactory(email="ada@example.com"))

@@ -45,7 +45,6 @@ import json
 import os
 import zlib
 from collections import Counter
-from decimal import Decimal
 
 import pytest
 import schemathesis
@@ -63,9 +62,7 @@ from accounts.tests.factories import AddressFactory, StaffFactory, UserFactory
 from carts.services import get_user_cart
 from carts.tests.factories import CartItemFactory
 from catalog.tests.factories import CategoryFactory, ProductFactory, SaleFactory
-from orders import services
-from orders.models import ShippingZone
-from orders.tests.factories import OrderFactory
+from orders.tests.factories import OrderFactory, shipping_zone
 
 pytestmark = pytest.mark.django_db
 
@@ -171,17 +168,7 @@ def store():
             "users": customer.pk,
             "addresses": AddressFactory(user=customer).pk,
             "sales": SaleFactory(products=[product]).pk,
-            "shipping-zones": services.save_shipping_zone(
-                zone=ShippingZone(name="UK", countries=["GB"]),
-                methods=[
-                    {
-                        "code": "royal-mail",
-                        "name": "Royal Mail",
-                        "price": Decimal("3.50"),
-                        "estimated_days": 2,
-                    }
-                ],
-            ).pk,
+            "shipping-zones": shipping_zone().pk,
         },
     }
 
