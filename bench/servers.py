@@ -40,8 +40,8 @@ def ensure_shipping_method():
     """The zone and method the buyers ship by, made once (Django set up)."""
     from decimal import Decimal
 
-    from orders import services
-    from orders.models import ShippingMethod, ShippingZone
+    from pricing import services
+    from pricing.models import ShippingMethod, ShippingZone
 
     if ShippingMethod.objects.filter(code=SHIPPING_METHOD).exists():
         return

@@ -51,3 +51,13 @@ class SetQuantityForm(forms.Form):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.item = item
+
+
+class VoucherForm(forms.Form):
+    """The cart page's voucher code."""
+
+    code = forms.CharField(
+        label="Voucher code",
+        max_length=50,
+        error_messages={"required": "Enter a voucher code."},
+    )

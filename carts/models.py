@@ -49,6 +49,24 @@ class Cart(models.Model):
         related_name="cart",
         help_text="Empty for an anonymous shopper's session cart.",
     )
+    # Where the shopper said it goes (PUT cart/shipping/): the cart is priced
+    # for this country, or for the store's (STORE_COUNTRY) until then.
+    shipping_country = models.CharField(max_length=2, blank=True, default="")
+    # The method chosen; null: none yet (the cheapest is shown).
+    shipping_method = models.ForeignKey(
+        "pricing.ShippingMethod",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    voucher = models.ForeignKey(
+        "pricing.Voucher",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

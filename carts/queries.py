@@ -31,6 +31,7 @@ from catalog.models import (
 )
 from core.api import iso_datetime, money
 from core.money import CENT
+from pricing import pipeline
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,24 @@ class CartLine:
     variant_sale_price: Decimal | None
     variant_stock: int
     variant_is_active: bool
+    category_id: int
+    tax_class: str
     # The name of the product's first picture's file, or None.
     image: str | None
+
+    def pricing_line(self) -> pipeline.Line:
+        """The line as the pricing pipeline reads it."""
+        price = self.variant_price
+        if self.variant_sale_price is not None:
+            price = self.variant_sale_price
+        return pipeline.Line(
+            key=self.item_id,
+            unit_price=price,
+            quantity=self.quantity,
+            product_id=self.product_id,
+            category_id=self.category_id,
+            tax_class=self.tax_class,
+        )
 
 
 @dataclass(frozen=True)
@@ -63,6 +80,9 @@ class CartLines:
 
     cart_id: int
     updated_at: datetime
+    shipping_country: str
+    shipping_method_id: int | None
+    voucher_id: int | None
     lines: list[CartLine]
 
 
@@ -88,6 +108,8 @@ class CartItemRepresentation(TypedDict):
     quantity: int
     unit_price: str
     line_total: str
+    discount: str
+    tax_rate: str
 
 
 class CartRepresentation(TypedDict):
@@ -95,13 +117,27 @@ class CartRepresentation(TypedDict):
     items: list[CartItemRepresentation]
     item_count: int
     subtotal: str
+    shipping_country: str
+    shipping_method: str | None
+    shipping_cost: str
+    discount: str
+    voucher: str | None
+    tax: str
+    prices_include_tax: bool
+    total: str
     currency: str
     warnings: list[services.CartWarning]
     updated_at: str
 
 
 # The columns read, in the order of CartLines' and CartLine's fields.
-CART_COLUMNS = ((Cart, "id"), (Cart, "updated_at"))
+CART_COLUMNS = (
+    (Cart, "id"),
+    (Cart, "updated_at"),
+    (Cart, "shipping_country"),
+    (Cart, "shipping_method"),
+    (Cart, "voucher"),
+)
 LINE_COLUMNS = (
     (CartItem, "id"),
     (CartItem, "quantity"),
@@ -118,6 +154,8 @@ LINE_COLUMNS = (
     (ProductVariant, "sale_price"),
     (ProductVariant, "stock"),
     (ProductVariant, "is_active"),
+    (Product, "category"),
+    (Product, "tax_class"),
 )
 
 
@@ -190,8 +228,8 @@ def read_cart(user_id: int) -> CartLines | None:
     if not rows:
         return None
     rows = [row[:-1] for row in rows]
-    cart_id, updated_at = rows[0][: len(CART_COLUMNS)]
-    options_at = len(LINE_COLUMNS) - 5
+    cart = rows[0][: len(CART_COLUMNS)]
+    options_at = LINE_COLUMNS.index((ProductVariant, "options"))
     lines = []
     for row in rows:
         line = list(row[len(CART_COLUMNS) :])
@@ -201,7 +239,8 @@ def read_cart(user_id: int) -> CartLines | None:
         if isinstance(line[options_at], str):
             line[options_at] = json.loads(line[options_at])
         lines.append(CartLine(*line))
-    return CartLines(cart_id, updated_at, lines)
+    cart_id, updated_at, country, method_id, voucher_id = cart
+    return CartLines(cart_id, updated_at, country, method_id, voucher_id, lines)
 
 
 def user_cart_representation(
@@ -211,7 +250,14 @@ def user_cart_representation(
     cart = read_cart(user.pk)
     if cart is None:
         created = services.get_user_cart(user=user)
-        cart = CartLines(created.pk, created.updated_at, [])
+        cart = CartLines(
+            created.pk,
+            created.updated_at,
+            created.shipping_country,
+            created.shipping_method_id,
+            created.voucher_id,
+            [],
+        )
     return cart_representation(cart, request=request)
 
 
@@ -220,17 +266,18 @@ def cart_representation(
 ) -> CartRepresentation:
     """A cart as CartSerializer shows it, money as DRF's DecimalField writes it."""
     image_storage = ProductImage._meta.get_field("image").storage
+    price = services.price_cart(
+        lines=[line.pricing_line() for line in cart.lines],
+        country=cart.shipping_country,
+        shipping_method_id=cart.shipping_method_id,
+        voucher_id=cart.voucher_id,
+    )
+    breakdown = price.breakdown
     items: list[CartItemRepresentation] = []
     warnings: list[services.CartWarning] = []
-    item_count, subtotal = 0, Decimal("0")
-    for line in cart.lines:
-        paid = line.variant_price
-        if line.variant_sale_price is not None:
-            paid = line.variant_sale_price
-        unit_price = paid.quantize(CENT)
-        line_total = (unit_price * line.quantity).quantize(CENT)
+    item_count = 0
+    for line, priced in zip(cart.lines, breakdown.lines, strict=True):
         item_count += line.quantity
-        subtotal += line_total
         image = None
         if line.image:
             image = image_storage.url(line.image)
@@ -253,8 +300,10 @@ def cart_representation(
                     "options": line.options,
                 },
                 "quantity": line.quantity,
-                "unit_price": money(unit_price),
-                "line_total": money(line_total),
+                "unit_price": money(priced.line.unit_price.quantize(CENT)),
+                "line_total": money(priced.total),
+                "discount": money(priced.discount),
+                "tax_rate": money(priced.tax_rate),
             }
         )
         warning = services.line_warning(
@@ -265,11 +314,20 @@ def cart_representation(
         )
         if warning is not None:
             warnings.append(warning)
+    method = price.shipping_method
     return {
         "id": cart.cart_id,
         "items": items,
         "item_count": item_count,
-        "subtotal": money(subtotal),
+        "subtotal": money(breakdown.subtotal),
+        "shipping_country": price.country,
+        "shipping_method": None if method is None else method.code,
+        "shipping_cost": money(breakdown.shipping_cost),
+        "discount": money(breakdown.discount),
+        "voucher": price.voucher_code,
+        "tax": money(breakdown.tax),
+        "prices_include_tax": breakdown.prices_include_tax,
+        "total": money(breakdown.total),
         "currency": settings.STORE_CURRENCY,
         "warnings": warnings,
         "updated_at": iso_datetime(cart.updated_at),

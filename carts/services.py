@@ -11,19 +11,25 @@ hand when they change, and `cart_warnings` tells, before checkout, which
 lines the stock can no longer meet; the checkout takes the stock.
 """
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Literal, TypedDict
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.addresses import COUNTRY_CODES, NOT_A_COUNTRY
 from accounts.models import User
 from carts.models import MAX_LINE_QUANTITY, Cart, CartItem
 from catalog.exceptions import InsufficientStock, Shortage
 from catalog.models import Product, ProductVariant
+from pricing import pipeline
+from pricing import services as pricing_services
+from pricing.models import ShippingMethod, Voucher
 
 NOT_FOR_SALE = "This product is not for sale."
 VARIANT_NOT_FOR_SALE = "This variant is not for sale."
@@ -136,6 +142,148 @@ def clear_cart(*, cart: Cart) -> None:
     CartItem.objects.filter(cart_id=cart.pk).delete()
 
 
+# --- Prices -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CartPrice:
+    """What a cart costs now, and for where.
+
+    `shipping_method` is the one the shopper chose, while it ships to
+    `country`; until then the cheapest method there prices the shipping.
+    """
+
+    breakdown: pipeline.Breakdown
+    country: str
+    shipping_method: ShippingMethod | None
+    # The method the shipping is priced by: the chosen one, else the
+    # cheapest to the country; None for the store's flat rule.
+    shipping_by: ShippingMethod | None
+
+    @property
+    def missing_for_free_shipping(self) -> Decimal:
+        """How much more the shopper must buy to ship free (0: free or never)."""
+        breakdown = self.breakdown
+        if not breakdown.shipping_cost:
+            return pipeline.ZERO
+        rate = (
+            pricing_services.flat_rate()
+            if self.shipping_by is None
+            else (self.shipping_by.rate)
+        )
+        if rate.free_above is None:
+            return pipeline.ZERO
+        return max(
+            rate.free_above - (breakdown.subtotal - breakdown.discount), pipeline.ZERO
+        )
+
+    @property
+    def voucher_code(self) -> str | None:
+        """The voucher's code while it applies to the cart, else None."""
+        voucher = self.breakdown.voucher
+        return None if voucher is None else voucher.code
+
+
+def pricing_line(item: CartItem) -> pipeline.Line:
+    """A cart line as the pricing pipeline reads it."""
+    product = item.variant.product
+    return pipeline.Line(
+        key=item.pk,
+        unit_price=item.variant.current_price,
+        quantity=item.quantity,
+        product_id=product.pk,
+        category_id=product.category_id,
+        tax_class=product.tax_class,
+    )
+
+
+def cart_price(*, cart: Cart) -> CartPrice:
+    """Price a cart loaded with Cart.objects.with_lines()."""
+    return price_cart(
+        lines=[pricing_line(item) for item in cart.items.all()],
+        country=cart.shipping_country,
+        shipping_method_id=cart.shipping_method_id,
+        voucher_id=cart.voucher_id,
+    )
+
+
+def price_cart(
+    *,
+    lines: Sequence[pipeline.Line],
+    country: str,
+    shipping_method_id: int | None,
+    voucher_id: int | None,
+) -> CartPrice:
+    """Price a cart's lines for its country (the store's until it has one),
+    by its chosen method (else the cheapest there) and with its voucher."""
+    country = country or settings.STORE_COUNTRY
+    offered = pricing_services.shipping_methods_for(country=country)
+    chosen = next(
+        (method for method in offered if method.pk == shipping_method_id), None
+    )
+    voucher = None
+    if voucher_id is not None:
+        voucher = Voucher.objects.filter(pk=voucher_id).first()
+    method = chosen or next(iter(offered), None)
+    breakdown = pricing_services.price_lines(
+        lines, country=country, method=method, voucher=voucher
+    )
+    return CartPrice(breakdown, country, chosen, method)
+
+
+@transaction.atomic
+def set_shipping(*, cart: Cart, country: str, method: str | None = None) -> Cart:
+    """Say where the cart goes and how: `method` is the code of a method that
+    ships to `country` (needed where any do; none where none do).
+
+    Raises ValidationError naming `country` or `method`.
+    """
+    country = str(country or "").strip().upper()
+    if country not in COUNTRY_CODES:
+        raise ValidationError({"country": NOT_A_COUNTRY})
+    try:
+        chosen = pricing_services.chosen_shipping_method(country=country, code=method)
+    except ValidationError as error:
+        raise ValidationError(
+            {"method": error.message_dict["shipping_method"]}
+        ) from None
+    cart = _lock(cart.pk)
+    cart.shipping_country = country
+    cart.shipping_method = chosen
+    cart.save(update_fields=["shipping_country", "shipping_method", "updated_at"])
+    return cart
+
+
+@transaction.atomic
+def apply_voucher(*, cart: Cart, code: str, user: User | None = None) -> Cart:
+    """Put the voucher with `code` on the cart, if it can be used on it now.
+
+    Raises VoucherInvalid saying why not (unknown, not valid now, used up,
+    used by this customer already, nothing in the cart it covers, below its
+    minimum subtotal).
+    """
+    voucher = pricing_services.find_voucher(code)
+    cart = _lock(cart.pk)
+    items = CartItem.objects.with_product().filter(cart=cart)
+    pricing_services.check_voucher(
+        voucher,
+        lines=[pricing_line(item) for item in items],
+        user=user,
+        email=user.email if user is not None else "",
+    )
+    cart.voucher = voucher
+    cart.save(update_fields=["voucher", "updated_at"])
+    return cart
+
+
+@transaction.atomic
+def remove_voucher(*, cart: Cart) -> Cart:
+    cart = _lock(cart.pk)
+    cart.voucher = None
+    cart.save(update_fields=["voucher", "updated_at"])
+    return cart
+
+
 # --- Checkout ------------------------------------------------------------------------
 
 
@@ -148,37 +296,69 @@ class CheckoutLine:
     quantity: int
 
 
-def lock_lines_for_checkout(*, user: User) -> list[CheckoutLine]:
+@dataclass(frozen=True)
+class CheckoutCart:
+    """A cart being checked out: its lines and what the shopper chose on it."""
+
+    lines: list[CheckoutLine]
+    cart_id: int = 0
+    shipping_method_id: int | None = None
+    voucher_id: int | None = None
+    # The customer's e-mail address, read with the lines.
+    email: str = ""
+
+
+def lock_lines_for_checkout(*, user: User) -> CheckoutCart:
     """Lock the user's cart and its lines until the transaction ends.
 
     For a checkout, inside its transaction: the cart is marked as changed
     now and its lines come in variant id order, the order the checkout
-    locks the variants in. Empty when the user has no cart or an empty one.
+    locks the variants in. No lines when the user has no cart or an empty
+    one.
     """
     # The UPDATE that records the change takes the cart's row lock, as every
     # write to a cart does first, so no line is added or changed until the
     # checkout ends; rolled back with the checkout when it fails.
     if not Cart.objects.filter(user=user).update(updated_at=timezone.now()):
-        return []
-    lines = (
+        return CheckoutCart([])
+    rows = list(
         CartItem.objects.select_for_update(of=("self",))
         .filter(cart__user=user)
         .order_by("variant_id")
-        .values_list("pk", "variant_id", "quantity")
+        .values_list(
+            "pk",
+            "variant_id",
+            "quantity",
+            "cart_id",
+            "cart__shipping_method_id",
+            "cart__voucher_id",
+            "cart__user__email",
+        )
     )
-    return [
-        CheckoutLine(item_id=item_id, variant_id=variant_id, quantity=quantity)
-        for item_id, variant_id, quantity in lines
-    ]
+    if not rows:
+        return CheckoutCart([])
+    return CheckoutCart(
+        lines=[
+            CheckoutLine(item_id=item_id, variant_id=variant_id, quantity=quantity)
+            for item_id, variant_id, quantity, *_ in rows
+        ],
+        cart_id=rows[0][3],
+        shipping_method_id=rows[0][4],
+        voucher_id=rows[0][5],
+        email=rows[0][6],
+    )
 
 
-def remove_checked_out_lines(*, lines: Iterable[CheckoutLine]) -> None:
-    """Delete the lines a checkout sold, in the cart it holds locked.
+def finish_checkout(*, cart: CheckoutCart) -> None:
+    """Delete the lines a checkout sold and the voucher it used, in the cart
+    it holds locked.
 
-    They are every line of the cart: lock_lines_for_checkout read them all,
-    and no write can add one while the cart is locked.
+    The lines are every line of the cart: lock_lines_for_checkout read them
+    all, and no write can add one while the cart is locked.
     """
-    CartItem.objects.filter(pk__in=[line.item_id for line in lines]).delete()
+    CartItem.objects.filter(pk__in=[line.item_id for line in cart.lines]).delete()
+    if cart.voucher_id is not None:
+        Cart.objects.filter(pk=cart.cart_id).update(voucher=None)
 
 
 class CartWarning(TypedDict):

@@ -19,7 +19,7 @@ from django.template.response import TemplateResponse
 from django.views.generic import TemplateView, View
 
 from carts import services
-from carts.forms import AddItemForm, SetQuantityForm
+from carts.forms import AddItemForm, SetQuantityForm, VoucherForm
 from carts.models import CartItem
 from carts.session import current_cart
 from catalog import services as catalog_services
@@ -27,6 +27,7 @@ from catalog import storefront
 from catalog.exceptions import InsufficientStock
 from catalog.models import Product, ProductVariant, options_text
 from core import pages, ratelimit
+from pricing.exceptions import VoucherInvalid
 
 # The API's cart endpoints count under the same name, so a shopper's cart
 # writes share one counter whichever interface makes them.
@@ -67,10 +68,11 @@ def shortage_text(product, error, *, adding=0):
     return f"{text}."
 
 
-def cart_page_context(request, *, line_forms=None):
+def cart_page_context(request, *, line_forms=None, voucher_form=None):
     """The cart page's context: its lines with their forms and warnings, totals.
 
-    `line_forms` maps a line's id to a refused form, shown with its errors.
+    `line_forms` maps a line's id to a refused form, shown with its errors;
+    `voucher_form` is a refused voucher code.
     """
     cart = current_cart(request, with_lines=True)
     items = list(cart.items.all()) if cart is not None else []
@@ -102,7 +104,8 @@ def cart_page_context(request, *, line_forms=None):
         "cart": cart,
         "lines": lines,
         "has_warnings": bool(warnings),
-        "subtotal": cart.subtotal if cart is not None else None,
+        "price": services.cart_price(cart=cart) if cart and items else None,
+        "voucher_form": voucher_form or VoucherForm(),
         # The header's count, known here without another query.
         "cart_count": sum(item.quantity for item in items),
     }
@@ -119,9 +122,11 @@ class CartView(TemplateView):
         return context
 
 
-def render_cart(request, *, status=200, line_forms=None):
-    """The cart page again, with a refused line's form or a message."""
-    context = cart_page_context(request, line_forms=line_forms)
+def render_cart(request, *, status=200, line_forms=None, voucher_form=None):
+    """The cart page again, with a refused line's or voucher's form or a message."""
+    context = cart_page_context(
+        request, line_forms=line_forms, voucher_form=voucher_form
+    )
     return TemplateResponse(request, CART_TEMPLATE, context, status=status)
 
 
@@ -271,4 +276,37 @@ class RemoveLineView(LineView):
     def change(self, request: HttpRequest, item: CartItem) -> HttpResponse:
         services.remove_item(item=item)
         messages.success(request, f"Removed {item.product.name} from your cart.")
+        return redirect("carts:detail")
+
+
+class ApplyVoucherView(CartWriteView):
+    """The cart's `Apply` voucher: on the cart, or the cart again with why not."""
+
+    def post(self, request):
+        form = VoucherForm(request.POST)
+        cart = current_cart(request)
+        if cart is None:
+            return redirect("carts:detail")
+        if form.is_valid():
+            user = request.user if request.user.is_authenticated else None
+            try:
+                services.apply_voucher(
+                    cart=cart, code=form.cleaned_data["code"], user=user
+                )
+            except VoucherInvalid as error:
+                form.add_error("code", str(error))
+            else:
+                messages.success(request, "Voucher applied.")
+                return redirect("carts:detail")
+        return render_cart(request, status=400, voucher_form=form)
+
+
+class RemoveVoucherView(CartWriteView):
+    """The cart's `Remove` voucher."""
+
+    def post(self, request):
+        cart = current_cart(request)
+        if cart is not None:
+            services.remove_voucher(cart=cart)
+            messages.success(request, "Voucher removed.")
         return redirect("carts:detail")

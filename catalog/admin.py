@@ -18,6 +18,7 @@ from django.utils.http import urlencode
 from catalog import images, services
 from catalog.exceptions import InsufficientStock, LastVariant
 from catalog.models import (
+    STANDARD_TAX_CLASS,
     Category,
     Product,
     ProductImage,
@@ -117,10 +118,15 @@ class ProductAdminForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # Left empty, the standard rates apply (as a product made elsewhere).
+        self.fields["tax_class"].required = False
         if self.instance.pk is None:
             self.fields["stock_change"].label = "Initial stock"
             self.fields["stock_change"].help_text = "Units on hand to start with."
             del self.fields["stock_reason"]
+
+    def clean_tax_class(self):
+        return self.cleaned_data["tax_class"] or STANDARD_TAX_CLASS
 
     def variant_count(self):
         if self.instance.pk is None:
@@ -258,7 +264,7 @@ class ProductAdmin(StockMovementLinkMixin, admin.ModelAdmin):
     ]
     fieldsets = [
         (None, {"fields": ["sku", "name", "slug", "category", "description"]}),
-        ("Price and availability", {"fields": ["price", "is_active"]}),
+        ("Price and availability", {"fields": ["price", "tax_class", "is_active"]}),
         (
             "Stock",
             {

@@ -28,6 +28,8 @@ CATEGORY_CYCLE_MESSAGE = "A category cannot sit inside itself or its own subcate
 IMAGE_EXTENSIONS = ["jpg", "jpeg", "png", "webp", "gif"]
 # A product's pictures, first (its main picture) to last.
 IMAGE_ORDERING = ["position", "id"]
+# The tax class of a product that names none (pricing.models.TaxRate).
+STANDARD_TAX_CLASS = "standard"
 VARIANT_OPTIONS_CONSTRAINT = "catalog_variant_options_per_product"
 
 
@@ -447,6 +449,13 @@ class Product(LedgeredStockModel, SluggedModel):
     )
     category = models.ForeignKey(
         Category, on_delete=models.PROTECT, related_name="products"
+    )
+    tax_class = models.SlugField(
+        max_length=50,
+        default=STANDARD_TAX_CLASS,
+        db_default=STANDARD_TAX_CLASS,
+        help_text='The tax rates that apply: "standard", or a class with its '
+        'own rates (such as "books").',
     )
     # More words the search finds the product by, weighted as its category's
     # name: the catalog services write them (a variant's SKU and option

@@ -65,6 +65,7 @@ from catalog.exceptions import (
     Shortage,
 )
 from catalog.models import (
+    STANDARD_TAX_CLASS,
     VARIANT_OPTIONS_CONSTRAINT,
     Category,
     LedgeredStockModel,
@@ -133,6 +134,7 @@ class ProductChanges(TypedDict, total=False):
     price: Decimal
     is_active: bool
     category: Category
+    tax_class: str
     # The first picture: a new file replaces it, None removes it.
     image: "File[bytes] | str | None"
     stock: int
@@ -158,6 +160,7 @@ def create_product(
     slug: str = "",
     stock: int = 0,
     is_active: bool = True,
+    tax_class: str = STANDARD_TAX_CLASS,
     image: "File[bytes] | str | None" = None,
     option_types: Sequence[OptionType] = (),
     variants: Sequence[NewVariant] = (),
@@ -183,6 +186,7 @@ def create_product(
         price=variants[0]["price"],
         description=description,
         is_active=is_active,
+        tax_class=tax_class,
     )
     product.save()
     if image:
@@ -1019,8 +1023,17 @@ def _change(
 
 
 # What a stock change reads back of each row (the others stay deferred):
-# what movements and order lines record.
-CHANGED_PRODUCT_FIELDS = ("id", "sku", "name", "stock", "is_active", "updated_at")
+# what movements and order lines record, and what a checkout prices by.
+CHANGED_PRODUCT_FIELDS = (
+    "id",
+    "sku",
+    "name",
+    "stock",
+    "is_active",
+    "category_id",
+    "tax_class",
+    "updated_at",
+)
 CHANGED_VARIANT_FIELDS = (
     "id",
     "product_id",

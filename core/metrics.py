@@ -37,7 +37,7 @@ from core import redis_breaker
 # rolled back is not counted.
 
 PAYMENT_OUTCOMES = ("approved", "declined")
-CHECKOUT_CONFLICT_REASONS = ("insufficient_stock", "price_changed")
+CHECKOUT_CONFLICT_REASONS = ("insufficient_stock", "price_changed", "voucher_exhausted")
 
 ORDERS_PLACED = Counter("shopswift_orders_placed", "Orders placed.")
 PAYMENTS = Counter("shopswift_payments", "Payment attempts, by outcome.", ["outcome"])
@@ -64,7 +64,7 @@ def record_payment(*, approved):
 
 
 def record_checkout_conflict(reason):
-    """Count one checkout refused with a 409 (insufficient_stock, price_changed)."""
+    """Count one checkout refused with a 409 (CHECKOUT_CONFLICT_REASONS)."""
     if reason not in CHECKOUT_CONFLICT_REASONS:
         raise ValueError(
             f"Unknown checkout conflict {reason!r}; "

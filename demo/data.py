@@ -35,8 +35,10 @@ from catalog import services as catalog_services
 from catalog.models import Category, Product
 from orders import services as order_services
 from orders.exceptions import PaymentDeclined
-from orders.models import Order, ShippingZone
+from orders.models import Order
 from orders.payments import TestCardGateway, get_gateway
+from pricing import services as pricing_services
+from pricing.models import ShippingZone
 
 STAFF_EMAIL = "demo.staff@example.com"
 STAFF_PASSWORD = "demo-staff-password"
@@ -334,7 +336,7 @@ def ensure_shipping_zones():
     for name, countries, methods in SHIPPING_ZONES:
         if ShippingZone.objects.filter(name=name).exists():
             continue
-        order_services.save_shipping_zone(
+        pricing_services.save_shipping_zone(
             zone=ShippingZone(name=name, countries=countries),
             methods=[
                 {

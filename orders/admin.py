@@ -1,18 +1,14 @@
-"""The order console: orders, their lines, history and payments, read-only;
-and the shipping zones and methods checkout offers.
+"""The order console: orders, their lines, history and payments, read-only.
 
 Staff change an order only through the actions, which call the same
 lifecycle services as the API (so illegal moves are refused here too and a
 cancellation puts the stock back), and export orders as CSV.
 """
 
-from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.html import format_html_join
-from django_countries import countries
 
 from core.admin import ReadOnlyAdminMixin
 from orders import services
@@ -23,8 +19,6 @@ from orders.models import (
     OrderItem,
     OrderStatusChange,
     Payment,
-    ShippingMethod,
-    ShippingZone,
 )
 
 Status = Order.Status
@@ -165,48 +159,3 @@ class OrderAdmin(admin.ModelAdmin):
         response["Content-Disposition"] = f'attachment; filename="orders-{stamp}.csv"'
         write_orders_csv(queryset, response)
         return response
-
-
-class ShippingZoneForm(forms.ModelForm):
-    """Countries chosen by name, from the list the addresses accept."""
-
-    countries = forms.MultipleChoiceField(
-        choices=list(countries),
-        widget=FilteredSelectMultiple("countries", is_stacked=False),
-        help_text="Shoppers in these countries are offered the zone's methods.",
-    )
-
-    class Meta:
-        model = ShippingZone
-        fields = ["name", "countries"]
-
-
-class ShippingMethodInline(admin.TabularInline):
-    model = ShippingMethod
-    fields = ["code", "name", "price", "free_above", "estimated_days"]
-    extra = 1
-
-
-@admin.register(ShippingZone)
-class ShippingZoneAdmin(admin.ModelAdmin):
-    """Shipping zones and their methods: what checkout offers each country.
-
-    The model's checks apply (the countries, one code a method), as in the
-    API's orders.services.save_shipping_zone.
-    """
-
-    form = ShippingZoneForm
-    inlines = [ShippingMethodInline]
-    list_display = ["name", "country_list", "method_list"]
-    search_fields = ["name", "methods__code", "methods__name"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("methods")
-
-    @admin.display(description="countries")
-    def country_list(self, zone):
-        return ", ".join(zone.countries)
-
-    @admin.display(description="methods")
-    def method_list(self, zone):
-        return ", ".join(method.name for method in zone.methods.all())

@@ -20,6 +20,7 @@ from accounts.models import User
 from catalog.exceptions import InsufficientStock
 from orders.exceptions import PriceChanged
 from orders.models import Order, Payment
+from pricing.exceptions import VoucherExhausted
 
 logger = logging.getLogger("shopswift.events")
 
@@ -95,9 +96,10 @@ def status_changed(
 
 
 def checkout_conflict(
-    user: User, refusal: InsufficientStock | PriceChanged
+    user: User, refusal: InsufficientStock | PriceChanged | VoucherExhausted
 ) -> Callable[[], None]:
-    """A checkout refused: too little stock, or a total that changed."""
+    """A checkout refused: too little stock, a total that changed, or a
+    voucher whose last use went to another order."""
     fields: dict[str, object] = {"user_id": user.pk, "reason": refusal.code}
     if isinstance(refusal, InsufficientStock):
         products = [

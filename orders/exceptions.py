@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 from core.exceptions import ShopError
+from pricing.pipeline import Breakdown
 
 
 class CartEmpty(ShopError):
@@ -22,21 +23,18 @@ class PriceChanged(ShopError):
     code = "price_changed"
 
     def __init__(
-        self,
-        *,
-        expected_total: Decimal,
-        subtotal: Decimal,
-        shipping_cost: Decimal,
-        total: Decimal,
-        currency: str,
+        self, *, expected_total: Decimal, breakdown: Breakdown, currency: str
     ) -> None:
         super().__init__(
-            f"The order total is now {total} {currency}, not {expected_total}.",
+            f"The order total is now {breakdown.total} {currency}, "
+            f"not {expected_total}.",
             extra={
                 "expected_total": str(expected_total),
-                "subtotal": str(subtotal),
-                "shipping_cost": str(shipping_cost),
-                "total": str(total),
+                "subtotal": str(breakdown.subtotal),
+                "discount_total": str(breakdown.discount),
+                "shipping_cost": str(breakdown.shipping_cost),
+                "tax_total": str(breakdown.tax),
+                "total": str(breakdown.total),
                 "currency": currency,
             },
         )

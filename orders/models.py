@@ -4,17 +4,12 @@ from decimal import Decimal
 from typing import Self
 
 from django.conf import settings
-from django.contrib.postgres.fields import ArrayField
-from django.contrib.postgres.indexes import GinIndex
-from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 
-from accounts.addresses import COUNTRY_CODES
 from accounts.models import User
-from core.text import PrintableTextValidator
+from pricing.pipeline import tax_rates_of
 
 # Crockford's base32 alphabet: no I, L, O or U, so a number read aloud or
 # copied by hand cannot be mistaken for another.
@@ -76,10 +71,40 @@ class Order(models.Model):
     status = models.CharField(
         max_length=20, choices=Status.choices, default=Status.PENDING
     )
+    # Where the confirmation went: the customer's address when they ordered.
+    email = models.EmailField(blank=True, default="", db_default="")
+    # The figures of pricing.pipeline: total = subtotal - discount_total +
+    # shipping_cost, + tax_total when prices exclude tax (else it is part of
+    # the lines' prices).
     subtotal = models.DecimalField(max_digits=10, decimal_places=2)
+    discount_total = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        db_default=Decimal("0.00"),
+    )
     shipping_cost = models.DecimalField(max_digits=10, decimal_places=2)
+    tax_total = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        db_default=Decimal("0.00"),
+    )
+    prices_include_tax = models.BooleanField(default=False, db_default=False)
     total = models.DecimalField(max_digits=10, decimal_places=2)
     currency = models.CharField(max_length=3)
+    # The voucher used, by its code then ("" for none); the row is kept for
+    # the store's figures and is null once deleted.
+    voucher = models.ForeignKey(
+        "pricing.Voucher",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="orders",
+    )
+    voucher_code = models.CharField(
+        "voucher", max_length=50, blank=True, default="", db_default=""
+    )
     # {full_name, line1, line2, city, postal_code, country, phone}, checked
     # by accounts.addresses.clean_address before it gets here.
     shipping_address = models.JSONField()
@@ -112,12 +137,25 @@ class Order(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(subtotal__gte=Decimal("0"))
-                & Q(shipping_cost__gte=Decimal("0")),
-                name="orders_order_amounts_not_negative",
+                & Q(shipping_cost__gte=Decimal("0"))
+                & Q(discount_total__gte=Decimal("0"))
+                & Q(discount_total__lte=F("subtotal"))
+                & Q(tax_total__gte=Decimal("0")),
+                name="orders_order_amounts_in_range",
             ),
             models.CheckConstraint(
-                condition=Q(total=F("subtotal") + F("shipping_cost")),
-                name="orders_order_total_is_subtotal_plus_shipping",
+                condition=Q(
+                    prices_include_tax=True,
+                    total=F("subtotal") - F("discount_total") + F("shipping_cost"),
+                )
+                | Q(
+                    prices_include_tax=False,
+                    total=F("subtotal")
+                    - F("discount_total")
+                    + F("shipping_cost")
+                    + F("tax_total"),
+                ),
+                name="orders_order_total_adds_up",
             ),
             models.CheckConstraint(
                 condition=Q(
@@ -157,6 +195,11 @@ class Order(models.Model):
     def is_pending(self) -> bool:
         return self.status == self.Status.PENDING
 
+    @property
+    def tax_rates(self) -> tuple[Decimal, ...]:
+        """The rates its lines were taxed at, highest first."""
+        return tax_rates_of(item.tax_rate for item in self.items.all())
+
 
 class OrderItem(models.Model):
     """One line of an order: a snapshot of the variant as it was sold."""
@@ -189,6 +232,26 @@ class OrderItem(models.Model):
     unit_price = models.DecimalField(max_digits=10, decimal_places=2)
     quantity = models.PositiveIntegerField()
     line_total = models.DecimalField(max_digits=10, decimal_places=2)
+    # The line's part of the order's discount, and the tax in (or on) what
+    # is left: what a refund of the line gives back.
+    discount = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        db_default=Decimal("0.00"),
+    )
+    tax_rate = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        db_default=Decimal("0.00"),
+    )
+    tax = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        db_default=Decimal("0.00"),
+    )
 
     class Meta:
         ordering = ["id"]
@@ -203,6 +266,12 @@ class OrderItem(models.Model):
             models.CheckConstraint(
                 condition=Q(line_total=F("unit_price") * F("quantity")),
                 name="orders_item_line_total_is_price_times_quantity",
+            ),
+            models.CheckConstraint(
+                condition=Q(discount__gte=Decimal("0"))
+                & Q(discount__lte=F("line_total"))
+                & Q(tax__gte=Decimal("0")),
+                name="orders_item_discount_and_tax_in_range",
             ),
         ]
 
@@ -281,88 +350,3 @@ class Payment(models.Model):
     @property
     def approved(self) -> bool:
         return self.outcome == self.Outcome.APPROVED
-
-
-class ShippingZone(models.Model):
-    """Countries that share shipping methods (say "UK", "EU", "Rest of world").
-
-    A country may be in several zones: a shopper there is offered the
-    methods of each of them.
-    """
-
-    name = models.CharField(max_length=100, validators=[PrintableTextValidator()])
-    # ISO 3166-1 alpha-2 codes, upper case (accounts.addresses.COUNTRY_CODES).
-    countries = ArrayField(models.CharField(max_length=2))
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        ordering = ["name", "id"]
-        indexes = [
-            # The methods for a country: WHERE countries @> ARRAY['GB'].
-            GinIndex(fields=["countries"], name="orders_zone_countries_idx"),
-        ]
-
-    def __str__(self) -> str:
-        return self.name
-
-    def clean(self) -> None:
-        super().clean()
-        codes = [str(code).strip().upper() for code in self.countries or []]
-        unknown = sorted({code for code in codes if code not in COUNTRY_CODES})
-        if unknown:
-            raise ValidationError(
-                {"countries": f"Not ISO 3166-1 country codes: {', '.join(unknown)}."}
-            )
-        if not codes:
-            raise ValidationError({"countries": "Name at least one country."})
-        # Each once, in order: what staff see is what the zone holds.
-        self.countries = sorted(set(codes))
-
-
-class ShippingMethod(models.Model):
-    """A way to ship to a zone's countries, at a price, free above a subtotal."""
-
-    zone = models.ForeignKey(
-        ShippingZone, on_delete=models.CASCADE, related_name="methods"
-    )
-    # What the API and the cart name it by; unique across zones.
-    code = models.SlugField(max_length=50, unique=True)
-    name = models.CharField(max_length=100, validators=[PrintableTextValidator()])
-    price = models.DecimalField(
-        max_digits=10, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
-    )
-    free_above = models.DecimalField(
-        max_digits=10,
-        decimal_places=2,
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(Decimal("0"))],
-        help_text="Free when the order's subtotal is at or above this; empty: never.",
-    )
-    estimated_days = models.PositiveSmallIntegerField(
-        help_text="Working days from dispatch to the door, as shoppers are told."
-    )
-
-    class Meta:
-        ordering = ["price", "name", "id"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(price__gte=Decimal("0"))
-                & (Q(free_above__isnull=True) | Q(free_above__gte=Decimal("0"))),
-                name="orders_shipping_method_amounts_not_negative",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.name} ({self.zone})"
-
-    def ships_to(self, country: str) -> bool:
-        """Whether the method's zone holds `country` (an upper-case ISO code)."""
-        return country in self.zone.countries
-
-    def cost_for(self, subtotal: Decimal) -> Decimal:
-        """What shipping an order of `subtotal` costs by this method."""
-        if self.free_above is not None and subtotal >= self.free_above:
-            return Decimal("0.00")
-        return self.price

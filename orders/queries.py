@@ -22,6 +22,8 @@ class OrderItemRepresentation(TypedDict):
     unit_price: str
     quantity: int
     line_total: str
+    discount: str
+    tax_rate: str
 
 
 class StatusChangeRepresentation(TypedDict):
@@ -38,11 +40,16 @@ class OrderRepresentation(TypedDict):
     id: int
     number: str
     status: str
+    email: str
     items: list[OrderItemRepresentation]
     subtotal: str
+    discount_total: str
     shipping_cost: str
+    tax_total: str
+    prices_include_tax: bool
     total: str
     currency: str
+    voucher: str | None
     shipping_address: dict[str, str]
     shipping_method: ShippingMethodName | None
     note: str
@@ -72,6 +79,7 @@ def order_representation(
         "id": order.pk,
         "number": order.number,
         "status": order.status,
+        "email": order.email,
         "items": [
             {
                 "product": item.product_id,
@@ -82,13 +90,19 @@ def order_representation(
                 "unit_price": money(item.unit_price),
                 "quantity": item.quantity,
                 "line_total": money(item.line_total),
+                "discount": money(item.discount),
+                "tax_rate": money(item.tax_rate),
             }
             for item in items
         ],
         "subtotal": money(order.subtotal),
+        "discount_total": money(order.discount_total),
         "shipping_cost": money(order.shipping_cost),
+        "tax_total": money(order.tax_total),
+        "prices_include_tax": order.prices_include_tax,
         "total": money(order.total),
         "currency": order.currency,
+        "voucher": order.voucher_code or None,
         "shipping_address": {field: address.get(field, "") for field in FIELDS},
         "shipping_method": {
             "code": order.shipping_method_code,

@@ -14,7 +14,9 @@ Locks, always taken in this order so that no two of these can deadlock:
    while the gateway is called (pay_order);
 3. variant rows, in variant id order, then their product rows, in product
    id order, taken by catalog.services' stock functions, which check the
-   locked figures before they change them.
+   locked figures before they change them;
+4. the voucher's row (checkout with a voucher: pricing.services.redeem_voucher),
+   so that of the checkouts racing for its last use one gets it.
 """
 
 import hashlib
@@ -31,23 +33,20 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django_countries import countries
 
 from accounts import services as account_services
 from accounts.addresses import (
     CONTROL_MESSAGE,
-    COUNTRY_CODES,
-    NOT_A_COUNTRY,
     clean_address,
     has_control_characters,
 )
 from accounts.models import User
 from carts import services as cart_services
+from carts.services import CheckoutCart
 from catalog import services as catalog_services
 from catalog.exceptions import InsufficientStock
 from catalog.models import StockMovement, options_text
 from core import metrics
-from core.money import CENT
 from orders import emails, events
 from orders.exceptions import (
     CartEmpty,
@@ -61,11 +60,13 @@ from orders.models import (
     OrderItem,
     OrderStatusChange,
     Payment,
-    ShippingMethod,
-    ShippingZone,
     generate_order_number,
 )
 from orders.payments import ERROR, ChargeResult, PaymentGateway, get_gateway
+from pricing import pipeline
+from pricing import services as pricing_services
+from pricing.exceptions import VoucherExhausted
+from pricing.models import Voucher
 
 logger = logging.getLogger(__name__)
 
@@ -94,142 +95,6 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     Status.DELIVERED: (),
     Status.CANCELLED: (),
 }
-
-
-# --- Totals -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Totals:
-    subtotal: Decimal
-    shipping_cost: Decimal
-    total: Decimal
-
-
-def checkout_totals(
-    *, subtotal: Decimal, shipping_method: ShippingMethod | None = None
-) -> Totals:
-    """Shipping and total for a subtotal.
-
-    Shipping is the method's cost (orders.models.ShippingMethod.cost_for);
-    without a method, the store's flat rule: SHIPPING_FLAT_RATE, free when
-    the subtotal is at or above FREE_SHIPPING_THRESHOLD.
-    """
-    subtotal = Decimal(subtotal).quantize(CENT)
-    if shipping_method is not None:
-        shipping_cost = shipping_method.cost_for(subtotal)
-        return Totals(subtotal, shipping_cost, subtotal + shipping_cost)
-    if subtotal >= settings.FREE_SHIPPING_THRESHOLD:
-        shipping_cost = ZERO
-    else:
-        shipping_cost = settings.SHIPPING_FLAT_RATE.quantize(CENT)
-    return Totals(subtotal, shipping_cost, subtotal + shipping_cost)
-
-
-# --- Shipping methods ----------------------------------------------------------------
-
-METHOD_FIELDS = ("code", "name", "price", "free_above", "estimated_days")
-
-
-def chosen_shipping_method(*, country: str, code: str | None) -> ShippingMethod | None:
-    """The method `code` names, if it ships to `country`; None for the flat rule.
-
-    Raises ValidationError naming `shipping_method` when methods ship there
-    and none (or another) is named, or when none do and one is named.
-    """
-    offered = shipping_methods_for(country=country)
-    code = (code or "").strip()
-    by_code = {method.code: method for method in offered}
-    if code in by_code:
-        return by_code[code]
-    if not offered and not code:
-        return None
-    place = countries.name(country)
-    if not offered:
-        message = f"No shipping method ships to {place}: leave it out."
-    elif not code:
-        message = f"Choose how to ship to {place}: " + ", ".join(by_code) + "."
-    else:
-        message = (
-            f"That shipping method does not ship to {place}: choose "
-            + ", ".join(by_code)
-            + "."
-        )
-    raise ValidationError({"shipping_method": message})
-
-
-def all_shipping_methods() -> list[ShippingMethod]:
-    """Every method of every zone, cheapest first, with its zone."""
-    return list(ShippingMethod.objects.select_related("zone"))
-
-
-def shipping_options(
-    *, subtotal: Decimal, methods: Collection[ShippingMethod]
-) -> list[tuple[ShippingMethod | None, Totals]]:
-    """What a subtotal comes to by each of `methods`, then by the flat rule
-    (None), for a page that does not know the country yet; [] without
-    methods (the flat rule alone)."""
-    if not methods:
-        return []
-    return [
-        (method, checkout_totals(subtotal=subtotal, shipping_method=method))
-        for method in [*methods, None]
-    ]
-
-
-def shipping_methods_for(*, country: str) -> list[ShippingMethod]:
-    """The methods of every zone that holds `country` (any case), cheapest first."""
-    code = (country or "").strip().upper()
-    if code not in COUNTRY_CODES:
-        raise ValidationError({"country": NOT_A_COUNTRY})
-    return list(
-        ShippingMethod.objects.filter(zone__countries__contains=[code]).select_related(
-            "zone"
-        )
-    )
-
-
-@transaction.atomic
-def save_shipping_zone(
-    *, zone: ShippingZone, methods: list[dict[str, object]] | None = None
-) -> ShippingZone:
-    """Create or change a zone and, when given, its whole list of methods.
-
-    A method is matched to the zone's own by `code`: one given is created or
-    changed, one of the zone's not given is deleted. Raises ValidationError
-    naming `countries`, or `methods.<n>.<field>` (a code taken by another
-    zone's method included).
-    """
-    zone.full_clean()
-    zone.save()
-    if methods is None:
-        return zone
-    codes = [str(data.get("code", "")) for data in methods]
-    if len(set(codes)) < len(codes):
-        raise ValidationError({"methods": "Give each method its own code."})
-    existing = {method.code: method for method in zone.methods.select_for_update()}
-    zone.methods.exclude(code__in=codes).delete()
-    for number, data in enumerate(methods):
-        method = existing.get(codes[number]) or ShippingMethod(zone=zone)
-        for name in METHOD_FIELDS:
-            setattr(method, name, data.get(name))
-        try:
-            method.full_clean(exclude=["zone"])
-            # A savepoint: a code taken meanwhile is refused, not a 500.
-            with transaction.atomic():
-                method.save()
-        except ValidationError as error:
-            raise ValidationError(
-                {
-                    f"methods.{number}.{field}": messages
-                    for field, messages in error.message_dict.items()
-                }
-            ) from None
-        except IntegrityError:
-            raise ValidationError(
-                {f"methods.{number}.code": "Another method has this code."}
-            ) from None
-    return zone
 
 
 # --- Checkout -----------------------------------------------------------------------
@@ -291,14 +156,14 @@ def place_order(
     """
     address = _shipping_address(user, shipping_address, shipping_address_id)
     save_address = bool(save_address) and shipping_address_id is None
-    method = chosen_shipping_method(country=address["country"], code=shipping_method)
+    shipping_method = (shipping_method or "").strip()
     note = _clean_note(note)
     key = _clean_idempotency_key(idempotency_key)
     expected_total = _clean_expected_total(expected_total)
     fingerprint = request_fingerprint(
         shipping_address=address,
         save_address=save_address,
-        shipping_method=method.code if method else None,
+        shipping_method=shipping_method or None,
         note=note,
         # 40.0 and 40.00 are one request.
         expected_total=None if expected_total is None else expected_total.normalize(),
@@ -314,7 +179,7 @@ def place_order(
                 user=user,
                 address=address,
                 save_address=save_address,
-                method=method,
+                method_code=shipping_method,
                 note=note,
                 expected_total=expected_total,
                 key=key,
@@ -329,7 +194,7 @@ def place_order(
             # lines met, and answers with its order.
             if key and (replay := _order_for_key(user, key, fingerprint)):
                 return PlacedOrder.found(replay)
-            if isinstance(error, InsufficientStock | PriceChanged):
+            if isinstance(error, InsufficientStock | PriceChanged | VoucherExhausted):
                 transaction.on_commit(
                     partial(metrics.record_checkout_conflict, error.code)
                 )
@@ -345,7 +210,13 @@ def place_order(
 
 
 # What ends an attempt at placing an order, rolled back whole.
-REFUSALS = (InsufficientStock, PriceChanged, ValidationError, IntegrityError)
+REFUSALS = (
+    InsufficientStock,
+    PriceChanged,
+    VoucherExhausted,
+    ValidationError,
+    IntegrityError,
+)
 
 
 # One transaction and no savepoint: a clash of order numbers is retried by
@@ -358,7 +229,7 @@ def _place_order(
     user: User,
     address: dict[str, str],
     save_address: bool,
-    method: ShippingMethod | None,
+    method_code: str,
     note: str,
     expected_total: Decimal | None,
     key: str,
@@ -366,7 +237,8 @@ def _place_order(
 ) -> PlacedOrder:
     # The cart's row lock serialises this customer's checkouts: a retry that
     # raced its original waits here, then finds the cart it emptied.
-    lines = cart_services.lock_lines_for_checkout(user=user)
+    cart = cart_services.lock_lines_for_checkout(user=user)
+    lines = cart.lines
     if not lines:
         replay = _order_for_key(user, key, fingerprint) if key else None
         # Nothing changes: the cart's mark of a change is undone too.
@@ -374,6 +246,11 @@ def _place_order(
         if replay is not None:
             return PlacedOrder.found(replay)
         raise CartEmpty()
+    method = pricing_services.chosen_shipping_method(
+        country=address["country"],
+        code=method_code,
+        chosen_id=cart.shipping_method_id,
+    )
     try:
         movements = catalog_services.take_stock(
             lines=[(line.variant_id, line.quantity) for line in lines],
@@ -397,49 +274,53 @@ def _place_order(
             if variant is not None and variant.options
         ]
     )
-    items: list[OrderItem] = []
+    sold = []
     for line in lines:
         variant = variants[line.variant_id]
         assert variant is not None  # a movement just made names its variant
-        product = variant.product
-        items.append(
-            OrderItem(
-                product=product,
-                variant=variant,
-                sku=variant.sku,
-                name=product.name,
-                options=options_text(
-                    variant.options, option_names.get(variant.product_id, ())
-                ),
+        sold.append(
+            pipeline.Line(
+                key=variant.pk,
                 unit_price=variant.current_price,
                 quantity=line.quantity,
-                line_total=(variant.current_price * line.quantity).quantize(CENT),
+                product_id=variant.product_id,
+                category_id=variant.product.category_id,
+                tax_class=variant.product.tax_class,
             )
         )
-    totals = checkout_totals(
-        subtotal=sum((item.line_total for item in items), ZERO),
-        shipping_method=method,
+    voucher = _cart_voucher(cart)
+    priced = pricing_services.price_lines(
+        sold, country=address["country"], method=method, voucher=voucher
     )
-    if totals.total > MAX_AMOUNT:
+    if priced.total > MAX_AMOUNT:
         raise ValidationError(
             f"An order can total at most {MAX_AMOUNT} {settings.STORE_CURRENCY}; "
             "split it into smaller orders."
         )
-    if expected_total is not None and expected_total != totals.total:
+    if expected_total is not None and expected_total != priced.total:
         raise PriceChanged(
             expected_total=expected_total,
-            subtotal=totals.subtotal,
-            shipping_cost=totals.shipping_cost,
-            total=totals.total,
+            breakdown=priced,
             currency=settings.STORE_CURRENCY,
+        )
+    applied = voucher if priced.voucher is not None else None
+    if applied is not None:
+        pricing_services.redeem_voucher(
+            applied, order_number=number, user=user, email=cart.email
         )
     order = Order.objects.create(
         number=number,
         user=user,
-        subtotal=totals.subtotal,
-        shipping_cost=totals.shipping_cost,
-        total=totals.total,
+        email=cart.email,
+        subtotal=priced.subtotal,
+        discount_total=priced.discount,
+        shipping_cost=priced.shipping_cost,
+        tax_total=priced.tax,
+        prices_include_tax=priced.prices_include_tax,
+        total=priced.total,
         currency=settings.STORE_CURRENCY,
+        voucher=applied,
+        voucher_code=applied.code if applied else "",
         shipping_address=address,
         shipping_method_code=method.code if method else "",
         shipping_method_name=method.name if method else "",
@@ -447,13 +328,33 @@ def _place_order(
         idempotency_key=key,
         idempotency_fingerprint=fingerprint if key else "",
     )
-    for item in items:
-        item.order = order
+    items = []
+    for priced_line in priced.lines:
+        variant = variants[priced_line.line.key]
+        assert variant is not None
+        items.append(
+            OrderItem(
+                order=order,
+                product=variant.product,
+                variant=variant,
+                sku=variant.sku,
+                name=variant.product.name,
+                options=options_text(
+                    variant.options, option_names.get(variant.product_id, ())
+                ),
+                unit_price=priced_line.line.unit_price,
+                quantity=priced_line.line.quantity,
+                line_total=priced_line.total,
+                discount=priced_line.discount,
+                tax_rate=priced_line.tax_rate,
+                tax=priced_line.tax,
+            )
+        )
     items = OrderItem.objects.bulk_create(items)
     history = [
         OrderStatusChange.objects.create(order=order, status=Status.PENDING, by=user)
     ]
-    cart_services.remove_checked_out_lines(lines=lines)
+    cart_services.finish_checkout(cart=cart)
     if save_address:
         account_services.save_shipping_address(user=user, fields=address)
     transaction.on_commit(
@@ -468,6 +369,12 @@ def _place_order(
         )
     )
     return PlacedOrder(order, items, history, created=True)
+
+
+def _cart_voucher(cart: CheckoutCart) -> Voucher | None:
+    if cart.voucher_id is None:
+        return None
+    return Voucher.objects.filter(pk=cart.voucher_id).first()
 
 
 def _order_for_key(user: User, key: str, fingerprint: str) -> Order | None:
@@ -754,7 +661,8 @@ def _move(
     stock_reason: str = StockReason.CANCELLATION,
     payment: Payment | None = None,
 ) -> OrderStatusChange:
-    """Change a locked order's status, record it, and restore stock on cancel."""
+    """Change a locked order's status, record it, and on cancel restore its
+    stock and give back its voucher use."""
     _check_move(order, status)
     previous = order.status
     order.status = status
@@ -769,6 +677,9 @@ def _move(
         catalog_services.return_stock(
             lines=list(lines), reason=stock_reason, reference=order.number, user=by
         )
+        if order.voucher_code:
+            # A cancelled order does not count against the voucher's limits.
+            pricing_services.release_voucher(order_number=order.number)
     transaction.on_commit(
         partial(emails.send_order_status_email.delay, change.pk), robust=True
     )

@@ -19,6 +19,7 @@ from django.shortcuts import redirect
 from django.utils.functional import cached_property
 from django.views.generic import TemplateView, View
 
+from accounts.addresses import COUNTRY_CODES
 from accounts.authentication import AuthenticatedHttpRequest
 from carts import services as cart_services
 from carts.models import Cart
@@ -37,6 +38,7 @@ from orders.exceptions import (
 from orders.forms import KEY_PATTERN, CheckoutForm, PayForm
 from orders.models import Order
 from orders.payments import TestCardGateway, get_gateway
+from pricing import services as pricing_services
 
 # The API's checkout counts under the same name: one counter per customer.
 CHECKOUT_LIMIT = "RATELIMIT_CHECKOUT"
@@ -79,39 +81,41 @@ class CheckoutView(LoginRequiredMixin, TemplateView):
     request: AuthenticatedHttpRequest
     template_name = "orders/order_form.html"
 
+    def setup(self, request, *args, **kwargs):
+        super().setup(request, *args, **kwargs)
+        # {country: the cart priced by each method there}, for this request.
+        self.priced = {}
+
     def get(self, request, *args, **kwargs):
         cart = self.get_cart()
         if not cart.items.all():
             messages.info(request, CartEmpty.default_detail)
             return redirect("carts:detail")
-        addresses = self.address_book()
+        addresses = self.addresses
+        options = self.shipping_options(cart, self.page_country(cart, addresses))
+        chosen = next(
+            (
+                method
+                for method, _ in options
+                if method is not None and method.pk == cart.shipping_method_id
+            ),
+            options[0][0],
+        )
         form = CheckoutForm(
             addresses=addresses,
-            shipping_choices=self.shipping_choices(cart),
-            initial={"shipping_method": self.first_method_to(addresses)},
+            shipping_choices=shipping_choices(options),
+            initial={"shipping_method": chosen.code if chosen else None},
         )
         return self.render_page(cart, form, key=new_idempotency_key())
 
-    def first_method_to(self, addresses):
-        """The cheapest method that ships to the default address, chosen at first."""
-        if not addresses:
-            return None
-        country = addresses[0].country
-        return next(
-            (
-                method.code
-                for method in self.shipping_methods
-                if method.ships_to(country)
-            ),
-            None,
-        )
-
     def post(self, request, *args, **kwargs):
         cart = self.get_cart()
+        addresses = self.addresses
+        country = self.page_country(cart, addresses, data=request.POST)
         form = CheckoutForm(
             request.POST,
-            addresses=self.address_book(),
-            shipping_choices=self.shipping_choices(cart),
+            addresses=addresses,
+            shipping_choices=shipping_choices(self.shipping_options(cart, country)),
         )
         key = request.POST.get("idempotency_key", "")
         try:
@@ -158,10 +162,11 @@ class CheckoutView(LoginRequiredMixin, TemplateView):
         except PriceChanged as error:
             form.add_error(
                 None,
-                "Prices have changed since this page was shown: the total is "
-                f"now {error.extra['total']} {error.extra['currency']}, not "
-                f"{error.extra['expected_total']}. Check the order summary, "
-                "then place your order again.",
+                f"The total is now {error.extra['total']} "
+                f"{error.extra['currency']}, not {error.extra['expected_total']}: "
+                "prices may have changed since this page was shown, and tax "
+                "and shipping depend on the address's country. Check the "
+                "order summary, then place your order again.",
             )
             return self.render_page(self.get_cart(), form, key=key, status=409)
         except ValidationError as error:
@@ -183,46 +188,68 @@ class CheckoutView(LoginRequiredMixin, TemplateView):
         return redirect(placed.order)
 
     def get_cart(self):
-        cart = Cart.objects.with_lines().filter(user=self.request.user).first()
+        cart = (
+            Cart.objects.with_lines()
+            .select_related("voucher")
+            .filter(user=self.request.user)
+            .first()
+        )
         return cart or cart_services.get_user_cart(user=self.request.user)
 
-    def address_book(self):
+    @cached_property
+    def addresses(self):
         """The shopper's saved addresses, the default first."""
         return list(self.request.user.addresses.all())
 
-    @cached_property
-    def shipping_methods(self):
-        return services.all_shipping_methods()
+    def page_country(self, cart, addresses, data=None):
+        """The country the page prices for: the address sent (a saved one's or
+        a typed one's), else the default address's, the cart's, the store's."""
+        if data is not None:
+            saved = next(
+                (a for a in addresses if str(a.pk) == data.get("address")), None
+            )
+            typed = str(data.get("country", "")).strip().upper()
+            if saved is not None:
+                return saved.country
+            if typed in COUNTRY_CODES:
+                return typed
+        if addresses:
+            return addresses[0].country
+        return cart.shipping_country or settings.STORE_COUNTRY
 
-    def shipping_options(self, cart):
-        """(method or None for the flat rate, the cart's totals by it), or ()
-        when the store has no shipping methods (the flat rate alone)."""
-        return services.shipping_options(
-            subtotal=cart.subtotal, methods=self.shipping_methods
+    def shipping_options(self, cart, country):
+        """[(method, the cart's figures by it)] for each method that ships to
+        `country`, or [(None, the figures by the store's flat rule)]."""
+        if country not in self.priced:
+            self.priced[country] = self.price_options(cart, country)
+        return self.priced[country]
+
+    def price_options(self, cart, country):
+        return pricing_services.price_by_methods(
+            [cart_services.pricing_line(item) for item in cart.items.all()],
+            country=country,
+            methods=pricing_services.shipping_methods_for(country=country) or [None],
+            voucher=cart.voucher,
         )
-
-    def shipping_choices(self, cart):
-        """The shipping method's radio buttons: each method with its cost and
-        the total it makes, then the flat rate where no method ships."""
-        choices = []
-        for method, totals in self.shipping_options(cart):
-            shipping, total = money_text(totals.shipping_cost), money_text(totals.total)
-            if method is None:
-                label = f"Standard rate, where none of the above ships: {shipping}"
-                choices.append(("", f"{label}, total {total}"))
-            else:
-                label = f"{method.name} ({method.zone.name}): {shipping}"
-                choices.append(
-                    (
-                        method.code,
-                        f"{label}, total {total}, {days_text(method.estimated_days)}",
-                    )
-                )
-        return choices
 
     def render_page(self, cart, form, *, key, status=200, stock_problems=()):
         items = list(cart.items.all())
-        totals = services.checkout_totals(subtotal=cart.subtotal)
+        data = form.data if form.is_bound else None
+        country = self.page_country(cart, self.addresses, data=data)
+        options = self.shipping_options(cart, country)
+        chosen_code = (
+            form["shipping_method"].value()
+            if "shipping_method" in (form.fields)
+            else None
+        )
+        method, breakdown = next(
+            (
+                (method, breakdown)
+                for method, breakdown in options
+                if method is not None and method.code == chosen_code
+            ),
+            options[0],
+        )
         warnings = {
             warning["item"]: warning
             for warning in cart_services.cart_warnings(cart=cart)
@@ -230,17 +257,20 @@ class CheckoutView(LoginRequiredMixin, TemplateView):
         context = self.get_context_data(
             form=form,
             lines=[(item, warnings.get(item.pk)) for item in items],
-            totals=totals,
+            country=country,
+            breakdown=breakdown,
+            shipping_name=method.name if method else "",
+            voucher_code=breakdown.voucher.code if breakdown.voucher else "",
             stock_problems=stock_problems,
             has_warnings=bool(warnings),
-            # Both hidden fields come from what this page shows: the total
-            # the shopper sees is the one the order must have.
-            expected_total=totals.total,
-            # One a shipping method, picked by the shopper's choice.
+            # The hidden totals come from what this page shows: the total the
+            # shopper sees is the one the order must have. One per shipping
+            # method, picked by the shopper's choice.
+            expected_total=breakdown.total,
             method_totals=[
-                (method.code, method_totals.total)
-                for method, method_totals in self.shipping_options(cart)
-                if method is not None
+                (option.code, option_breakdown.total)
+                for option, option_breakdown in options
+                if option is not None
             ],
             idempotency_key=key
             if KEY_PATTERN.fullmatch(key)
@@ -248,6 +278,26 @@ class CheckoutView(LoginRequiredMixin, TemplateView):
             cart_count=sum(item.quantity for item in items),
         )
         return self.render_to_response(context, status=status)
+
+
+def shipping_choices(options):
+    """The shipping method's radio buttons: each method with its cost and the
+    total it makes; none where the store's flat rate is the only way."""
+    choices = []
+    for method, breakdown in options:
+        if method is None:
+            continue
+        shipping = money_text(breakdown.shipping_cost)
+        total = money_text(breakdown.total)
+        label = (
+            f"{method.name}: {shipping}"
+            if breakdown.shipping_cost
+            else (f"{method.name}: free")
+        )
+        choices.append(
+            (method.code, f"{label}, total {total}, {days_text(method.estimated_days)}")
+        )
+    return choices
 
 
 def days_text(days):

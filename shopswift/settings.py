@@ -205,6 +205,7 @@ INSTALLED_APPS = [
     "core",
     "accounts",
     "catalog",
+    "pricing",
     "carts",
     "orders",
     # The demo store (seed_demo, make run).
@@ -453,12 +454,32 @@ CATALOG_PRICE_BANDS = env_price_bounds(
     "CATALOG_PRICE_BANDS", ["10", "25", "50", "100", "250"]
 )
 
-# --- Orders ------------------------------------------------------------------------
+# --- Pricing: shipping and tax (pricing/, docs/pricing.md) --------------------------
 
-# Shipping costs SHIPPING_FLAT_RATE per order, and nothing when the subtotal
-# is at or above FREE_SHIPPING_THRESHOLD.
+# Where no shipping zone serves the country, shipping costs SHIPPING_FLAT_RATE
+# per order, and nothing when the subtotal (after discounts) is at or above
+# FREE_SHIPPING_THRESHOLD.
 SHIPPING_FLAT_RATE = env_decimal("SHIPPING_FLAT_RATE", "5.00")
 FREE_SHIPPING_THRESHOLD = env_decimal("FREE_SHIPPING_THRESHOLD", "50.00")
+# The country a cart is priced for (tax, shipping) until the shopper names one.
+STORE_COUNTRY = env_str("STORE_COUNTRY", "US").upper()
+if not re.fullmatch(r"[A-Z]{2}", STORE_COUNTRY):
+    raise ImproperlyConfigured(
+        f"STORE_COUNTRY must be an ISO 3166-1 code such as US, not {STORE_COUNTRY!r}."
+    )
+# Whether catalog prices include tax (as in the EU: the tax is shown as part
+# of the total) or exclude it (as in the US: tax is added to the total).
+PRICES_INCLUDE_TAX = env_bool("PRICES_INCLUDE_TAX", False)
+# "line": each line's tax is rounded to the cent, the order's tax is their
+# sum; "order": the order's tax is rounded once, then shared out by line.
+TAX_ROUNDING = env_str("TAX_ROUNDING", "line")
+if TAX_ROUNDING not in ("line", "order"):
+    raise ImproperlyConfigured(
+        f'TAX_ROUNDING must be "line" or "order", not {TAX_ROUNDING!r}.'
+    )
+
+# --- Orders ------------------------------------------------------------------------
+
 # Pending orders not paid within this time are cancelled and their stock
 # released (orders.services.expire_unpaid_orders, run by Celery beat).
 ORDER_PAYMENT_TIMEOUT_MINUTES = env_int("ORDER_PAYMENT_TIMEOUT_MINUTES", 120)

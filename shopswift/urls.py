@@ -26,6 +26,7 @@ docs_view = csp_override(
 api_v1 = [
     path("", include("catalog.api.urls")),
     path("", include("accounts.api.urls")),
+    path("", include("pricing.api.urls")),
     path("", include("carts.api.urls")),
     path("", include("orders.api.urls")),
 ]

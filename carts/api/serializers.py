@@ -58,10 +58,33 @@ class CartItemSerializer(serializers.ModelSerializer):
     line_total = serializers.DecimalField(
         max_digits=14, decimal_places=2, read_only=True
     )
+    discount = serializers.DecimalField(
+        source="priced.discount",
+        max_digits=14,
+        decimal_places=2,
+        read_only=True,
+        help_text="The line's part of the cart's discount.",
+    )
+    tax_rate = serializers.DecimalField(
+        source="priced.tax_rate",
+        max_digits=5,
+        decimal_places=2,
+        read_only=True,
+        help_text='The tax rate on the line, in percent ("20.00").',
+    )
 
     class Meta:
         model = CartItem
-        fields = ["id", "product", "variant", "quantity", "unit_price", "line_total"]
+        fields = [
+            "id",
+            "product",
+            "variant",
+            "quantity",
+            "unit_price",
+            "line_total",
+            "discount",
+            "tax_rate",
+        ]
         read_only_fields = fields
 
 
@@ -82,6 +105,54 @@ class CartSerializer(serializers.ModelSerializer):
         read_only=True, help_text="Units in the cart: the sum of the quantities."
     )
     subtotal = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
+    shipping_country = serializers.CharField(
+        source="price.country",
+        read_only=True,
+        help_text="Where the cart is priced for: the country set with "
+        "PUT cart/shipping/, else the store's.",
+    )
+    shipping_method = serializers.SerializerMethodField(
+        help_text="The code of the method chosen (PUT cart/shipping/), or null: "
+        "then `shipping_cost` is the cheapest method's to `shipping_country`."
+    )
+    shipping_cost = serializers.DecimalField(
+        source="price.breakdown.shipping_cost",
+        max_digits=14,
+        decimal_places=2,
+        read_only=True,
+    )
+    discount = serializers.DecimalField(
+        source="price.breakdown.discount",
+        max_digits=14,
+        decimal_places=2,
+        read_only=True,
+        help_text="The voucher's discount on the order.",
+    )
+    voucher = serializers.CharField(
+        source="price.voucher_code",
+        read_only=True,
+        allow_null=True,
+        help_text="The code of the voucher applied, or null.",
+    )
+    tax = serializers.DecimalField(
+        source="price.breakdown.tax",
+        max_digits=14,
+        decimal_places=2,
+        read_only=True,
+        help_text="The tax included in the figures, or added to them "
+        "(`prices_include_tax`).",
+    )
+    prices_include_tax = serializers.BooleanField(
+        source="price.breakdown.prices_include_tax", read_only=True
+    )
+    total = serializers.DecimalField(
+        source="price.breakdown.total",
+        max_digits=14,
+        decimal_places=2,
+        read_only=True,
+        help_text="subtotal - discount + shipping_cost (+ tax when prices "
+        "exclude it): what checkout charges.",
+    )
     currency = serializers.SerializerMethodField()
     warnings = serializers.SerializerMethodField(
         help_text="Per line, what would stop a checkout now; empty when the "
@@ -95,11 +166,31 @@ class CartSerializer(serializers.ModelSerializer):
             "items",
             "item_count",
             "subtotal",
+            "shipping_country",
+            "shipping_method",
+            "shipping_cost",
+            "discount",
+            "voucher",
+            "tax",
+            "prices_include_tax",
+            "total",
             "currency",
             "warnings",
             "updated_at",
         ]
         read_only_fields = fields
+
+    def to_representation(self, instance):
+        # Priced once, for the cart's figures and its lines'.
+        instance.price = services.cart_price(cart=instance)
+        priced = {line.line.key: line for line in instance.price.breakdown.lines}
+        for item in instance.items.all():
+            item.priced = priced[item.pk]
+        return super().to_representation(instance)
+
+    def get_shipping_method(self, cart) -> str | None:
+        method = cart.price.shipping_method
+        return None if method is None else method.code
 
     def get_currency(self, cart) -> str:
         return settings.STORE_CURRENCY
@@ -161,3 +252,18 @@ class SetQuantitySerializer(serializers.Serializer):
     quantity = serializers.IntegerField(
         min_value=1, max_value=MAX_LINE_QUANTITY, help_text=QUANTITY_HELP
     )
+
+
+class ShippingChoiceSerializer(serializers.Serializer):
+    country = serializers.CharField(help_text="ISO 3166-1 alpha-2 code (any case).")
+    method = serializers.CharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        help_text="The code of a method that ships to `country` "
+        "(shipping-methods/?country=XX); required where any do.",
+    )
+
+
+class VoucherCodeSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=50, help_text="Any case.")

@@ -17,6 +17,8 @@ from carts.api.serializers import (
     AddItemSerializer,
     CartSerializer,
     SetQuantitySerializer,
+    ShippingChoiceSerializer,
+    VoucherCodeSerializer,
 )
 from carts.models import CartItem
 from core.ratelimit import user_rate_limit
@@ -80,6 +82,62 @@ class CartViewSet(CartMixin, viewsets.GenericViewSet):
     def clear(self, request):
         services.clear_cart(cart=services.get_user_cart(user=request.user))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CartPricingViewSet(CartMixin, viewsets.ViewSet):
+    """Where the caller's cart goes, how, and with which voucher."""
+
+    @extend_schema(
+        summary="Choose where the cart ships and how",
+        description="Prices the cart for `country` (tax, shipping) by `method`.",
+        request=ShippingChoiceSerializer,
+        responses={
+            200: CartSerializer,
+            400: OpenApiResponse(
+                description="`validation_error` naming `country` (not a country "
+                "code) or `method` (none given where methods ship, or one that "
+                "does not ship to the country)."
+            ),
+        },
+    )
+    def shipping(self, request):
+        serializer = ShippingChoiceSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.set_shipping(
+            cart=services.get_user_cart(user=request.user),
+            **serializer.validated_data,
+        )
+        return self.cart_response()
+
+    @extend_schema(
+        summary="Apply a voucher to the cart",
+        request=VoucherCodeSerializer,
+        responses={
+            200: CartSerializer,
+            400: OpenApiResponse(
+                description="`voucher_invalid`, `detail` saying why: unknown, not "
+                "valid yet or expired, used up, used by the caller already, "
+                "nothing in the cart it applies to, or the subtotal below its "
+                "minimum."
+            ),
+        },
+    )
+    def apply_voucher(self, request):
+        serializer = VoucherCodeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.apply_voucher(
+            cart=services.get_user_cart(user=request.user),
+            code=serializer.validated_data["code"],
+            user=request.user,
+        )
+        return self.cart_response()
+
+    @extend_schema(
+        summary="Take the voucher off the cart", responses={200: CartSerializer}
+    )
+    def remove_voucher(self, request):
+        services.remove_voucher(cart=services.get_user_cart(user=request.user))
+        return self.cart_response()
 
 
 class CartItemViewSet(CartMixin, viewsets.GenericViewSet):

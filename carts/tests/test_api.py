@@ -135,6 +135,14 @@ def test_get_creates_an_empty_cart_on_first_use(client, shopper):
         "items": [],
         "item_count": 0,
         "subtotal": "0.00",
+        "shipping_country": "US",
+        "shipping_method": None,
+        "shipping_cost": "0.00",
+        "discount": "0.00",
+        "voucher": None,
+        "tax": "0.00",
+        "prices_include_tax": False,
+        "total": "0.00",
         "currency": "USD",
         "warnings": [],
         "updated_at": timestamp(cart.updated_at),
@@ -179,6 +187,8 @@ def test_get_shows_lines_priced_from_the_catalog(client, shopper, settings):
                 "quantity": 3,
                 "unit_price": "3.33",
                 "line_total": "9.99",
+                "discount": "0.00",
+                "tax_rate": "0.00",
             },
             {
                 "id": tea_line.pk,
@@ -194,10 +204,20 @@ def test_get_shows_lines_priced_from_the_catalog(client, shopper, settings):
                 "quantity": 2,
                 "unit_price": "0.10",
                 "line_total": "0.20",
+                "discount": "0.00",
+                "tax_rate": "0.00",
             },
         ],
         "item_count": 5,
         "subtotal": "10.19",
+        "shipping_country": "US",
+        "shipping_method": None,
+        "shipping_cost": "5.00",
+        "discount": "0.00",
+        "voucher": None,
+        "tax": "0.00",
+        "prices_include_tax": False,
+        "total": "15.19",
         "currency": "EUR",
         "warnings": [
             {"item": tea_line.pk, "code": "insufficient_stock", "available": 0}
@@ -261,8 +281,9 @@ def test_get_costs_the_same_queries_whatever_the_number_of_lines(
     cart = CartFactory(user=shopper)
     CartItemFactory.create_batch(lines, cart=cart)
 
-    # The token's user, then the cart joined to its lines and their products.
-    with django_assert_num_queries(2):
+    # The token's user, then the cart joined to its lines and their
+    # products; the shipping methods and the tax rates for its country.
+    with django_assert_num_queries(4):
         response = client.get(CART)
 
     assert len(response.json()["items"]) == lines
@@ -276,8 +297,9 @@ def test_get_with_a_session_login_shows_the_same_cart_as_with_a_token(
     session_client = APIClient()
     session_client.force_login(shopper)
 
-    # The session, its user, then the cart joined to its lines.
-    with django_assert_num_queries(3):
+    # The session, its user, then the cart joined to its lines; the shipping
+    # methods and the tax rates for its country.
+    with django_assert_num_queries(5):
         response = session_client.get(CART)
 
     assert response.status_code == 200
@@ -340,6 +362,8 @@ def test_post_item_adds_a_line_and_answers_201_with_the_cart(client, shopper):
             "quantity": 2,
             "unit_price": "2.50",
             "line_total": "5.00",
+            "discount": "0.00",
+            "tax_rate": "0.00",
         }
     ]
     assert (body["item_count"], body["subtotal"], body["warnings"]) == (2, "5.00", [])

@@ -96,6 +96,9 @@ def test_read_cart_reads_the_cart_its_lines_and_their_products_in_order(
     assert found == CartLines(
         cart_id=cart.pk,
         updated_at=cart.updated_at,
+        shipping_country="",
+        shipping_method_id=None,
+        voucher_id=None,
         lines=[
             CartLine(
                 earlier.pk,
@@ -107,6 +110,8 @@ def test_read_cart_reads_the_cart_its_lines_and_their_products_in_order(
                 0,
                 True,
                 *(variant_of(tea).pk, tea.sku, {}, Decimal("0.10"), None, 0, True),
+                tea.category_id,
+                "standard",
                 None,
             ),
             CartLine(
@@ -119,6 +124,8 @@ def test_read_cart_reads_the_cart_its_lines_and_their_products_in_order(
                 4,
                 False,
                 *(variant_of(mug).pk, mug.sku, {}, Decimal("3.50"), None, 4, True),
+                mug.category_id,
+                "standard",
                 "mug.png",
             ),
         ],

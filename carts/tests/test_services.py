@@ -330,16 +330,20 @@ def test_lock_lines_for_checkout_marks_the_cart_and_gives_its_lines_by_product(
 
     # The cart's row updated (and so locked), then its lines read and locked.
     with django_assert_num_queries(2):
-        lines = services.lock_lines_for_checkout(user=cart.user)
+        locked = services.lock_lines_for_checkout(user=cart.user)
 
-    assert lines == [
-        services.CheckoutLine(
-            item_id=tea_line.pk, variant_id=tea_line.variant_id, quantity=3
-        ),
-        services.CheckoutLine(
-            item_id=mug_line.pk, variant_id=mug_line.variant_id, quantity=2
-        ),
-    ]
+    assert locked == services.CheckoutCart(
+        lines=[
+            services.CheckoutLine(
+                item_id=tea_line.pk, variant_id=tea_line.variant_id, quantity=3
+            ),
+            services.CheckoutLine(
+                item_id=mug_line.pk, variant_id=mug_line.variant_id, quantity=2
+            ),
+        ],
+        cart_id=cart.pk,
+        email=cart.user.email,
+    )
     cart.refresh_from_db()
     assert cart.updated_at > before
 
@@ -347,7 +351,7 @@ def test_lock_lines_for_checkout_marks_the_cart_and_gives_its_lines_by_product(
 def test_lock_lines_for_checkout_finds_no_lines_in_an_empty_cart():
     cart = CartFactory()
 
-    assert services.lock_lines_for_checkout(user=cart.user) == []
+    assert services.lock_lines_for_checkout(user=cart.user).lines == []
 
 
 def test_lock_lines_for_checkout_finds_no_cart_in_one_statement(
@@ -356,20 +360,20 @@ def test_lock_lines_for_checkout_finds_no_cart_in_one_statement(
     user = UserFactory()
 
     with django_assert_num_queries(1):
-        lines = services.lock_lines_for_checkout(user=user)
+        locked = services.lock_lines_for_checkout(user=user)
 
-    assert lines == []
+    assert locked.lines == []
     assert not Cart.objects.exists()
 
 
-def test_remove_checked_out_lines_deletes_those_lines_only(django_assert_num_queries):
+def test_finish_checkout_deletes_those_lines_only(django_assert_num_queries):
     cart = CartFactory()
     CartItemFactory.create_batch(2, cart=cart)
     other = CartItemFactory(cart=CartFactory())
-    lines = services.lock_lines_for_checkout(user=cart.user)
+    locked = services.lock_lines_for_checkout(user=cart.user)
 
     with django_assert_num_queries(1):
-        services.remove_checked_out_lines(lines=lines)
+        services.finish_checkout(cart=locked)
 
     assert lines_of(cart) == []
     assert lines_of(other.cart) == [(other.variant.product_id, 1)]

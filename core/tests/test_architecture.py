@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 
 BASE_DIR = Path(__file__).resolve().parents[2]
-APPS = {"accounts", "catalog", "carts", "orders"}
+APPS = {"accounts", "catalog", "pricing", "carts", "orders"}
 PACKAGES = {"core", "demo", "shopswift", *APPS}
 
 # The packages each package may import. core is the ground layer; accounts
-# sits beside the others and uses only core; orders → carts → catalog;
+# sits beside the others and uses only core; orders → carts → pricing →
+# catalog (pricing: the shipping, tax and voucher rules both price by);
 # demo (the demo store) uses every app; shopswift's settings and root URLs
 # name the apps' modules by string, but its urls.py imports a view or two.
 # Nothing imports demo or shopswift.
@@ -25,8 +26,9 @@ ALLOWED = {
     "core": set(),
     "accounts": {"core"},
     "catalog": {"core", "accounts"},
-    "carts": {"core", "accounts", "catalog"},
-    "orders": {"core", "accounts", "catalog", "carts"},
+    "pricing": {"core", "accounts", "catalog"},
+    "carts": {"core", "accounts", "catalog", "pricing"},
+    "orders": {"core", "accounts", "catalog", "pricing", "carts"},
     "demo": {"core", *APPS},
     "shopswift": {"core", *APPS},
 }

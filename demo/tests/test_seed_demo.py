@@ -8,13 +8,8 @@ from django.core.management import CommandError, call_command
 from accounts.models import Address, User
 from catalog.models import Category, Product, StockMovement
 from demo import data
-from orders.models import (
-    Order,
-    OrderStatusChange,
-    Payment,
-    ShippingMethod,
-    ShippingZone,
-)
+from orders.models import Order, OrderStatusChange, Payment
+from pricing.models import ShippingMethod, ShippingZone
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,6 @@ from orders.models import (
     Order,
     OrderItem,
     OrderStatusChange,
-    ShippingMethod,
-    ShippingZone,
 )
 
 
@@ -132,6 +130,8 @@ class OrderItemSerializer(serializers.ModelSerializer):
             "unit_price",
             "quantity",
             "line_total",
+            "discount",
+            "tax_rate",
         ]
         read_only_fields = fields
 
@@ -182,6 +182,9 @@ class OrderSerializer(serializers.ModelSerializer):
     status_history = StatusChangeSerializer(
         source="history", many=True, read_only=True, help_text="Oldest first."
     )
+    voucher = serializers.SerializerMethodField(
+        help_text="The code of the voucher used, or null."
+    )
 
     class Meta:
         model = Order
@@ -189,11 +192,16 @@ class OrderSerializer(serializers.ModelSerializer):
             "id",
             "number",
             "status",
+            "email",
             "items",
             "subtotal",
+            "discount_total",
             "shipping_cost",
+            "tax_total",
+            "prices_include_tax",
             "total",
             "currency",
+            "voucher",
             "shipping_address",
             "shipping_method",
             "note",
@@ -203,49 +211,11 @@ class OrderSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def get_voucher(self, order: Order) -> str | None:
+        return order.voucher_code or None
+
     @extend_schema_field(ShippingMethodNameSerializer(allow_null=True))
     def get_shipping_method(self, order: Order) -> dict[str, str] | None:
         if not order.shipping_method_code:
             return None
         return ShippingMethodNameSerializer(order).data
-
-
-class ShippingMethodSerializer(serializers.ModelSerializer):
-    """A way to ship, as shoppers and staff see it."""
-
-    free_above = serializers.DecimalField(
-        max_digits=10,
-        decimal_places=2,
-        allow_null=True,
-        required=False,
-        help_text="Free when the subtotal is at or above this; null: never.",
-    )
-
-    class Meta:
-        model = ShippingMethod
-        fields = ["code", "name", "price", "free_above", "estimated_days"]
-        # A code taken is the service's to say, for the whole zone at once.
-        extra_kwargs: dict[str, dict[str, list[object]]] = {"code": {"validators": []}}
-
-
-class ShippingZoneSerializer(serializers.ModelSerializer):
-    """A zone with its countries and its whole list of methods.
-
-    Shapes only: orders.services.save_shipping_zone checks the countries and
-    the methods' codes.
-    """
-
-    countries = serializers.ListField(
-        child=serializers.CharField(max_length=2),
-        help_text="ISO 3166-1 alpha-2 codes (any case).",
-    )
-    methods = ShippingMethodSerializer(
-        many=True,
-        required=False,
-        help_text="On a write, the zone's methods after it: matched by `code`, "
-        "those left out are deleted.",
-    )
-
-    class Meta:
-        model = ShippingZone
-        fields = ["id", "name", "countries", "methods"]

@@ -1,5 +1,4 @@
-"""The orders API: checkout, the customer's and staff's orders, cancel, pay;
-the shipping zones staff keep and the methods shoppers are offered."""
+"""The orders API: checkout, the customer's and staff's orders, cancel, pay."""
 
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -10,17 +9,15 @@ from drf_spectacular.utils import (
 from rest_framework import status, viewsets
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts.authentication import (
     LEAN_JWT_OR_SESSION_AUTH,
     AuthenticatedRequest,
     LeanJWTAuthentication,
 )
-from accounts.permissions import HasAdminPermissions, IsStaff
+from accounts.permissions import IsStaff
 from core.ratelimit import user_rate_limit
 from orders import services
 from orders.api.filters import OrderFilter
@@ -28,11 +25,9 @@ from orders.api.serializers import (
     CheckoutSerializer,
     OrderSerializer,
     PaySerializer,
-    ShippingMethodSerializer,
-    ShippingZoneSerializer,
     StatusUpdateSerializer,
 )
-from orders.models import Order, ShippingZone
+from orders.models import Order
 from orders.queries import order_representation
 
 IDEMPOTENCY_KEY = OpenApiParameter(
@@ -231,84 +226,3 @@ class OrderViewSet(viewsets.GenericViewSet):
         # Read back with its lines and history, as every answer shows it.
         order = Order.objects.with_details().get(pk=order.pk)
         return Response(order_representation(order), status=status_code)
-
-
-@extend_schema_view(
-    list=extend_schema(summary="Shipping zones (staff)"),
-    create=extend_schema(summary="Add a shipping zone with its methods (staff)"),
-    retrieve=extend_schema(summary="A shipping zone (staff)"),
-    update=extend_schema(summary="Change a shipping zone and its methods (staff)"),
-    partial_update=extend_schema(
-        summary="Change a shipping zone (staff)",
-        description="`methods`, when given, is the zone's whole list after it.",
-    ),
-    destroy=extend_schema(summary="Delete a shipping zone and its methods (staff)"),
-)
-class ShippingZoneViewSet(viewsets.ModelViewSet):
-    """/api/v1/shipping-zones/: the zones and methods staff ship by."""
-
-    queryset = ShippingZone.objects.prefetch_related("methods")
-    serializer_class = ShippingZoneSerializer
-    permission_classes = [HasAdminPermissions]
-
-    # A zone's list of methods adds, changes and deletes methods: the
-    # admin's inline asks these of whoever edits them.
-    method_permissions = [
-        f"orders.{action}_shippingmethod" for action in ("add", "change", "delete")
-    ]
-
-    def perform_create(self, serializer):
-        self._check_method_permissions(serializer.validated_data)
-        serializer.instance = self._save(ShippingZone(), serializer.validated_data)
-
-    def perform_update(self, serializer):
-        self._check_method_permissions(serializer.validated_data)
-        serializer.instance = self._save(serializer.instance, serializer.validated_data)
-
-    def _check_method_permissions(self, data):
-        if "methods" in data and not self.request.user.has_perms(
-            self.method_permissions
-        ):
-            raise PermissionDenied(
-                "Changing a zone's methods needs the shipping method permissions."
-            )
-
-    @staticmethod
-    def _save(zone, data):
-        methods = data.get("methods")
-        for name in ("name", "countries"):
-            if name in data:
-                setattr(zone, name, data[name])
-        zone = services.save_shipping_zone(zone=zone, methods=methods)
-        # The answer shows the methods as saved.
-        return ShippingZone.objects.prefetch_related("methods").get(pk=zone.pk)
-
-
-class ShippingMethodsView(APIView):
-    """GET /api/v1/shipping-methods/?country=XX: what a shopper there is offered."""
-
-    permission_classes = [AllowAny]
-
-    @extend_schema(
-        summary="The shipping methods for a country",
-        parameters=[
-            OpenApiParameter(
-                "country",
-                str,
-                required=True,
-                description="ISO 3166-1 alpha-2 code (any case).",
-            )
-        ],
-        responses={
-            200: ShippingMethodSerializer(many=True),
-            400: OpenApiResponse(
-                description="`validation_error` naming `country`: missing or "
-                "not a country code."
-            ),
-        },
-    )
-    def get(self, request):
-        methods = services.shipping_methods_for(
-            country=request.query_params.get("country", "")
-        )
-        return Response(ShippingMethodSerializer(methods, many=True).data)

@@ -1,7 +1,5 @@
 """Orders made the way shoppers make them: a cart, then checkout (and payment)."""
 
-from decimal import Decimal
-
 import factory
 
 from accounts.tests.factories import UserFactory
@@ -10,7 +8,7 @@ from carts.services import get_user_cart
 from catalog.models import ProductVariant
 from catalog.tests.factories import ProductFactory, TeeFactory, variant_row
 from orders import services
-from orders.models import Order, ShippingZone
+from orders.models import Order
 from orders.payments import TestCardGateway
 
 APPROVED_CARD = TestCardGateway.APPROVED_NUMBER
@@ -93,23 +91,3 @@ class PaidOrderFactory(OrderFactory):
     @classmethod
     def _create(cls, model_class, **kwargs):
         return pay(super()._create(model_class, **kwargs))
-
-
-def method_data(code="standard", **fields):
-    """A shipping method as save_shipping_zone takes it: 4.95, 3 days."""
-    return {
-        "code": code,
-        "name": code.title(),
-        "price": Decimal("4.95"),
-        "free_above": None,
-        "estimated_days": 3,
-        **fields,
-    }
-
-
-def shipping_zone(name="Europe", countries=("DE", "FR"), methods=None):
-    """A zone saved through the service, with `methods` (one standard one)."""
-    return services.save_shipping_zone(
-        zone=ShippingZone(name=name, countries=list(countries)),
-        methods=[method_data()] if methods is None else methods,
-    )

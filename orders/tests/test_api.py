@@ -68,6 +68,7 @@ def test_checkout_answers_201_with_the_order_and_empties_the_cart(
         "id": order.pk,
         "number": order.number,
         "status": "pending",
+        "email": "ada@example.com",
         "items": [
             {
                 "product": mug.pk,
@@ -78,12 +79,18 @@ def test_checkout_answers_201_with_the_order_and_empties_the_cart(
                 "unit_price": "12.50",
                 "quantity": 2,
                 "line_total": "25.00",
+                "discount": "0.00",
+                "tax_rate": "0.00",
             }
         ],
         "subtotal": "25.00",
+        "discount_total": "0.00",
         "shipping_cost": "5.00",
+        "tax_total": "0.00",
+        "prices_include_tax": False,
         "total": "30.00",
         "currency": "USD",
+        "voucher": None,
         "shipping_address": address(),
         "shipping_method": None,
         "note": "Leave at the door",
@@ -462,15 +469,16 @@ def test_checkout_costs_the_same_statements_whatever_the_carts_size(
 ):
     fill_cart(customer, *[(ProductFactory(stock=10), 2) for _ in range(lines)])
 
-    # The shipping methods for the address's country; whether a sale
-    # started or ended since the sale prices were written; the checkout's
-    # transaction (a savepoint inside the test's): the cart
+    # Whether a sale started or ended since the sale prices were written;
+    # the checkout's transaction (a savepoint inside the test's): the cart
     # locked by the update that marks it changed, the lines read; the
-    # variants locked, then the products, the variants' stock taken in one
-    # update and the products' in another, the movements; the order, its
-    # lines, its history; the lines deleted. The key is not looked up (the
-    # order's unique constraint holds it) and the answer reads nothing back.
-    with django_assert_num_queries(15):
+    # shipping methods for the address's country; the variants locked, then
+    # the products, the variants' stock taken in one update and the
+    # products' in another, the movements; the tax rates for the country;
+    # the order, its lines, its history; the lines deleted. The key is not
+    # looked up (the order's unique constraint holds it) and the answer
+    # reads nothing back.
+    with django_assert_num_queries(16):
         response = customer_client.post(
             ORDERS, checkout_body(), format="json", headers={"Idempotency-Key": "k-1"}
         )
@@ -487,8 +495,8 @@ def test_a_checkout_with_a_bearer_token_reads_the_user_in_one_statement(
     client = APIClient(headers={"Authorization": f"Bearer {bearer(customer)}"})
 
     # The user's id and is_active (LeanJWTAuthentication), then the
-    # checkout's fifteen.
-    with django_assert_num_queries(16):
+    # checkout's sixteen.
+    with django_assert_num_queries(17):
         response = client.post(ORDERS, checkout_body(), format="json")
 
     assert response.status_code == 201
@@ -521,9 +529,8 @@ def test_a_retry_costs_the_lookup_of_its_order_and_takes_nothing(
     # The savepoint, the cart locked, its lines read (none left), the order
     # found by its key, the savepoint rolled back (the cart's mark of a change
     # with it) and released; the answer's lines and history.
-    # (+2: the shipping methods for the address's country, and whether a
-    # sale started or ended, before the lines are charged)
-    with django_assert_num_queries(10):
+    # (+1: whether a sale started or ended, before the lines are charged)
+    with django_assert_num_queries(9):
         again = customer_client.post(
             ORDERS, checkout_body(), format="json", headers=headers
         )

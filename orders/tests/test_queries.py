@@ -15,9 +15,8 @@ from orders.tests.factories import (
     PaidOrderFactory,
     address,
     fill_cart,
-    method_data,
-    shipping_zone,
 )
+from pricing.tests.factories import method_data, shipping_zone
 
 pytestmark = pytest.mark.django_db
 

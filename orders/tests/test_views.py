@@ -20,7 +20,7 @@ from catalog import services as catalog_services
 from catalog.models import Product
 from catalog.tests.factories import ProductFactory, variant_of
 from orders.forms import OUT_OF_DATE, OUT_OF_DATE_ADDRESS
-from orders.models import Order, Payment, ShippingMethod
+from orders.models import Order, Payment
 from orders.tests.factories import (
     APPROVED_CARD,
     DECLINED_CARD,
@@ -28,10 +28,10 @@ from orders.tests.factories import (
     PaidOrderFactory,
     address,
     fill_cart,
-    method_data,
     red_tee,
-    shipping_zone,
 )
+from pricing.models import ShippingMethod
+from pricing.tests.factories import method_data, shipping_zone
 
 pytestmark = pytest.mark.django_db
 
@@ -220,8 +220,8 @@ def test_the_checkout_page_reads_a_fixed_number_of_queries(
     shopper_client.get(CHECKOUT)
 
     # The session, the user, the cart, its lines with their products, the
-    # address book, the shipping methods.
-    with django_assert_num_queries(6):
+    # address book, the shipping methods and the tax rates for its country.
+    with django_assert_num_queries(7):
         shopper_client.get(CHECKOUT)
 
 
@@ -407,8 +407,9 @@ def test_a_price_change_shows_the_new_total_and_the_next_submit_orders_at_it(
 
     assert response.status_code == 409
     assert response.context["form"].non_field_errors() == [
-        "Prices have changed since this page was shown: the total is now 35.00 "
-        "USD, not 30.00. Check the order summary, then place your order again."
+        "The total is now 35.00 USD, not 30.00: prices may have changed since "
+        "this page was shown, and tax and shipping depend on the address's "
+        "country. Check the order summary, then place your order again."
     ]
     assertContains(
         response,
@@ -665,8 +666,10 @@ def test_a_saved_address_the_rules_now_refuse_is_named_beside_the_choice(
 
 
 @pytest.fixture
-def uk_methods():
-    """Royal Mail (4.95, free from 50.00) and a courier (9.00) to the UK."""
+def uk_methods(settings):
+    """Royal Mail (4.95, free from 50.00) and a courier (9.00) to the UK, the
+    store's country."""
+    settings.STORE_COUNTRY = "GB"
     shipping_zone(
         "UK",
         ["GB"],
@@ -684,19 +687,20 @@ def methods_page(shopper_client, cart_of_two_mugs, uk_methods):
 
 def test_the_checkout_offers_each_method_with_its_cost_and_total(methods_page):
     assertContains(methods_page, "<legend>Shipping method</legend>", html=True)
-    assertContains(
-        methods_page, "Royal Mail (UK): 4.95\N{NO-BREAK SPACE}USD, total 29.95"
-    )
-    assertContains(methods_page, "Courier (UK): 9.00\N{NO-BREAK SPACE}USD, total 34.00")
-    assertContains(methods_page, "Standard rate, where none of the above ships")
+    assertContains(methods_page, "Royal Mail: 4.95\N{NO-BREAK SPACE}USD, total 29.95")
+    assertContains(methods_page, "Courier: 9.00\N{NO-BREAK SPACE}USD, total 34.00")
     assert hidden(methods_page, "expected_total_courier") == "34.00"
     assertContains(
         methods_page,
-        "Courier (UK): 9.00\N{NO-BREAK SPACE}USD, "
+        "Courier: 9.00\N{NO-BREAK SPACE}USD, "
         "total 34.00\N{NO-BREAK SPACE}USD, about 1 day<",
     )
     assertContains(methods_page, "about 3 days")
-    assertContains(methods_page, "Shipping and the total depend on the shipping method")
+    assertContains(
+        methods_page,
+        "For delivery to United Kingdom, by the shipping method chosen; each "
+        "method shows its own total.",
+    )
 
 
 def test_the_cheapest_method_to_the_default_address_is_chosen_at_first(
@@ -714,11 +718,14 @@ def test_the_cheapest_method_to_the_default_address_is_chosen_at_first(
     )
 
 
-def test_no_method_is_chosen_at_first_without_a_saved_address(methods_page):
+def test_the_cheapest_method_to_the_stores_country_is_chosen_without_a_saved_address(
+    methods_page,
+):
+    # As the cart's estimate was.
     assertContains(
         methods_page,
         '<input type="radio" name="shipping_method" value="royal-mail" '
-        'id="id_shipping_method_0">',
+        'id="id_shipping_method_0" checked>',
         html=True,
     )
 
@@ -776,7 +783,7 @@ def test_a_methods_price_raised_since_the_page_is_a_price_change(
     )
 
     assert response.status_code == 409
-    assertContains(response, "the total is now 37.00 USD, not 34.00", status_code=409)
+    assertContains(response, "The total is now 37.00 USD, not 34.00", status_code=409)
     assert not Order.objects.exists()
 
 

@@ -62,7 +62,9 @@ from accounts.tests.factories import AddressFactory, StaffFactory, UserFactory
 from carts.services import get_user_cart
 from carts.tests.factories import CartItemFactory
 from catalog.tests.factories import CategoryFactory, ProductFactory, SaleFactory
-from orders.tests.factories import OrderFactory, shipping_zone
+from orders.tests.factories import OrderFactory
+from pricing.models import TaxRate, Voucher
+from pricing.tests.factories import shipping_zone
 
 pytestmark = pytest.mark.django_db
 
@@ -169,6 +171,10 @@ def store():
             "addresses": AddressFactory(user=customer).pk,
             "sales": SaleFactory(products=[product]).pk,
             "shipping-zones": shipping_zone().pk,
+            "tax-rates": TaxRate.objects.create(country="GB", rate=20).pk,
+            "vouchers": Voucher.objects.create(
+                code="FUZZ", kind="percentage", value=10
+            ).pk,
         },
     }
 
