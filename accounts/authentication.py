@@ -19,6 +19,8 @@ LEAN_JWT_OR_SESSION_AUTH: list[dict[str, list[str]]] = [
     {"jwtAuth": []},
     {"cookieAuth": []},
 ]
+# The same, for a view a guest may use too ({}: no authentication).
+LEAN_JWT_SESSION_OR_GUEST: list[dict[str, list[str]]] = [*LEAN_JWT_OR_SESSION_AUTH, {}]
 
 
 @functools.cache

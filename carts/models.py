@@ -49,6 +49,11 @@ class Cart(models.Model):
         related_name="cart",
         help_text="Empty for an anonymous shopper's session cart.",
     )
+    # An API client's anonymous cart: the bearer value of its Cart-Token
+    # header (a session's cart is found by its id in the session instead).
+    token = models.CharField(
+        max_length=64, unique=True, null=True, blank=True, editable=False
+    )
     # Where the shopper said it goes (PUT cart/shipping/): the cart is priced
     # for this country, or for the store's (STORE_COUNTRY) until then.
     shipping_country = models.CharField(max_length=2, blank=True, default="")

@@ -78,8 +78,9 @@ class CartLine:
 class CartLines:
     """A cart and its lines, in the lines' order."""
 
-    cart_id: int
-    updated_at: datetime
+    cart_id: int | None
+    token: str | None
+    updated_at: datetime | None
     shipping_country: str
     shipping_method_id: int | None
     voucher_id: int | None
@@ -113,7 +114,8 @@ class CartItemRepresentation(TypedDict):
 
 
 class CartRepresentation(TypedDict):
-    id: int
+    id: int | None
+    token: str | None
     items: list[CartItemRepresentation]
     item_count: int
     subtotal: str
@@ -127,12 +129,13 @@ class CartRepresentation(TypedDict):
     total: str
     currency: str
     warnings: list[services.CartWarning]
-    updated_at: str
+    updated_at: str | None
 
 
 # The columns read, in the order of CartLines' and CartLine's fields.
 CART_COLUMNS = (
     (Cart, "id"),
+    (Cart, "token"),
     (Cart, "updated_at"),
     (Cart, "shipping_country"),
     (Cart, "shipping_method"),
@@ -160,8 +163,10 @@ LINE_COLUMNS = (
 
 
 @functools.cache
-def cart_lines_sql() -> str:
-    """The statement reading a user's cart, its lines, variants and products."""
+def cart_lines_sql(owner: str = "user") -> str:
+    """The statement reading a cart, its lines, variants and products: the
+    cart of the user whose id is bound (`owner` "user"), or the anonymous
+    cart whose token is bound ("token")."""
     quote = connections[Cart.objects.db].ops.quote_name
 
     def table(model: type[Model]) -> str:
@@ -207,23 +212,26 @@ def cart_lines_sql() -> str:
         f" ON {column(ProductVariant, 'id')} = {column(CartItem, 'variant')}"
         f" LEFT JOIN {table(Product)}"
         f" ON {column(Product, 'id')} = {column(ProductVariant, 'product')}"
-        f" WHERE {column(Cart, 'user')} = %s ORDER BY {order}"
+        f" WHERE {column(Cart, owner)} = %s ORDER BY {order}"
     )
 
 
-def read_cart(user_id: int) -> CartLines | None:
-    """Read the user's cart with its lines and their products, or None if none.
+def read_cart(user_id: int | None = None, *, token: str = "") -> CartLines | None:
+    """Read the user's cart (or the anonymous cart with this token) with its
+    lines and their products, or None if none.
 
     Its prices are those in force: should a sale have started or ended since
     the sale prices were written, they are written first and the cart read
     again.
     """
+    statement = cart_lines_sql("user" if user_id is not None else "token")
+    owner = user_id if user_id is not None else token
     with connections[Cart.objects.db].cursor() as cursor:
-        cursor.execute(cart_lines_sql(), [user_id])
+        cursor.execute(statement, [owner])
         rows = cursor.fetchall()
         if rows and (rows[0][-1] is None or rows[0][-1] <= time.time()):
             catalog_services.ensure_sale_prices()
-            cursor.execute(cart_lines_sql(), [user_id])
+            cursor.execute(statement, [owner])
             rows = cursor.fetchall()
     if not rows:
         return None
@@ -239,8 +247,8 @@ def read_cart(user_id: int) -> CartLines | None:
         if isinstance(line[options_at], str):
             line[options_at] = json.loads(line[options_at])
         lines.append(CartLine(*line))
-    cart_id, updated_at, country, method_id, voucher_id = cart
-    return CartLines(cart_id, updated_at, country, method_id, voucher_id, lines)
+    cart_id, token, updated_at, country, method_id, voucher_id = cart
+    return CartLines(cart_id, token, updated_at, country, method_id, voucher_id, lines)
 
 
 def user_cart_representation(
@@ -252,12 +260,24 @@ def user_cart_representation(
         created = services.get_user_cart(user=user)
         cart = CartLines(
             created.pk,
+            None,
             created.updated_at,
             created.shipping_country,
             created.shipping_method_id,
             created.voucher_id,
             [],
         )
+    return cart_representation(cart, request=request)
+
+
+def anonymous_cart_representation(
+    token: str, *, request: HttpRequest | None = None
+) -> CartRepresentation:
+    """The anonymous cart with this token as CartSerializer shows it; an empty
+    one, not saved (no id, no token), when there is none."""
+    cart = read_cart(token=token) if token else None
+    if cart is None:
+        cart = CartLines(None, None, None, "", None, None, [])
     return cart_representation(cart, request=request)
 
 
@@ -317,6 +337,7 @@ def cart_representation(
     method = price.shipping_method
     return {
         "id": cart.cart_id,
+        "token": cart.token,
         "items": items,
         "item_count": item_count,
         "subtotal": money(breakdown.subtotal),
@@ -330,5 +351,7 @@ def cart_representation(
         "total": money(breakdown.total),
         "currency": settings.STORE_CURRENCY,
         "warnings": warnings,
-        "updated_at": iso_datetime(cart.updated_at),
+        "updated_at": None
+        if cart.updated_at is None
+        else iso_datetime(cart.updated_at),
     }

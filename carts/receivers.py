@@ -2,7 +2,8 @@
 
 Connected in CartsConfig.ready() to Django's `user_logged_in`, which
 `django.contrib.auth.login` sends for the login page, registration and the
-admin alike; accounts does not know about carts (STYLE.md).
+admin alike, and to accounts' `api_login` for the API's token and register
+endpoints; accounts does not know about carts (STYLE.md).
 """
 
 from django.contrib import messages
@@ -33,6 +34,18 @@ def merge_session_cart(sender, request, user, **kwargs):
         for level, text in merge_messages(result):
             messages.add_message(request, level, text, fail_silently=True)
     forget_session_cart(request)
+
+
+def merge_token_cart(sender, user, cart_token, **kwargs):
+    """Merge the guest's anonymous cart (its Cart-Token) into the user's cart,
+    as the pages merge the session's (accounts.signals.api_login)."""
+    source = services.get_token_cart(token=cart_token)
+    if source is None:
+        return
+    try:
+        services.merge_carts(source=source, target=services.get_user_cart(user=user))
+    except Cart.DoesNotExist:
+        return  # the account's cart was deleted meanwhile (the account with it)
 
 
 def merge_messages(result):

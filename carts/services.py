@@ -11,6 +11,7 @@ hand when they change, and `cart_warnings` tells, before checkout, which
 lines the stock can no longer meet; the checkout takes the stock.
 """
 
+import secrets
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,6 +36,7 @@ NOT_FOR_SALE = "This product is not for sale."
 VARIANT_NOT_FOR_SALE = "This variant is not for sale."
 CHOOSE_VARIANT = "This product comes in several variants: choose one."
 QUANTITY_NOT_WHOLE = "Enter a whole number of at least 1."
+TOKEN_MAX_LENGTH = 64
 
 
 # --- Finding carts -----------------------------------------------------------------
@@ -65,6 +67,22 @@ def get_session_cart(*, cart_id: int | str) -> Cart | None:
     except (TypeError, ValueError):
         return None
     return Cart.objects.anonymous().filter(pk=cart_id).first()
+
+
+def create_token_cart() -> Cart:
+    """Create an empty anonymous cart for an API client, found by its token."""
+    return Cart.objects.create(token=secrets.token_urlsafe(32))
+
+
+def get_token_cart(*, token: str) -> Cart | None:
+    """Return the anonymous cart a Cart-Token names, or None.
+
+    A token never finds a customer's cart: a cart merged at login is gone,
+    and carts of accounts carry no token.
+    """
+    if not token or len(token) > TOKEN_MAX_LENGTH:
+        return None
+    return Cart.objects.anonymous().filter(token=token).first()
 
 
 # --- Changing lines ------------------------------------------------------------------
@@ -308,22 +326,29 @@ class CheckoutCart:
     email: str = ""
 
 
-def lock_lines_for_checkout(*, user: User) -> CheckoutCart:
-    """Lock the user's cart and its lines until the transaction ends.
+def lock_lines_for_checkout(
+    *, user: User | None = None, cart_id: int | None = None
+) -> CheckoutCart:
+    """Lock the user's cart (or the anonymous cart `cart_id`) and its lines
+    until the transaction ends.
 
     For a checkout, inside its transaction: the cart is marked as changed
     now and its lines come in variant id order, the order the checkout
-    locks the variants in. No lines when the user has no cart or an empty
-    one.
+    locks the variants in. No lines when there is no cart or an empty one.
     """
+    carts = (
+        Cart.objects.filter(user=user)
+        if user is not None
+        else Cart.objects.anonymous().filter(pk=cart_id or 0)
+    )
     # The UPDATE that records the change takes the cart's row lock, as every
     # write to a cart does first, so no line is added or changed until the
     # checkout ends; rolled back with the checkout when it fails.
-    if not Cart.objects.filter(user=user).update(updated_at=timezone.now()):
+    if not carts.update(updated_at=timezone.now()):
         return CheckoutCart([])
     rows = list(
         CartItem.objects.select_for_update(of=("self",))
-        .filter(cart__user=user)
+        .filter(cart__in=carts)
         .order_by("variant_id")
         .values_list(
             "pk",
@@ -345,7 +370,7 @@ def lock_lines_for_checkout(*, user: User) -> CheckoutCart:
         cart_id=rows[0][3],
         shipping_method_id=rows[0][4],
         voucher_id=rows[0][5],
-        email=rows[0][6],
+        email=rows[0][6] or "",
     )
 
 

@@ -13,8 +13,11 @@ from celery import shared_task
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.urls import reverse
 
+from accounts.models import User
 from core import mail
+from orders import access
 from orders.models import Order, OrderStatusChange, Payment
 
 logger = logging.getLogger(__name__)
@@ -37,15 +40,16 @@ def _message(
         "items": order.items.all(),
         "address": order.shipping_address,
         "store_name": settings.STORE_NAME,
-        # The order's page, where the customer pays and follows it.
-        "order_url": settings.STORE_URL + order.get_absolute_url(),
+        # The order's page, where the customer pays and follows it (signed
+        # for a guest).
+        "order_url": access.order_link(order),
         **context,
     }
     subject = render_to_string(f"{TEMPLATES}/{name}_subject.txt", context)
     message = EmailMultiAlternatives(
         subject=" ".join(subject.split()),
         body=render_to_string(f"{TEMPLATES}/{name}.txt", context),
-        to=[order.user.email],
+        to=[order.recipient],
     )
     message.attach_alternative(
         render_to_string(f"{TEMPLATES}/{name}.html", context), "text/html"
@@ -103,3 +107,33 @@ def send_order_status_email(status_change_id: int) -> None:
         template="order_status",
         order_number=change.order.number,
     )
+
+
+def claim_link(*, email: str, claim_url: str) -> EmailMultiAlternatives:
+    """The link that adds the guest orders of `email` to its account."""
+    context = {
+        "email": email,
+        "claim_url": claim_url,
+        "store_name": settings.STORE_NAME,
+        "valid_days": settings.GUEST_ORDER_CLAIM_DAYS,
+    }
+    subject = render_to_string(f"{TEMPLATES}/claim_orders_subject.txt", context)
+    return EmailMultiAlternatives(
+        subject=" ".join(subject.split()),
+        body=render_to_string(f"{TEMPLATES}/claim_orders.txt", context),
+        to=[email],
+    )
+
+
+@shared_task(**mail.RETRY)
+def send_claim_link(user_id: int) -> None:
+    """E-mail a customer the link that adds their guest orders to the account.
+
+    Made here rather than queued, so that no broker holds the link; sent to
+    the account's address now, which the link then proves the user reads.
+    """
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        return
+    url = settings.STORE_URL + reverse("orders:claim", args=[access.claim_token(user)])
+    mail.send(claim_link(email=user.email, claim_url=url), template="claim_orders")

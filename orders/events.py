@@ -96,11 +96,14 @@ def status_changed(
 
 
 def checkout_conflict(
-    user: User, refusal: InsufficientStock | PriceChanged | VoucherExhausted
+    user: User | None, refusal: InsufficientStock | PriceChanged | VoucherExhausted
 ) -> Callable[[], None]:
     """A checkout refused: too little stock, a total that changed, or a
     voucher whose last use went to another order."""
-    fields: dict[str, object] = {"user_id": user.pk, "reason": refusal.code}
+    fields: dict[str, object] = {
+        "user_id": None if user is None else user.pk,
+        "reason": refusal.code,
+    }
     if isinstance(refusal, InsufficientStock):
         products = [
             {

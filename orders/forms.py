@@ -40,6 +40,13 @@ class CheckoutForm(PlainLabels, AddressFields):
     `save_address` keeps in the book.
     """
 
+    # A guest's: where the order's e-mails go.
+    email = forms.EmailField(
+        label="E-mail address",
+        max_length=254,
+        help_text="For the order's confirmation and its link.",
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
     address = forms.ChoiceField(
         label="Ship to",
         widget=forms.RadioSelect,
@@ -64,16 +71,22 @@ class CheckoutForm(PlainLabels, AddressFields):
     expected_total = forms.CharField(required=False, widget=forms.HiddenInput)
     idempotency_key = forms.CharField(required=False, widget=forms.HiddenInput)
 
-    field_order = [*FIELDS, "save_address", "note"]
+    field_order = ["email", *FIELDS, "save_address", "note"]
 
     def __init__(
         self,
         *args: Any,
         addresses: Sequence[Address] = (),
         shipping_choices: Sequence[tuple[str, str]] = (),
+        guest: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        if not guest:
+            del self.fields["email"]
+        else:
+            # A guest has no address book to save to.
+            del self.fields["save_address"]
         method = self.fields["shipping_method"]
         assert isinstance(method, forms.ChoiceField)  # as the class declares it
         if shipping_choices:

@@ -6,6 +6,7 @@ from typing import Self
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Upper
 from django.urls import reverse
 
 from accounts.models import User
@@ -31,6 +32,10 @@ class OrderQuerySet(models.QuerySet["Order"]):
     def for_user(self, user: User) -> Self:
         """The orders the user placed."""
         return self.filter(user=user)
+
+    def of_guest(self, email: str) -> Self:
+        """Orders placed as a guest with this address (any case), unclaimed."""
+        return self.filter(user__isnull=True, email__iexact=email)
 
     def visible_to(self, user: User) -> Self:
         """Every order for staff, their own for anyone else."""
@@ -60,10 +65,13 @@ class Order(models.Model):
 
     number = models.CharField(max_length=20, unique=True, editable=False)
     # A customer with orders cannot be deleted (409 in the API): the orders
-    # are the store's accounts. Deactivate the account instead.
+    # are the store's accounts. Deactivate the account instead. Empty for a
+    # guest's order until the owner of its e-mail address claims it.
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="orders",
         # orders_order_user_idx starts with the user.
         db_index=False,
@@ -170,8 +178,25 @@ class Order(models.Model):
                 condition=~Q(idempotency_key=""),
                 name="orders_order_one_per_idempotency_key",
             ),
+            # A guest's retried checkout, likewise, by its e-mail address.
+            models.UniqueConstraint(
+                fields=["email", "idempotency_key"],
+                condition=Q(user__isnull=True) & ~Q(idempotency_key=""),
+                name="orders_guest_order_one_per_idempotency_key",
+            ),
+            # Someone to tell: the customer, or the guest's address.
+            models.CheckConstraint(
+                condition=Q(user__isnull=False) | ~Q(email=""),
+                name="orders_order_customer_or_email",
+            ),
         ]
         indexes = [
+            # A guest's orders, for the owner of the address to claim.
+            models.Index(
+                Upper("email"),
+                condition=Q(user__isnull=True),
+                name="orders_order_guest_email_idx",
+            ),
             # A customer's orders, newest first.
             models.Index(
                 fields=["user", "-created_at", "-id"], name="orders_order_user_idx"
@@ -194,6 +219,11 @@ class Order(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.status == self.Status.PENDING
+
+    @property
+    def recipient(self) -> str:
+        """Where its e-mails go: the customer's address now, else the guest's."""
+        return self.user.email if self.user is not None else self.email
 
     @property
     def tax_rates(self) -> tuple[Decimal, ...]:

@@ -31,6 +31,7 @@ from typing import Self
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -40,14 +41,14 @@ from accounts.addresses import (
     clean_address,
     has_control_characters,
 )
-from accounts.models import User
+from accounts.models import User, normalize_email
 from carts import services as cart_services
 from carts.services import CheckoutCart
 from catalog import services as catalog_services
 from catalog.exceptions import InsufficientStock
 from catalog.models import StockMovement, options_text
 from core import metrics
-from orders import emails, events
+from orders import access, emails, events
 from orders.exceptions import (
     CartEmpty,
     IdempotencyKeyReused,
@@ -121,7 +122,9 @@ class PlacedOrder:
 
 def place_order(
     *,
-    user: User,
+    user: User | None,
+    guest_cart_id: int | None = None,
+    email: str = "",
     shipping_address: dict[str, str] | None = None,
     shipping_address_id: object = None,
     save_address: bool = False,
@@ -130,7 +133,8 @@ def place_order(
     expected_total: Decimal | None = None,
     idempotency_key: str = "",
 ) -> PlacedOrder:
-    """Turn the user's cart into a pending order.
+    """Turn the user's cart, or a guest's (`user` None, the anonymous cart
+    `guest_cart_id` and the guest's `email`), into a pending order.
 
     All or nothing, in one transaction: the stock of every line is taken,
     the order is created with a snapshot of each product (sku, name, unit
@@ -154,13 +158,17 @@ def place_order(
       `expected_total`; nothing changed) or ValidationError (address, note,
       key, an order too large to record).
     """
+    email = "" if user is not None else _clean_guest_email(email)
     address = _shipping_address(user, shipping_address, shipping_address_id)
     save_address = bool(save_address) and shipping_address_id is None
+    save_address = save_address and user is not None
     shipping_method = (shipping_method or "").strip()
     note = _clean_note(note)
     key = _clean_idempotency_key(idempotency_key)
     expected_total = _clean_expected_total(expected_total)
     fingerprint = request_fingerprint(
+        # A guest's address is part of the request (a customer's is theirs).
+        **({"email": email} if email else {}),
         shipping_address=address,
         save_address=save_address,
         shipping_method=shipping_method or None,
@@ -177,6 +185,8 @@ def place_order(
             return _place_order(
                 number=number,
                 user=user,
+                guest_cart_id=guest_cart_id,
+                email=email,
                 address=address,
                 save_address=save_address,
                 method_code=shipping_method,
@@ -192,7 +202,7 @@ def place_order(
             # this customer already used, with the cart filled again since,
             # ends here, refused by the unique constraint or by what the new
             # lines met, and answers with its order.
-            if key and (replay := _order_for_key(user, key, fingerprint)):
+            if key and (replay := _order_for_key(user, email, key, fingerprint)):
                 return PlacedOrder.found(replay)
             if isinstance(error, InsufficientStock | PriceChanged | VoucherExhausted):
                 transaction.on_commit(
@@ -226,7 +236,9 @@ REFUSALS = (
 def _place_order(
     *,
     number: str,
-    user: User,
+    user: User | None,
+    guest_cart_id: int | None,
+    email: str,
     address: dict[str, str],
     save_address: bool,
     method_code: str,
@@ -237,10 +249,14 @@ def _place_order(
 ) -> PlacedOrder:
     # The cart's row lock serialises this customer's checkouts: a retry that
     # raced its original waits here, then finds the cart it emptied.
-    cart = cart_services.lock_lines_for_checkout(user=user)
+    if user is not None:
+        cart = cart_services.lock_lines_for_checkout(user=user)
+    else:
+        cart = cart_services.lock_lines_for_checkout(cart_id=guest_cart_id)
     lines = cart.lines
+    email = email or cart.email
     if not lines:
-        replay = _order_for_key(user, key, fingerprint) if key else None
+        replay = _order_for_key(user, email, key, fingerprint) if key else None
         # Nothing changes: the cart's mark of a change is undone too.
         transaction.set_rollback(True)
         if replay is not None:
@@ -306,12 +322,12 @@ def _place_order(
     applied = voucher if priced.voucher is not None else None
     if applied is not None:
         pricing_services.redeem_voucher(
-            applied, order_number=number, user=user, email=cart.email
+            applied, order_number=number, user=user, email=email
         )
     order = Order.objects.create(
         number=number,
         user=user,
-        email=cart.email,
+        email=email,
         subtotal=priced.subtotal,
         discount_total=priced.discount,
         shipping_cost=priced.shipping_cost,
@@ -355,7 +371,7 @@ def _place_order(
         OrderStatusChange.objects.create(order=order, status=Status.PENDING, by=user)
     ]
     cart_services.finish_checkout(cart=cart)
-    if save_address:
+    if save_address and user is not None:
         account_services.save_shipping_address(user=user, fields=address)
     transaction.on_commit(
         partial(emails.send_order_confirmation.delay, order.pk), robust=True
@@ -377,12 +393,19 @@ def _cart_voucher(cart: CheckoutCart) -> Voucher | None:
     return Voucher.objects.filter(pk=cart.voucher_id).first()
 
 
-def _order_for_key(user: User, key: str, fingerprint: str) -> Order | None:
-    """The order this user placed with `key`, if any.
+def _order_for_key(
+    user: User | None, email: str, key: str, fingerprint: str
+) -> Order | None:
+    """The order this user (or this guest, by e-mail) placed with `key`, if any.
 
     Raises IdempotencyKeyReused when it was placed by another request.
     """
-    order = Order.objects.filter(user=user, idempotency_key=key).first()
+    orders = (
+        Order.objects.filter(user=user)
+        if user is not None
+        else Order.objects.filter(user__isnull=True, email=email)
+    )
+    order = orders.filter(idempotency_key=key).first()
     if order is not None and order.idempotency_fingerprint not in ("", fingerprint):
         raise IdempotencyKeyReused()
     return order
@@ -394,8 +417,20 @@ def request_fingerprint(**cleaned: object) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _clean_guest_email(email: str) -> str:
+    """A guest's address: where the order's e-mails go, and who may claim it."""
+    email = normalize_email(email)
+    if not email:
+        raise ValidationError({"email": "Give your e-mail address."})
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError({"email": "Enter a valid e-mail address."}) from None
+    return email
+
+
 def _shipping_address(
-    user: User, typed: dict[str, str] | None, saved_id: object
+    user: User | None, typed: dict[str, str] | None, saved_id: object
 ) -> dict[str, str]:
     """The checked address to ship to: typed, or a copy of a saved one."""
     if typed is not None and saved_id is not None:
@@ -409,6 +444,10 @@ def _shipping_address(
         if typed is None:
             raise ValidationError({"shipping_address": "This field is required."})
         return _clean_address(typed)
+    if user is None:
+        raise ValidationError(
+            {"shipping_address_id": "Log in to use your address book."}
+        )
     try:
         saved = account_services.saved_address(user=user, pk=saved_id)
     except ValidationError as error:
@@ -479,26 +518,28 @@ def _clean_expected_total(value: Decimal | None) -> Decimal | None:
 # --- The lifecycle --------------------------------------------------------------------
 
 
-def allowed_transitions(*, order: Order, user: User) -> tuple[str, ...]:
-    """The statuses this user may move the order to now (payment aside)."""
-    if user.is_staff:
+def allowed_transitions(*, order: Order, user: User | None) -> tuple[str, ...]:
+    """The statuses this user (None: the guest holding the order's link) may
+    move the order to now (payment aside)."""
+    if user is not None and user.is_staff:
         return TRANSITIONS[order.status]
-    if order.user_id == user.pk and order.status == Status.PENDING:
+    if _is_owner(order, user) and order.status == Status.PENDING:
         return (Status.CANCELLED,)
     return ()
 
 
 @transaction.atomic
-def cancel_order(*, order: Order, user: User, note: str = "") -> Order:
+def cancel_order(*, order: Order, user: User | None, note: str = "") -> Order:
     """Cancel an order and put its stock back, exactly once.
 
-    The customer may cancel their own pending order; staff may also cancel a
+    The customer may cancel their own pending order (`user` None: the guest
+    holding a guest order's link, orders.access); staff may also cancel a
     paid one (refunding the payment is done with the gateway, outside the
     store). Raises InvalidTransition otherwise, and while a payment of the
     order awaits the gateway's answer.
     """
     locked = _lock(order)
-    if not user.is_staff:
+    if user is None or not user.is_staff:
         _check_owner(locked, user)
         if locked.status != Status.PENDING:
             raise InvalidTransition(
@@ -622,8 +663,14 @@ def _check_staff(user: User) -> None:
         raise PermissionDenied("Only staff can change an order's status.")
 
 
-def _check_owner(order: Order, user: User) -> None:
-    if order.user_id != user.pk:
+def _is_owner(order: Order, user: User | None) -> bool:
+    """Whether `user` placed the order; None stands for the guest holding a
+    guest order's link (the caller has checked it: orders.access)."""
+    return order.user_id == (None if user is None else user.pk)
+
+
+def _check_owner(order: Order, user: User | None) -> None:
+    if not _is_owner(order, user):
         raise PermissionDenied("This is not your order.")
 
 
@@ -699,7 +746,7 @@ def _move(
 
 
 def pay_order(
-    *, order: Order, user: User, payment_method: str, card_number: str
+    *, order: Order, user: User | None, payment_method: str, card_number: str
 ) -> Order:
     """Charge the order's total through the configured gateway.
 
@@ -741,7 +788,7 @@ def pay_order(
 
 @transaction.atomic
 def _start_payment(
-    *, order: Order, user: User, gateway: PaymentGateway, card: str
+    *, order: Order, user: User | None, gateway: PaymentGateway, card: str
 ) -> Payment:
     """Record an attempt at paying the order, once the order may be paid now."""
     locked = _lock(order)
@@ -766,7 +813,9 @@ def _start_payment(
     )
 
 
-def _finish_payment(*, attempt: Payment, result: ChargeResult, user: User) -> Order:
+def _finish_payment(
+    *, attempt: Payment, result: ChargeResult, user: User | None
+) -> Order:
     """Record the gateway's answer on the attempt; mark the order paid if approved."""
     with transaction.atomic():
         locked = _lock(attempt.order)
@@ -810,3 +859,30 @@ def _finish_payment(*, attempt: Payment, result: ChargeResult, user: User) -> Or
             status=locked.status,
         )
     raise PaymentDeclined(result.message or None, outcome=attempt.outcome)
+
+
+# --- Guest orders ---------------------------------------------------------------------
+
+
+def guest_orders_to_claim(*, user: User) -> int:
+    """How many orders were placed as a guest with the user's address."""
+    return Order.objects.of_guest(user.email).count()
+
+
+def ask_to_claim_guest_orders(*, user: User) -> None:
+    """E-mail the user the link that adds those orders to their account: the
+    address's owner proves they read it before any order moves."""
+    transaction.on_commit(partial(emails.send_claim_link.delay, user.pk), robust=True)
+
+
+@transaction.atomic
+def claim_guest_orders(*, user: User, token: str) -> int:
+    """Add the guest orders of the address a claim link proves the user reads
+    to their account; return how many. ValidationError for a bad link."""
+    email = access.claimed_email(token, user=user)
+    if email is None:
+        raise ValidationError(
+            "This link is not valid (any more): ask for a new one from your "
+            "order history, logged in to the account it was sent for."
+        )
+    return Order.objects.of_guest(email).update(user=user, updated_at=timezone.now())

@@ -16,4 +16,6 @@ urlpatterns = [
     re_path(rf"^orders/{NUMBER}/pay/$", views.PayView.as_view(), name="pay"),
     re_path(rf"^orders/{NUMBER}/cancel/$", views.CancelView.as_view(), name="cancel"),
     path("account/orders/", views.OrderHistoryView.as_view(), name="history"),
+    path("account/orders/claim/", views.AskToClaimView.as_view(), name="ask-to-claim"),
+    path("account/orders/claim/<str:token>/", views.ClaimView.as_view(), name="claim"),
 ]

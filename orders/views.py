@@ -12,6 +12,7 @@ from functools import partial
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
@@ -21,13 +22,15 @@ from django.views.generic import TemplateView, View
 
 from accounts.addresses import COUNTRY_CODES
 from accounts.authentication import AuthenticatedHttpRequest
+from accounts.models import User
 from carts import services as cart_services
 from carts.models import Cart
+from carts.session import session_cart_id
 from catalog.exceptions import InsufficientStock
 from core import ratelimit
 from core.pages import render_throttled
 from core.templatetags.store import money as money_text
-from orders import services
+from orders import access, limits, services
 from orders.exceptions import (
     CartEmpty,
     IdempotencyKeyReused,
@@ -75,10 +78,10 @@ def shortage_lines(error, items):
     return lines
 
 
-class CheckoutView(LoginRequiredMixin, TemplateView):
-    """The address form, the order summary and `Place order`."""
+class CheckoutView(TemplateView):
+    """The address form, the order summary and `Place order`, for customers
+    and for guests (with their e-mail address, from the session's cart)."""
 
-    request: AuthenticatedHttpRequest
     template_name = "orders/order_form.html"
 
     def setup(self, request, *args, **kwargs):
@@ -88,7 +91,7 @@ class CheckoutView(LoginRequiredMixin, TemplateView):
 
     def get(self, request, *args, **kwargs):
         cart = self.get_cart()
-        if not cart.items.all():
+        if cart is None or not cart.items.all():
             messages.info(request, CartEmpty.default_detail)
             return redirect("carts:detail")
         addresses = self.addresses
@@ -105,23 +108,26 @@ class CheckoutView(LoginRequiredMixin, TemplateView):
             addresses=addresses,
             shipping_choices=shipping_choices(options),
             initial={"shipping_method": chosen.code if chosen else None},
+            guest=self.is_guest,
         )
         return self.render_page(cart, form, key=new_idempotency_key())
 
     def post(self, request, *args, **kwargs):
         cart = self.get_cart()
+        if cart is None:
+            messages.info(request, CartEmpty.default_detail)
+            return redirect("carts:detail")
         addresses = self.addresses
         country = self.page_country(cart, addresses, data=request.POST)
         form = CheckoutForm(
             request.POST,
             addresses=addresses,
             shipping_choices=shipping_choices(self.shipping_options(cart, country)),
+            guest=self.is_guest,
         )
         key = request.POST.get("idempotency_key", "")
         try:
-            ratelimit.limit_user(
-                request, CHECKOUT_LIMIT, message="Too many checkouts in a short time."
-            )
+            limits.limit_checkout(request, email=request.POST.get("email", ""))
         except ratelimit.RateLimitExceeded as error:
             render = partial(self.render_page, cart, key=key)
             return render_throttled(error, form, render)
@@ -132,10 +138,12 @@ class CheckoutView(LoginRequiredMixin, TemplateView):
             return self.render_page(cart, form, key=key, status=400)
         try:
             placed = services.place_order(
-                user=request.user,
+                user=None if self.is_guest else request.user,
+                guest_cart_id=cart.pk if self.is_guest else None,
+                email=form.cleaned_data.get("email", ""),
                 shipping_address=form.cleaned_data.get("shipping_address"),
                 shipping_address_id=form.cleaned_data.get("shipping_address_id"),
-                save_address=form.cleaned_data["save_address"],
+                save_address=form.cleaned_data.get("save_address", False),
                 shipping_method=form.cleaned_data.get("shipping_method"),
                 note=form.cleaned_data["note"],
                 expected_total=form.cleaned_data["expected_total"],
@@ -185,21 +193,39 @@ class CheckoutView(LoginRequiredMixin, TemplateView):
             f"Thank you! Your order {placed.order.number} is placed. Pay for it "
             "below to complete it.",
         )
+        if self.is_guest:
+            # The same link the confirmation e-mail carries.
+            remember_guest_order(request, placed.order)
+            return redirect(guest_order_url(placed.order))
         return redirect(placed.order)
 
+    @property
+    def is_guest(self) -> bool:
+        return not self.request.user.is_authenticated
+
+    @property
+    def customer(self) -> User:
+        """The logged-in shopper (not for a guest)."""
+        user = self.request.user
+        assert isinstance(user, User)
+        return user
+
     def get_cart(self):
-        cart = (
-            Cart.objects.with_lines()
-            .select_related("voucher")
-            .filter(user=self.request.user)
-            .first()
-        )
-        return cart or cart_services.get_user_cart(user=self.request.user)
+        """The customer's cart, or the guest's session cart (None: none yet)."""
+        carts = Cart.objects.with_lines().select_related("voucher")
+        if self.is_guest:
+            cart_id = session_cart_id(self.request)
+            return carts.anonymous().filter(pk=cart_id).first() if cart_id else None
+        user = self.customer
+        cart = carts.filter(user=user).first()
+        return cart or cart_services.get_user_cart(user=user)
 
     @cached_property
     def addresses(self):
-        """The shopper's saved addresses, the default first."""
-        return list(self.request.user.addresses.all())
+        """The shopper's saved addresses, the default first (a guest has none)."""
+        if self.is_guest:
+            return []
+        return list(self.customer.addresses.all())
 
     def page_country(self, cart, addresses, data=None):
         """The country the page prices for: the address sent (a saved one's or
@@ -305,31 +331,83 @@ def days_text(days):
     return f"about {days} day" if days == 1 else f"about {days} days"
 
 
+# The guest orders this session may open: placed here, or opened by a link.
+GUEST_ORDERS_KEY = "orders.guest_orders"
+GUEST_ORDERS_KEPT = 20
+
+
+def remember_guest_order(request, order):
+    """Let this session open the guest's order again without its link."""
+    numbers = [
+        n for n in request.session.get(GUEST_ORDERS_KEY, []) if n != order.number
+    ]
+    request.session[GUEST_ORDERS_KEY] = [order.number, *numbers][:GUEST_ORDERS_KEPT]
+
+
+def guest_order_url(order):
+    """The guest's order page, signed (orders.access), as its e-mail links it."""
+    return access.order_link(order).removeprefix(settings.STORE_URL)
+
+
+class OrderAccess:
+    """An order the request may see, and who acts on it: the customer (or
+    staff), or None for the guest holding its link."""
+
+    def __init__(self, order, shopper):
+        self.order = order
+        self.shopper = shopper
+
+
 def visible_order(request, number):
-    """The order with this number, if the user may see it; else 404."""
-    order = (
-        Order.objects.visible_to(request.user)
-        .with_details()
-        .filter(number=number)
-        .first()
-    )
-    if order is None:
-        raise Http404("No such order.")
-    return order
+    """The order with this number and who may act on it, else 404 (or, for
+    a visitor who is not logged in and holds no link to it, the login page)."""
+    user = request.user
+    if user.is_authenticated:
+        order = (
+            Order.objects.visible_to(user).with_details().filter(number=number).first()
+        )
+        if order is not None:
+            return OrderAccess(order, user)
+    linked = access.order_number_for(request.GET.get("token", "")) == number
+    if linked or number in request.session.get(GUEST_ORDERS_KEY, []):
+        order = (
+            Order.objects.with_details()
+            .filter(number=number, user__isnull=True)
+            .first()
+        )
+        if order is not None:
+            remember_guest_order(request, order)
+            return OrderAccess(order, None)
+    if not user.is_authenticated:
+        raise NotLoggedIn()
+    raise Http404("No such order.")
 
 
-class OrderDetailView(LoginRequiredMixin, TemplateView):
+class NotLoggedIn(Exception):
+    """The visitor must log in to see this order."""
+
+
+class GuestOrderMixin(View):
+    """An order page a guest holding the order's link may open too."""
+
+    def dispatch(self, request, *args, **kwargs):
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        except NotLoggedIn:
+            return redirect_to_login(request.get_full_path())
+
+
+class OrderDetailView(GuestOrderMixin, TemplateView):
     """An order: lines, totals, status and history; Pay now while pending."""
 
-    request: AuthenticatedHttpRequest
     template_name = "orders/order_detail.html"
 
     def get(self, request, number):
         return self.render_page(visible_order(request, number))
 
-    def render_page(self, order, *, pay_form=None, status=200):
-        user = self.request.user
-        is_owner = order.user_id == user.pk
+    def render_page(self, seen, *, pay_form=None, status=200):
+        order, shopper = seen.order, seen.shopper
+        is_owner = order.user_id == (shopper.pk if shopper is not None else None)
         can_pay = is_owner and order.is_pending
         context = self.get_context_data(
             order=order,
@@ -337,10 +415,11 @@ class OrderDetailView(LoginRequiredMixin, TemplateView):
             history=order.history.all(),
             address=order.shipping_address,
             is_owner=is_owner,
+            is_guest=shopper is None,
             pay_form=(pay_form or PayForm()) if can_pay else None,
             can_cancel=is_owner
             and Order.Status.CANCELLED
-            in services.allowed_transitions(order=order, user=user),
+            in services.allowed_transitions(order=order, user=shopper),
             pay_by=order.created_at
             + timedelta(minutes=settings.ORDER_PAYMENT_TIMEOUT_MINUTES),
             test_cards=isinstance(get_gateway(), TestCardGateway),
@@ -354,21 +433,22 @@ class PayView(OrderDetailView):
     http_method_names = ["post", "options"]
 
     def post(self, request, number):
-        order = visible_order(request, number)
+        seen = visible_order(request, number)
+        order = seen.order
         form = PayForm(request.POST)
         if not form.is_valid():
-            return self.render_page(order, pay_form=form, status=400)
+            return self.render_page(seen, pay_form=form, status=400)
         try:
             order = services.pay_order(
                 order=order,
-                user=request.user,
+                user=seen.shopper,
                 payment_method=PAYMENT_METHOD,
                 card_number=form.cleaned_data["card_number"],
             )
         except ValidationError as error:
             for field, errors in error.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)
-            return self.render_page(order, pay_form=form, status=400)
+            return self.render_page(seen, pay_form=form, status=400)
         except PaymentDeclined as error:
             messages.error(
                 request,
@@ -384,15 +464,16 @@ class PayView(OrderDetailView):
         return redirect(order)
 
 
-class CancelView(LoginRequiredMixin, View):
-    """`Cancel order`, for the customer while the order is pending."""
+class CancelView(GuestOrderMixin):
+    """`Cancel order`, for the customer (or guest) while the order is pending."""
 
     http_method_names = ["post", "options"]
 
     def post(self, request, number):
-        order = visible_order(request, number)
+        seen = visible_order(request, number)
+        order = seen.order
         try:
-            services.cancel_order(order=order, user=request.user)
+            services.cancel_order(order=order, user=seen.shopper)
         except InvalidTransition as error:
             messages.error(request, error.detail)
         else:
@@ -411,6 +492,7 @@ class OrderHistoryView(LoginRequiredMixin, TemplateView):
         orders = Order.objects.for_user(self.request.user).only(
             "number", "status", "total", "currency", "created_at"
         )
+        context["guest_orders"] = services.guest_orders_to_claim(user=self.request.user)
         paginator = Paginator(orders, HISTORY_PAGE_SIZE)
         # A bad or past-the-end page number shows the first or last page.
         page = paginator.get_page(self.request.GET.get("page"))
@@ -423,3 +505,36 @@ class OrderHistoryView(LoginRequiredMixin, TemplateView):
             query={},
         )
         return context
+
+
+class AskToClaimView(LoginRequiredMixin, View):
+    """`Send me a link`: the e-mail that adds the guest orders of the
+    customer's address to the account, once its link is opened."""
+
+    request: AuthenticatedHttpRequest
+    http_method_names = ["post", "options"]
+
+    def post(self, request):
+        services.ask_to_claim_guest_orders(user=request.user)
+        messages.success(
+            request,
+            f"We sent a link to {request.user.email}: open it, logged in, to "
+            "add your guest orders to your account.",
+        )
+        return redirect("orders:history")
+
+
+class ClaimView(LoginRequiredMixin, View):
+    """The e-mail's link: the guest orders join the account."""
+
+    request: AuthenticatedHttpRequest
+
+    def get(self, request, token):
+        try:
+            count = services.claim_guest_orders(user=request.user, token=token)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            orders = "order was" if count == 1 else "orders were"
+            messages.success(request, f"{count} guest {orders} added to your account.")
+        return redirect("orders:history")

@@ -483,6 +483,11 @@ if TAX_ROUNDING not in ("line", "order"):
 # Pending orders not paid within this time are cancelled and their stock
 # released (orders.services.expire_unpaid_orders, run by Celery beat).
 ORDER_PAYMENT_TIMEOUT_MINUTES = env_int("ORDER_PAYMENT_TIMEOUT_MINUTES", 120)
+# How long the signed link to a guest's order (its confirmation e-mail's,
+# the API's access_token) reads the order.
+GUEST_ORDER_LINK_DAYS = env_int("GUEST_ORDER_LINK_DAYS", 365)
+# How long the link that adds a customer's guest orders to the account works.
+GUEST_ORDER_CLAIM_DAYS = env_int("GUEST_ORDER_CLAIM_DAYS", 3)
 # Dotted path of the payment gateway class (orders/payments.py).
 PAYMENT_GATEWAY = env_str("PAYMENT_GATEWAY", "orders.payments.TestCardGateway")
 
@@ -549,6 +554,8 @@ RATELIMIT_REGISTER_EMAIL = env_str("RATELIMIT_REGISTER_EMAIL", "5/h")
 RATELIMIT_PASSWORD_RESET = env_str("RATELIMIT_PASSWORD_RESET", "5/h")
 RATELIMIT_EMAIL_CHANGE = env_str("RATELIMIT_EMAIL_CHANGE", "5/h")
 RATELIMIT_CHECKOUT = env_str("RATELIMIT_CHECKOUT", "30/m")
+# A guest's checkouts per e-mail address, whatever the network.
+RATELIMIT_GUEST_CHECKOUT_EMAIL = env_str("RATELIMIT_GUEST_CHECKOUT_EMAIL", "10/h")
 RATELIMIT_CART_WRITE = env_str("RATELIMIT_CART_WRITE", "120/m")
 # When the cache is unreachable, requests pass uncounted (fail open) rather
 # than every login and checkout being refused; see accounts/limits.py.

@@ -5,6 +5,7 @@ validators, current password) live in accounts.services.
 """
 
 from rest_framework import serializers
+from rest_framework_simplejwt import serializers as jwt_serializers
 
 from accounts.models import Address, User
 from core.text import PrintableTextValidator
@@ -86,11 +87,27 @@ class StaffUserUpdateSerializer(ProfileFieldsSerializer):
     is_superuser = serializers.BooleanField(required=False)
 
 
+def cart_token_field():
+    return serializers.CharField(
+        required=False,
+        write_only=True,
+        max_length=64,
+        help_text="A guest's cart token: its cart joins the account's.",
+    )
+
+
 class RegisterSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
     password = password_field()
     first_name = name_field(default="")
     last_name = name_field(default="")
+    cart_token = cart_token_field()
+
+
+class LoginSerializer(jwt_serializers.TokenObtainPairSerializer):
+    """simplejwt's email and password, and a guest's cart to bring along."""
+
+    cart_token = cart_token_field()
 
 
 class PasswordChangeSerializer(serializers.Serializer):

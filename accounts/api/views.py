@@ -23,6 +23,7 @@ from accounts import limits, services
 from accounts.api.filters import UserFilter
 from accounts.api.serializers import (
     AddressSerializer,
+    LoginSerializer,
     LogoutSerializer,
     PasswordChangeSerializer,
     ProfileSerializer,
@@ -32,8 +33,9 @@ from accounts.api.serializers import (
     UserSerializer,
 )
 from accounts.authentication import AuthenticatedRequest
-from accounts.models import Address, User
+from accounts.models import Address, User, normalize_email
 from accounts.permissions import IsStaffOrSelfReadOnly
+from accounts.signals import api_login
 
 
 class RegisterView(APIView):
@@ -64,8 +66,19 @@ class RegisterView(APIView):
         limits.limit_registration(request, data.get("email"))
         serializer = RegisterSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = services.register_user(**serializer.validated_data)
+        fields = dict(serializer.validated_data)
+        fields.pop("cart_token", None)
+        user = services.register_user(**fields)
+        cart_token(request, user)
         return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+def cart_token(request, user):
+    """Hand the guest's cart (`cart_token` in the body) to whoever merges it."""
+    data = request.data if isinstance(request.data, Mapping) else {}
+    token = data.get("cart_token")
+    if isinstance(token, str) and token:
+        api_login.send(sender=User, user=user, cart_token=token)
 
 
 @extend_schema_view(
@@ -88,15 +101,20 @@ class RegisterView(APIView):
 class TokenObtainPairView(jwt_views.TokenObtainPairView):
     """simplejwt's login, with failed attempts limited per IP and per email."""
 
+    serializer_class = LoginSerializer
+
     def post(self, request, *args, **kwargs):
         data = request.data if isinstance(request.data, Mapping) else {}
         email = data.get("email")
         limits.check_login(request, email)
         try:
-            return super().post(request, *args, **kwargs)
+            response = super().post(request, *args, **kwargs)
         except exceptions.AuthenticationFailed:
             limits.record_failed_login(request, email)
             raise
+        if data.get("cart_token"):
+            cart_token(request, User.objects.get(email=normalize_email(email)))
+        return response
 
 
 @extend_schema_view(

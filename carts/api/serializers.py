@@ -100,6 +100,17 @@ class CartWarningSerializer(serializers.Serializer):
 class CartSerializer(serializers.ModelSerializer):
     """A cart priced at the catalog's current prices."""
 
+    id = serializers.IntegerField(
+        read_only=True,
+        allow_null=True,
+        help_text="null for a guest without a cart yet (no Cart-Token).",
+    )
+    token = serializers.CharField(
+        read_only=True,
+        allow_null=True,
+        help_text="A guest's cart: send it back as the `Cart-Token` header; "
+        "null for a customer's cart.",
+    )
     items = CartItemSerializer(many=True, read_only=True)
     item_count = serializers.IntegerField(
         read_only=True, help_text="Units in the cart: the sum of the quantities."
@@ -163,6 +174,7 @@ class CartSerializer(serializers.ModelSerializer):
         model = Cart
         fields = [
             "id",
+            "token",
             "items",
             "item_count",
             "subtotal",
@@ -179,6 +191,7 @@ class CartSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+        extra_kwargs = {"updated_at": {"allow_null": True}}
 
     def to_representation(self, instance):
         # Priced once, for the cart's figures and its lines'.

@@ -95,6 +95,7 @@ def test_read_cart_reads_the_cart_its_lines_and_their_products_in_order(
     cart.refresh_from_db()
     assert found == CartLines(
         cart_id=cart.pk,
+        token=None,
         updated_at=cart.updated_at,
         shipping_country="",
         shipping_method_id=None,

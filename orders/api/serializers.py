@@ -43,6 +43,14 @@ class ShippingAddressSerializer(serializers.Serializer):
 
 
 class CheckoutSerializer(serializers.Serializer):
+    email = serializers.CharField(
+        max_length=254,
+        required=False,
+        allow_blank=True,
+        help_text="A guest's e-mail address (required with a `Cart-Token`): "
+        "where the order's e-mails go; ignored for a customer, whose account's "
+        "address is used.",
+    )
     shipping_address = ShippingAddressSerializer(
         required=False, help_text="Required unless `shipping_address_id` is given."
     )
@@ -219,3 +227,17 @@ class OrderSerializer(serializers.ModelSerializer):
         if not order.shipping_method_code:
             return None
         return ShippingMethodNameSerializer(order).data
+
+
+class GuestOrderSerializer(OrderSerializer):
+    """A guest's order as its checkout answers it, with what reads it later."""
+
+    access_token = serializers.CharField(
+        read_only=True,
+        help_text="For a guest's order only: send it as the `Order-Token` "
+        "header to read, pay or cancel the order without an account.",
+    )
+
+    class Meta(OrderSerializer.Meta):
+        fields = [*OrderSerializer.Meta.fields, "access_token"]
+        read_only_fields = fields

@@ -9,27 +9,48 @@ from drf_spectacular.utils import (
 from rest_framework import status, viewsets
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.exceptions import NotAuthenticated
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
 from accounts.authentication import (
     LEAN_JWT_OR_SESSION_AUTH,
+    LEAN_JWT_SESSION_OR_GUEST,
     AuthenticatedRequest,
     LeanJWTAuthentication,
 )
 from accounts.permissions import IsStaff
+from carts import services as cart_services
 from core.ratelimit import user_rate_limit
-from orders import services
+from orders import access, limits, services
 from orders.api.filters import OrderFilter
 from orders.api.serializers import (
     CheckoutSerializer,
+    GuestOrderSerializer,
     OrderSerializer,
     PaySerializer,
     StatusUpdateSerializer,
 )
+from orders.exceptions import CartEmpty
 from orders.models import Order
 from orders.queries import order_representation
 
+# What a guest may do, by its Cart-Token (checkout) or Order-Token.
+GUEST_ACTIONS = ("create", "retrieve", "cancel", "pay")
+ORDER_TOKEN = OpenApiParameter(
+    "Order-Token",
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="A guest's order: the `access_token` its checkout answered "
+    "(its confirmation e-mail's link carries it too); not needed when logged in.",
+)
+CART_TOKEN = OpenApiParameter(
+    "Cart-Token",
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="A guest's checkout: the anonymous cart's `token`; `email` is "
+    "then required.",
+)
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
     location=OpenApiParameter.HEADER,
@@ -55,13 +76,15 @@ TRANSITION_CONFLICT = OpenApiResponse(
         "and may filter by `status` and `user`.",
     ),
     retrieve=extend_schema(
-        auth=LEAN_JWT_OR_SESSION_AUTH,  # type: ignore[arg-type]  # drf-spectacular hints str, takes dicts
+        auth=LEAN_JWT_SESSION_OR_GUEST,  # type: ignore[arg-type]  # drf-spectacular hints str, takes dicts
         summary="An order",
         description="The customer's own order, or any for staff; another "
-        "customer's order is 404.",
+        "customer's order is 404. A guest reads its order with the "
+        "`Order-Token` header.",
+        parameters=[ORDER_TOKEN],
     ),
     create=extend_schema(
-        auth=LEAN_JWT_OR_SESSION_AUTH,  # type: ignore[arg-type]  # drf-spectacular hints str, takes dicts
+        auth=LEAN_JWT_SESSION_OR_GUEST,  # type: ignore[arg-type]  # drf-spectacular hints str, takes dicts
         summary="Check out the cart",
         description="Places an order for everything in the caller's cart, "
         "takes its stock and empties the cart, all or nothing. Shipping is the "
@@ -69,11 +92,15 @@ TRANSITION_CONFLICT = OpenApiResponse(
         "where methods ship to the address's country; elsewhere the flat rate "
         "(SHIPPING_FLAT_RATE, free when the subtotal is at or above "
         "FREE_SHIPPING_THRESHOLD). Unpaid orders are cancelled after "
-        "ORDER_PAYMENT_TIMEOUT_MINUTES. Limited per user (RATELIMIT_CHECKOUT).",
-        parameters=[IDEMPOTENCY_KEY],
+        "ORDER_PAYMENT_TIMEOUT_MINUTES. Limited per user, or per client IP for "
+        "a guest (RATELIMIT_CHECKOUT), and per guest e-mail address "
+        "(RATELIMIT_GUEST_CHECKOUT_EMAIL). A guest checks out its anonymous "
+        "cart (`Cart-Token`) with an `email`; the answer's `access_token` "
+        "reads the order from then on.",
+        parameters=[IDEMPOTENCY_KEY, CART_TOKEN],
         request=CheckoutSerializer,
         responses={
-            201: OrderSerializer,
+            201: GuestOrderSerializer,
             200: OpenApiResponse(
                 OrderSerializer,
                 description="A retry with an Idempotency-Key already used by "
@@ -126,13 +153,34 @@ class OrderViewSet(viewsets.GenericViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # the schema generator
             return Order.objects.none()
+        user = self.request.user
+        if not user.is_authenticated:
+            # A guest reads the one order its Order-Token names.
+            number = access.order_number_for(
+                self.request.headers.get("Order-Token", "")
+            )
+            if number is None:
+                raise NotAuthenticated(
+                    "Log in, or send the guest order's Order-Token header."
+                )
+            return Order.objects.filter(number=number, user__isnull=True).with_details()
         # Another customer's order is simply not found (404).
-        return Order.objects.visible_to(self.request.user).with_details()
+        return Order.objects.visible_to(user).with_details()
 
     def get_permissions(self):
         if self.action == "partial_update":
             return [IsStaff()]
+        if self.action in GUEST_ACTIONS:
+            # A guest checks out with a Cart-Token, and reads, pays and
+            # cancels its order with the Order-Token the checkout gave.
+            return [AllowAny()]
         return super().get_permissions()
+
+    @property
+    def shopper(self):
+        """The customer, or None for a guest (services.place_order, pay_order)."""
+        user = self.request.user
+        return user if user.is_authenticated else None
 
     # Every answer is orders.queries' order, which OrderSerializer documents.
     def list(self, request):
@@ -148,16 +196,31 @@ class OrderViewSet(viewsets.GenericViewSet):
     def create(self, request):
         serializer = CheckoutSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        checkout = dict(serializer.validated_data)
+        email = checkout.pop("email", "")
+        if self.shopper is None:
+            limits.limit_guest_checkout(request, email)
+            cart = cart_services.get_token_cart(
+                token=request.headers.get("Cart-Token", "")
+            )
+            if cart is None:
+                raise CartEmpty()
+            checkout.update(guest_cart_id=cart.pk, email=email)
         placed = services.place_order(
-            user=request.user,
+            user=self.shopper,
             idempotency_key=request.headers.get("Idempotency-Key", ""),
-            **serializer.validated_data,
+            **checkout,
         )
         # A new order shows the rows just written, nothing read back; the
         # order a retry found reads its lines and history.
-        data = order_representation(
-            placed.order, items=placed.items, history=placed.history
+        data = dict(
+            order_representation(
+                placed.order, items=placed.items, history=placed.history
+            )
         )
+        if placed.order.user_id is None:
+            # Only here: what reads the guest's order from now on.
+            data["access_token"] = access.access_token(placed.order)
         if placed.created:
             return Response(data, status=status.HTTP_201_CREATED)
         return Response(data)
@@ -172,7 +235,8 @@ class OrderViewSet(viewsets.GenericViewSet):
         return self._answer(order)
 
     @extend_schema(
-        auth=LEAN_JWT_OR_SESSION_AUTH,  # type: ignore[arg-type]  # drf-spectacular hints str, takes dicts
+        auth=LEAN_JWT_SESSION_OR_GUEST,  # type: ignore[arg-type]  # drf-spectacular hints str, takes dicts
+        parameters=[ORDER_TOKEN],
         summary="Cancel an order",
         description="The customer while it is pending; staff while it is "
         "pending or paid. The stock goes back.",
@@ -181,11 +245,12 @@ class OrderViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        order = services.cancel_order(order=self.get_object(), user=request.user)
+        order = services.cancel_order(order=self.get_object(), user=self.shopper)
         return self._answer(order)
 
     @extend_schema(
-        auth=LEAN_JWT_OR_SESSION_AUTH,  # type: ignore[arg-type]  # drf-spectacular hints str, takes dicts
+        auth=LEAN_JWT_SESSION_OR_GUEST,  # type: ignore[arg-type]  # drf-spectacular hints str, takes dicts
+        parameters=[ORDER_TOKEN],
         summary="Pay for an order",
         description="The customer who placed it, while it is pending, through "
         "the configured gateway. Every attempt is recorded; the order becomes "
@@ -218,7 +283,7 @@ class OrderViewSet(viewsets.GenericViewSet):
         serializer = PaySerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         order = services.pay_order(
-            order=order, user=request.user, **serializer.validated_data
+            order=order, user=self.shopper, **serializer.validated_data
         )
         return self._answer(order)
 

@@ -207,10 +207,12 @@ def test_checkout_without_save_address_leaves_the_book_alone(customer, customer_
     assert not customer.addresses.exists()
 
 
-def test_checkout_needs_a_logged_in_user(api_client):
+def test_checkout_without_a_login_or_a_cart_token_is_an_empty_cart(api_client):
+    # A guest checks out its cart by token (test_guest_checkout.py).
     response = api_client.post(ORDERS, checkout_body(), format="json")
 
-    assert_problem(response, 401, "not_authenticated")
+    assert_problem(response, 400, "cart_empty")
+    assert not Order.objects.exists()
 
 
 def test_checkout_of_an_empty_cart_is_400_cart_empty(customer_client):

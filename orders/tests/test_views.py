@@ -116,12 +116,11 @@ def checkout_page(shopper_client, cart_of_two_mugs):
 # --- Checkout: who and when -----------------------------------------------------------
 
 
-def test_checkout_sends_an_anonymous_shopper_to_log_in_and_back(client):
+def test_checkout_without_a_cart_sends_a_guest_back_to_the_cart(client):
+    # With a cart, a guest checks out here (test_guest_checkout.py).
     response = client.get(CHECKOUT)
 
-    assertRedirects(
-        response, "/accounts/login/?next=/checkout/", fetch_redirect_response=False
-    )
+    assertRedirects(response, "/cart/", fetch_redirect_response=False)
 
 
 def test_logging_in_from_the_checkout_link_returns_to_checkout(client, shopper, mug):
@@ -1118,8 +1117,9 @@ def test_the_history_reads_a_fixed_number_of_queries(
         OrderFactory(user=shopper)
     shopper_client.get(HISTORY)
 
-    # The session, the user, the count, the page of orders, the cart count.
-    with django_assert_num_queries(5):
+    # The session, the user, the count, the page of orders, the guest orders
+    # of the user's address (to claim), the cart count.
+    with django_assert_num_queries(6):
         shopper_client.get(HISTORY)
 
 

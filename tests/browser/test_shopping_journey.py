@@ -15,6 +15,7 @@ from catalog import services as catalog_services
 from catalog.tests.factories import variant_of
 from orders.models import Order
 from orders.tests.factories import OrderFactory
+from pricing.models import TaxRate, Voucher
 from pricing.tests.factories import method_data, shipping_zone
 
 pytestmark = pytest.mark.browser
@@ -333,3 +334,55 @@ def test_a_customer_chooses_a_shipping_method_and_pays_for_it(page, screenshot, 
         "courier",
         Decimal("9.00"),
     )
+
+
+def test_a_guest_buys_with_a_voucher_a_shipping_method_and_tax(
+    page, screenshot, store, settings
+):
+    settings.STORE_COUNTRY = "GB"
+    shipping_zone(
+        "UK",
+        ["GB"],
+        [
+            method_data("royal-mail", name="Royal Mail", price=Decimal("3.50")),
+            method_data("courier", price=Decimal("9.00"), estimated_days=1),
+        ],
+    )
+    TaxRate.objects.create(country="GB", rate=Decimal("20.00"))
+    Voucher.objects.create(code="WELCOME10", kind="percentage", value=Decimal("10"))
+    page.goto("/products/mug-01/")
+    page.get_by_role("button", name="Add to cart").click()
+
+    page.get_by_label("Voucher code").fill("welcome10")
+    page.get_by_role("button", name="Apply").click()
+
+    expect(messages(page)).to_have_text("Voucher applied.")
+    summary = page.get_by_role("region", name="Summary")
+    # 8.00 - 0.80 off + 3.50 Royal Mail + 20 % tax on 7.20 (1.44).
+    expect(summary).to_contain_text("Discount (WELCOME10)")
+    expect(summary).to_contain_text("Tax (20\N{NO-BREAK SPACE}%)")
+    expect(summary).to_contain_text("12.14\N{NO-BREAK SPACE}USD")
+    screenshot("40-guest-cart-voucher")
+    page.get_by_role("link", name="Checkout").click()
+
+    page.get_by_label("E-mail address").fill("guest@example.com")
+    fill_address(page)
+    page.get_by_role("radio", name=re.compile(r"^Royal Mail: 3\.50")).check()
+    order_summary = page.get_by_role("region", name="Order summary")
+    expect(order_summary).to_contain_text("12.14\N{NO-BREAK SPACE}USD")
+    screenshot("41-guest-checkout")
+    page.get_by_role("button", name="Place order").click()
+
+    order = Order.objects.get()
+    expect(page).to_have_url(re.compile(rf"/orders/{order.number}/\?token="))
+    expect(page.get_by_text("Placed as a guest with guest@example.com")).to_be_visible()
+    assert (order.user, order.voucher_code, order.total, order.tax_total) == (
+        None,
+        "WELCOME10",
+        Decimal("12.14"),
+        Decimal("1.44"),
+    )
+    page.get_by_label("Card number").fill(APPROVED_CARD)
+    page.get_by_role("button", name="Pay now").click()
+    expect(messages(page)).to_contain_text(f"{order.number} is paid")
+    screenshot("42-guest-order-paid")
