@@ -10,8 +10,14 @@ checkouts concurrently over HTTP in two scenarios:
 - hot: every buyer wants the same product, which has far fewer units than
   buyers (the worst contention: all checkouts lock one row).
 
-It reports checkouts per second, p50/p99 latency, the status counts and
-oversells (units sold beyond the starting stock: must be 0), and runs
+Every buyer ships by a method to a country with tax, and brings a voucher
+(10 % off) on the cart whose usage limit is three quarters of the buyers, so
+that a quarter of the checkouts race for used-up uses: the whole pricing
+pipeline, and the voucher's conditional update, on every checkout.
+
+It reports checkouts per second, p50/p99 latency, the status counts,
+oversells (units sold beyond the starting stock: must be 0) and voucher
+overruns (orders with the voucher beyond its limit: must be 0), and runs
 `reconcile_stock`. Bounded: a few hundred checkouts, a deadline per
 scenario, loopback only.
 
@@ -39,7 +45,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import servers
-from servers import CHECKOUT_BODY, ROOT, ensure_shipping_method
+from servers import CHECKOUT_BODY, ROOT, ensure_pricing_rules
 
 PYTHON = sys.executable
 
@@ -84,12 +90,19 @@ def seed(run, scenario, buyers, hot_stock):
     from rest_framework_simplejwt.tokens import AccessToken
 
     from accounts.models import User
-    from carts.models import CartItem
+    from carts.models import Cart, CartItem
     from carts.services import get_user_cart
     from catalog import services as catalog_services
     from catalog.models import Category
+    from pricing.models import Voucher
 
-    ensure_shipping_method()
+    ensure_pricing_rules()
+    voucher = Voucher.objects.create(
+        code=f"BENCH-{run}-{scenario}",
+        kind="percentage",
+        value=10,
+        usage_limit=buyers * 3 // 4,
+    )
     category = Category.objects.create(name=f"Bench {run} {scenario}")
     if scenario == "hot":
         products = [
@@ -126,8 +139,9 @@ def seed(run, scenario, buyers, hot_stock):
             CartItem(cart=cart, variant=variant_of[p.pk], quantity=1) for p in chosen
         ]
     CartItem.objects.bulk_create(items)
+    Cart.objects.filter(user__in=users).update(voucher=voucher)
     starting = {product.pk: product.stock for product in products}
-    return [str(AccessToken.for_user(user)) for user in users], starting
+    return [str(AccessToken.for_user(user)) for user in users], starting, voucher
 
 
 def start_server(args, environment, log):
@@ -208,6 +222,16 @@ def check_stock(starting):
     return sum(sold.values()), oversold, mismatched
 
 
+def check_voucher(voucher):
+    """Orders placed with the voucher, and how many beyond its limit."""
+    from orders.models import Order
+
+    voucher.refresh_from_db()
+    orders = Order.objects.filter(voucher=voucher).count()
+    overrun = max(orders - voucher.usage_limit, voucher.used_count - orders, 0)
+    return orders, overrun
+
+
 def say(text):
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
@@ -225,12 +249,13 @@ def run_scenarios(args, environment, log, run):
     server = start_server(args, environment, log)
     try:
         for scenario in ("distinct", "hot"):
-            tokens, starting = seed(run, scenario, args.buyers, args.hot_stock)
+            tokens, starting, voucher = seed(run, scenario, args.buyers, args.hot_stock)
             results, seconds = fire(args, tokens)
             statuses = Counter(str(status) for status, _ in results)
             latencies = [latency for status, latency in results if status != "skipped"]
             placed = statuses.get("201", 0)
             units, oversold, mismatched = check_stock(starting)
+            voucher_orders, overrun = check_voucher(voucher)
             line = figures[scenario] = {
                 "checkouts": len(results),
                 "seconds": round(seconds, 2),
@@ -243,13 +268,18 @@ def run_scenarios(args, environment, log, run):
                 "units_sold": units,
                 "oversold": oversold,
                 "stock_mismatches": mismatched,
+                "voucher_limit": voucher.usage_limit,
+                "voucher_orders": voucher_orders,
+                "voucher_overrun": overrun,
             }
             say(
                 f"{scenario:>8}: {line['checkouts']} checkouts in {line['seconds']} s"
                 f" = {line['checkouts_per_second']}/s ({line['orders_per_second']}"
                 f" orders/s), p50 {line['p50_ms']} ms, p99 {line['p99_ms']} ms,"
                 f" statuses {line['statuses']}, sold {units} of"
-                f" {line['starting_stock']} units, oversold {oversold}"
+                f" {line['starting_stock']} units, oversold {oversold},"
+                f" voucher on {voucher_orders} orders of {voucher.usage_limit}"
+                f" allowed (overrun {overrun})"
             )
     finally:
         servers.stop_gunicorn(server)
@@ -292,12 +322,13 @@ def main():
         for scenario, line in figures.items()
         if line["oversold"]
         or line["stock_mismatches"]
+        or line["voucher_overrun"]
         or set(line["statuses"]) - {"201", "409"}
     ]
     if failures:
         say(f"FAILED: oversells, stock drift or errors in {', '.join(failures)}")
         return 1
-    say("No oversells; stock matches the orders and the ledger.")
+    say("No oversells or voucher overruns; stock matches the orders and the ledger.")
     return 0
 
 

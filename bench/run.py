@@ -64,7 +64,9 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import servers
-from servers import CHECKOUT_BODY, ROOT, ensure_shipping_method
+from servers import CHECKOUT_BODY, ROOT, ensure_pricing_rules
+
+VOUCHER_CODE = "BENCH10"
 
 BENCH = ROOT / "bench"
 RESULTS = BENCH / "results"
@@ -557,8 +559,9 @@ def seed(args):
         StockMovement,
     )
     from catalog.services import refresh_aggregates
+    from pricing.models import Voucher
 
-    ensure_shipping_method()
+    ensure_pricing_rules()
     rng = random.Random(8)
     stock = 1000
     with transaction.atomic():
@@ -698,6 +701,13 @@ def seed(args):
                 CartItem(cart=carts[user.pk], variant=variant_of[hot.pk], quantity=1)
                 for user in pool
             ]
+        # Every buyer brings a voucher (10 % off, enough uses for them all):
+        # each checkout takes a use by its conditional update.
+        buyers = [user for pool in checkout_pools + contention_pools for user in pool]
+        voucher = Voucher.objects.create(
+            code=VOUCHER_CODE, kind="percentage", value=10, usage_limit=len(buyers)
+        )
+        Cart.objects.filter(user__in=buyers).update(voucher=voucher)
         CartItem.objects.bulk_create(items, batch_size=5000)
 
     def tokens(users):
@@ -1136,7 +1146,8 @@ def check_stock(seeded):
     from django.db.models import Sum
 
     from catalog.models import Product
-    from orders.models import OrderItem
+    from orders.models import Order, OrderItem
+    from pricing.models import Voucher
 
     sold = dict(
         OrderItem.objects.values_list("product_id").annotate(units=Sum("quantity"))
@@ -1153,7 +1164,15 @@ def check_stock(seeded):
     except CommandError as error:
         ledger = str(error)
     hot_sold = [sold.get(pk, 0) for pk in seeded.hot_products]
+    voucher = Voucher.objects.filter(code=VOUCHER_CODE).first()
+    voucher_orders = Order.objects.filter(voucher=voucher).count() if voucher else 0
+    overrun = 0
+    if voucher is not None:
+        limit = voucher.usage_limit or 0
+        overrun = max(voucher_orders - limit, voucher.used_count - voucher_orders, 0)
     return {
+        "voucher_orders": voucher_orders,
+        "voucher_overrun": overrun,
         "units_sold": sum(sold.values()),
         "oversold_units": oversold,
         "products_off_the_books": drifted,
@@ -1333,6 +1352,8 @@ def markdown(report):
         "",
         "## Correctness",
         "",
+        f"- Orders with the buyers' voucher: {checks['voucher_orders']}; "
+        f"beyond its limit: {checks['voucher_overrun']}\n"
         f"- Units sold: {checks['units_sold']}; oversold: "
         f"{checks['oversold_units']}; products whose stock ≠ starting - sold: "
         f"{checks['products_off_the_books']}; ledger: {checks['ledger']}.",
@@ -1545,6 +1566,8 @@ def main():
         failures.append(f"unexpected responses or socket errors: {errors}")
     if checks["oversold_units"] or checks["products_off_the_books"]:
         failures.append("oversold or stock off the books")
+    if checks["voucher_overrun"]:
+        failures.append("voucher used beyond its limit")
     if checks["ledger"] != "balanced":
         failures.append(f"ledger: {checks['ledger']}")
     if checks["deadlocks"]:

@@ -54,6 +54,7 @@ class CartLine:
     variant_sale_price: Decimal | None
     variant_stock: int
     variant_is_active: bool
+    variant_weight: int | None
     category_id: int
     tax_class: str
     # The name of the product's first picture's file, or None.
@@ -71,6 +72,7 @@ class CartLine:
             product_id=self.product_id,
             category_id=self.category_id,
             tax_class=self.tax_class,
+            weight=self.variant_weight or 0,
         )
 
 
@@ -157,6 +159,7 @@ LINE_COLUMNS = (
     (ProductVariant, "sale_price"),
     (ProductVariant, "stock"),
     (ProductVariant, "is_active"),
+    (ProductVariant, "weight"),
     (Product, "category"),
     (Product, "tax_class"),
 )

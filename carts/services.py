@@ -212,6 +212,7 @@ def pricing_line(item: CartItem) -> pipeline.Line:
         product_id=product.pk,
         category_id=product.category_id,
         tax_class=product.tax_class,
+        weight=item.variant.weight or 0,
     )
 
 
@@ -235,7 +236,9 @@ def price_cart(
     """Price a cart's lines for its country (the store's until it has one),
     by its chosen method (else the cheapest there) and with its voucher."""
     country = country or settings.STORE_COUNTRY
-    offered = pricing_services.shipping_methods_for(country=country)
+    offered = pricing_services.shipping_methods_for(
+        country=country, weight=pipeline.weight_of(lines)
+    )
     chosen = next(
         (method for method in offered if method.pk == shipping_method_id), None
     )
@@ -259,8 +262,12 @@ def set_shipping(*, cart: Cart, country: str, method: str | None = None) -> Cart
     country = str(country or "").strip().upper()
     if country not in COUNTRY_CODES:
         raise ValidationError({"country": NOT_A_COUNTRY})
+    items = CartItem.objects.with_product().filter(cart=cart)
+    weight = pipeline.weight_of(pricing_line(item) for item in items)
     try:
-        chosen = pricing_services.chosen_shipping_method(country=country, code=method)
+        chosen = pricing_services.chosen_shipping_method(
+            country=country, code=method, weight=weight
+        )
     except ValidationError as error:
         raise ValidationError(
             {"method": error.message_dict["shipping_method"]}

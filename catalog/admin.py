@@ -213,6 +213,7 @@ class VariantInlineForm(forms.ModelForm):
             "options",
             "price",
             "compare_at_price",
+            "weight",
             "is_active",
             "position",
         ]
@@ -228,6 +229,7 @@ class ProductVariantInline(admin.TabularInline):
         "options",
         "price",
         "compare_at_price",
+        "weight",
         "stock",
         "stock_change",
         "is_active",

@@ -188,6 +188,12 @@ class CategoryQuerySet(InvalidatingQuerySet["Category"]):
         children = _children_of((pk, parent_id) for pk, parent_id, _ in rows)
         return {slug: _subtree(children, pk) for pk, _, slug in rows}
 
+    def subtree_ids_by_id(self) -> dict[int, set[int]]:
+        """Map each category's id to the ids of it and its descendants (one query)."""
+        rows = list(self.model.objects.order_by().values_list("pk", "parent_id"))
+        children = _children_of(rows)
+        return {pk: _subtree(children, pk) for pk, _ in rows}
+
     def active_product_counts(self) -> dict[int, int]:
         """Map each category id to the active products in its subtree (one query).
 
@@ -626,6 +632,13 @@ class ProductVariant(LedgeredStockModel):
         max_digits=10, decimal_places=2, null=True, blank=True, editable=False
     )
     is_active = models.BooleanField("active", default=True)
+    weight = models.PositiveIntegerField(
+        "weight (g)",
+        null=True,
+        blank=True,
+        help_text="Grams a unit weighs packed, for the shipping methods' weight "
+        "limits; empty: not known (counts as nothing).",
+    )
     position = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

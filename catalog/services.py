@@ -105,6 +105,7 @@ class NewVariant(TypedDict):
     compare_at_price: NotRequired[Decimal | None]
     stock: NotRequired[int]
     is_active: NotRequired[bool]
+    weight: NotRequired[int | None]
     position: NotRequired[int]
 
 
@@ -116,6 +117,7 @@ class VariantChanges(TypedDict, total=False):
     price: Decimal
     compare_at_price: Decimal | None
     is_active: bool
+    weight: int | None
     position: int
     stock: int
 
@@ -619,6 +621,7 @@ def _build_variant(types: Sequence[ProductOption], data: NewVariant) -> ProductV
         compare_at_price=data.get("compare_at_price"),
         stock=stock,
         is_active=data.get("is_active", True),
+        weight=data.get("weight"),
         position=data.get("position", 0),
     )
     if not variant.sku.strip():
@@ -1043,6 +1046,7 @@ CHANGED_VARIANT_FIELDS = (
     "sale_price",
     "stock",
     "is_active",
+    "weight",
     "updated_at",
 )
 

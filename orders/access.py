@@ -26,14 +26,7 @@ def access_token(order: Order) -> str:
 
 def order_number_for(token: str) -> str | None:
     """The number of the order `token` names, or None for a bad or old token."""
-    if not token or len(token) > 200:
-        return None
-    try:
-        number = signing.loads(
-            token, salt=SALT, max_age=settings.GUEST_ORDER_LINK_DAYS * 86400
-        )
-    except signing.BadSignature:
-        return None
+    number = _read(token, salt=SALT, days=settings.GUEST_ORDER_LINK_DAYS)
     return number if isinstance(number, str) else None
 
 
@@ -53,15 +46,18 @@ def claim_token(user: User) -> str:
 def claimed_email(token: str, *, user: User) -> str | None:
     """The address a claim token proves `user` reads, or None: bad, old, for
     another user, or for an address the account no longer has."""
-    if not token or len(token) > 300:
-        return None
-    try:
-        claim = signing.loads(
-            token, salt=CLAIM_SALT, max_age=settings.GUEST_ORDER_CLAIM_DAYS * 86400
-        )
-    except signing.BadSignature:
-        return None
+    claim = _read(token, salt=CLAIM_SALT, days=settings.GUEST_ORDER_CLAIM_DAYS)
     if not isinstance(claim, dict) or claim.get("user") != user.pk:
         return None
     email = claim.get("email")
     return email if email == user.email else None
+
+
+def _read(token: str, *, salt: str, days: int) -> object:
+    """What a token signed under `salt` holds, None when bad or older than `days`."""
+    if not token or len(token) > 300:
+        return None
+    try:
+        return signing.loads(token, salt=salt, max_age=days * 86400)
+    except signing.BadSignature:
+        return None

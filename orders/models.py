@@ -113,6 +113,10 @@ class Order(models.Model):
     voucher_code = models.CharField(
         "voucher", max_length=50, blank=True, default="", db_default=""
     )
+    # The automatic promotions that took something off its lines.
+    promotions = models.ManyToManyField(
+        "pricing.Promotion", blank=True, related_name="orders"
+    )
     # {full_name, line1, line2, city, postal_code, country, phone}, checked
     # by accounts.addresses.clean_address before it gets here.
     shipping_address = models.JSONField()
@@ -219,6 +223,16 @@ class Order(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.status == self.Status.PENDING
+
+    @property
+    def discount_names(self) -> str:
+        """What its discount was made of: its promotions, then its voucher."""
+        if not self.discount_total:
+            return ""
+        names = [promotion.name for promotion in self.promotions.all()]
+        if self.voucher_code:
+            names.append(self.voucher_code)
+        return ", ".join(names)
 
     @property
     def recipient(self) -> str:

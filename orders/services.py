@@ -262,11 +262,6 @@ def _place_order(
         if replay is not None:
             return PlacedOrder.found(replay)
         raise CartEmpty()
-    method = pricing_services.chosen_shipping_method(
-        country=address["country"],
-        code=method_code,
-        chosen_id=cart.shipping_method_id,
-    )
     try:
         movements = catalog_services.take_stock(
             lines=[(line.variant_id, line.quantity) for line in lines],
@@ -302,8 +297,15 @@ def _place_order(
                 product_id=variant.product_id,
                 category_id=variant.product.category_id,
                 tax_class=variant.product.tax_class,
+                weight=variant.weight or 0,
             )
         )
+    method = pricing_services.chosen_shipping_method(
+        country=address["country"],
+        code=method_code,
+        chosen_id=cart.shipping_method_id,
+        weight=pipeline.weight_of(sold),
+    )
     voucher = _cart_voucher(cart)
     priced = pricing_services.price_lines(
         sold, country=address["country"], method=method, voucher=voucher
@@ -367,6 +369,11 @@ def _place_order(
             )
         )
     items = OrderItem.objects.bulk_create(items)
+    if priced.promotions:
+        Order.promotions.through.objects.bulk_create(
+            Order.promotions.through(order=order, promotion_id=promotion.id)
+            for promotion in priced.promotions
+        )
     history = [
         OrderStatusChange.objects.create(order=order, status=Status.PENDING, by=user)
     ]

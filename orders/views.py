@@ -41,6 +41,7 @@ from orders.exceptions import (
 from orders.forms import KEY_PATTERN, CheckoutForm, PayForm
 from orders.models import Order
 from orders.payments import TestCardGateway, get_gateway
+from pricing import pipeline
 from pricing import services as pricing_services
 
 # The API's checkout counts under the same name: one counter per customer.
@@ -251,11 +252,12 @@ class CheckoutView(TemplateView):
         return self.priced[country]
 
     def price_options(self, cart, country):
+        lines = [cart_services.pricing_line(item) for item in cart.items.all()]
+        methods = pricing_services.shipping_methods_for(
+            country=country, weight=pipeline.weight_of(lines)
+        )
         return pricing_services.price_by_methods(
-            [cart_services.pricing_line(item) for item in cart.items.all()],
-            country=country,
-            methods=pricing_services.shipping_methods_for(country=country) or [None],
-            voucher=cart.voucher,
+            lines, country=country, methods=methods or [None], voucher=cart.voucher
         )
 
     def render_page(self, cart, form, *, key, status=200, stock_problems=()):
@@ -286,7 +288,6 @@ class CheckoutView(TemplateView):
             country=country,
             breakdown=breakdown,
             shipping_name=method.name if method else "",
-            voucher_code=breakdown.voucher.code if breakdown.voucher else "",
             stock_problems=stock_problems,
             has_warnings=bool(warnings),
             # The hidden totals come from what this page shows: the total the

@@ -5,12 +5,19 @@ tax rates and vouchers. The models' checks apply, as in the API's services.
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.widgets import FilteredSelectMultiple
-from django.db.models import BLANK_CHOICE_DASH
+from django.db.models import BLANK_CHOICE_DASH, Count
 from django_countries import countries
 
 from core.admin import ReadOnlyAdminMixin
 from pricing import services
-from pricing.models import ShippingMethod, ShippingZone, TaxRate, Voucher, VoucherUse
+from pricing.models import (
+    Promotion,
+    ShippingMethod,
+    ShippingZone,
+    TaxRate,
+    Voucher,
+    VoucherUse,
+)
 
 
 class ShippingZoneForm(forms.ModelForm):
@@ -29,7 +36,7 @@ class ShippingZoneForm(forms.ModelForm):
 
 class ShippingMethodInline(admin.TabularInline):
     model = ShippingMethod
-    fields = ["code", "name", "price", "free_above", "estimated_days"]
+    fields = ["code", "name", "price", "free_above", "estimated_days", "max_weight"]
     extra = 1
 
 
@@ -198,3 +205,41 @@ class VoucherAdmin(admin.ModelAdmin):
         # change message reads what each formset saved.
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
+
+
+@admin.register(Promotion)
+class PromotionAdmin(admin.ModelAdmin):
+    """Automatic promotions, and how many orders each took something off."""
+
+    list_display = [
+        "name",
+        "kind",
+        "value",
+        "buy_quantity",
+        "pay_quantity",
+        "starts_at",
+        "ends_at",
+        "is_active",
+        "stackable",
+        "times_used",
+    ]
+    list_filter = ["kind", "is_active", "stackable"]
+    search_fields = ["name"]
+    date_hierarchy = "starts_at"
+    autocomplete_fields = ["categories", "products"]
+    fields = [
+        "name",
+        ("kind", "value"),
+        ("buy_quantity", "pay_quantity"),
+        ("starts_at", "ends_at"),
+        ("is_active", "stackable"),
+        "categories",
+        "products",
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(order_count=Count("orders"))
+
+    @admin.display(description="orders", ordering="order_count")
+    def times_used(self, promotion):
+        return promotion.order_count

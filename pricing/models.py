@@ -81,6 +81,13 @@ class ShippingMethod(models.Model):
     estimated_days = models.PositiveSmallIntegerField(
         help_text="Working days from dispatch to the door, as shoppers are told."
     )
+    max_weight = models.PositiveIntegerField(
+        "weight limit (g)",
+        null=True,
+        blank=True,
+        help_text="Offered only for orders weighing at most this many grams "
+        "(the variants' weights); empty: any weight.",
+    )
 
     class Meta:
         ordering = ["price", "name", "id"]
@@ -95,9 +102,9 @@ class ShippingMethod(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.zone})"
 
-    def ships_to(self, country: str) -> bool:
-        """Whether the method's zone holds `country` (an upper-case ISO code)."""
-        return country in self.zone.countries
+    def carries(self, weight: int) -> bool:
+        """Whether it takes an order of `weight` grams."""
+        return self.max_weight is None or weight <= self.max_weight
 
     @property
     def rate(self) -> ShippingRate:
@@ -147,6 +154,55 @@ class TaxRate(models.Model):
             raise ValidationError({"rate": "A rate must be below 100 %."})
 
 
+class Discount(models.Model):
+    """What a voucher and a promotion share: a kind and value, a window, and
+    the products and categories they are limited to (none: every product)."""
+
+    PERCENTAGE = "percentage"
+    FIXED = "fixed"
+
+    value = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    starts_at = models.DateTimeField(default=timezone.now)
+    ends_at = models.DateTimeField(
+        null=True, blank=True, help_text="In force up to this moment; empty: no end."
+    )
+    categories = models.ManyToManyField(
+        Category,
+        blank=True,
+        related_name="%(class)ss",
+        help_text="Only for products of these categories and their "
+        "subcategories (with the products below); none: every product.",
+    )
+    products = models.ManyToManyField(Product, blank=True, related_name="%(class)ss")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    kind: str
+
+    class Meta:
+        abstract = True
+        ordering = ["-starts_at", "-id"]
+
+    def discount_errors(self) -> dict[str, str]:
+        """What is wrong with the window and the value, by field."""
+        errors = {}
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            errors["ends_at"] = (
+                f"The {self._meta.verbose_name} must end after it starts."
+            )
+        if self.value is not None:
+            if self.kind == self.PERCENTAGE and not 0 < self.value <= 100:
+                errors["value"] = "A percentage must be above 0 and at most 100."
+            elif self.kind == self.FIXED and self.value <= 0:
+                errors["value"] = "The amount off must be above 0."
+        return errors
+
+
 class VoucherQuerySet(models.QuerySet["Voucher"]):
     def by_code(self, code: str) -> "VoucherQuerySet":
         return self.filter(code=normalize_code(code))
@@ -157,7 +213,7 @@ def normalize_code(code: str) -> str:
     return str(code or "").strip().upper()
 
 
-class Voucher(models.Model):
+class Voucher(Discount):
     """A discount code a shopper types in: an amount off or free shipping."""
 
     class Kind(models.TextChoices):
@@ -170,14 +226,6 @@ class Voucher(models.Model):
         max_length=50, unique=True, validators=[PrintableTextValidator()]
     )
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    value = models.DecimalField(
-        max_digits=10,
-        decimal_places=2,
-        default=Decimal("0"),
-        validators=[MinValueValidator(Decimal("0"))],
-        help_text="Percent off (up to 100) or the amount off the order; "
-        "0 for free shipping.",
-    )
     min_subtotal = models.DecimalField(
         "minimum subtotal",
         max_digits=10,
@@ -187,34 +235,19 @@ class Voucher(models.Model):
         validators=[MinValueValidator(Decimal("0"))],
         help_text="The cart's subtotal must be at least this; empty: any.",
     )
-    starts_at = models.DateTimeField(default=timezone.now)
-    ends_at = models.DateTimeField(
-        null=True, blank=True, help_text="Valid up to this moment; empty: no end."
-    )
     usage_limit = models.PositiveIntegerField(
         null=True, blank=True, help_text="Orders that may use it in all; empty: any."
     )
     once_per_customer = models.BooleanField(
         default=False, help_text="Each account or e-mail address may use it once."
     )
-    categories = models.ManyToManyField(
-        Category,
-        blank=True,
-        related_name="vouchers",
-        help_text="Only for products of these categories and their "
-        "subcategories (with the products below); none: the whole cart.",
-    )
-    products = models.ManyToManyField(Product, blank=True, related_name="vouchers")
     # Orders placed with it and not cancelled: taken in the checkout's
     # transaction by a conditional update, so that it never passes the limit.
     used_count = models.PositiveIntegerField(default=0, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     objects = VoucherQuerySet.as_manager()
 
-    class Meta:
-        ordering = ["-starts_at", "-id"]
+    class Meta(Discount.Meta):
         constraints = [
             models.CheckConstraint(
                 condition=Q(usage_limit__isnull=True)
@@ -238,23 +271,11 @@ class Voucher(models.Model):
     def clean(self) -> None:
         super().clean()
         self.code = normalize_code(self.code)
-        errors = {}
+        errors = self.discount_errors()
         if not self.code:
             errors["code"] = "Give the voucher a code."
-        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
-            errors["ends_at"] = "The voucher must end after it starts."
-        if self.value is not None:
-            if self.kind == self.Kind.PERCENTAGE and not 0 < self.value <= 100:
-                errors["value"] = "A percentage must be above 0 and at most 100."
-            elif self.kind == self.Kind.FIXED and self.value <= 0:
-                errors["value"] = "The amount off must be above 0."
         if errors:
             raise ValidationError(errors)
-
-    def is_valid_at(self, moment) -> bool:
-        return self.starts_at <= moment and (
-            self.ends_at is None or moment < self.ends_at
-        )
 
     @property
     def is_used_up(self) -> bool:
@@ -285,3 +306,74 @@ class VoucherUse(models.Model):
 
     def __str__(self) -> str:
         return f"{self.voucher} on {self.order_number}"
+
+
+class PromotionQuerySet(models.QuerySet["Promotion"]):
+    def in_force(self, moment) -> "PromotionQuerySet":
+        """Active promotions whose window holds `moment`."""
+        return self.filter(is_active=True, starts_at__lte=moment).filter(
+            Q(ends_at__isnull=True) | Q(ends_at__gt=moment)
+        )
+
+
+class Promotion(Discount):
+    """A discount that applies without a code ("10 % off mugs this week",
+    "buy 3 pay 2"). Where several cover a line, the best for the shopper
+    applies, plus those marked stackable (pricing.pipeline.promotion_discount).
+    """
+
+    class Kind(models.TextChoices):
+        PERCENTAGE = "percentage", "Percentage off"
+        FIXED = "fixed", "Fixed amount off each unit"
+        BUY_X_PAY_Y = "buy_x_pay_y", "Buy X, pay Y"
+
+    name = models.CharField(
+        max_length=120,
+        validators=[PrintableTextValidator()],
+        help_text="Shown to shoppers beside the discount.",
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    buy_quantity = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Buy X, pay Y: the X (say 3)."
+    )
+    pay_quantity = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Buy X, pay Y: the Y (say 2)."
+    )
+    is_active = models.BooleanField(
+        "active", default=True, help_text="Switch off to end it early."
+    )
+    stackable = models.BooleanField(
+        default=False,
+        help_text="Adds to the best other promotion on a line, instead of "
+        "competing with it.",
+    )
+    objects = PromotionQuerySet.as_manager()
+
+    class Meta(Discount.Meta):
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__isnull=True) | Q(ends_at__gt=F("starts_at")),
+                name="pricing_promotion_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="buy_x_pay_y")
+                | Q(pay_quantity__gte=1, buy_quantity__gt=F("pay_quantity")),
+                name="pricing_promotion_buy_more_than_paid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        errors = self.discount_errors()
+        if self.kind == self.Kind.BUY_X_PAY_Y:
+            buy, pay = self.buy_quantity, self.pay_quantity
+            if not buy or not pay or buy <= pay:
+                errors["pay_quantity"] = (
+                    "Give how many to buy and how many of them to pay, fewer "
+                    "(buy 3, pay 2)."
+                )
+        if errors:
+            raise ValidationError(errors)

@@ -1,8 +1,10 @@
 """What a cart or an order costs: one pipeline the cart, checkout and order share.
 
 Pure functions on Decimal, no database: lines at the prices in force (a
-sale's price is the line's unit price) → subtotal → the voucher's discount,
-shared among the lines it covers → shipping (the method's or the flat rule's
+sale's price is the line's unit price) → subtotal → each line's automatic
+promotions (the best one for the shopper, plus those marked stackable) → the
+voucher's discount on what is left, shared among the lines it covers →
+shipping (the method's or the flat rule's
 price, free above its threshold or with a free-shipping voucher) → tax per
 line, by the line's tax class in the destination country → total:
 
@@ -27,6 +29,7 @@ HUNDRED = Decimal("100")
 PERCENTAGE = "percentage"
 FIXED = "fixed"
 FREE_SHIPPING = "free_shipping"
+BUY_X_PAY_Y = "buy_x_pay_y"
 
 
 def to_cents(amount: Decimal) -> Decimal:
@@ -65,10 +68,17 @@ class Line:
     product_id: int
     category_id: int
     tax_class: str
+    # Grams a unit weighs (0: not known), for the methods' weight limits.
+    weight: int = 0
 
     @property
     def total(self) -> Decimal:
         return to_cents(self.unit_price * self.quantity)
+
+
+def weight_of(lines: Iterable[Line]) -> int:
+    """What the lines weigh in grams (units of unknown weight count as 0)."""
+    return sum(line.weight * line.quantity for line in lines)
 
 
 @dataclass(frozen=True)
@@ -89,11 +99,17 @@ class VoucherTerms:
     category_ids: frozenset[int] = frozenset()
 
     def covers(self, line: Line) -> bool:
-        if not self.product_ids and not self.category_ids:
-            return True
-        return line.product_id in self.product_ids or line.category_id in (
-            self.category_ids
-        )
+        return covers(line, self.product_ids, self.category_ids)
+
+
+def covers(
+    line: Line, product_ids: frozenset[int], category_ids: frozenset[int]
+) -> bool:
+    """Whether a voucher or promotion limited to these products and categories
+    (none of either: every line) takes something off `line`."""
+    if not product_ids and not category_ids:
+        return True
+    return line.product_id in product_ids or line.category_id in category_ids
 
 
 def voucher_problem(
@@ -114,6 +130,70 @@ def voucher_problem(
             f"the cart's is {subtotal}."
         )
     return None
+
+
+@dataclass(frozen=True)
+class PromotionTerms:
+    """An automatic promotion in force, as the pipeline reads it.
+
+    `percentage`: `value` percent off the line; `fixed`: `value` off each
+    unit; `buy_x_pay_y`: of every `buy` units of a line, only `pay` are paid
+    (the same variant: "buy 3 pay 2"). With no products and no categories it
+    covers every line; `category_ids` hold its categories' subtrees.
+    """
+
+    id: int
+    name: str
+    kind: str
+    value: Decimal = ZERO
+    buy: int = 0
+    pay: int = 0
+    stackable: bool = False
+    product_ids: frozenset[int] = frozenset()
+    category_ids: frozenset[int] = frozenset()
+
+    def covers(self, line: Line) -> bool:
+        return covers(line, self.product_ids, self.category_ids)
+
+    def discount_on(self, line: Line) -> Decimal:
+        """What it takes off `line` (never more than the line costs)."""
+        if not self.covers(line):
+            return ZERO
+        if self.kind == PERCENTAGE:
+            off = to_cents(line.total * self.value / HUNDRED)
+        elif self.kind == FIXED:
+            off = to_cents(self.value * line.quantity)
+        elif self.kind == BUY_X_PAY_Y and self.buy > self.pay >= 0:
+            free_units = (line.quantity // self.buy) * (self.buy - self.pay)
+            off = to_cents(line.unit_price * free_units)
+        else:
+            off = ZERO
+        return min(off, line.total)
+
+
+def promotion_discount(
+    line: Line, promotions: Sequence[PromotionTerms]
+) -> tuple[Decimal, tuple[PromotionTerms, ...]]:
+    """The line's promotion discount and the promotions giving it.
+
+    The rule: of the promotions that are not stackable, the one best for the
+    shopper (the largest discount; the first on a tie); each stackable one
+    adds to it; never more than the line costs.
+    """
+    offers = [
+        (promotion.discount_on(line), promotion)
+        for promotion in promotions
+        if promotion.covers(line)
+    ]
+    applied = [
+        (off, promotion) for off, promotion in offers if promotion.stackable and off > 0
+    ]
+    single = [(off, promotion) for off, promotion in offers if not promotion.stackable]
+    best = max(single, key=lambda offer: offer[0], default=None)
+    if best is not None and best[0] > 0:
+        applied.insert(0, best)
+    total = min(sum((off for off, _ in applied), ZERO), line.total)
+    return total, tuple(promotion for _, promotion in applied)
 
 
 @dataclass(frozen=True)
@@ -149,6 +229,18 @@ class Breakdown:
     prices_include_tax: bool
     # The voucher applied, or None (none on the cart, or it does not apply).
     voucher: VoucherTerms | None
+    # The promotions that took something off a line, and how much in all
+    # (part of `discount`).
+    promotions: tuple[PromotionTerms, ...] = ()
+    promotion_discount: Decimal = ZERO
+
+    @property
+    def discount_names(self) -> str:
+        """What the discount is made of, as shoppers read it."""
+        names = [promotion.name for promotion in self.promotions]
+        if self.voucher is not None:
+            names.append(self.voucher.code)
+        return ", ".join(names)
 
     @property
     def tax_rates(self) -> tuple[Decimal, ...]:
@@ -168,13 +260,15 @@ def price(
     prices_include_tax: bool,
     round_tax_per_line: bool,
     voucher: VoucherTerms | None = None,
+    promotions: Sequence[PromotionTerms] = (),
     now: datetime | None = None,
 ) -> Breakdown:
     """Price `lines` shipped at `shipping` to a country taxing at `tax_rates`.
 
     `tax_rates` maps a tax class to its percent in the destination country
     ("standard" for every class without its own; empty: no tax). `voucher`
-    is applied when it applies to the lines at `now` (voucher_problem).
+    is applied when it applies to the lines at `now` (voucher_problem);
+    `promotions` are those in force.
     """
     totals = [line.total for line in lines]
     subtotal = sum(totals, ZERO)
@@ -182,7 +276,18 @@ def price(
         now is None or voucher_problem(voucher, lines, now=now) is not None
     ):
         voucher = None
-    discounts = _voucher_discounts(lines, totals, voucher)
+    promoted = [promotion_discount(line, promotions) for line in lines]
+    promotion_offs = [off for off, _ in promoted]
+    applied_promotions = tuple(
+        {promotion.id: promotion for _, used in promoted for promotion in used}.values()
+    )
+    left = [total - off for total, off in zip(totals, promotion_offs, strict=True)]
+    discounts = [
+        off + voucher_off
+        for off, voucher_off in zip(
+            promotion_offs, _voucher_discounts(lines, left, voucher), strict=True
+        )
+    ]
     discount = sum(discounts, ZERO)
     if not lines or (voucher is not None and voucher.kind == FREE_SHIPPING):
         # Nothing to ship, or shipped free.
@@ -214,13 +319,16 @@ def price(
         total=total,
         prices_include_tax=prices_include_tax,
         voucher=voucher,
+        promotions=applied_promotions,
+        promotion_discount=sum(promotion_offs, ZERO),
     )
 
 
 def _voucher_discounts(
     lines: Sequence[Line], totals: Sequence[Decimal], voucher: VoucherTerms | None
 ) -> list[Decimal]:
-    """Each line's part of the voucher's discount (zero where it does not cover)."""
+    """Each line's part of the voucher's discount (zero where it does not
+    cover), on `totals`: what the lines cost after their promotions."""
     if voucher is None or voucher.kind == FREE_SHIPPING:
         return [ZERO for _ in lines]
     covered = [

@@ -10,6 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.aggregates import ArrayAgg
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -22,6 +23,7 @@ from catalog.models import Category, Product
 from pricing import pipeline
 from pricing.exceptions import VoucherExhausted, VoucherInvalid
 from pricing.models import (
+    Promotion,
     ShippingMethod,
     ShippingZone,
     TaxRate,
@@ -66,6 +68,42 @@ def voucher_terms(voucher: Voucher) -> pipeline.VoucherTerms:
     )
 
 
+def promotions_in_force(moment: datetime) -> list[pipeline.PromotionTerms]:
+    """The promotions in force at `moment`, as the pipeline reads them (one
+    query; one more for the category tree when one names categories)."""
+    rows = list(
+        Promotion.objects.in_force(moment)
+        .annotate(
+            product_ids=ArrayAgg("products__id", distinct=True, default=[]),
+            category_ids=ArrayAgg("categories__id", distinct=True, default=[]),
+        )
+        .order_by("starts_at", "id")
+    )
+    subtrees: dict[int, set[int]] = {}
+    if any(pk is not None for row in rows for pk in row.category_ids):
+        subtrees = Category.objects.subtree_ids_by_id()
+    promotions = []
+    for row in rows:
+        categories: set[int] = set()
+        for category_id in row.category_ids:
+            if category_id is not None:
+                categories |= subtrees.get(category_id, {category_id})
+        promotions.append(
+            pipeline.PromotionTerms(
+                id=row.pk,
+                name=row.name,
+                kind=row.kind,
+                value=row.value,
+                buy=row.buy_quantity or 0,
+                pay=row.pay_quantity or 0,
+                stackable=row.stackable,
+                product_ids=frozenset(pk for pk in row.product_ids if pk is not None),
+                category_ids=frozenset(categories),
+            )
+        )
+    return promotions
+
+
 def price_lines(
     lines: Sequence[pipeline.Line],
     *,
@@ -95,6 +133,7 @@ def price_by_methods(
     tax_rates = tax_rates_for(country)
     terms = None if voucher is None else voucher_terms(voucher)
     now = now or timezone.now()
+    promotions = promotions_in_force(now)
     return [
         (
             method,
@@ -105,6 +144,7 @@ def price_by_methods(
                 prices_include_tax=settings.PRICES_INCLUDE_TAX,
                 round_tax_per_line=settings.TAX_ROUNDING == "line",
                 voucher=terms,
+                promotions=promotions,
                 now=now,
             ),
         )
@@ -114,20 +154,28 @@ def price_by_methods(
 
 # --- Shipping methods ----------------------------------------------------------------
 
-METHOD_FIELDS = ("code", "name", "price", "free_above", "estimated_days")
+METHOD_FIELDS = (
+    "code",
+    "name",
+    "price",
+    "free_above",
+    "estimated_days",
+    "max_weight",
+)
 
 
 def chosen_shipping_method(
-    *, country: str, code: str | None, chosen_id: int | None = None
+    *, country: str, code: str | None, chosen_id: int | None = None, weight: int = 0
 ) -> ShippingMethod | None:
-    """The method `code` names, if it ships to `country`; None for the flat rule.
+    """The method `code` names, if it ships an order of `weight` grams to
+    `country`; None for the flat rule.
 
     Without a `code`, the method chosen before (`chosen_id`, the cart's),
-    if it ships there. Raises ValidationError naming `shipping_method` when
-    methods ship there and none (or another) is named, or when none do and
-    one is named.
+    if it still does. Raises ValidationError naming `shipping_method` when
+    methods do and none (or another) is named, or when none do and one is
+    named.
     """
-    offered = shipping_methods_for(country=country)
+    offered = shipping_methods_for(country=country, weight=weight)
     code = (code or "").strip()
     by_code = {method.code: method for method in offered}
     if code in by_code:
@@ -139,10 +187,23 @@ def chosen_shipping_method(
     if not offered and not code:
         return None
     place = countries.name(country)
+    heavy = next(
+        (
+            method
+            for method in shipping_methods_for(country=country)
+            if method.code == code
+        ),
+        None,
+    )
     if not offered:
         message = f"No shipping method ships to {place}: leave it out."
     elif not code:
         message = f"Choose how to ship to {place}: " + ", ".join(by_code) + "."
+    elif heavy is not None:
+        message = (
+            f"{heavy.name} takes orders of at most {heavy.max_weight} g; this "
+            f"one weighs {weight} g: choose " + ", ".join(by_code) + "."
+        )
     else:
         message = (
             f"That shipping method does not ship to {place}: choose "
@@ -157,15 +218,17 @@ def all_shipping_methods() -> list[ShippingMethod]:
     return list(ShippingMethod.objects.select_related("zone"))
 
 
-def shipping_methods_for(*, country: str) -> list[ShippingMethod]:
-    """The methods of every zone that holds `country` (any case), cheapest first."""
+def shipping_methods_for(*, country: str, weight: int = 0) -> list[ShippingMethod]:
+    """The methods of every zone that holds `country` (any case) and that take
+    an order of `weight` grams, cheapest first. Where the country's zones
+    have methods but none takes the weight, none: the store's flat rule."""
     code = (country or "").strip().upper()
     if code not in COUNTRY_CODES:
         raise ValidationError({"country": NOT_A_COUNTRY})
     return list(
-        ShippingMethod.objects.filter(zone__countries__contains=[code]).select_related(
-            "zone"
-        )
+        ShippingMethod.objects.filter(zone__countries__contains=[code])
+        .filter(Q(max_weight__isnull=True) | Q(max_weight__gte=weight))
+        .select_related("zone")
     )
 
 

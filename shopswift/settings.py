@@ -254,6 +254,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 # The header's cart count (one query, only when shown).
                 "carts.context_processors.cart",
+                # Whether the prices shown include tax (PRICES_INCLUDE_TAX).
+                "pricing.context_processors.tax_display",
             ],
         },
     },

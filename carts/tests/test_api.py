@@ -290,8 +290,9 @@ def test_get_costs_the_same_queries_whatever_the_number_of_lines(
     CartItemFactory.create_batch(lines, cart=cart)
 
     # The token's user, then the cart joined to its lines and their
-    # products; the shipping methods and the tax rates for its country.
-    with django_assert_num_queries(4):
+    # products; the shipping methods and the tax rates for its country, the
+    # promotions in force.
+    with django_assert_num_queries(5):
         response = client.get(CART)
 
     assert len(response.json()["items"]) == lines
@@ -306,8 +307,8 @@ def test_get_with_a_session_login_shows_the_same_cart_as_with_a_token(
     session_client.force_login(shopper)
 
     # The session, its user, then the cart joined to its lines; the shipping
-    # methods and the tax rates for its country.
-    with django_assert_num_queries(5):
+    # methods and the tax rates for its country, the promotions in force.
+    with django_assert_num_queries(6):
         response = session_client.get(CART)
 
     assert response.status_code == 200

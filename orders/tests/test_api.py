@@ -476,11 +476,12 @@ def test_checkout_costs_the_same_statements_whatever_the_carts_size(
     # locked by the update that marks it changed, the lines read; the
     # shipping methods for the address's country; the variants locked, then
     # the products, the variants' stock taken in one update and the
-    # products' in another, the movements; the tax rates for the country;
-    # the order, its lines, its history; the lines deleted. The key is not
+    # products' in another, the movements; the tax rates for the country,
+    # the promotions in force; the order, its lines, its history; the lines
+    # deleted. The key is not
     # looked up (the order's unique constraint holds it) and the answer
     # reads nothing back.
-    with django_assert_num_queries(16):
+    with django_assert_num_queries(17):
         response = customer_client.post(
             ORDERS, checkout_body(), format="json", headers={"Idempotency-Key": "k-1"}
         )
@@ -497,8 +498,8 @@ def test_a_checkout_with_a_bearer_token_reads_the_user_in_one_statement(
     client = APIClient(headers={"Authorization": f"Bearer {bearer(customer)}"})
 
     # The user's id and is_active (LeanJWTAuthentication), then the
-    # checkout's sixteen.
-    with django_assert_num_queries(17):
+    # checkout's seventeen.
+    with django_assert_num_queries(18):
         response = client.post(ORDERS, checkout_body(), format="json")
 
     assert response.status_code == 201

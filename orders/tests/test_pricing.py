@@ -18,6 +18,7 @@ from orders import services
 from orders.models import Order
 from orders.tests.conftest import client_for
 from orders.tests.factories import address, fill_cart
+from orders.tests.test_views import checkout_data
 from pricing.models import TaxRate, Voucher, VoucherUse
 from pricing.tests.factories import method_data, shipping_zone
 
@@ -312,3 +313,35 @@ def test_twenty_checkouts_racing_for_the_last_use_give_it_to_exactly_one():
     assert Order.objects.count() == 1
     # The refused checkouts took nothing.
     assert Product.objects.get(pk=product.pk).stock == 99
+
+
+@pytest.mark.django_db
+def test_the_pages_show_the_same_total_from_cart_to_order(client, uk, settings):
+    settings.STORE_COUNTRY = "GB"
+    mug = ProductFactory(price=Decimal("12.99"), stock=9)
+    voucher("SAVE10")
+    customer = UserFactory()
+    client.force_login(customer)
+    client.post("/cart/add/", {"product": mug.pk, "quantity": 3})
+    client.post("/cart/voucher/", {"code": "save10"})
+
+    cart_page = client.get("/cart/").content.decode()
+    checkout_page = client.get("/checkout/")
+    response = client.post(
+        "/checkout/", checkout_data(checkout_page, shipping_method="royal-mail")
+    )
+
+    order = Order.objects.get()
+    # 38.97 - 3.90 + 4.95 Royal Mail + 20 % of 35.07 (7.01) = 47.03
+    total = "47.03\N{NO-BREAK SPACE}USD"
+    assert f'<dd class="total">{total}</dd>' in cart_page
+    assert f'<dd class="total">{total}</dd>' in checkout_page.content.decode()
+    assert response.status_code == 302
+    assert (order.total, order.discount_total, order.tax_total) == (
+        Decimal("47.03"),
+        Decimal("3.90"),
+        Decimal("7.01"),
+    )
+    order_page = client.get(order.get_absolute_url()).content.decode()
+    assert f'<dd class="total">{total}</dd>' in order_page
+    assert "Discount (SAVE10)" in order_page

@@ -17,7 +17,7 @@ class ShippingMethodSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ShippingMethod
-        fields = ["code", "name", "price", "free_above", "estimated_days"]
+        fields = ["code", "name", "price", "free_above", "estimated_days", "max_weight"]
         # A code taken is the service's to say, for the whole zone at once.
         extra_kwargs: dict[str, dict[str, list[object]]] = {"code": {"validators": []}}
 

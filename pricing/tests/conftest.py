@@ -1,31 +1,25 @@
 import pytest
-from rest_framework.test import APIClient
+from django.contrib.auth.models import Permission
 
 from accounts.tests.clock import ratelimit_clock  # noqa: F401
-from accounts.tests.factories import StaffFactory, UserFactory
+from accounts.tests.factories import StaffFactory
+
+# The customers and staff of the orders' tests, with their API clients.
+from orders.tests.conftest import (  # noqa: F401
+    customer,
+    customer_client,
+    staff,
+    staff_client,
+)
 
 
 @pytest.fixture
-def customer():
-    return UserFactory(email="ada@example.com")
-
-
-@pytest.fixture
-def staff():
-    return StaffFactory()
-
-
-def client_for(user):
-    client = APIClient()
-    client.force_authenticate(user)
+def clerk_client(client):
+    """A staff member holding the pricing permissions (not a superuser), in
+    the admin's pages."""
+    clerk = StaffFactory()
+    clerk.user_permissions.set(
+        Permission.objects.filter(content_type__app_label="pricing")
+    )
+    client.force_login(clerk)
     return client
-
-
-@pytest.fixture
-def customer_client(customer):
-    return client_for(customer)
-
-
-@pytest.fixture
-def staff_client(staff):
-    return client_for(staff)

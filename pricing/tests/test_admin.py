@@ -4,11 +4,9 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.tests.factories import StaffFactory
 from catalog.tests.factories import CategoryFactory, ProductFactory
 from pricing import services
 from pricing.models import TaxRate, Voucher
@@ -18,17 +16,6 @@ pytestmark = pytest.mark.django_db
 TAX_RATES = "/admin/pricing/taxrate/"
 VOUCHERS = "/admin/pricing/voucher/"
 HOUR = timedelta(hours=1)
-
-
-@pytest.fixture
-def clerk_client(client):
-    """A staff member holding the pricing permissions (not a superuser)."""
-    clerk = StaffFactory()
-    clerk.user_permissions.set(
-        Permission.objects.filter(content_type__app_label="pricing")
-    )
-    client.force_login(clerk)
-    return client
 
 
 def tax_rate(country="GB", tax_class="standard", rate="20.00"):

@@ -11,9 +11,9 @@ from django.utils import timezone
 from accounts.tests.factories import StaffFactory
 from catalog.tests.factories import CategoryFactory, ProductFactory
 from core.testing import assert_problem
+from orders.tests.conftest import client_for
 from pricing import services
 from pricing.models import TaxRate, Voucher
-from pricing.tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db
 

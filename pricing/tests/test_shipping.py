@@ -167,6 +167,7 @@ def test_anyone_reads_the_methods_for_a_country(api_client):
             "price": "4.95",
             "free_above": "50.00",
             "estimated_days": 2,
+            "max_weight": None,
         }
     ]
 
@@ -189,6 +190,7 @@ def test_staff_add_change_and_delete_a_zone(staff_client):
                 "price": "7.50",
                 "free_above": "80.00",
                 "estimated_days": 4,
+                "max_weight": 30000,
             }
         ],
     }
