@@ -49,13 +49,11 @@ def tax_rates_for(country: str) -> dict[str, Decimal]:
 
 
 def voucher_terms(voucher: Voucher) -> pipeline.VoucherTerms:
-    """The voucher as the pipeline reads it, its categories with their subtrees."""
-    category_ids: set[int] = set()
-    slugs = list(voucher.categories.values_list("slug", flat=True))
-    if slugs:
-        subtrees = Category.objects.subtree_ids_by_slug()
-        for slug in slugs:
-            category_ids |= subtrees.get(slug, set())
+    """The voucher as the pipeline reads it, its categories with their
+    subtrees (one query; one more for the tree when it names categories)."""
+    covered = Voucher.objects.filter(pk=voucher.pk).aggregate(
+        product_ids=PRODUCT_IDS, category_ids=CATEGORY_IDS
+    )
     return pipeline.VoucherTerms(
         code=voucher.code,
         kind=voucher.kind,
@@ -63,9 +61,32 @@ def voucher_terms(voucher: Voucher) -> pipeline.VoucherTerms:
         min_subtotal=voucher.min_subtotal,
         starts_at=voucher.starts_at,
         ends_at=voucher.ends_at,
-        product_ids=frozenset(voucher.products.values_list("pk", flat=True)),
-        category_ids=frozenset(category_ids),
+        product_ids=_ids(covered["product_ids"]),
+        category_ids=_with_subtrees(_ids(covered["category_ids"])),
     )
+
+
+# What a voucher or promotion covers, read with it: ids (None where none).
+PRODUCT_IDS = ArrayAgg("products__id", distinct=True, default=[])
+CATEGORY_IDS = ArrayAgg("categories__id", distinct=True, default=[])
+
+
+def _ids(values: list[int | None]) -> frozenset[int]:
+    return frozenset(value for value in values if value is not None)
+
+
+def _with_subtrees(
+    category_ids: frozenset[int], subtrees: dict[int, set[int]] | None = None
+) -> frozenset[int]:
+    """The categories and every category below them."""
+    if not category_ids:
+        return category_ids
+    if subtrees is None:
+        subtrees = Category.objects.subtree_ids_by_id()
+    found: set[int] = set()
+    for category_id in category_ids:
+        found |= subtrees.get(category_id, {category_id})
+    return frozenset(found)
 
 
 def promotions_in_force(moment: datetime) -> list[pipeline.PromotionTerms]:
@@ -73,35 +94,36 @@ def promotions_in_force(moment: datetime) -> list[pipeline.PromotionTerms]:
     query; one more for the category tree when one names categories)."""
     rows = list(
         Promotion.objects.in_force(moment)
-        .annotate(
-            product_ids=ArrayAgg("products__id", distinct=True, default=[]),
-            category_ids=ArrayAgg("categories__id", distinct=True, default=[]),
-        )
         .order_by("starts_at", "id")
-    )
-    subtrees: dict[int, set[int]] = {}
-    if any(pk is not None for row in rows for pk in row.category_ids):
-        subtrees = Category.objects.subtree_ids_by_id()
-    promotions = []
-    for row in rows:
-        categories: set[int] = set()
-        for category_id in row.category_ids:
-            if category_id is not None:
-                categories |= subtrees.get(category_id, {category_id})
-        promotions.append(
-            pipeline.PromotionTerms(
-                id=row.pk,
-                name=row.name,
-                kind=row.kind,
-                value=row.value,
-                buy=row.buy_quantity or 0,
-                pay=row.pay_quantity or 0,
-                stackable=row.stackable,
-                product_ids=frozenset(pk for pk in row.product_ids if pk is not None),
-                category_ids=frozenset(categories),
-            )
+        .values(
+            "pk",
+            "name",
+            "kind",
+            "value",
+            "buy_quantity",
+            "pay_quantity",
+            "stackable",
+            product_ids=PRODUCT_IDS,
+            category_ids=CATEGORY_IDS,
         )
-    return promotions
+    )
+    subtrees = None
+    if any(_ids(row["category_ids"]) for row in rows):
+        subtrees = Category.objects.subtree_ids_by_id()
+    return [
+        pipeline.PromotionTerms(
+            id=row["pk"],
+            name=row["name"],
+            kind=row["kind"],
+            value=row["value"],
+            buy=row["buy_quantity"] or 0,
+            pay=row["pay_quantity"] or 0,
+            stackable=row["stackable"],
+            product_ids=_ids(row["product_ids"]),
+            category_ids=_with_subtrees(_ids(row["category_ids"]), subtrees),
+        )
+        for row in rows
+    ]
 
 
 def price_lines(
