@@ -236,9 +236,8 @@ def price_cart(
     """Price a cart's lines for its country (the store's until it has one),
     by its chosen method (else the cheapest there) and with its voucher."""
     country = country or settings.STORE_COUNTRY
-    offered = pricing_services.shipping_methods_for(
-        country=country, weight=pipeline.weight_of(lines)
-    )
+    rules = pricing_services.pricing_rules(country)
+    offered = rules.methods_for(pipeline.weight_of(lines))
     chosen = next(
         (method for method in offered if method.pk == shipping_method_id), None
     )
@@ -247,7 +246,7 @@ def price_cart(
         voucher = Voucher.objects.filter(pk=voucher_id).first()
     method = chosen or next(iter(offered), None)
     breakdown = pricing_services.price_lines(
-        lines, country=country, method=method, voucher=voucher
+        lines, rules=rules, method=method, voucher=voucher
     )
     return CartPrice(breakdown, country, chosen, method)
 
@@ -266,7 +265,7 @@ def set_shipping(*, cart: Cart, country: str, method: str | None = None) -> Cart
     weight = pipeline.weight_of(pricing_line(item) for item in items)
     try:
         chosen = pricing_services.chosen_shipping_method(
-            country=country, code=method, weight=weight
+            rules=pricing_services.pricing_rules(country), code=method, weight=weight
         )
     except ValidationError as error:
         raise ValidationError(

@@ -300,15 +300,16 @@ def _place_order(
                 weight=variant.weight or 0,
             )
         )
+    rules = pricing_services.pricing_rules(address["country"])
     method = pricing_services.chosen_shipping_method(
-        country=address["country"],
+        rules=rules,
         code=method_code,
         chosen_id=cart.shipping_method_id,
         weight=pipeline.weight_of(sold),
     )
     voucher = _cart_voucher(cart)
     priced = pricing_services.price_lines(
-        sold, country=address["country"], method=method, voucher=voucher
+        sold, rules=rules, method=method, voucher=voucher
     )
     if priced.total > MAX_AMOUNT:
         raise ValidationError(

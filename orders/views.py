@@ -253,11 +253,10 @@ class CheckoutView(TemplateView):
 
     def price_options(self, cart, country):
         lines = [cart_services.pricing_line(item) for item in cart.items.all()]
-        methods = pricing_services.shipping_methods_for(
-            country=country, weight=pipeline.weight_of(lines)
-        )
+        rules = pricing_services.pricing_rules(country)
+        methods = rules.methods_for(pipeline.weight_of(lines))
         return pricing_services.price_by_methods(
-            lines, country=country, methods=methods or [None], voucher=cart.voucher
+            lines, rules=rules, methods=methods or [None], voucher=cart.voucher
         )
 
     def render_page(self, cart, form, *, key, status=200, stock_problems=()):

@@ -7,7 +7,6 @@ pricing.pipeline.
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.postgres.aggregates import ArrayAgg
@@ -23,13 +22,13 @@ from catalog.models import Category, Product
 from pricing import pipeline
 from pricing.exceptions import VoucherExhausted, VoucherInvalid
 from pricing.models import (
-    Promotion,
     ShippingMethod,
     ShippingZone,
     TaxRate,
     Voucher,
     VoucherUse,
 )
+from pricing.queries import PricingRules, rules_for
 
 # --- Prices ---------------------------------------------------------------------------
 
@@ -41,11 +40,13 @@ def flat_rate() -> pipeline.ShippingRate:
     )
 
 
-def tax_rates_for(country: str) -> dict[str, Decimal]:
-    """{tax class: percent} in `country` ({} where it has no rate)."""
-    return dict(
-        TaxRate.objects.filter(country=country).values_list("tax_class", "rate")
-    )
+def pricing_rules(country: str, *, now: datetime | None = None) -> PricingRules:
+    """The shipping methods, tax rates and promotions that price an order to
+    `country` (any case) at `now`, in one query (pricing.queries)."""
+    code = (country or "").strip().upper()
+    if code not in COUNTRY_CODES:
+        raise ValidationError({"country": NOT_A_COUNTRY})
+    return rules_for(code, now=now or timezone.now())
 
 
 def voucher_terms(voucher: Voucher) -> pipeline.VoucherTerms:
@@ -89,55 +90,18 @@ def _with_subtrees(
     return frozenset(found)
 
 
-def promotions_in_force(moment: datetime) -> list[pipeline.PromotionTerms]:
-    """The promotions in force at `moment`, as the pipeline reads them (one
-    query; one more for the category tree when one names categories)."""
-    rows = list(
-        Promotion.objects.in_force(moment)
-        .order_by("starts_at", "id")
-        .values(
-            "pk",
-            "name",
-            "kind",
-            "value",
-            "buy_quantity",
-            "pay_quantity",
-            "stackable",
-            product_ids=PRODUCT_IDS,
-            category_ids=CATEGORY_IDS,
-        )
-    )
-    subtrees = None
-    if any(_ids(row["category_ids"]) for row in rows):
-        subtrees = Category.objects.subtree_ids_by_id()
-    return [
-        pipeline.PromotionTerms(
-            id=row["pk"],
-            name=row["name"],
-            kind=row["kind"],
-            value=row["value"],
-            buy=row["buy_quantity"] or 0,
-            pay=row["pay_quantity"] or 0,
-            stackable=row["stackable"],
-            product_ids=_ids(row["product_ids"]),
-            category_ids=_with_subtrees(_ids(row["category_ids"]), subtrees),
-        )
-        for row in rows
-    ]
-
-
 def price_lines(
     lines: Sequence[pipeline.Line],
     *,
-    country: str,
+    rules: PricingRules,
     method: ShippingMethod | None,
     voucher: Voucher | None = None,
     now: datetime | None = None,
 ) -> pipeline.Breakdown:
-    """What `lines` cost shipped to `country` by `method` (None: the flat rule),
-    with `voucher` where it applies, under the store's tax settings."""
+    """What `lines` cost under `rules` (the destination's) shipped by `method`
+    (None: the flat rule), with `voucher` where it applies."""
     [(_, breakdown)] = price_by_methods(
-        lines, country=country, methods=[method], voucher=voucher, now=now
+        lines, rules=rules, methods=[method], voucher=voucher, now=now
     )
     return breakdown
 
@@ -145,28 +109,26 @@ def price_lines(
 def price_by_methods(
     lines: Sequence[pipeline.Line],
     *,
-    country: str,
+    rules: PricingRules,
     methods: Sequence[ShippingMethod | None],
     voucher: Voucher | None = None,
     now: datetime | None = None,
 ) -> list[tuple[ShippingMethod | None, pipeline.Breakdown]]:
     """What `lines` cost by each of `methods` (None: the flat rule), for a
-    page that shows them side by side; the rates and the voucher read once."""
-    tax_rates = tax_rates_for(country)
+    page that shows them side by side; the voucher read once."""
     terms = None if voucher is None else voucher_terms(voucher)
     now = now or timezone.now()
-    promotions = promotions_in_force(now)
     return [
         (
             method,
             pipeline.price(
                 lines,
                 shipping=flat_rate() if method is None else method.rate,
-                tax_rates=tax_rates,
+                tax_rates=rules.tax_rates,
                 prices_include_tax=settings.PRICES_INCLUDE_TAX,
                 round_tax_per_line=settings.TAX_ROUNDING == "line",
                 voucher=terms,
-                promotions=promotions,
+                promotions=rules.promotions,
                 now=now,
             ),
         )
@@ -187,17 +149,21 @@ METHOD_FIELDS = (
 
 
 def chosen_shipping_method(
-    *, country: str, code: str | None, chosen_id: int | None = None, weight: int = 0
+    *,
+    rules: PricingRules,
+    code: str | None,
+    chosen_id: int | None = None,
+    weight: int = 0,
 ) -> ShippingMethod | None:
-    """The method `code` names, if it ships an order of `weight` grams to
-    `country`; None for the flat rule.
+    """The method `code` names, if it ships an order of `weight` grams to the
+    rules' country; None for the flat rule.
 
     Without a `code`, the method chosen before (`chosen_id`, the cart's),
     if it still does. Raises ValidationError naming `shipping_method` when
     methods do and none (or another) is named, or when none do and one is
     named.
     """
-    offered = shipping_methods_for(country=country, weight=weight)
+    offered = rules.methods_for(weight)
     code = (code or "").strip()
     by_code = {method.code: method for method in offered}
     if code in by_code:
@@ -208,15 +174,9 @@ def chosen_shipping_method(
             return earlier
     if not offered and not code:
         return None
+    country = rules.country
     place = countries.name(country)
-    heavy = next(
-        (
-            method
-            for method in shipping_methods_for(country=country)
-            if method.code == code
-        ),
-        None,
-    )
+    heavy = next((method for method in rules.methods if method.code == code), None)
     if not offered:
         message = f"No shipping method ships to {place}: leave it out."
     elif not code:
@@ -235,23 +195,11 @@ def chosen_shipping_method(
     raise ValidationError({"shipping_method": message})
 
 
-def all_shipping_methods() -> list[ShippingMethod]:
-    """Every method of every zone, cheapest first, with its zone."""
-    return list(ShippingMethod.objects.select_related("zone"))
-
-
 def shipping_methods_for(*, country: str, weight: int = 0) -> list[ShippingMethod]:
     """The methods of every zone that holds `country` (any case) and that take
     an order of `weight` grams, cheapest first. Where the country's zones
     have methods but none takes the weight, none: the store's flat rule."""
-    code = (country or "").strip().upper()
-    if code not in COUNTRY_CODES:
-        raise ValidationError({"country": NOT_A_COUNTRY})
-    return list(
-        ShippingMethod.objects.filter(zone__countries__contains=[code])
-        .filter(Q(max_weight__isnull=True) | Q(max_weight__gte=weight))
-        .select_related("zone")
-    )
+    return pricing_rules(country).methods_for(weight)
 
 
 @transaction.atomic

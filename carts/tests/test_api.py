@@ -290,9 +290,8 @@ def test_get_costs_the_same_queries_whatever_the_number_of_lines(
     CartItemFactory.create_batch(lines, cart=cart)
 
     # The token's user, then the cart joined to its lines and their
-    # products; the shipping methods and the tax rates for its country, the
-    # promotions in force.
-    with django_assert_num_queries(5):
+    # products; the pricing rules of its country (pricing.queries).
+    with django_assert_num_queries(3):
         response = client.get(CART)
 
     assert len(response.json()["items"]) == lines
@@ -306,9 +305,9 @@ def test_get_with_a_session_login_shows_the_same_cart_as_with_a_token(
     session_client = APIClient()
     session_client.force_login(shopper)
 
-    # The session, its user, then the cart joined to its lines; the shipping
-    # methods and the tax rates for its country, the promotions in force.
-    with django_assert_num_queries(6):
+    # The session, its user, then the cart joined to its lines; the pricing
+    # rules of its country.
+    with django_assert_num_queries(4):
         response = session_client.get(CART)
 
     assert response.status_code == 200

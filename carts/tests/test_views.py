@@ -270,9 +270,9 @@ def test_the_cart_page_reads_a_fixed_number_of_queries(
 
     # The session, the user, the cart, its lines with their products, their
     # pictures; the header's count comes from the lines; the shipping
-    # methods, tax rates and promotions in force, for the estimate.
+    # pricing rules of the country, for the estimate.
     # (+1: whether a sale started or ended, before the lines are priced)
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(7):
         response = client.get(CART)
 
     assert header_count(response) == 5
@@ -285,9 +285,9 @@ def test_an_anonymous_cart_page_reads_the_session_the_cart_and_its_lines(
     client.get(CART)
 
     # The session, the cart, its lines with their products, their pictures,
-    # the shipping methods, tax rates and promotions (for the estimate).
+    # the pricing rules of the country (for the estimate).
     # (+1: whether a sale started or ended, before the lines are priced)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(6):
         client.get(CART)
 
 

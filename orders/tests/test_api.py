@@ -474,14 +474,13 @@ def test_checkout_costs_the_same_statements_whatever_the_carts_size(
     # Whether a sale started or ended since the sale prices were written;
     # the checkout's transaction (a savepoint inside the test's): the cart
     # locked by the update that marks it changed, the lines read; the
-    # shipping methods for the address's country; the variants locked, then
-    # the products, the variants' stock taken in one update and the
-    # products' in another, the movements; the tax rates for the country,
-    # the promotions in force; the order, its lines, its history; the lines
-    # deleted. The key is not
+    # variants locked, then the products, the variants' stock taken in one
+    # update and the products' in another, the movements; the pricing rules
+    # of the address's country (methods, tax rates, promotions in one
+    # statement); the order, its lines, its history; the lines deleted. The key is not
     # looked up (the order's unique constraint holds it) and the answer
     # reads nothing back.
-    with django_assert_num_queries(17):
+    with django_assert_num_queries(15):
         response = customer_client.post(
             ORDERS, checkout_body(), format="json", headers={"Idempotency-Key": "k-1"}
         )
@@ -498,8 +497,8 @@ def test_a_checkout_with_a_bearer_token_reads_the_user_in_one_statement(
     client = APIClient(headers={"Authorization": f"Bearer {bearer(customer)}"})
 
     # The user's id and is_active (LeanJWTAuthentication), then the
-    # checkout's seventeen.
-    with django_assert_num_queries(18):
+    # checkout's fifteen.
+    with django_assert_num_queries(16):
         response = client.post(ORDERS, checkout_body(), format="json")
 
     assert response.status_code == 201

@@ -219,9 +219,8 @@ def test_the_checkout_page_reads_a_fixed_number_of_queries(
     shopper_client.get(CHECKOUT)
 
     # The session, the user, the cart, its lines with their products, the
-    # address book, the shipping methods, the tax rates for its country and
-    # the promotions in force.
-    with django_assert_num_queries(8):
+    # address book, the pricing rules of its country.
+    with django_assert_num_queries(6):
         shopper_client.get(CHECKOUT)
 
 

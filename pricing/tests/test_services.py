@@ -171,7 +171,9 @@ def test_a_voucher_for_a_category_applies_to_its_subcategories():
     cart = lines_of(ProductFactory(category=green), ProductFactory())  # 19.99 each
 
     services.check_voucher(saved, lines=cart)
-    priced = services.price_lines(cart, country="US", method=None, voucher=saved)
+    priced = services.price_lines(
+        cart, rules=services.pricing_rules("US"), method=None, voucher=saved
+    )
 
     assert [part.discount for part in priced.lines] == [Decimal("2.00"), Decimal(0)]
 
