@@ -80,7 +80,12 @@ def status_change(change: OrderStatusChange) -> EmailMultiAlternatives:
 @shared_task(**mail.RETRY)
 def send_order_confirmation(order_id: int) -> None:
     """Email the customer the confirmation of their new order."""
-    order = Order.objects.with_details().filter(pk=order_id).first()
+    order = (
+        Order.objects.with_details()
+        .prefetch_related("promotions")
+        .filter(pk=order_id)
+        .first()
+    )
     if order is None:
         logger.warning("Order %s is gone: no confirmation sent", order_id)
         return

@@ -5,11 +5,13 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.core import mail
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from catalog.tests.factories import CategoryFactory, ProductFactory
 from orders import services as order_services
+from orders.emails import send_order_confirmation
 from orders.tests.conftest import client_for
 from orders.tests.factories import address, fill_cart
 from pricing import pipeline
@@ -197,3 +199,20 @@ def test_a_buy_x_pay_y_promotion_needs_more_bought_than_paid(clerk_client):
     assert response.status_code == 200
     assert "Give how many to buy" in response.content.decode()
     assert not Promotion.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_confirmation_names_the_promotion_reading_it_once(
+    django_assert_num_queries,
+):
+    mug = ProductFactory(price=Decimal("10.00"), stock=9)
+    Promotion.objects.create(name="Mug week", kind="percentage", value=10)
+    order = order_services.place_order(
+        user=fill_cart_for_customer(mug, 1), shipping_address=address()
+    ).order
+
+    # The order, its lines, its history, its promotions.
+    with django_assert_num_queries(4):
+        send_order_confirmation(order.pk)
+
+    assert "Discount (Mug week): -1.00 USD" in mail.outbox[-1].body
