@@ -30,7 +30,7 @@ from catalog.exceptions import InsufficientStock, Shortage
 from catalog.models import Product, ProductVariant
 from pricing import pipeline
 from pricing import services as pricing_services
-from pricing.models import ShippingMethod, Voucher
+from pricing.models import ShippingMethod
 
 NOT_FOR_SALE = "This product is not for sale."
 VARIANT_NOT_FOR_SALE = "This variant is not for sale."
@@ -241,9 +241,7 @@ def price_cart(
     chosen = next(
         (method for method in offered if method.pk == shipping_method_id), None
     )
-    voucher = None
-    if voucher_id is not None:
-        voucher = Voucher.objects.filter(pk=voucher_id).first()
+    voucher = pricing_services.voucher_with_coverage(voucher_id)
     method = chosen or next(iter(offered), None)
     breakdown = pricing_services.price_lines(
         lines, rules=rules, method=method, voucher=voucher

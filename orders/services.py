@@ -43,7 +43,6 @@ from accounts.addresses import (
 )
 from accounts.models import User, normalize_email
 from carts import services as cart_services
-from carts.services import CheckoutCart
 from catalog import services as catalog_services
 from catalog.exceptions import InsufficientStock
 from catalog.models import StockMovement, options_text
@@ -67,7 +66,6 @@ from orders.payments import ERROR, ChargeResult, PaymentGateway, get_gateway
 from pricing import pipeline
 from pricing import services as pricing_services
 from pricing.exceptions import VoucherExhausted
-from pricing.models import Voucher
 
 logger = logging.getLogger(__name__)
 
@@ -307,7 +305,7 @@ def _place_order(
         chosen_id=cart.shipping_method_id,
         weight=pipeline.weight_of(sold),
     )
-    voucher = _cart_voucher(cart)
+    voucher = pricing_services.voucher_with_coverage(cart.voucher_id)
     priced = pricing_services.price_lines(
         sold, rules=rules, method=method, voucher=voucher
     )
@@ -393,12 +391,6 @@ def _place_order(
         )
     )
     return PlacedOrder(order, items, history, created=True)
-
-
-def _cart_voucher(cart: CheckoutCart) -> Voucher | None:
-    if cart.voucher_id is None:
-        return None
-    return Voucher.objects.filter(pk=cart.voucher_id).first()
 
 
 def _order_for_key(

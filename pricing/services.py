@@ -49,12 +49,29 @@ def pricing_rules(country: str, *, now: datetime | None = None) -> PricingRules:
     return rules_for(code, now=now or timezone.now())
 
 
+def voucher_with_coverage(pk: int | None) -> Voucher | None:
+    """The voucher with this id (a cart's), read with what it covers, so that
+    voucher_terms reads nothing more; None when there is none."""
+    if pk is None:
+        return None
+    return (
+        Voucher.objects.filter(pk=pk)
+        .annotate(product_ids=PRODUCT_IDS, category_ids=CATEGORY_IDS)
+        .first()
+    )
+
+
 def voucher_terms(voucher: Voucher) -> pipeline.VoucherTerms:
     """The voucher as the pipeline reads it, its categories with their
-    subtrees (one query; one more for the tree when it names categories)."""
-    covered = Voucher.objects.filter(pk=voucher.pk).aggregate(
-        product_ids=PRODUCT_IDS, category_ids=CATEGORY_IDS
-    )
+    subtrees: what it covers read now (one query) unless it was read with it
+    (voucher_with_coverage); one more for the tree when it names categories."""
+    product_ids = getattr(voucher, "product_ids", None)
+    category_ids = getattr(voucher, "category_ids", None)
+    if product_ids is None or category_ids is None:
+        covered = Voucher.objects.filter(pk=voucher.pk).aggregate(
+            product_ids=PRODUCT_IDS, category_ids=CATEGORY_IDS
+        )
+        product_ids, category_ids = covered["product_ids"], covered["category_ids"]
     return pipeline.VoucherTerms(
         code=voucher.code,
         kind=voucher.kind,
@@ -62,8 +79,8 @@ def voucher_terms(voucher: Voucher) -> pipeline.VoucherTerms:
         min_subtotal=voucher.min_subtotal,
         starts_at=voucher.starts_at,
         ends_at=voucher.ends_at,
-        product_ids=_ids(covered["product_ids"]),
-        category_ids=_with_subtrees(_ids(covered["category_ids"])),
+        product_ids=_ids(product_ids),
+        category_ids=_with_subtrees(_ids(category_ids)),
     )
 
 

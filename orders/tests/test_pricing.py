@@ -345,3 +345,24 @@ def test_the_pages_show_the_same_total_from_cart_to_order(client, uk, settings):
     order_page = client.get(order.get_absolute_url()).content.decode()
     assert f'<dd class="total">{total}</dd>' in order_page
     assert "Discount (SAVE10)" in order_page
+
+
+@pytest.mark.django_db
+def test_a_cart_reads_its_voucher_with_what_it_covers_in_one_statement(
+    shopper, shopper_client, django_assert_num_queries
+):
+    mug = ProductFactory(price=Decimal("30.00"), stock=5)
+    fill_cart(shopper, (mug, 1))
+    voucher("SAVE10").products.add(mug)
+    shopper_client.post(VOUCHER, {"code": "SAVE10"}, format="json")
+    shopper_client.get(CART)
+
+    # The cart and its lines, the pricing rules, the voucher with what it
+    # covers (the client is authenticated without a query).
+    with django_assert_num_queries(3):
+        response = shopper_client.get(CART)
+
+    assert (response.json()["voucher"], response.json()["discount"]) == (
+        "SAVE10",
+        "3.00",
+    )
