@@ -30,12 +30,17 @@ def order_number_for(token: str) -> str | None:
     return number if isinstance(number, str) else None
 
 
-def order_link(order: Order) -> str:
+def order_path(order: Order) -> str:
     """The order's page, signed for a guest: where they pay and follow it."""
-    url = settings.STORE_URL + order.get_absolute_url()
+    path = order.get_absolute_url()
     if order.user_id is None:
-        url += "?" + urlencode({"token": access_token(order)})
-    return url
+        path += "?" + urlencode({"token": access_token(order)})
+    return path
+
+
+def order_link(order: Order) -> str:
+    """order_path as an e-mail links it: the store's whole address."""
+    return settings.STORE_URL + order_path(order)
 
 
 def claim_token(user: User) -> str:

@@ -33,9 +33,13 @@ class OrderQuerySet(models.QuerySet["Order"]):
         """The orders the user placed."""
         return self.filter(user=user)
 
+    def of_guests(self) -> Self:
+        """Orders placed as a guest and not claimed by an account."""
+        return self.filter(user__isnull=True)
+
     def of_guest(self, email: str) -> Self:
         """Orders placed as a guest with this address (any case), unclaimed."""
-        return self.filter(user__isnull=True, email__iexact=email)
+        return self.of_guests().filter(email__iexact=email)
 
     def visible_to(self, user: User) -> Self:
         """Every order for staff, their own for anyone else."""

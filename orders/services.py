@@ -403,7 +403,7 @@ def _order_for_key(
     orders = (
         Order.objects.filter(user=user)
         if user is not None
-        else Order.objects.filter(user__isnull=True, email=email)
+        else Order.objects.of_guests().filter(email=email)
     )
     order = orders.filter(idempotency_key=key).first()
     if order is not None and order.idempotency_fingerprint not in ("", fingerprint):
@@ -523,7 +523,7 @@ def allowed_transitions(*, order: Order, user: User | None) -> tuple[str, ...]:
     move the order to now (payment aside)."""
     if user is not None and user.is_staff:
         return TRANSITIONS[order.status]
-    if _is_owner(order, user) and order.status == Status.PENDING:
+    if is_owner(order, user) and order.status == Status.PENDING:
         return (Status.CANCELLED,)
     return ()
 
@@ -663,14 +663,14 @@ def _check_staff(user: User) -> None:
         raise PermissionDenied("Only staff can change an order's status.")
 
 
-def _is_owner(order: Order, user: User | None) -> bool:
+def is_owner(order: Order, user: User | None) -> bool:
     """Whether `user` placed the order; None stands for the guest holding a
     guest order's link (the caller has checked it: orders.access)."""
     return order.user_id == (None if user is None else user.pk)
 
 
 def _check_owner(order: Order, user: User | None) -> None:
-    if not _is_owner(order, user):
+    if not is_owner(order, user):
         raise PermissionDenied("This is not your order.")
 
 

@@ -6,6 +6,7 @@ the form again with the error beside the field that caused it.
 """
 
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 
@@ -197,7 +198,7 @@ class CheckoutView(TemplateView):
         if self.is_guest:
             # The same link the confirmation e-mail carries.
             remember_guest_order(request, placed.order)
-            return redirect(guest_order_url(placed.order))
+            return redirect(access.order_path(placed.order))
         return redirect(placed.order)
 
     @property
@@ -344,18 +345,13 @@ def remember_guest_order(request, order):
     request.session[GUEST_ORDERS_KEY] = [order.number, *numbers][:GUEST_ORDERS_KEPT]
 
 
-def guest_order_url(order):
-    """The guest's order page, signed (orders.access), as its e-mail links it."""
-    return access.order_link(order).removeprefix(settings.STORE_URL)
-
-
+@dataclass(frozen=True)
 class OrderAccess:
     """An order the request may see, and who acts on it: the customer (or
     staff), or None for the guest holding its link."""
 
-    def __init__(self, order, shopper):
-        self.order = order
-        self.shopper = shopper
+    order: Order
+    shopper: User | None
 
 
 def visible_order(request, number):
@@ -370,11 +366,7 @@ def visible_order(request, number):
             return OrderAccess(order, user)
     linked = access.order_number_for(request.GET.get("token", "")) == number
     if linked or number in request.session.get(GUEST_ORDERS_KEY, []):
-        order = (
-            Order.objects.with_details()
-            .filter(number=number, user__isnull=True)
-            .first()
-        )
+        order = Order.objects.of_guests().with_details().filter(number=number).first()
         if order is not None:
             remember_guest_order(request, order)
             return OrderAccess(order, None)
@@ -407,7 +399,7 @@ class OrderDetailView(GuestOrderMixin, TemplateView):
 
     def render_page(self, seen, *, pay_form=None, status=200):
         order, shopper = seen.order, seen.shopper
-        is_owner = order.user_id == (shopper.pk if shopper is not None else None)
+        is_owner = services.is_owner(order, shopper)
         can_pay = is_owner and order.is_pending
         context = self.get_context_data(
             order=order,

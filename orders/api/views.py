@@ -163,7 +163,7 @@ class OrderViewSet(viewsets.GenericViewSet):
                 raise NotAuthenticated(
                     "Log in, or send the guest order's Order-Token header."
                 )
-            return Order.objects.filter(number=number, user__isnull=True).with_details()
+            return Order.objects.of_guests().filter(number=number).with_details()
         # Another customer's order is simply not found (404).
         return Order.objects.visible_to(user).with_details()
 
